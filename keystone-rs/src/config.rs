@@ -1,0 +1,394 @@
+//! keystone.conf: Keystone's sections and option names, for the options we honour.
+//! Unknown options are ignored (debug log); a malformed value stops start-up naming the
+//! file, section and option, as oslo.config does.
+
+use ini::Ini;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub default: DefaultSection,
+    pub database: DatabaseSection,
+    pub token: TokenSection,
+    pub fernet_tokens: FernetTokensSection,
+    pub identity: IdentitySection,
+    pub auth: AuthSection,
+    pub oslo_policy: OsloPolicySection,
+    pub oslo_middleware: OsloMiddlewareSection,
+    pub oauth1: OAuth1Section,
+    pub resource: ResourceSection,
+    pub security_compliance: SecurityComplianceSection,
+    /// Every section/option as read, for subsystems added later (and for tests).
+    pub raw: BTreeMap<String, BTreeMap<String, String>>,
+    /// The file this came from, if any (relative paths in it are taken as they are).
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DefaultSection {
+    pub public_endpoint: Option<String>,
+    pub insecure_debug: bool,
+    pub list_limit: Option<usize>,
+    pub max_param_size: usize,
+    pub max_token_size: usize,
+    pub debug: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSection {
+    pub connection: String,
+    pub max_pool_size: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenSection {
+    pub expiration: i64,
+    pub allow_expired_window: i64,
+    pub allow_rescope_scoped_token: bool,
+    pub cache_on_issue: bool,
+    pub revoke_by_id: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct FernetTokensSection {
+    pub key_repository: PathBuf,
+    pub max_active_keys: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct IdentitySection {
+    pub default_domain_id: String,
+    pub password_hash_algorithm: String,
+    pub password_hash_rounds: Option<u32>,
+    pub max_password_length: usize,
+    pub list_limit: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthSection {
+    pub methods: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OsloPolicySection {
+    pub policy_file: PathBuf,
+    pub policy_dirs: Vec<PathBuf>,
+    pub enforce_scope: bool,
+    pub enforce_new_defaults: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct OsloMiddlewareSection {
+    pub max_request_body_size: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct OAuth1Section {
+    pub request_token_duration: i64,
+    pub access_token_duration: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResourceSection {
+    pub list_limit: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SecurityComplianceSection {
+    pub lockout_failure_attempts: Option<u32>,
+    pub lockout_duration: i64,
+    pub disable_user_account_days_inactive: Option<u32>,
+    pub password_expires_days: Option<u32>,
+    pub change_password_upon_first_use: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {file}: {reason}")]
+    Read { file: String, reason: String },
+    #[error("{file}: [{section}] {option}: {reason}")]
+    Value { file: String, section: String, option: String, reason: String },
+}
+
+/// Where the embedded default keeps its state.
+pub const DEFAULT_STATE_DIR: &str = "var";
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::from_sections(BTreeMap::new(), None).expect("defaults are valid")
+    }
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            file: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Config::parse(&text, Some(path))
+    }
+
+    pub fn parse(text: &str, path: Option<&Path>) -> Result<Config, ConfigError> {
+        let file = path.map(|p| p.display().to_string()).unwrap_or_else(|| "<config>".into());
+        let ini = Ini::load_from_str_opt(
+            text,
+            ini::ParseOption { enabled_quote: false, enabled_escape: false, ..Default::default() },
+        )
+        .map_err(|e| ConfigError::Read { file: file.clone(), reason: e.to_string() })?;
+        let mut sections: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for (section, props) in ini.iter() {
+            // oslo.config: options outside any section belong to DEFAULT.
+            let name = section.unwrap_or("DEFAULT").to_string();
+            let entry = sections.entry(name).or_default();
+            for (k, v) in props.iter() {
+                entry.insert(k.trim().to_string(), v.trim().to_string());
+            }
+        }
+        Config::from_sections(sections, path)
+    }
+
+    fn from_sections(
+        raw: BTreeMap<String, BTreeMap<String, String>>,
+        path: Option<&Path>,
+    ) -> Result<Config, ConfigError> {
+        let r = Reader { raw: &raw, file: path.map(|p| p.display().to_string()).unwrap_or_else(|| "<config>".into()) };
+        let state = Path::new(DEFAULT_STATE_DIR);
+        let config = Config {
+            default: DefaultSection {
+                public_endpoint: r.string("DEFAULT", "public_endpoint"),
+                insecure_debug: r.boolean("DEFAULT", "insecure_debug", false)?,
+                list_limit: r.opt_parse("DEFAULT", "list_limit")?,
+                max_param_size: r.parse("DEFAULT", "max_param_size", 64)?,
+                max_token_size: r.parse("DEFAULT", "max_token_size", 255)?,
+                debug: r.boolean("DEFAULT", "debug", false)?,
+            },
+            database: DatabaseSection {
+                connection: r
+                    .string("database", "connection")
+                    .unwrap_or_else(|| format!("sqlite:///{}", state.join("keystone.db").display())),
+                max_pool_size: r.parse("database", "max_pool_size", 10)?,
+            },
+            token: TokenSection {
+                expiration: r.parse("token", "expiration", 3600)?,
+                allow_expired_window: r.parse("token", "allow_expired_window", 172800)?,
+                allow_rescope_scoped_token: r.boolean("token", "allow_rescope_scoped_token", true)?,
+                cache_on_issue: r.boolean("token", "cache_on_issue", true)?,
+                revoke_by_id: r.boolean("token", "revoke_by_id", true)?,
+            },
+            fernet_tokens: FernetTokensSection {
+                key_repository: r
+                    .string("fernet_tokens", "key_repository")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| state.join("fernet-keys")),
+                max_active_keys: r.parse("fernet_tokens", "max_active_keys", 3)?,
+            },
+            identity: IdentitySection {
+                default_domain_id: r.string("identity", "default_domain_id").unwrap_or_else(|| "default".into()),
+                password_hash_algorithm: r.choice(
+                    "identity",
+                    "password_hash_algorithm",
+                    &["bcrypt", "bcrypt_sha256", "scrypt", "pbkdf2_sha512"],
+                    "bcrypt",
+                )?,
+                password_hash_rounds: r.opt_parse("identity", "password_hash_rounds")?,
+                max_password_length: r.parse("identity", "max_password_length", 4096)?,
+                list_limit: r.opt_parse("identity", "list_limit")?,
+            },
+            auth: AuthSection {
+                methods: r.list("auth", "methods").unwrap_or_else(|| {
+                    ["external", "password", "token", "oauth1", "mapped", "application_credential"]
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect()
+                }),
+            },
+            oslo_policy: OsloPolicySection {
+                policy_file: r.string("oslo_policy", "policy_file").map(PathBuf::from).unwrap_or_else(|| "policy.yaml".into()),
+                policy_dirs: r
+                    .list("oslo_policy", "policy_dirs")
+                    .unwrap_or_else(|| vec!["policy.d".into()])
+                    .into_iter()
+                    .map(PathBuf::from)
+                    .collect(),
+                enforce_scope: r.boolean("oslo_policy", "enforce_scope", true)?,
+                enforce_new_defaults: r.boolean("oslo_policy", "enforce_new_defaults", true)?,
+            },
+            oslo_middleware: OsloMiddlewareSection {
+                max_request_body_size: r.parse("oslo_middleware", "max_request_body_size", 114688)?,
+            },
+            oauth1: OAuth1Section {
+                request_token_duration: r.parse("oauth1", "request_token_duration", 28800)?,
+                access_token_duration: r.parse("oauth1", "access_token_duration", 86400)?,
+            },
+            resource: ResourceSection { list_limit: r.opt_parse("resource", "list_limit")? },
+            security_compliance: SecurityComplianceSection {
+                lockout_failure_attempts: r.opt_parse("security_compliance", "lockout_failure_attempts")?,
+                lockout_duration: r.parse("security_compliance", "lockout_duration", 1800)?,
+                disable_user_account_days_inactive: r
+                    .opt_parse("security_compliance", "disable_user_account_days_inactive")?,
+                password_expires_days: r.opt_parse("security_compliance", "password_expires_days")?,
+                change_password_upon_first_use: r.boolean(
+                    "security_compliance",
+                    "change_password_upon_first_use",
+                    false,
+                )?,
+            },
+            raw: raw.clone(),
+            source: path.map(Path::to_path_buf),
+        };
+        for (section, options) in &raw {
+            for option in options.keys() {
+                if !KNOWN.contains(&(section.as_str(), option.as_str())) {
+                    tracing::debug!(section = %section, option = %option, "ignoring option keystone-rs does not use");
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// The list limit for a driver section (`identity`, `resource`, …), else `[DEFAULT]`.
+    pub fn list_limit(&self, section: &str) -> Option<usize> {
+        let specific = match section {
+            "identity" => self.identity.list_limit,
+            "resource" => self.resource.list_limit,
+            _ => self.raw.get(section).and_then(|s| s.get("list_limit")).and_then(|v| v.parse().ok()),
+        };
+        specific.or(self.default.list_limit)
+    }
+
+    /// A value of a section this module does not model (later subsystems read theirs here).
+    pub fn get(&self, section: &str, option: &str) -> Option<&str> {
+        self.raw.get(section).and_then(|s| s.get(option)).map(String::as_str)
+    }
+}
+
+const KNOWN: &[(&str, &str)] = &[
+    ("DEFAULT", "public_endpoint"),
+    ("DEFAULT", "insecure_debug"),
+    ("DEFAULT", "list_limit"),
+    ("DEFAULT", "max_param_size"),
+    ("DEFAULT", "max_token_size"),
+    ("DEFAULT", "debug"),
+    ("database", "connection"),
+    ("database", "max_pool_size"),
+    ("token", "expiration"),
+    ("token", "allow_expired_window"),
+    ("token", "allow_rescope_scoped_token"),
+    ("token", "cache_on_issue"),
+    ("token", "revoke_by_id"),
+    ("fernet_tokens", "key_repository"),
+    ("fernet_tokens", "max_active_keys"),
+    ("identity", "default_domain_id"),
+    ("identity", "password_hash_algorithm"),
+    ("identity", "password_hash_rounds"),
+    ("identity", "max_password_length"),
+    ("identity", "list_limit"),
+    ("auth", "methods"),
+    ("oslo_policy", "policy_file"),
+    ("oslo_policy", "policy_dirs"),
+    ("oslo_policy", "enforce_scope"),
+    ("oslo_policy", "enforce_new_defaults"),
+    ("oslo_middleware", "max_request_body_size"),
+    ("oauth1", "request_token_duration"),
+    ("oauth1", "access_token_duration"),
+    ("resource", "list_limit"),
+    ("security_compliance", "lockout_failure_attempts"),
+    ("security_compliance", "lockout_duration"),
+    ("security_compliance", "disable_user_account_days_inactive"),
+    ("security_compliance", "password_expires_days"),
+    ("security_compliance", "change_password_upon_first_use"),
+];
+
+struct Reader<'a> {
+    raw: &'a BTreeMap<String, BTreeMap<String, String>>,
+    file: String,
+}
+
+impl Reader<'_> {
+    fn value(&self, section: &str, option: &str) -> Option<&str> {
+        self.raw.get(section).and_then(|s| s.get(option)).map(String::as_str)
+    }
+
+    fn fail(&self, section: &str, option: &str, reason: String) -> ConfigError {
+        ConfigError::Value { file: self.file.clone(), section: section.into(), option: option.into(), reason }
+    }
+
+    /// oslo.config treats an empty value of a string option as unset for our purposes.
+    fn string(&self, section: &str, option: &str) -> Option<String> {
+        self.value(section, option).filter(|v| !v.is_empty()).map(str::to_string)
+    }
+
+    fn list(&self, section: &str, option: &str) -> Option<Vec<String>> {
+        self.value(section, option).map(|v| {
+            v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+        })
+    }
+
+    fn boolean(&self, section: &str, option: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.value(section, option) {
+            None | Some("") => Ok(default),
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Ok(true),
+                "false" | "0" | "no" | "off" => Ok(false),
+                _ => Err(self.fail(section, option, format!("'{v}' is not a boolean"))),
+            },
+        }
+    }
+
+    fn parse<T: std::str::FromStr>(&self, section: &str, option: &str, default: T) -> Result<T, ConfigError> {
+        Ok(self.opt_parse(section, option)?.unwrap_or(default))
+    }
+
+    fn opt_parse<T: std::str::FromStr>(&self, section: &str, option: &str) -> Result<Option<T>, ConfigError> {
+        match self.value(section, option) {
+            None | Some("") => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| self.fail(section, option, format!("'{v}' is not a valid {}", std::any::type_name::<T>()))),
+        }
+    }
+
+    fn choice(&self, section: &str, option: &str, allowed: &[&str], default: &str) -> Result<String, ConfigError> {
+        match self.value(section, option) {
+            None | Some("") => Ok(default.to_string()),
+            Some(v) if allowed.contains(&v) => Ok(v.to_string()),
+            Some(v) => Err(self.fail(section, option, format!("'{v}' is not one of {}", allowed.join(", ")))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_keystone() {
+        let c = Config::default();
+        assert_eq!(c.token.expiration, 3600);
+        assert_eq!(c.fernet_tokens.max_active_keys, 3);
+        assert_eq!(c.identity.password_hash_algorithm, "bcrypt");
+        assert_eq!(c.oslo_middleware.max_request_body_size, 114688);
+        assert!(c.auth.methods.contains(&"application_credential".to_string()));
+    }
+
+    #[test]
+    fn reads_values_and_ignores_unknown_options() {
+        let c = Config::parse(
+            "[DEFAULT]\npublic_endpoint = http://k:5000\nfoo = bar\n[token]\nexpiration = 60\n[auth]\nmethods = password, token\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.default.public_endpoint.as_deref(), Some("http://k:5000"));
+        assert_eq!(c.token.expiration, 60);
+        assert_eq!(c.auth.methods, vec!["password", "token"]);
+    }
+
+    #[test]
+    fn malformed_value_names_file_section_and_option() {
+        let err = Config::parse("[token]\nexpiration = soon\n", Some(Path::new("/etc/k.conf"))).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("/etc/k.conf") && text.contains("[token]") && text.contains("expiration"), "{text}");
+    }
+}

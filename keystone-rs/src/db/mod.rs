@@ -1,0 +1,190 @@
+//! The SQL store: one r2d2 pool over a connection whose backend is picked at run time from
+//! `[database] connection` (SQLAlchemy-style URLs, as in keystone.conf).
+
+pub mod migrate;
+pub mod schema;
+mod url;
+
+use crate::error::{Error, Result};
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::ManageConnection;
+use diesel::Connection;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use url::{parse_connection_url, Backend, ConnectionUrl};
+
+macro_rules! any_connection {
+    ($($variant:ident($conn:ty)),+ $(,)?) => {
+        /// A connection to whichever backend the configuration names. Query code is written
+        /// once against this type; diesel dispatches to the backend.
+        #[derive(diesel::MultiConnection)]
+        pub enum AnyConnection {
+            $($variant($conn)),+
+        }
+    };
+}
+
+#[cfg(all(feature = "postgres", feature = "mysql"))]
+any_connection!(
+    Postgresql(diesel::PgConnection),
+    Mysql(diesel::MysqlConnection),
+    Sqlite(diesel::SqliteConnection),
+);
+#[cfg(all(feature = "postgres", not(feature = "mysql")))]
+any_connection!(Postgresql(diesel::PgConnection), Sqlite(diesel::SqliteConnection));
+#[cfg(all(feature = "mysql", not(feature = "postgres")))]
+any_connection!(Mysql(diesel::MysqlConnection), Sqlite(diesel::SqliteConnection));
+#[cfg(not(any(feature = "postgres", feature = "mysql")))]
+any_connection!(Sqlite(diesel::SqliteConnection));
+
+impl AnyConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            #[cfg(feature = "postgres")]
+            AnyConnection::Postgresql(_) => Backend::Postgres,
+            #[cfg(feature = "mysql")]
+            AnyConnection::Mysql(_) => Backend::Mysql,
+            AnyConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// Opens connections for the pool, dispatching on the URL scheme ourselves: diesel's own
+/// multi-connection `establish` hides the real error of a refused PostgreSQL/MySQL connect.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: ConnectionUrl,
+}
+
+impl ConnectionManager {
+    pub fn new(url: ConnectionUrl) -> Self {
+        ConnectionManager { url }
+    }
+
+    pub fn connect(&self) -> std::result::Result<AnyConnection, diesel::ConnectionError> {
+        match self.url.backend {
+            Backend::Sqlite => {
+                let mut conn = diesel::SqliteConnection::establish(&self.url.diesel_url)?;
+                // WAL lets readers run beside the writer; the busy timeout makes writers
+                // from other processes wait instead of failing with "database is locked";
+                // foreign keys keep deletes from leaving orphans (Keystone leaves them off).
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => {
+                let mut conn = diesel::PgConnection::establish(&self.url.diesel_url)?;
+                conn.batch_execute("SET TIME ZONE 'UTC'")
+                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                Ok(AnyConnection::Postgresql(conn))
+            }
+            #[cfg(feature = "mysql")]
+            Backend::Mysql => {
+                let mut conn = diesel::MysqlConnection::establish(&self.url.diesel_url)?;
+                conn.batch_execute("SET time_zone = '+00:00', sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
+                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                Ok(AnyConnection::Mysql(conn))
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(diesel::ConnectionError::BadConnection(format!(
+                "this build has no {other:?} support: rebuild with `--features {}`",
+                other.cargo_feature()
+            ))),
+        }
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = AnyConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> std::result::Result<AnyConnection, Self::Error> {
+        ConnectionManager::connect(self).map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> std::result::Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// The database handle the rest of the server uses. Every call runs on actix's blocking
+/// pool, never on an async worker.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    backend: Backend,
+    /// SQLite allows one writer; serialising our own writers in-process avoids the
+    /// read-to-write upgrade failures that surface as "database is locked".
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+}
+
+impl Db {
+    pub fn open(url: &str, max_size: u32) -> Result<Db> {
+        let url = parse_connection_url(url).map_err(|e| Error::internal(e))?;
+        let backend = url.backend;
+        // An in-memory SQLite database exists once per connection: keep exactly one.
+        let max_size = if url.is_sqlite_memory() { 1 } else { max_size.max(1) };
+        let pool = r2d2::Pool::builder()
+            .max_size(max_size)
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(10))
+            .test_on_check_out(false)
+            .build_unchecked(ConnectionManager::new(url));
+        let sqlite_writer = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Db { pool, backend, sqlite_writer })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn get(&self) -> Result<PooledConnection> {
+        self.pool.get().map_err(|e| Error::service_unavailable(format!("database pool: {e}")))
+    }
+
+    /// Run read-only queries on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || db.read_blocking(f)).await?
+    }
+
+    /// Run `f` inside one transaction on the blocking pool: all of it is stored or none.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || db.write_blocking(f)).await?
+    }
+
+    pub fn read_blocking<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
+        let mut conn = self.get()?;
+        f(&mut conn)
+    }
+
+    pub fn write_blocking<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
+        let mut conn = self.get()?;
+        let _guard = self
+            .sqlite_writer
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        conn.transaction(f)
+    }
+}

@@ -1,0 +1,1 @@
+//! diesel table definitions for Keystone's tables (shared/spec/schema.md).

@@ -1,0 +1,10 @@
+//! keystone-rs: OpenStack Identity (Keystone) v3 as a library; `main.rs` is the CLI.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod json;
+
+pub mod token;
+pub mod context;
+pub mod server;

@@ -1,0 +1,1 @@
+//! Fernet tokens: key repository, payload codecs, issue and validate.
