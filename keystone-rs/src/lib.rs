@@ -1,10 +1,19 @@
 //! keystone-rs: OpenStack Identity (Keystone) v3 as a library; `main.rs` is the CLI.
 
 pub mod config;
+pub mod context;
 pub mod db;
 pub mod error;
 pub mod json;
-
-pub mod token;
-pub mod context;
 pub mod server;
+
+pub mod assignment;
+pub mod auth;
+pub mod catalog;
+pub mod discovery;
+pub mod identity;
+pub mod manage;
+pub mod policy;
+pub mod resource;
+pub mod revoke;
+pub mod token;

@@ -1,1 +1,164 @@
-fn main() {}
+//! The `keystone-rs` command: `serve`, and `manage` with keystone-manage's verbs.
+
+use clap::{Args, Parser, Subcommand};
+use keystone_rs::config::Config;
+use keystone_rs::db::Db;
+use keystone_rs::manage::{self, bootstrap};
+use keystone_rs::server::{self, AppState};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "keystone-rs", version, about = "OpenStack Identity (Keystone) v3 server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server. Without --config-file: the embedded default under ./var/.
+    Serve {
+        #[arg(long = "config-file")]
+        config_file: Option<PathBuf>,
+        #[arg(long, default_value = "127.0.0.1:5000")]
+        bind: String,
+    },
+    /// Administrative tasks, as keystone-manage.
+    Manage {
+        #[arg(long = "config-file", global = true)]
+        config_file: Option<PathBuf>,
+        #[command(subcommand)]
+        verb: Manage,
+    },
+}
+
+#[derive(Subcommand)]
+enum Manage {
+    /// Create or upgrade the database schema.
+    #[command(name = "db_sync")]
+    DbSync,
+    /// Create the admin user, project, roles and the identity service (idempotent).
+    Bootstrap(BootstrapArgs),
+    /// Create the Fernet key repository.
+    #[command(name = "fernet_setup")]
+    FernetSetup(OwnerArgs),
+    /// Rotate the Fernet keys.
+    #[command(name = "fernet_rotate")]
+    FernetRotate(OwnerArgs),
+}
+
+/// keystone-manage's ownership flags; keys are created by and for the running user.
+#[derive(Args)]
+struct OwnerArgs {
+    #[arg(long = "keystone-user")]
+    keystone_user: Option<String>,
+    #[arg(long = "keystone-group")]
+    keystone_group: Option<String>,
+}
+
+#[derive(Args)]
+struct BootstrapArgs {
+    #[arg(long = "bootstrap-password", env = "OS_BOOTSTRAP_PASSWORD")]
+    password: String,
+    #[arg(long = "bootstrap-username", default_value = "admin")]
+    username: String,
+    #[arg(long = "bootstrap-project-name", default_value = "admin")]
+    project_name: String,
+    #[arg(long = "bootstrap-role-name", default_value = "admin")]
+    role_name: String,
+    #[arg(long = "bootstrap-service-name", default_value = "keystone")]
+    service_name: String,
+    #[arg(long = "bootstrap-region-id")]
+    region_id: Option<String>,
+    #[arg(long = "bootstrap-public-url")]
+    public_url: Option<String>,
+    #[arg(long = "bootstrap-internal-url")]
+    internal_url: Option<String>,
+    #[arg(long = "bootstrap-admin-url")]
+    admin_url: Option<String>,
+}
+
+fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
+    Ok(match path {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    })
+}
+
+fn init_logging(config: &Config) {
+    let default = if config.default.debug { "debug" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KEYSTONE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// The embedded default: keys, schema and an admin are made on first start.
+fn prepare_embedded(config: &Config, bind: &str) -> anyhow::Result<()> {
+    manage::fernet_setup(config)?;
+    manage::db_sync(config)?;
+    let db = Db::open(&config.database.connection, 1)?;
+    if bootstrap::is_empty(config, &db)? {
+        let (password, generated) = match std::env::var("KEYSTONE_ADMIN_PASSWORD") {
+            Ok(p) if !p.is_empty() => (p, false),
+            _ => (keystone_rs::identity::password::generate_secret(24), true),
+        };
+        let url = format!("http://{bind}/v3");
+        let mut opts = bootstrap::BootstrapOptions::with_password(password.clone());
+        opts.region_id = Some("RegionOne".into());
+        opts.public_url = Some(url.clone());
+        opts.internal_url = Some(url.clone());
+        opts.admin_url = Some(url);
+        bootstrap::run(config, &db, &opts)?;
+        if generated {
+            // Printed once, to the terminal of whoever started the server: never logged.
+            println!("Bootstrapped user 'admin' in project 'admin' with password: {password}");
+        }
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { config_file, bind } => {
+            let config = load_config(&config_file)?;
+            init_logging(&config);
+            if config_file.is_none() {
+                prepare_embedded(&config, &bind)?;
+            }
+            let state = AppState::open(config)?;
+            actix_web::rt::System::new().block_on(server::serve(state, &bind))
+        }
+        Command::Manage { config_file, verb } => {
+            let config = load_config(&config_file)?;
+            init_logging(&config);
+            match verb {
+                Manage::DbSync => manage::db_sync(&config),
+                Manage::FernetSetup(_) => manage::fernet_setup(&config),
+                Manage::FernetRotate(_) => manage::fernet_rotate(&config),
+                Manage::Bootstrap(a) => {
+                    let db = Db::open(&config.database.connection, 1)?;
+                    let opts = bootstrap::BootstrapOptions {
+                        password: a.password,
+                        username: a.username,
+                        project_name: a.project_name,
+                        role_name: a.role_name,
+                        service_name: a.service_name,
+                        region_id: a.region_id,
+                        public_url: a.public_url,
+                        internal_url: a.internal_url,
+                        admin_url: a.admin_url,
+                    };
+                    bootstrap::run(&config, &db, &opts)?;
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("keystone-rs: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -2,17 +2,171 @@
 
 use crate::config::Config;
 use crate::db::Db;
-use actix_web::web;
+use crate::error::Error;
+use crate::policy::Enforcer;
+use crate::token::keys::{KeyRepository, KeyRing};
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{NormalizePath, TrailingSlash};
+use actix_web::{web, App, HttpResponse, HttpServer};
 use std::sync::Arc;
 
 /// What every handler can reach, through `web::Data<AppState>`.
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
+    pub keys: Arc<KeyRing>,
+    pub policy: Arc<Enforcer>,
 }
 
 pub type State = web::Data<AppState>;
 
-/// Registers every subsystem's routes. Each subsystem's `http.rs` exposes
-/// `pub fn configure(cfg: &mut web::ServiceConfig)`.
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+impl AppState {
+    /// Open the database pool, the key repository and the policy from a configuration.
+    pub fn open(config: Config) -> anyhow::Result<AppState> {
+        let db = Db::open(&config.database.connection, config.database.max_pool_size)?;
+        let repo = KeyRepository::new(config.fernet_tokens.key_repository.clone(), config.fernet_tokens.max_active_keys);
+        let keys = KeyRing::open(repo)?;
+        let policy = Enforcer::from_config(&config)?;
+        Ok(AppState { config: Arc::new(config), db, keys: Arc::new(keys), policy: Arc::new(policy) })
+    }
+}
+
+/// Registers every subsystem's routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    crate::discovery::http::configure(cfg);
+    crate::auth::http::configure(cfg);
+    crate::revoke::http::configure(cfg);
+}
+
+/// The 413 Keystone's sizelimit middleware answers (text/plain; the literal `%s` is
+/// upstream's).
+fn too_large() -> HttpResponse {
+    HttpResponse::build(StatusCode::PAYLOAD_TOO_LARGE)
+        .content_type("text/plain; charset=UTF-8")
+        .body("413 Request Entity Too Large\n\nRequest is too large. Larger than max_request_body_size (%s).\n\n   ")
+}
+
+fn request_id() -> String {
+    format!("req-{}", uuid::Uuid::new_v4())
+}
+
+/// Build the application for a state: one function so tests run exactly what `serve` runs.
+pub fn app(
+    state: State,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let max_body = state.config.oslo_middleware.max_request_body_size;
+    let json_errors = web::JsonConfig::default().error_handler(|_, _| Error::invalid_json().into());
+    App::new()
+        .app_data(state.clone())
+        .app_data(json_errors)
+        .app_data(web::PayloadConfig::new(max_body))
+        .configure(routes)
+        .default_service(web::to(not_found))
+        // Outermost first in the chain below: request id and logging see every response.
+        .wrap_fn(move |req, srv| {
+            let www_authenticate = format!("Keystone uri=\"{}/v3\"", crate::context::base_url(req.request(), &state.config));
+            let declared_len = req
+                .headers()
+                .get(actix_web::http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<usize>().ok());
+            let oversized = declared_len.is_some_and(|n| n > max_body);
+            let fut = if oversized { None } else { Some(srv.call(req)) };
+            async move {
+                let mut res: ServiceResponse<EitherBody<_, BoxBody>> = match fut {
+                    None => return Err(actix_web::error::InternalError::from_response("too large", too_large()).into()),
+                    Some(fut) => fut.await?.map_into_left_body(),
+                };
+                let status = res.status();
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    let (req, _) = res.into_parts();
+                    res = ServiceResponse::new(req, too_large()).map_into_right_body();
+                } else if status == StatusCode::METHOD_NOT_ALLOWED {
+                    let (req, _) = res.into_parts();
+                    res = ServiceResponse::new(req, method_not_allowed()).map_into_right_body();
+                }
+                let headers = res.headers_mut();
+                if status == StatusCode::UNAUTHORIZED && !headers.contains_key("www-authenticate") {
+                    if let Ok(v) = HeaderValue::from_str(&www_authenticate) {
+                        headers.insert(HeaderName::from_static("www-authenticate"), v);
+                    }
+                }
+                headers.insert(HeaderName::from_static("vary"), HeaderValue::from_static("X-Auth-Token"));
+                Ok(res)
+            }
+        })
+        .wrap(NormalizePath::new(TrailingSlash::Trim))
+        .wrap_fn(|req, srv| {
+            let id = request_id();
+            let fut = srv.call(req);
+            async move {
+                let mut res = fut.await?;
+                if let Ok(v) = HeaderValue::from_str(&id) {
+                    res.headers_mut().insert(HeaderName::from_static("x-openstack-request-id"), v);
+                }
+                Ok(res)
+            }
+        })
+        .wrap(tracing_actix_web::TracingLogger::<RedactingRootSpan>::new())
+}
+
+/// Unknown routes: werkzeug's HTML page, as Python Keystone answers.
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().content_type("text/html; charset=utf-8").body(
+        "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL \
+         was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n",
+    )
+}
+
+/// Known route, wrong method: flask-restful's body.
+fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .content_type("application/json")
+        .body("{\"message\": \"The method is not allowed for the requested URL.\"}\n")
+}
+
+/// Request spans without the query string: `?` parameters can carry secrets (OAuth).
+pub struct RedactingRootSpan;
+
+impl tracing_actix_web::RootSpanBuilder for RedactingRootSpan {
+    fn on_request_start(request: &ServiceRequest) -> tracing::Span {
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path = %request.path(),
+            status = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(span: tracing::Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
+        if let Ok(res) = outcome {
+            span.record("status", res.status().as_u16());
+            tracing::info!(parent: &span, status = res.status().as_u16(), "served");
+        }
+    }
+}
+
+/// The HTTP server on an already bound listener (tests bind port 0 first).
+pub fn build(state: AppState, listener: std::net::TcpListener) -> std::io::Result<actix_web::dev::Server> {
+    let state = web::Data::new(state);
+    Ok(HttpServer::new(move || app(state.clone())).listen(listener)?.shutdown_timeout(30).run())
+}
+
+/// Run the HTTP server until SIGTERM/SIGINT; in-flight requests are drained.
+pub async fn serve(state: AppState, bind: &str) -> anyhow::Result<()> {
+    let listener = std::net::TcpListener::bind(bind)?;
+    tracing::info!(%bind, "keystone-rs listening");
+    build(state, listener)?.await?;
+    Ok(())
+}

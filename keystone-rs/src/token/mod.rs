@@ -1,1 +1,3 @@
 //! Fernet tokens: key repository, payload codecs, issue and validate.
+
+pub mod provider;

@@ -1,0 +1,272 @@
+//! Routes: `/v3/auth/tokens` (issue, validate, check, revoke) and
+//! `/v3/auth/{catalog,projects,domains,system}`.
+
+use super::request::{parse_auth_request, unsupported_method};
+use super::scope::{resolve, ScopeRequest};
+use super::{password, token as token_method, MethodOutcome};
+use crate::assignment::store as assignment_store;
+use crate::context::{self, base_url, header, json_body, SUBJECT_TOKEN_HEADER};
+use crate::error::{Error, Result};
+use crate::json::{resource_body, to_ascii_string, Style};
+use crate::resource::store as resource_store;
+use crate::revoke::{self, RevocationEvent};
+use crate::server::State;
+use crate::token::provider::{self, IssueRequest, ResolvedScope, Token};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/v3/auth/tokens")
+            .route(web::post().to(issue))
+            .route(web::get().to(validate))
+            .route(web::head().to(validate))
+            .route(web::delete().to(revoke_token)),
+    )
+    .service(web::resource("/v3/auth/catalog").route(web::get().to(auth_catalog)).route(web::head().to(auth_catalog)))
+    .service(web::resource("/v3/auth/projects").route(web::get().to(auth_projects)).route(web::head().to(auth_projects)))
+    .service(web::resource("/v3/auth/domains").route(web::get().to(auth_domains)).route(web::head().to(auth_domains)))
+    .service(web::resource("/v3/auth/system").route(web::get().to(auth_system)).route(web::head().to(auth_system)));
+}
+
+/// Presence of the parameter is what counts (`?nocatalog=false` too).
+fn has_query_param(req: &HttpRequest, name: &str) -> bool {
+    req.query_string().split('&').any(|kv| kv.split('=').next() == Some(name))
+}
+
+fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
+    web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.get(name).cloned())
+}
+
+/// oslo's `bool_from_string`.
+fn truthy(value: Option<String>) -> bool {
+    value.is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "t" | "true" | "on" | "y" | "yes"))
+}
+
+fn token_response(status: StatusCode, token: &Token, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .insert_header((SUBJECT_TOKEN_HEADER, token.id.as_str()))
+        .body(to_ascii_string(body, Style::Python))
+}
+
+async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
+    let body = json_body(&req, &body)?;
+    let auth = parse_auth_request(&body, &state.config.auth.methods)?;
+    let with_catalog = !has_query_param(&req, "nocatalog");
+    let st = state.clone();
+    let (token, body) = state
+        .db
+        .read(move |conn| {
+            let config = &st.config;
+            // Keystone resolves the scope before running the methods.
+            let requested = resolve(conn, &auth.scope)?;
+            let mut outcome: Option<MethodOutcome> = None;
+            for method in &auth.methods {
+                let data = auth.identity.get(method).cloned().unwrap_or(Value::Null);
+                let result = match method.as_str() {
+                    "password" => password::authenticate(conn, config, &data)?,
+                    "token" => token_method::authenticate(conn, &st.keys, config, &data)?,
+                    _ => return Err(unsupported_method(&config.auth.methods)),
+                };
+                if let Some(previous) = &outcome {
+                    if previous.user_id != result.user_id {
+                        return Err(Error::unauthorized_because("methods disagree on the user"));
+                    }
+                }
+                outcome = Some(match outcome {
+                    None => result,
+                    Some(prev) => MethodOutcome {
+                        inherited_methods: [prev.inherited_methods, result.inherited_methods.clone()].concat(),
+                        expires_at: prev.expires_at.or(result.expires_at),
+                        parent_audit_id: prev.parent_audit_id.or(result.parent_audit_id.clone()),
+                        presented_scope: prev.presented_scope.or(result.presented_scope.clone()),
+                        ..result
+                    },
+                });
+            }
+            let outcome = outcome.ok_or_else(|| unsupported_method(&config.auth.methods))?;
+            let user = crate::identity::store::get(conn, &outcome.user_id)?
+                .ok_or_else(|| Error::unauthorized_because("user vanished"))?;
+            let scope = match requested {
+                Some(scope) => scope,
+                None if auth.scope == ScopeRequest::Absent => default_project_scope(conn, &user)?,
+                None => ResolvedScope::Unscoped,
+            };
+            if let Some(presented) = &outcome.presented_scope {
+                token_method::check_rescope(config, presented, &scope)?;
+            }
+            let mut methods = auth.methods.clone();
+            for m in &outcome.inherited_methods {
+                if !methods.contains(m) {
+                    methods.push(m.clone());
+                }
+            }
+            let token = provider::issue(
+                conn,
+                &st.keys,
+                config,
+                IssueRequest {
+                    user,
+                    methods,
+                    scope,
+                    expires_at: outcome.expires_at,
+                    parent_audit_id: outcome.parent_audit_id,
+                },
+            )?;
+            let catalog = if with_catalog { Some(provider::catalog_for(conn, config, &token)?) } else { None };
+            let body = provider::render(&token, catalog);
+            Ok((token, body))
+        })
+        .await?;
+    Ok(token_response(StatusCode::CREATED, &token, &body))
+}
+
+/// No scope asked for: the user's default project if it is usable, else unscoped.
+fn default_project_scope(conn: &mut crate::db::AnyConnection, user: &crate::identity::User) -> Result<ResolvedScope> {
+    let Some(project_id) = &user.default_project_id else {
+        return Ok(ResolvedScope::Unscoped);
+    };
+    let Some(project) = resource_store::get_project(conn, project_id)? else {
+        return Ok(ResolvedScope::Unscoped);
+    };
+    let domain_id = project.domain_id.clone().unwrap_or_default();
+    let Some(domain) = resource_store::get_domain(conn, &domain_id)? else {
+        return Ok(ResolvedScope::Unscoped);
+    };
+    if !project.enabled || !domain.enabled {
+        return Ok(ResolvedScope::Unscoped);
+    }
+    let scope = ResolvedScope::Project { project, domain };
+    if provider::roles_for(conn, &user.id, &scope)?.is_empty() {
+        return Ok(ResolvedScope::Unscoped);
+    }
+    Ok(scope)
+}
+
+/// The subject token, validated, and the policy target Keystone builds from it.
+async fn subject(state: &State, req: &HttpRequest, allow_expired: bool) -> Result<Token> {
+    let subject_id = header(req.headers(), SUBJECT_TOKEN_HEADER)
+        .ok_or_else(|| Error::not_found("No token in the request"))?
+        .to_string();
+    let st = state.clone();
+    state
+        .db
+        .read(move |conn| provider::validate(conn, &st.keys, &st.config, &subject_id, allow_expired))
+        .await
+}
+
+fn subject_target(subject: &Token) -> Value {
+    json!({"target": {"token": {"user_id": subject.user.id, "user": {"domain": {"id": subject.user.domain_id}}}}})
+}
+
+async fn validate(state: State, req: HttpRequest) -> Result<HttpResponse> {
+    let caller = context::caller(&state, &req).await?;
+    let allow_expired = truthy(query_param(&req, "allow_expired"));
+    let subject = subject(&state, &req, allow_expired).await?;
+    let action = if req.method() == Method::HEAD { "identity:check_token" } else { "identity:validate_token" };
+    context::authorize(&state, &caller, action, &subject_target(&subject))?;
+    let with_catalog = !has_query_param(&req, "nocatalog");
+    let st = state.clone();
+    let subject_for_catalog = subject.clone();
+    let catalog = if with_catalog {
+        Some(state.db.read(move |conn| provider::catalog_for(conn, &st.config, &subject_for_catalog)).await?)
+    } else {
+        None
+    };
+    let body = provider::render(&subject, catalog);
+    // HEAD answers with GET's headers (actix drops the body of HEAD responses).
+    Ok(token_response(StatusCode::OK, &subject, &body))
+}
+
+async fn revoke_token(state: State, req: HttpRequest) -> Result<HttpResponse> {
+    let caller = context::caller(&state, &req).await?;
+    let subject = subject(&state, &req, false).await?;
+    context::authorize(&state, &caller, "identity:revoke_token", &subject_target(&subject))?;
+    let cascade = query_param(&req, "cascade").map(|v| truthy(Some(v))).unwrap_or(true);
+    let audit_id = subject.audit_id().map(str::to_string).ok_or_else(|| Error::internal("token without audit id"))?;
+    let retention = state.config.token.expiration + revoke_expiration_buffer(&state);
+    state
+        .db
+        .write(move |conn| {
+            revoke::store::insert(conn, &RevocationEvent::for_audit_id(&audit_id), retention)?;
+            if cascade {
+                revoke::store::insert(conn, &RevocationEvent::for_audit_chain(&audit_id), retention)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub fn revoke_expiration_buffer(state: &State) -> i64 {
+    state.config.get("revoke", "expiration_buffer").and_then(|v| v.parse().ok()).unwrap_or(1800)
+}
+
+fn resource_response(body: &Value) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(resource_body(body))
+}
+
+async fn auth_catalog(state: State, req: HttpRequest) -> Result<HttpResponse> {
+    let caller = context::caller(&state, &req).await?;
+    context::authorize(&state, &caller, "identity:get_auth_catalog", &json!({}))?;
+    if caller.project_id().is_none() {
+        return Err(Error::forbidden().with_detail("catalog requires a project-scoped token"));
+    }
+    let st = state.clone();
+    let c = caller.clone();
+    let catalog = state.db.read(move |conn| provider::catalog_for(conn, &st.config, &c)).await?;
+    let base = base_url(&req, &state.config);
+    Ok(resource_response(&json!({"catalog": catalog, "links": {"self": format!("{base}/v3/auth/catalog")}})))
+}
+
+async fn auth_projects(state: State, req: HttpRequest) -> Result<HttpResponse> {
+    let caller = context::caller(&state, &req).await?;
+    context::authorize(&state, &caller, "identity:get_auth_projects", &json!({}))?;
+    let user_id = caller.user.id.clone();
+    let projects = state
+        .db
+        .read(move |conn| {
+            let (project_ids, _) = assignment_store::targets_with_roles(conn, &user_id)?;
+            resource_store::get_projects(conn, &project_ids)
+        })
+        .await?;
+    let base = base_url(&req, &state.config);
+    let list: Vec<Value> = projects.iter().map(|p| p.to_project_json(&base)).collect();
+    Ok(resource_response(&json!({
+        "projects": list,
+        "links": {"next": null, "self": format!("{base}/v3/auth/projects"), "previous": null}
+    })))
+}
+
+async fn auth_domains(state: State, req: HttpRequest) -> Result<HttpResponse> {
+    let caller = context::caller(&state, &req).await?;
+    context::authorize(&state, &caller, "identity:get_auth_domains", &json!({}))?;
+    let user_id = caller.user.id.clone();
+    let domains = state
+        .db
+        .read(move |conn| {
+            let (_, domain_ids) = assignment_store::targets_with_roles(conn, &user_id)?;
+            resource_store::get_projects(conn, &domain_ids)
+        })
+        .await?;
+    let base = base_url(&req, &state.config);
+    let list: Vec<Value> = domains.iter().filter(|d| d.is_domain).map(|d| d.to_domain_json(&base)).collect();
+    Ok(resource_response(&json!({
+        "domains": list,
+        "links": {"next": null, "self": format!("{base}/v3/auth/domains"), "previous": null}
+    })))
+}
+
+async fn auth_system(state: State, req: HttpRequest) -> Result<HttpResponse> {
+    let caller = context::caller(&state, &req).await?;
+    context::authorize(&state, &caller, "identity:get_auth_system", &json!({}))?;
+    let user_id = caller.user.id.clone();
+    let has_system = state.db.read(move |conn| assignment_store::has_system_role(conn, &user_id)).await?;
+    let base = base_url(&req, &state.config);
+    let system = if has_system { json!([{"all": true}]) } else { json!([]) };
+    Ok(resource_response(&json!({"system": system, "links": {"self": format!("{base}/v3/auth/system")}})))
+}

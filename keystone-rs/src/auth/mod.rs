@@ -1,0 +1,23 @@
+//! `/v3/auth/*`: the auth request, one file per method, and the routes.
+
+pub mod http;
+pub mod password;
+pub mod request;
+pub mod scope;
+pub mod token;
+
+/// Methods whose tokens may be used to obtain new tokens (Keystone 30's non-delegated set).
+pub const PRIMARY_METHODS: &[&str] =
+    &["external", "kerberos", "mapped", "openid", "password", "saml2", "token", "totp", "x509"];
+
+/// A successful method: who it authenticated, plus what a token method carries over.
+#[derive(Debug, Clone, Default)]
+pub struct MethodOutcome {
+    pub user_id: String,
+    /// From a presented token: its methods, expiry and chain root.
+    pub inherited_methods: Vec<String>,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub parent_audit_id: Option<String>,
+    /// The presented token's scope, for the rescope rules.
+    pub presented_scope: Option<crate::token::provider::ResolvedScope>,
+}

@@ -1,0 +1,52 @@
+//! The `token` auth method: re-issue or rescope an existing token.
+
+use super::request::{invalid_field, optional_string};
+use super::{MethodOutcome, PRIMARY_METHODS};
+use crate::config::Config;
+use crate::db::AnyConnection;
+use crate::error::{Error, Result};
+use crate::token::keys::KeyRing;
+use crate::token::provider::{self, ResolvedScope};
+use serde_json::Value;
+
+pub fn authenticate(conn: &mut AnyConnection, keys: &KeyRing, config: &Config, data: &Value) -> Result<MethodOutcome> {
+    let obj = data.as_object().ok_or_else(|| invalid_field("identity/token", "is not of type 'object'"))?;
+    let id = optional_string(obj, "id", "identity/token")?.ok_or_else(|| invalid_field("identity/token", "'id' is a required property"))?;
+    let presented = provider::validate(conn, keys, config, &id, false)?;
+    if presented.payload.methods.iter().any(|m| m == "oauth1") {
+        return Err(Error::forbidden_action(
+            "Using OAuth-scoped token to create another token. Create a new OAuth-scoped token instead",
+        ));
+    }
+    if presented.payload.trust_id.is_some() {
+        return Err(Error::forbidden_action(
+            "Using trust-scoped token to create another token. Create a new trust-scoped token instead",
+        ));
+    }
+    let delegated = presented.payload.methods.is_empty()
+        || presented.payload.methods.iter().any(|m| !PRIMARY_METHODS.contains(&m.as_str()));
+    if delegated {
+        return Err(Error::forbidden_action("Using a delegated token to create another token is not allowed."));
+    }
+    Ok(MethodOutcome {
+        user_id: presented.user.id.clone(),
+        inherited_methods: presented.payload.methods.clone(),
+        expires_at: Some(presented.payload.expires_at),
+        parent_audit_id: presented.audit_chain_root().map(str::to_string),
+        presented_scope: Some(presented.scope.clone()),
+    })
+}
+
+/// Rescope rules once the requested scope is known.
+pub fn check_rescope(config: &Config, presented: &ResolvedScope, requested: &ResolvedScope) -> Result<()> {
+    let presented_scoped = !matches!(presented, ResolvedScope::Unscoped);
+    if presented_scoped && !config.token.allow_rescope_scoped_token {
+        return Err(Error::forbidden_action("rescope a scoped token"));
+    }
+    if matches!(presented, ResolvedScope::System)
+        && matches!(requested, ResolvedScope::Project { .. } | ResolvedScope::Domain(_))
+    {
+        return Err(Error::forbidden());
+    }
+    Ok(())
+}

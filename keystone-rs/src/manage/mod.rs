@@ -1,0 +1,45 @@
+//! `keystone-rs manage …`: what `keystone-manage` does for the parts keystone-rs serves.
+
+pub mod bootstrap;
+
+use crate::config::Config;
+use crate::db::{migrate, Db};
+use crate::token::keys::KeyRepository;
+
+/// `db_sync`: create or upgrade the schema; a Keystone-built schema is recognised and
+/// left as Keystone made it.
+pub fn db_sync(config: &Config) -> anyhow::Result<()> {
+    ensure_sqlite_dir(config)?;
+    let db = Db::open(&config.database.connection, 1)?;
+    let mut conn = db.get()?;
+    let report = migrate::run_pending(&mut conn)?;
+    println!("{report}");
+    Ok(())
+}
+
+/// The embedded default keeps its SQLite file under ./var/: make the folder.
+pub fn ensure_sqlite_dir(config: &Config) -> anyhow::Result<()> {
+    let url = crate::db::parse_connection_url(&config.database.connection).map_err(anyhow::Error::msg)?;
+    if let Some(path) = url.sqlite_path() {
+        if let Some(parent) = std::path::Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn key_repository(config: &Config) -> KeyRepository {
+    KeyRepository::new(config.fernet_tokens.key_repository.clone(), config.fernet_tokens.max_active_keys)
+}
+
+pub fn fernet_setup(config: &Config) -> anyhow::Result<()> {
+    key_repository(config).setup()?;
+    Ok(())
+}
+
+pub fn fernet_rotate(config: &Config) -> anyhow::Result<()> {
+    key_repository(config).rotate()?;
+    Ok(())
+}

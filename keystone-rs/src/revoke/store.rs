@@ -1,0 +1,129 @@
+//! `revocation_event` rows.
+
+use super::{RevocationEvent, TokenValues};
+use crate::db::schema::revocation_event as re;
+use crate::db::AnyConnection;
+use crate::error::{Error, Result};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+type Row = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    NaiveDateTime,
+    Option<String>,
+    Option<String>,
+);
+
+fn columns() -> (
+    re::domain_id,
+    re::project_id,
+    re::user_id,
+    re::role_id,
+    re::trust_id,
+    re::consumer_id,
+    re::access_token_id,
+    re::issued_before,
+    re::expires_at,
+    re::revoked_at,
+    re::audit_id,
+    re::audit_chain_id,
+) {
+    (
+        re::domain_id,
+        re::project_id,
+        re::user_id,
+        re::role_id,
+        re::trust_id,
+        re::consumer_id,
+        re::access_token_id,
+        re::issued_before,
+        re::expires_at,
+        re::revoked_at,
+        re::audit_id,
+        re::audit_chain_id,
+    )
+}
+
+fn from_row(r: Row) -> RevocationEvent {
+    RevocationEvent {
+        domain_id: r.0,
+        project_id: r.1,
+        user_id: r.2,
+        role_id: r.3,
+        trust_id: r.4,
+        consumer_id: r.5,
+        access_token_id: r.6,
+        issued_before: r.7,
+        expires_at: r.8,
+        revoked_at: r.9,
+        audit_id: r.10,
+        audit_chain_id: r.11,
+    }
+}
+
+/// Store an event and prune the ones older than the retention window, in the caller's
+/// transaction (Keystone prunes only when it writes).
+pub fn insert(conn: &mut AnyConnection, event: &RevocationEvent, retention_secs: i64) -> Result<()> {
+    if !event.has_matcher() {
+        return Err(Error::internal("refusing to write a revocation event that matches every token"));
+    }
+    let cutoff = event.revoked_at - chrono::Duration::seconds(retention_secs);
+    diesel::delete(re::table.filter(re::revoked_at.lt(cutoff))).execute(conn)?;
+    diesel::insert_into(re::table)
+        .values((
+            re::domain_id.eq(&event.domain_id),
+            re::project_id.eq(&event.project_id),
+            re::user_id.eq(&event.user_id),
+            re::role_id.eq(&event.role_id),
+            re::trust_id.eq(&event.trust_id),
+            re::consumer_id.eq(&event.consumer_id),
+            re::access_token_id.eq(&event.access_token_id),
+            re::issued_before.eq(event.issued_before),
+            re::expires_at.eq(event.expires_at),
+            re::revoked_at.eq(event.revoked_at),
+            re::audit_id.eq(&event.audit_id),
+            re::audit_chain_id.eq(&event.audit_chain_id),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Events ordered by `revoked_at`, optionally only those revoked strictly after `since`.
+pub fn list(conn: &mut AnyConnection, since: Option<NaiveDateTime>) -> Result<Vec<RevocationEvent>> {
+    let mut query = re::table.select(columns()).order((re::revoked_at.asc(), re::id.asc())).into_boxed();
+    if let Some(since) = since {
+        query = query.filter(re::revoked_at.gt(since));
+    }
+    Ok(query.load::<Row>(conn)?.into_iter().map(from_row).collect())
+}
+
+/// Is any stored event matching this token? The SQL narrows by the indexed columns; the
+/// timestamps and the rest are compared in memory, which also sidesteps SQLite's text
+/// comparison of DATETIME values written by different implementations.
+pub fn is_revoked(conn: &mut AnyConnection, token: &TokenValues) -> Result<bool> {
+    let mut users = vec![token.user_id.clone()];
+    users.extend(token.trustor_id.clone());
+    users.extend(token.trustee_id.clone());
+    let mut query = re::table
+        .select(columns())
+        .filter(re::user_id.is_null().or(re::user_id.eq_any(users)))
+        .into_boxed();
+    query = match &token.project_id {
+        Some(p) => query.filter(re::project_id.is_null().or(re::project_id.eq(p.clone()))),
+        None => query.filter(re::project_id.is_null()),
+    };
+    query = match &token.audit_id {
+        Some(a) => query.filter(re::audit_id.is_null().or(re::audit_id.eq(a.clone()))),
+        None => query.filter(re::audit_id.is_null()),
+    };
+    let rows = query.load::<Row>(conn)?;
+    Ok(rows.into_iter().map(from_row).any(|e| e.matches(token)))
+}

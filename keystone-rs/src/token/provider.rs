@@ -1,0 +1,316 @@
+//! Issue and validate: from an authenticated user and a scope to a Fernet token, and from a
+//! token string back to a fully checked token (tokens-api.md §4, §6; revocation.md §3).
+
+use super::fernet::{decode_token, encode_token, keystone_time};
+use super::keys::KeyRing;
+use super::payload::{Scope, TokenPayload};
+use crate::assignment::{store as assignment_store, Role};
+use crate::catalog::{self, store as catalog_store, Substitutions};
+use crate::config::Config;
+use crate::db::AnyConnection;
+use crate::error::{Error, Result};
+use crate::identity::{store as identity_store, User};
+use crate::resource::{store as resource_store, Project};
+use crate::revoke::{self, TokenValues};
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Map, Value};
+
+/// The scope of a token with its entities loaded.
+#[derive(Debug, Clone)]
+pub enum ResolvedScope {
+    Unscoped,
+    Project { project: Project, domain: Project },
+    Domain(Project),
+    System,
+}
+
+/// A token whose payload decrypted and whose user, scope and roles were loaded and checked.
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub id: String,
+    pub payload: TokenPayload,
+    pub issued_at: DateTime<Utc>,
+    pub user: User,
+    pub user_domain: Project,
+    pub scope: ResolvedScope,
+    pub roles: Vec<Role>,
+}
+
+impl Token {
+    pub fn audit_id(&self) -> Option<&str> {
+        self.payload.audit_ids.first().map(String::as_str)
+    }
+
+    /// The root of the rescope chain: the parent's audit id, else our own.
+    pub fn audit_chain_root(&self) -> Option<&str> {
+        self.payload.audit_ids.get(1).or(self.payload.audit_ids.first()).map(String::as_str)
+    }
+
+    pub fn project_id(&self) -> Option<&str> {
+        match &self.scope {
+            ResolvedScope::Project { project, .. } => Some(&project.id),
+            _ => None,
+        }
+    }
+
+    pub fn domain_id(&self) -> Option<&str> {
+        match &self.scope {
+            ResolvedScope::Domain(d) => Some(&d.id),
+            _ => None,
+        }
+    }
+
+    pub fn is_system(&self) -> bool {
+        matches!(self.scope, ResolvedScope::System)
+    }
+
+    pub fn role_names(&self) -> Vec<String> {
+        self.roles.iter().map(|r| r.name.clone()).collect()
+    }
+}
+
+/// A fresh audit id: 16 random bytes, urlsafe base64 without padding (22 chars).
+pub fn new_audit_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn failed_to_validate() -> Error {
+    Error::not_found("Failed to validate token")
+}
+
+/// Load user, scope and roles for a payload and run every validity check Keystone runs.
+/// `token_id` is the string as presented (Keystone quotes it in one 404 message).
+pub fn validate(
+    conn: &mut AnyConnection,
+    keys: &KeyRing,
+    config: &Config,
+    token_id: &str,
+    allow_expired: bool,
+) -> Result<Token> {
+    let decoded = decode_token(keys, token_id)?;
+    let payload = decoded.payload;
+    let issued_at = decoded.issued_at;
+    let user = identity_store::get(conn, &payload.user_id)?
+        .ok_or_else(|| Error::could_not_find("user", &payload.user_id))?;
+
+    let now = Utc::now();
+    let window = if allow_expired { Duration::seconds(config.token.allow_expired_window) } else { Duration::zero() };
+    if payload.expires_at + window <= now {
+        return Err(failed_to_validate().with_detail("token expired"));
+    }
+
+    let scope = resolve_payload_scope(conn, &payload)?;
+    let roles = roles_for(conn, &user.id, &scope)?;
+
+    let values = token_values(&payload, issued_at, &user, &scope, &roles);
+    if revoke::store::is_revoked(conn, &values)? {
+        return Err(failed_to_validate().with_detail("token revoked"));
+    }
+
+    let user_domain = resource_store::get_domain(conn, &user.domain_id)?
+        .ok_or_else(|| Error::could_not_find("domain", &user.domain_id))?;
+    if !user_domain.enabled {
+        return Err(Error::not_found(format!("Unable to validate token because domain {} is disabled", user_domain.id)));
+    }
+    if !user.enabled {
+        return Err(Error::not_found(format!("Could not find token: {token_id}.")));
+    }
+    match &scope {
+        ResolvedScope::Project { project, domain } => {
+            if !project.enabled {
+                return Err(Error::not_found(format!(
+                    "Unable to validate token because project {} is disabled",
+                    project.id
+                )));
+            }
+            if !domain.enabled {
+                return Err(Error::not_found(format!("Unable to validate token because domain {} is disabled", domain.id)));
+            }
+        }
+        ResolvedScope::Domain(domain) if !domain.enabled => {
+            return Err(Error::not_found(format!("Unable to validate token because domain {} is disabled", domain.id)));
+        }
+        _ => {}
+    }
+    if !matches!(scope, ResolvedScope::Unscoped) && roles.is_empty() {
+        return Err(Error::not_found(format!("Could not find token: {token_id}.")));
+    }
+    Ok(Token { id: token_id.to_string(), payload, issued_at, user, user_domain, scope, roles })
+}
+
+fn resolve_payload_scope(conn: &mut AnyConnection, payload: &TokenPayload) -> Result<ResolvedScope> {
+    Ok(match &payload.scope {
+        Scope::Unscoped => ResolvedScope::Unscoped,
+        Scope::System(_) => ResolvedScope::System,
+        Scope::Domain(id) => ResolvedScope::Domain(
+            resource_store::get_domain(conn, id)?.ok_or_else(|| Error::could_not_find("domain", id))?,
+        ),
+        Scope::Project(id) => {
+            let project = resource_store::get_project(conn, id)?.ok_or_else(|| Error::could_not_find("project", id))?;
+            let domain_id = project.domain_id.clone().unwrap_or_default();
+            let domain = resource_store::get_domain(conn, &domain_id)?
+                .ok_or_else(|| Error::could_not_find("domain", &domain_id))?;
+            ResolvedScope::Project { project, domain }
+        }
+        other => {
+            return Err(Error::not_found(format!("Unsupported token scope: {other:?}")));
+        }
+    })
+}
+
+pub fn roles_for(conn: &mut AnyConnection, user_id: &str, scope: &ResolvedScope) -> Result<Vec<Role>> {
+    match scope {
+        ResolvedScope::Unscoped => Ok(vec![]),
+        ResolvedScope::Project { project, .. } => assignment_store::roles_on_project(conn, user_id, project),
+        ResolvedScope::Domain(domain) => assignment_store::roles_on_domain(conn, user_id, &domain.id),
+        ResolvedScope::System => assignment_store::roles_on_system(conn, user_id),
+    }
+}
+
+fn token_values(
+    payload: &TokenPayload,
+    issued_at: DateTime<Utc>,
+    user: &User,
+    scope: &ResolvedScope,
+    roles: &[Role],
+) -> TokenValues {
+    TokenValues {
+        issued_at: revoke::to_second(issued_at),
+        expires_at: revoke::to_second(payload.expires_at),
+        audit_id: payload.audit_ids.first().cloned(),
+        audit_chain_id: payload.audit_ids.get(1).cloned(),
+        user_id: user.id.clone(),
+        identity_domain_id: Some(user.domain_id.clone()),
+        project_id: match scope {
+            ResolvedScope::Project { project, .. } => Some(project.id.clone()),
+            _ => None,
+        },
+        assignment_domain_id: match scope {
+            ResolvedScope::Domain(d) => Some(d.id.clone()),
+            _ => None,
+        },
+        role_ids: roles.iter().map(|r| r.id.clone()).collect(),
+        trust_id: payload.trust_id.clone(),
+        consumer_id: None,
+        ..Default::default()
+    }
+}
+
+/// What issuing needs once authentication and scope resolution are done.
+pub struct IssueRequest {
+    pub user: User,
+    pub methods: Vec<String>,
+    pub scope: ResolvedScope,
+    /// Inherited from the presented token on rescope.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The presented token's chain root on rescope.
+    pub parent_audit_id: Option<String>,
+}
+
+/// Mint a token: roles must exist for a scoped token (else 401), then encrypt.
+pub fn issue(conn: &mut AnyConnection, keys: &KeyRing, config: &Config, req: IssueRequest) -> Result<Token> {
+    let roles = roles_for(conn, &req.user.id, &req.scope)?;
+    if !matches!(req.scope, ResolvedScope::Unscoped) && roles.is_empty() {
+        return Err(Error::unauthorized_because("no role on the requested scope"));
+    }
+    let user_domain = resource_store::get_domain(conn, &req.user.domain_id)?
+        .ok_or_else(|| Error::unauthorized_because("user's domain not found"))?;
+    let now = Utc::now();
+    let expires_at = req.expires_at.unwrap_or_else(|| {
+        let t = now + Duration::seconds(config.token.expiration);
+        DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+    });
+    let mut audit_ids = vec![new_audit_id()];
+    audit_ids.extend(req.parent_audit_id);
+    let scope = match &req.scope {
+        ResolvedScope::Unscoped => Scope::Unscoped,
+        ResolvedScope::Project { project, .. } => Scope::Project(project.id.clone()),
+        ResolvedScope::Domain(d) => Scope::Domain(d.id.clone()),
+        ResolvedScope::System => Scope::System("all".into()),
+    };
+    let payload = TokenPayload {
+        user_id: req.user.id.clone(),
+        methods: req.methods,
+        scope,
+        expires_at,
+        audit_ids,
+        ..Default::default()
+    };
+    let id = encode_token(keys, &payload)?;
+    // The envelope timestamp is what validation will report as issued_at.
+    let issued_at = decode_token(keys, &id)?.issued_at;
+    Ok(Token { id, payload, issued_at, user: req.user, user_domain, scope: req.scope, roles })
+}
+
+/// Keystone's `password_expires_at`: no `Z`, real microseconds.
+fn password_expiry(user: &User) -> Value {
+    match user.password_expires_at {
+        Some(t) => Value::from(t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
+        None => Value::Null,
+    }
+}
+
+fn id_name(id: &str, name: &str) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), id.into());
+    m.insert("name".into(), name.into());
+    Value::Object(m)
+}
+
+/// The catalog for a token's scope (empty for unscoped tokens).
+pub fn catalog_for(conn: &mut AnyConnection, config: &Config, token: &Token) -> Result<Value> {
+    let services = catalog_store::list_services(conn)?;
+    let endpoints = catalog_store::list_endpoints(conn)?;
+    let subs = Substitutions {
+        user_id: Some(token.user.id.clone()),
+        project_id: token.project_id().map(str::to_string),
+        public_endpoint: config.default.public_endpoint.clone(),
+    };
+    Ok(catalog::render(&services, &endpoints, &subs))
+}
+
+/// The `{"token": …}` body, in Keystone's key order (tokens-api.md §3).
+pub fn render(token: &Token, catalog: Option<Value>) -> Value {
+    let mut t = Map::new();
+    t.insert("methods".into(), token.payload.methods.clone().into());
+    let mut user = Map::new();
+    user.insert("domain".into(), id_name(&token.user_domain.id, &token.user_domain.name));
+    user.insert("id".into(), token.user.id.clone().into());
+    user.insert("name".into(), token.user.name.clone().into());
+    user.insert("password_expires_at".into(), password_expiry(&token.user));
+    t.insert("user".into(), Value::Object(user));
+    t.insert("audit_ids".into(), token.payload.audit_ids.clone().into());
+    t.insert("expires_at".into(), keystone_time(token.payload.expires_at).into());
+    t.insert("issued_at".into(), keystone_time(token.issued_at).into());
+    let roles: Vec<Value> = token.roles.iter().map(|r| id_name(&r.id, &r.name)).collect();
+    match &token.scope {
+        ResolvedScope::Unscoped => {}
+        ResolvedScope::System => {
+            t.insert("roles".into(), roles.into());
+            t.insert("system".into(), serde_json::json!({"all": true}));
+        }
+        ResolvedScope::Domain(d) => {
+            t.insert("domain".into(), id_name(&d.id, &d.name));
+            t.insert("roles".into(), roles.into());
+        }
+        ResolvedScope::Project { project, domain } => {
+            let mut p = Map::new();
+            p.insert("domain".into(), id_name(&domain.id, &domain.name));
+            p.insert("id".into(), project.id.clone().into());
+            p.insert("name".into(), project.name.clone().into());
+            t.insert("project".into(), Value::Object(p));
+            t.insert("is_domain".into(), project.is_domain.into());
+            t.insert("roles".into(), roles.into());
+        }
+    }
+    if let Some(catalog) = catalog {
+        if !matches!(token.scope, ResolvedScope::Unscoped) {
+            t.insert("catalog".into(), catalog);
+        }
+    }
+    let mut outer = Map::new();
+    outer.insert("token".into(), Value::Object(t));
+    Value::Object(outer)
+}

@@ -1,0 +1,169 @@
+//! A real keystone-rs on a random loopback port, on the backend named by
+//! `KEYSTONE_TEST_DATABASE` (a server URL; each test server gets its own fresh database) or
+//! on a temporary SQLite file. Requests go over HTTP, as a client's would.
+
+use keystone_rs::config::Config;
+use keystone_rs::db::Db;
+use keystone_rs::manage::{self, bootstrap};
+use keystone_rs::server::{self, AppState};
+use serde_json::Value;
+use std::sync::mpsc;
+
+pub const ADMIN_PASSWORD: &str = "secretadmin";
+
+pub struct TestServer {
+    pub base: String,
+    pub config: Config,
+    pub dir: tempfile::TempDir,
+    agent: ureq::Agent,
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn subject_token(&self) -> String {
+        self.header("X-Subject-Token").expect("X-Subject-Token").to_string()
+    }
+}
+
+/// A fresh database on the configured server, or a SQLite file in `dir`.
+fn database_url(dir: &std::path::Path) -> String {
+    let Ok(server_url) = std::env::var("KEYSTONE_TEST_DATABASE") else {
+        return format!("sqlite:///{}", dir.join("keystone.db").display());
+    };
+    let name = format!("ks_test_{}", uuid::Uuid::new_v4().simple());
+    let db = Db::open(&server_url, 1).expect("test database server URL");
+    db.read_blocking(|conn| {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute(&format!("CREATE DATABASE {name}")).map_err(keystone_rs::error::Error::from)
+    })
+    .expect("create test database");
+    let (base, _) = server_url.rsplit_once('/').expect("URL with a database name");
+    format!("{base}/{name}")
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        Self::start_with("")
+    }
+
+    /// Start with extra keystone.conf text appended to the test configuration.
+    pub fn start_with(extra_conf: &str) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let url = database_url(dir.path());
+        let conf = format!(
+            "[database]\nconnection = {url}\n[fernet_tokens]\nkey_repository = {}\n[identity]\npassword_hash_rounds = 4\n{extra_conf}\n",
+            dir.path().join("fernet-keys").display()
+        );
+        let config = Config::parse(&conf, None).expect("config");
+        manage::fernet_setup(&config).expect("fernet_setup");
+        manage::db_sync(&config).expect("db_sync");
+        let db = Db::open(&config.database.connection, 2).expect("db");
+        let endpoint = format!("http://127.0.0.1:{port}/v3");
+        let mut opts = bootstrap::BootstrapOptions::with_password(ADMIN_PASSWORD.into());
+        opts.region_id = Some("RegionOne".into());
+        opts.public_url = Some(endpoint.clone());
+        opts.internal_url = Some(endpoint.clone());
+        opts.admin_url = Some(endpoint);
+        bootstrap::run(&config, &db, &opts).expect("bootstrap");
+
+        let state = AppState::open(config.clone()).expect("state");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let srv = server::build(state, listener).expect("server");
+                let _ = tx.send(srv.handle());
+                let _ = srv.await;
+            })
+        });
+        rx.recv().expect("server started");
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        TestServer { base: format!("http://127.0.0.1:{port}"), config, dir, agent }
+    }
+
+    fn finish(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Response {
+        let mut resp = resp.expect("HTTP exchange");
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let body = resp.body_mut().read_to_string().unwrap_or_default();
+        Response { status, headers, body }
+    }
+
+    /// Any request: method, path, headers, raw body.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Response {
+        let url = format!("{}{}", self.base, path);
+        let mut builder = ureq::http::Request::builder().method(method).uri(&url);
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let req = builder.body(body.map(|b| b.to_vec()).unwrap_or_default()).expect("request");
+        Self::finish(self.agent.run(req))
+    }
+
+    pub fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        let text = body.to_string();
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(t) = token {
+            headers.push(("X-Auth-Token", t));
+        }
+        self.request("POST", path, &headers, Some(text.as_bytes()))
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let headers: Vec<(&str, &str)> = token.map(|t| vec![("X-Auth-Token", t)]).unwrap_or_default();
+        self.request("GET", path, &headers, None)
+    }
+
+    /// GET/HEAD/DELETE /v3/auth/tokens with a caller and a subject token.
+    pub fn tokens(&self, method: &str, query: &str, caller: &str, subject: &str) -> Response {
+        self.request(method, &format!("/v3/auth/tokens{query}"), &[("X-Auth-Token", caller), ("X-Subject-Token", subject)], None)
+    }
+
+    pub fn password_auth(&self, scope: Option<Value>) -> Response {
+        let mut auth = serde_json::json!({"identity": {"methods": ["password"], "password": {"user": {
+            "name": "admin", "domain": {"id": "default"}, "password": ADMIN_PASSWORD}}}});
+        if let Some(scope) = scope {
+            auth["scope"] = scope;
+        }
+        self.post_json("/v3/auth/tokens", None, &serde_json::json!({ "auth": auth }))
+    }
+
+    /// A project-scoped admin token.
+    pub fn admin_token(&self) -> String {
+        let r = self.password_auth(Some(serde_json::json!({"project": {"name": "admin", "domain": {"id": "default"}}})));
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.subject_token()
+    }
+}
+
+/// The exact body a captured Python Keystone exchange returned.
+pub fn vector_body(name: &str) -> String {
+    let path = format!("{}/../tests/vectors/http/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let v: Value = serde_json::from_str(&text).expect("vector JSON");
+    v["body_raw"].as_str().expect("body_raw").to_string()
+}
+
+pub fn vector_status(name: &str) -> u16 {
+    let path = format!("{}/../tests/vectors/http/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("vector")).expect("vector JSON");
+    v["status"].as_str().and_then(|s| s.split(' ').next()).and_then(|s| s.parse().ok()).expect("status")
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: unit tests, black-box HTTP tests on SQLite,
+# PostgreSQL and MariaDB, and client interop (openstack CLI, keystoneauth1,
+# keystonemiddleware, Python Keystone) in a venv this script builds.
+#   tools/test.sh            everything
+#   SKIP_INTEROP=1 tools/test.sh   Rust tests only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+log() { printf '\n== %s\n' "$*"; }
+
+# System packages the postgres/mysql features link against, and the database servers.
+need=()
+for pkg in pkg-config libpq-dev libmariadb-dev libsqlite3-dev python3-venv; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if ((${#need[@]})); then
+  log "installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
+  log "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
+fi
+if ! mysqladmin -h 127.0.0.1 -uroot ping >/dev/null 2>&1; then
+  log "starting MariaDB"
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
+fi
+for i in $(seq 1 30); do
+  pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 && mysqladmin -h 127.0.0.1 -uroot ping >/dev/null 2>&1 && break
+  sleep 1
+done
+
+FEATURES="--features postgres,mysql"
+
+log "build"
+cargo build --locked $FEATURES --bins --tests
+
+log "unit and black-box tests (SQLite)"
+cargo test --locked $FEATURES -- --test-threads 2
+
+log "black-box tests (PostgreSQL)"
+KEYSTONE_TEST_DATABASE=postgresql://postgres@127.0.0.1:5432/test \
+  cargo test --locked $FEATURES --test api -- --test-threads 2
+
+log "black-box tests (MariaDB)"
+KEYSTONE_TEST_DATABASE=mysql://root@127.0.0.1:3306/test \
+  cargo test --locked $FEATURES --test api -- --test-threads 2
+
+if [[ ${SKIP_INTEROP:-0} != 1 ]]; then
+  log "client interop"
+  KEYSTONE_RS_BIN="$PWD/target/debug/keystone-rs" tests/interop/run.sh
+fi
+log "all tests passed"
