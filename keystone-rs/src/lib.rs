@@ -3,6 +3,7 @@
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod identity;
 pub mod json;
 
 pub mod token;

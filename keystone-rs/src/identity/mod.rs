@@ -1,0 +1,3 @@
+//! Identity: users, groups and password hashing.
+
+pub mod password;
