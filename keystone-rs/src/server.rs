@@ -15,4 +15,6 @@ pub type State = web::Data<AppState>;
 
 /// Registers every subsystem's routes. Each subsystem's `http.rs` exposes
 /// `pub fn configure(cfg: &mut web::ServiceConfig)`.
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    crate::discovery::http::configure(cfg);
+}
