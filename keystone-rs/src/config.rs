@@ -63,6 +63,15 @@ pub struct IdentitySection {
     pub password_hash_rounds: Option<u32>,
     pub max_password_length: usize,
     pub list_limit: Option<usize>,
+    /// scrypt and pbkdf2_sha512 salt length in bytes; unset (or 0) means 16.
+    pub salt_bytesize: Option<usize>,
+    /// scrypt `r`; unset (or 0) means 8.
+    pub scrypt_block_size: Option<u32>,
+    /// scrypt `p`; unset (or 0) means 1.
+    pub scrypt_parallelism: Option<u32>,
+    /// `[DEFAULT] strict_password_check`: Keystone consults it only when a password is
+    /// longer than the limit, so it travels with the other password options.
+    pub strict_password_check: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +90,8 @@ pub struct OsloPolicySection {
 #[derive(Debug, Clone)]
 pub struct OsloMiddlewareSection {
     pub max_request_body_size: usize,
+    /// Honour `Forwarded` / `X-Forwarded-Host` / `X-Forwarded-Prefix` from a proxy.
+    pub enable_proxy_headers_parsing: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -194,6 +205,10 @@ impl Config {
                 password_hash_rounds: r.opt_parse("identity", "password_hash_rounds")?,
                 max_password_length: r.parse("identity", "max_password_length", 4096)?,
                 list_limit: r.opt_parse("identity", "list_limit")?,
+                salt_bytesize: r.opt_parse("identity", "salt_bytesize")?,
+                scrypt_block_size: r.opt_parse("identity", "scrypt_block_size")?,
+                scrypt_parallelism: r.opt_parse("identity", "scrypt_parallelism")?,
+                strict_password_check: r.boolean("DEFAULT", "strict_password_check", false)?,
             },
             auth: AuthSection {
                 methods: r.list("auth", "methods").unwrap_or_else(|| {
@@ -216,6 +231,11 @@ impl Config {
             },
             oslo_middleware: OsloMiddlewareSection {
                 max_request_body_size: r.parse("oslo_middleware", "max_request_body_size", 114688)?,
+                enable_proxy_headers_parsing: r.boolean(
+                    "oslo_middleware",
+                    "enable_proxy_headers_parsing",
+                    false,
+                )?,
             },
             oauth1: OAuth1Section {
                 request_token_duration: r.parse("oauth1", "request_token_duration", 28800)?,
@@ -237,6 +257,13 @@ impl Config {
             raw: raw.clone(),
             source: path.map(Path::to_path_buf),
         };
+        // oslo.config bounds these two options (max=4096, max=96) and refuses to start.
+        if config.identity.max_password_length > 4096 {
+            return Err(r.fail("identity", "max_password_length", "must be at most 4096".into()));
+        }
+        if config.identity.salt_bytesize.is_some_and(|n| n > 96) {
+            return Err(r.fail("identity", "salt_bytesize", "must be at most 96".into()));
+        }
         for (section, options) in &raw {
             for option in options.keys() {
                 if !KNOWN.contains(&(section.as_str(), option.as_str())) {
@@ -284,6 +311,11 @@ const KNOWN: &[(&str, &str)] = &[
     ("identity", "password_hash_rounds"),
     ("identity", "max_password_length"),
     ("identity", "list_limit"),
+    ("identity", "salt_bytesize"),
+    ("identity", "scrypt_block_size"),
+    ("identity", "scrypt_parallelism"),
+    ("DEFAULT", "strict_password_check"),
+    ("oslo_middleware", "enable_proxy_headers_parsing"),
     ("auth", "methods"),
     ("oslo_policy", "policy_file"),
     ("oslo_policy", "policy_dirs"),

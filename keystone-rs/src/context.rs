@@ -1,31 +1,131 @@
 //! The request as Keystone sees it: base URL, JSON body rules, the caller's validated
 //! token, and the policy check every enforced route goes through.
 
+pub const AUTH_TOKEN_HEADER: &str = "X-Auth-Token";
+pub const SUBJECT_TOKEN_HEADER: &str = "X-Subject-Token";
+
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::server::State;
 use crate::token::provider::{self, ResolvedScope, Token};
-use actix_web::http::header::HeaderMap;
 use actix_web::HttpRequest;
+use actix_web::http::header::{HOST, HeaderMap};
 use serde_json::Value;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-pub const AUTH_TOKEN_HEADER: &str = "X-Auth-Token";
-pub const SUBJECT_TOKEN_HEADER: &str = "X-Subject-Token";
-
-/// The base URL Keystone advertises: `[DEFAULT] public_endpoint` if set, else
-/// `scheme://host[:port]` from the request (default ports dropped). No trailing slash.
+/// The base URL Keystone advertises, without a trailing slash: `[DEFAULT] public_endpoint`
+/// if set, else `scheme://host[:port]<prefix>` rebuilt from the request the way Keystone's
+/// WSGI stack does (werkzeug `ProxyFix`, then oslo `HTTPProxyToWSGI`, then `base_url`):
+///
+/// * host: the `Host` header as sent (never actix's guesses from forwarding headers);
+/// * scheme: the connection's, replaced by the last `X-Forwarded-Proto` value (ProxyFix
+///   is always on in Keystone);
+/// * only with `[oslo_middleware] enable_proxy_headers_parsing`: the first `Forwarded`
+///   entry's `proto`/`host`, or else `X-Forwarded-Proto`/`X-Forwarded-Host`, and
+///   `X-Forwarded-Prefix` as the path prefix;
+/// * a trailing `/v3` or `/v2.0` is removed, and `:80`/`:443` for http/https.
 pub fn base_url(req: &HttpRequest, config: &Config) -> String {
     if let Some(endpoint) = &config.default.public_endpoint {
         return endpoint.trim_end_matches('/').to_string();
     }
-    let info = req.connection_info();
-    let scheme = info.scheme().to_string();
-    let host = info.host().to_string();
-    let host = match (scheme.as_str(), host.rsplit_once(':')) {
-        ("http", Some((h, "80"))) | ("https", Some((h, "443"))) => h.to_string(),
-        _ => host,
+    let headers = req.headers();
+    let mut scheme = if req.app_config().secure() {
+        "https"
+    } else {
+        "http"
+    }
+    .to_string();
+    let mut host = header_text(headers, HOST.as_str())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()))
+        .unwrap_or_else(|| req.app_config().host().to_string());
+    let mut prefix = "";
+
+    if let Some(proto) =
+        header_text(headers, "x-forwarded-proto").and_then(|v| v.rsplit(',').next())
+    {
+        set_scheme(&mut scheme, proto);
+    }
+    if config.oslo_middleware.enable_proxy_headers_parsing {
+        if let Some(forwarded) = header_text(headers, "forwarded") {
+            let first_proxy = forwarded.split(',').next().unwrap_or_default();
+            for pair in first_proxy.split(';') {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                // RFC 7239 allows quoted values; Keystone would keep the quotes.
+                let value = value.trim().trim_matches('"');
+                match key.trim().to_ascii_lowercase().as_str() {
+                    "proto" if !value.is_empty() => set_scheme(&mut scheme, value),
+                    "host" if !value.is_empty() => host = value.to_string(),
+                    _ => {}
+                }
+            }
+        } else {
+            if let Some(proto) = header_text(headers, "x-forwarded-proto") {
+                set_scheme(&mut scheme, proto);
+            }
+            if let Some(forwarded_host) = header_text(headers, "x-forwarded-host") {
+                host = forwarded_host.to_string();
+            }
+        }
+        prefix = header_text(headers, "x-forwarded-prefix").unwrap_or_default();
+    }
+
+    let host = without_default_port(&scheme, &host);
+    // wsgiref's application_uri: SCRIPT_NAME quoted, "/" when empty.
+    let path = if prefix.is_empty() {
+        "/".to_string()
+    } else {
+        utf8_percent_encode(prefix, PATH_QUOTE).to_string()
     };
-    format!("{scheme}://{host}")
+    let path = without_version_suffix(&path);
+    format!("{scheme}://{host}{path}")
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// What Python's `urllib.parse.quote` leaves alone (with `/` safe).
+const PATH_QUOTE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'~')
+    .remove(b'/');
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// A forwarded scheme is taken only if it is one (RFC 3986), lower-cased as Python's URL
+/// parser would; anything else would produce an unusable URL.
+fn set_scheme(scheme: &mut String, proposed: &str) {
+    let proposed = proposed.trim();
+    let mut chars = proposed.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if valid {
+        *scheme = proposed.to_ascii_lowercase();
+    }
+}
+
+/// Keystone's `remove_standard_port`: split at the first `:`.
+fn without_default_port<'a>(scheme: &str, host: &'a str) -> &'a str {
+    match (scheme, host.split_once(':')) {
+        ("http", Some((name, "80"))) | ("https", Some((name, "443"))) => name,
+        _ => host,
+    }
+}
+
+/// Keystone strips `/v3` or `/v2.0` (and any slashes after it) from the end.
+fn without_version_suffix(path: &str) -> &str {
+    let trimmed = path.trim_end_matches('/');
+    trimmed
+        .strip_suffix("/v3")
+        .or_else(|| trimmed.strip_suffix("/v2.0"))
+        .unwrap_or(path)
 }
 
 /// Keystone's JSON body rules: an empty body is `{}`; a body needs a JSON content type;
@@ -95,4 +195,105 @@ pub fn credentials(token: &Token) -> crate::policy::Credentials {
 /// Enforce `action` for the caller against `target`: the one place routes authorise.
 pub fn authorize(state: &State, caller: &Token, action: &str, target: &Value) -> Result<()> {
     state.policy.enforce(action, target, &credentials(caller))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn url(headers: &[(&str, &str)], config: &Config) -> String {
+        let mut req = TestRequest::default();
+        for (name, value) in headers {
+            req = req.append_header((*name, *value));
+        }
+        base_url(&req.to_http_request(), config)
+    }
+
+    fn proxied() -> Config {
+        Config::parse(
+            "[oslo_middleware]\nenable_proxy_headers_parsing = true\n",
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn host_header_and_default_ports() {
+        let c = Config::default();
+        assert_eq!(
+            url(&[("host", "keystone.example.com:5000")], &c),
+            "http://keystone.example.com:5000"
+        );
+        assert_eq!(url(&[("host", "k:80")], &c), "http://k");
+        assert_eq!(url(&[("host", "k:443")], &c), "http://k:443");
+        assert_eq!(url(&[("host", "[::1]:5000")], &c), "http://[::1]:5000");
+    }
+
+    #[test]
+    fn public_endpoint_wins() {
+        let c = Config::parse(
+            "[DEFAULT]\npublic_endpoint = https://id.example.com/prefix/\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            url(&[("host", "k:5000")], &c),
+            "https://id.example.com/prefix"
+        );
+    }
+
+    #[test]
+    fn x_forwarded_proto_is_always_honoured_but_not_host() {
+        let c = Config::default();
+        let h = [
+            ("host", "k:443"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "evil"),
+        ];
+        assert_eq!(url(&h, &c), "https://k");
+        // ProxyFix trusts one hop: the last value.
+        assert_eq!(
+            url(&[("host", "k"), ("x-forwarded-proto", "http, HTTPS")], &c),
+            "https://k"
+        );
+        assert_eq!(
+            url(&[("host", "k"), ("x-forwarded-proto", "not a scheme")], &c),
+            "http://k"
+        );
+        assert_eq!(
+            url(&[("host", "k"), ("forwarded", "proto=https;host=evil")], &c),
+            "http://k"
+        );
+        assert_eq!(
+            url(&[("host", "k"), ("x-forwarded-prefix", "/identity")], &c),
+            "http://k"
+        );
+    }
+
+    #[test]
+    fn proxy_headers_when_enabled() {
+        let c = proxied();
+        let h = [
+            ("host", "k:5000"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "id.example.com:443"),
+        ];
+        assert_eq!(url(&h, &c), "https://id.example.com");
+        let h = [
+            ("host", "k:5000"),
+            (
+                "forwarded",
+                "for=192.0.2.60;proto=https;host=\"id.example.com\", for=10.0.0.1;proto=http",
+            ),
+            ("x-forwarded-host", "ignored"),
+        ];
+        assert_eq!(url(&h, &c), "https://id.example.com");
+        let h = [("host", "k"), ("x-forwarded-prefix", "/identity")];
+        assert_eq!(url(&h, &c), "http://k/identity");
+        let h = [("host", "k"), ("x-forwarded-prefix", "/identity/v3/")];
+        assert_eq!(url(&h, &c), "http://k/identity");
+        let h = [("host", "k"), ("x-forwarded-prefix", "/id entity/v2.0")];
+        assert_eq!(url(&h, &c), "http://k/id%20entity");
+    }
 }

@@ -3,7 +3,9 @@
 pub mod config;
 pub mod context;
 pub mod db;
+pub mod discovery;
 pub mod error;
+pub mod identity;
 pub mod json;
 pub mod server;
 

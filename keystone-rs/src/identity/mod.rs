@@ -1,5 +1,6 @@
 //! Users (and, later, groups): lookups for authentication and the user API.
 
+pub mod password;
 pub mod store;
 
 use chrono::NaiveDateTime;
