@@ -6,7 +6,7 @@ use super::MethodOutcome;
 use crate::config::Config;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
-use crate::identity::{password::verify_password, store as identity_store};
+use crate::identity::{password::check_password, store as identity_store};
 use serde_json::Value;
 
 pub fn authenticate(conn: &mut AnyConnection, config: &Config, data: &Value) -> Result<MethodOutcome> {
@@ -38,12 +38,9 @@ pub fn authenticate(conn: &mut AnyConnection, config: &Config, data: &Value) -> 
     .ok_or_else(|| denied("unknown user"))?;
 
     let password = password.ok_or_else(|| denied("no password given"))?;
-    if password.len() > config.identity.max_password_length {
-        return Err(denied("password longer than max_password_length"));
-    }
     let record = identity_store::current_password(conn, &user.id)?;
     let hash = record.as_ref().and_then(|r| r.hash.clone()).ok_or_else(|| denied("user has no password"))?;
-    if !verify_password(&password, &hash) {
+    if !check_password(&password, &hash, &config.identity)? {
         return Err(denied("wrong password"));
     }
     if !user.enabled {

@@ -168,6 +168,16 @@ pub fn check_password(password: &str, stored: &str, cfg: &IdentitySection) -> Re
     Ok(verify_bytes(password, stored))
 }
 
+/// A random secret of `len` URL-safe characters (generated admin passwords, credential
+/// secrets): the alphabet of Python's `secrets.token_urlsafe`.
+pub fn generate_secret(len: usize) -> String {
+    let mut bytes = vec![0u8; len];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let mut text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes);
+    text.truncate(len);
+    text
+}
+
 /// Whether `password` matches the stored hash, whatever format it is in. Comparisons are
 /// constant-time; a malformed or unknown hash is `false` (Keystone answers 500 there).
 /// No configured length limit is applied — login paths should use [`check_password`].
