@@ -185,6 +185,7 @@ impl Db {
             .sqlite_writer
             .as_ref()
             .map(|m| m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        conn.transaction(f)
+        // Through the deref: `transaction` on the pooled wrapper would hand `f` the wrapper.
+        (*conn).transaction(f)
     }
 }
