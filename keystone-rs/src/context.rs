@@ -161,7 +161,7 @@ pub async fn caller(state: &State, req: &HttpRequest) -> Result<Token> {
     let st = state.clone();
     state
         .db
-        .read(move |conn| provider::validate(conn, &st.keys, &st.config, &token_id, false))
+        .read(move |conn| provider::validate(conn, &st.tokens, &st.config, &token_id, false))
         .await
         .map_err(|e| {
             if e.status.is_server_error() || e.status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE {

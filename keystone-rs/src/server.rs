@@ -4,7 +4,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::Error;
 use crate::policy::Enforcer;
-use crate::token::keys::{KeyRepository, KeyRing};
+use crate::token::provider::TokenFormatter;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -17,7 +17,7 @@ use std::sync::Arc;
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
-    pub keys: Arc<KeyRing>,
+    pub tokens: Arc<TokenFormatter>,
     pub policy: Arc<Enforcer>,
 }
 
@@ -27,10 +27,9 @@ impl AppState {
     /// Open the database pool, the key repository and the policy from a configuration.
     pub fn open(config: Config) -> anyhow::Result<AppState> {
         let db = Db::open(&config.database.connection, config.database.max_pool_size)?;
-        let repo = KeyRepository::new(config.fernet_tokens.key_repository.clone(), config.fernet_tokens.max_active_keys);
-        let keys = KeyRing::open(repo)?;
+        let tokens = TokenFormatter::from_config(&config)?;
         let policy = Enforcer::from_config(&config)?;
-        Ok(AppState { config: Arc::new(config), db, keys: Arc::new(keys), policy: Arc::new(policy) })
+        Ok(AppState { config: Arc::new(config), db, tokens: Arc::new(tokens), policy: Arc::new(policy) })
     }
 }
 

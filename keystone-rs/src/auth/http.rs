@@ -69,7 +69,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
                 let data = auth.identity.get(method).cloned().unwrap_or(Value::Null);
                 let result = match method.as_str() {
                     "password" => password::authenticate(conn, config, &data)?,
-                    "token" => token_method::authenticate(conn, &st.keys, config, &data)?,
+                    "token" => token_method::authenticate(conn, &st.tokens, config, &data)?,
                     _ => return Err(unsupported_method(&config.auth.methods)),
                 };
                 if let Some(previous) = &outcome {
@@ -107,7 +107,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
             }
             let token = provider::issue(
                 conn,
-                &st.keys,
+                &st.tokens,
                 config,
                 IssueRequest {
                     user,
@@ -155,7 +155,7 @@ async fn subject(state: &State, req: &HttpRequest, allow_expired: bool) -> Resul
     let st = state.clone();
     state
         .db
-        .read(move |conn| provider::validate(conn, &st.keys, &st.config, &subject_id, allow_expired))
+        .read(move |conn| provider::validate(conn, &st.tokens, &st.config, &subject_id, allow_expired))
         .await
 }
 

@@ -5,14 +5,14 @@ use super::{MethodOutcome, PRIMARY_METHODS};
 use crate::config::Config;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
-use crate::token::keys::KeyRing;
+use crate::token::provider::TokenFormatter;
 use crate::token::provider::{self, ResolvedScope};
 use serde_json::Value;
 
-pub fn authenticate(conn: &mut AnyConnection, keys: &KeyRing, config: &Config, data: &Value) -> Result<MethodOutcome> {
+pub fn authenticate(conn: &mut AnyConnection, tokens: &TokenFormatter, config: &Config, data: &Value) -> Result<MethodOutcome> {
     let obj = data.as_object().ok_or_else(|| invalid_field("identity/token", "is not of type 'object'"))?;
     let id = optional_string(obj, "id", "identity/token")?.ok_or_else(|| invalid_field("identity/token", "'id' is a required property"))?;
-    let presented = provider::validate(conn, keys, config, &id, false)?;
+    let presented = provider::validate(conn, tokens, config, &id, false)?;
     if presented.payload.methods.iter().any(|m| m == "oauth1") {
         return Err(Error::forbidden_action(
             "Using OAuth-scoped token to create another token. Create a new OAuth-scoped token instead",

@@ -1,9 +1,7 @@
 //! Issue and validate: from an authenticated user and a scope to a Fernet token, and from a
 //! token string back to a fully checked token (tokens-api.md §4, §6; revocation.md §3).
 
-use super::fernet::{decode_token, encode_token, keystone_time};
-use super::keys::KeyRing;
-use super::payload::{Scope, TokenPayload};
+use super::{decode_token, encode_token, keystone_time, KeyRepository, KeyRing, PayloadCodec, Scope, TokenPayload};
 use crate::assignment::{store as assignment_store, Role};
 use crate::catalog::{self, store as catalog_store, Substitutions};
 use crate::config::Config;
@@ -15,6 +13,22 @@ use crate::revoke::{self, TokenValues};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
+
+/// Keystone's token formatter: the keys and the payload codec (which needs the configured
+/// auth methods and default domain to be byte-compatible).
+pub struct TokenFormatter {
+    pub keys: KeyRing,
+    pub codec: PayloadCodec,
+}
+
+impl TokenFormatter {
+    pub fn from_config(config: &Config) -> Result<TokenFormatter> {
+        Ok(TokenFormatter {
+            keys: KeyRing::open(KeyRepository::from_config(config))?,
+            codec: PayloadCodec::from_config(config),
+        })
+    }
+}
 
 /// The scope of a token with its entities loaded.
 #[derive(Debug, Clone)]
@@ -84,12 +98,12 @@ fn failed_to_validate() -> Error {
 /// `token_id` is the string as presented (Keystone quotes it in one 404 message).
 pub fn validate(
     conn: &mut AnyConnection,
-    keys: &KeyRing,
+    tokens: &TokenFormatter,
     config: &Config,
     token_id: &str,
     allow_expired: bool,
 ) -> Result<Token> {
-    let decoded = decode_token(keys, token_id)?;
+    let decoded = decode_token(&tokens.keys, &tokens.codec, token_id)?;
     let payload = decoded.payload;
     let issued_at = decoded.issued_at;
     let user = identity_store::get(conn, &payload.user_id)?
@@ -210,7 +224,7 @@ pub struct IssueRequest {
 }
 
 /// Mint a token: roles must exist for a scoped token (else 401), then encrypt.
-pub fn issue(conn: &mut AnyConnection, keys: &KeyRing, config: &Config, req: IssueRequest) -> Result<Token> {
+pub fn issue(conn: &mut AnyConnection, tokens: &TokenFormatter, config: &Config, req: IssueRequest) -> Result<Token> {
     let roles = roles_for(conn, &req.user.id, &req.scope)?;
     if !matches!(req.scope, ResolvedScope::Unscoped) && roles.is_empty() {
         return Err(Error::unauthorized_because("no role on the requested scope"));
@@ -230,18 +244,10 @@ pub fn issue(conn: &mut AnyConnection, keys: &KeyRing, config: &Config, req: Iss
         ResolvedScope::Domain(d) => Scope::Domain(d.id.clone()),
         ResolvedScope::System => Scope::System("all".into()),
     };
-    let payload = TokenPayload {
-        user_id: req.user.id.clone(),
-        methods: req.methods,
-        scope,
-        expires_at,
-        audit_ids,
-        ..Default::default()
-    };
-    let id = encode_token(keys, &payload)?;
-    // The envelope timestamp is what validation will report as issued_at.
-    let issued_at = decode_token(keys, &id)?.issued_at;
-    Ok(Token { id, payload, issued_at, user: req.user, user_domain, scope: req.scope, roles })
+    let mut payload = TokenPayload::new(req.user.id.clone(), req.methods, scope, expires_at, audit_ids);
+    payload.trust_id = None;
+    let encoded = encode_token(&tokens.keys, &tokens.codec, &payload)?;
+    Ok(Token { id: encoded.id, payload, issued_at: encoded.issued_at, user: req.user, user_domain, scope: req.scope, roles })
 }
 
 /// Keystone's `password_expires_at`: no `Z`, real microseconds.
