@@ -12,8 +12,6 @@ pub mod server;
 pub mod assignment;
 pub mod auth;
 pub mod catalog;
-pub mod discovery;
-pub mod identity;
 pub mod manage;
 pub mod policy;
 pub mod resource;

@@ -9,10 +9,7 @@ use crate::resource::{store as resource_store, Project};
 use diesel::prelude::*;
 use std::collections::BTreeMap;
 
-pub const USER_PROJECT: &str = "UserProject";
-pub const GROUP_PROJECT: &str = "GroupProject";
-pub const USER_DOMAIN: &str = "UserDomain";
-pub const GROUP_DOMAIN: &str = "GroupDomain";
+pub use crate::db::enums::AssignmentType;
 pub const USER_SYSTEM: &str = "UserSystem";
 pub const GROUP_SYSTEM: &str = "GroupSystem";
 pub const SYSTEM_TARGET: &str = "system";
@@ -137,14 +134,14 @@ pub fn roles_on_system(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<Ro
 /// inherited grants (for `/v3/auth/projects` and `/v3/auth/domains`).
 pub fn targets_with_roles(conn: &mut AnyConnection, user_id: &str) -> Result<(Vec<String>, Vec<String>)> {
     let actors = actors(conn, user_id)?;
-    let rows: Vec<(String, String, bool)> = assignment::table
+    let rows: Vec<(AssignmentType, String, bool)> = assignment::table
         .filter(assignment::actor_id.eq_any(&actors))
         .select((assignment::type_, assignment::target_id, assignment::inherited))
         .load(conn)?;
     let mut projects = Vec::new();
     let mut domains = Vec::new();
     for (kind, target, inherited) in rows {
-        let is_domain = kind == USER_DOMAIN || kind == GROUP_DOMAIN;
+        let is_domain = matches!(kind, AssignmentType::UserDomain | AssignmentType::GroupDomain);
         match (is_domain, inherited) {
             (true, false) => domains.push(target),
             (true, true) => projects.extend(resource_store::project_ids_in_domain(conn, &target)?),
@@ -214,7 +211,7 @@ pub fn add_implication(conn: &mut AnyConnection, prior: &str, implied: &str) -> 
 }
 
 /// Grant a role on a project or domain; granting twice is a no-op.
-pub fn grant(conn: &mut AnyConnection, kind: &str, actor_id: &str, target_id: &str, role_id: &str, inherited: bool) -> Result<()> {
+pub fn grant(conn: &mut AnyConnection, kind: AssignmentType, actor_id: &str, target_id: &str, role_id: &str, inherited: bool) -> Result<()> {
     let exists: i64 = assignment::table
         .filter(assignment::type_.eq(kind))
         .filter(assignment::actor_id.eq(actor_id))

@@ -130,7 +130,7 @@ pub fn run(config: &Config, db: &Db, opts: &BootstrapOptions) -> Result<()> {
                 id
             }
         };
-        roles::grant(conn, roles::USER_PROJECT, &user_id, &project_id, &admin, false)?;
+        roles::grant(conn, roles::AssignmentType::UserProject, &user_id, &project_id, &admin, false)?;
         roles::grant_system(conn, roles::USER_SYSTEM, &user_id, &admin)?;
 
         if let Some(region) = &opts.region_id {

@@ -13,7 +13,15 @@ pub fn db_sync(config: &Config) -> anyhow::Result<()> {
     let db = Db::open(&config.database.connection, 1)?;
     let mut conn = db.get()?;
     let report = migrate::run_pending(&mut conn)?;
-    println!("{report}");
+    if report.applied.is_empty() {
+        println!("Database is up to date ({:?}).", report.backend);
+    }
+    for name in &report.recorded {
+        println!("Recognised Keystone's schema: recorded {name} as applied without running it.");
+    }
+    for name in &report.applied {
+        println!("Applied {name}.");
+    }
     Ok(())
 }
 
