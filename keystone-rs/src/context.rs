@@ -178,6 +178,9 @@ pub fn credentials(token: &Token) -> crate::policy::Credentials {
         user_id: Some(token.user.id.clone()),
         user_domain_id: Some(token.user.domain_id.clone()),
         roles: token.role_names(),
+        // Keystone's default when no admin project is configured.
+        is_admin_project: true,
+        token: provider::render(token, None).get("token").cloned().unwrap_or(Value::Null),
         ..Default::default()
     };
     match &token.scope {

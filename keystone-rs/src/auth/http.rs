@@ -188,7 +188,7 @@ async fn revoke_token(state: State, req: HttpRequest) -> Result<HttpResponse> {
     context::authorize(&state, &caller, "identity:revoke_token", &subject_target(&subject))?;
     let cascade = query_param(&req, "cascade").map(|v| truthy(Some(v))).unwrap_or(true);
     let audit_id = subject.audit_id().map(str::to_string).ok_or_else(|| Error::internal("token without audit id"))?;
-    let retention = state.config.token.expiration + revoke_expiration_buffer(&state);
+    let retention = revoke::retention_secs(&state.config);
     state
         .db
         .write(move |conn| {
@@ -200,10 +200,6 @@ async fn revoke_token(state: State, req: HttpRequest) -> Result<HttpResponse> {
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-pub fn revoke_expiration_buffer(state: &State) -> i64 {
-    state.config.get("revoke", "expiration_buffer").and_then(|v| v.parse().ok()).unwrap_or(1800)
 }
 
 fn resource_response(body: &Value) -> HttpResponse {

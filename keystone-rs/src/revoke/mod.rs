@@ -43,6 +43,12 @@ pub struct TokenValues {
     pub consumer_id: Option<String>,
 }
 
+/// How long events are kept: `[token] expiration` + `[revoke] expiration_buffer` (1800 s).
+pub fn retention_secs(config: &crate::config::Config) -> i64 {
+    let buffer = config.get("revoke", "expiration_buffer").and_then(|v| v.parse().ok()).unwrap_or(1800);
+    config.token.expiration + buffer
+}
+
 /// Whole seconds, naive UTC: the precision Keystone stores events at.
 pub fn to_second(t: DateTime<Utc>) -> NaiveDateTime {
     t.naive_utc().with_nanosecond(0).unwrap_or_else(|| t.naive_utc())
