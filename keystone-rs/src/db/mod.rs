@@ -1,6 +1,7 @@
 //! The SQL store: one r2d2 pool over a connection whose backend is picked at run time from
 //! `[database] connection` (SQLAlchemy-style URLs, as in keystone.conf).
 
+pub mod enums;
 pub mod migrate;
 pub mod schema;
 mod url;
@@ -48,6 +49,27 @@ impl AnyConnection {
             AnyConnection::Sqlite(_) => Backend::Sqlite,
         }
     }
+}
+
+#[derive(diesel::QueryableByName)]
+struct InsertedId {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// The key that the last INSERT on this connection generated for an autoincrement column
+/// (`local_user.id`, `password.id`, `application_credential.internal_id`, ...). MySQL has no
+/// RETURNING, so neither has `AnyConnection`: call this right after the insert, on the same
+/// connection (inside the same transaction).
+pub fn last_insert_id(conn: &mut AnyConnection) -> Result<i64> {
+    let sql = match conn.backend() {
+        Backend::Sqlite => "SELECT last_insert_rowid() AS id",
+        Backend::Postgres => "SELECT lastval() AS id",
+        // LAST_INSERT_ID() is unsigned; diesel reads BIGINT as signed.
+        Backend::Mysql => "SELECT CAST(LAST_INSERT_ID() AS SIGNED) AS id",
+    };
+    let row: InsertedId = diesel::RunQueryDsl::get_result(diesel::sql_query(sql), conn)?;
+    Ok(row.id)
 }
 
 /// Opens connections for the pool, dispatching on the URL scheme ourselves: diesel's own
@@ -180,7 +202,9 @@ impl Db {
     }
 
     pub fn write_blocking<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
-        let mut conn = self.get()?;
+        let mut pooled = self.get()?;
+        // `transaction` must run on the AnyConnection itself, not on the r2d2 wrapper.
+        let conn: &mut AnyConnection = &mut pooled;
         let _guard = self
             .sqlite_writer
             .as_ref()
