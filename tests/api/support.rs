@@ -11,6 +11,7 @@ use std::sync::mpsc;
 
 pub const ADMIN_PASSWORD: &str = "secretadmin";
 
+#[allow(dead_code)] // fields kept for tests that need the config or the state directory
 pub struct TestServer {
     pub base: String,
     pub config: Config,
@@ -151,6 +152,25 @@ impl TestServer {
         let r = self.password_auth(Some(serde_json::json!({"project": {"name": "admin", "domain": {"id": "default"}}})));
         assert_eq!(r.status, 201, "{}", r.body);
         r.subject_token()
+    }
+}
+
+impl TestServer {
+    /// Direct database access, for arranging what no API serves yet.
+    pub fn db(&self) -> Db {
+        Db::open(&self.config.database.connection, 1).expect("db")
+    }
+
+    /// Give the admin user the admin role on the default domain (as the captures did).
+    pub fn grant_admin_on_default_domain(&self) {
+        use keystone_rs::assignment::store as roles;
+        self.db()
+            .write_blocking(|conn| {
+                let user = keystone_rs::identity::store::find_by_name(conn, "default", "admin")?.expect("admin");
+                let role = roles::find_global_role_by_name(conn, "admin")?.expect("admin role");
+                roles::grant(conn, roles::AssignmentType::UserDomain, &user.id, "default", &role.id, false)
+            })
+            .expect("grant");
     }
 }
 

@@ -40,6 +40,7 @@ fn project_token_has_keystone_shape_and_headers() {
 #[test]
 fn every_scope_kind_issues_and_validates() {
     let s = TestServer::start();
+    s.grant_admin_on_default_domain();
     let admin = s.admin_token();
     for (scope, key) in [
         (None, None),
@@ -67,6 +68,14 @@ fn every_scope_kind_issues_and_validates() {
             }
         }
     }
+}
+
+#[test]
+fn scope_without_a_role_is_401() {
+    let s = TestServer::start();
+    let r = s.password_auth(Some(json!({"domain": {"id": "default"}})));
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["error"]["message"], "The request you have made requires authentication.");
 }
 
 #[test]

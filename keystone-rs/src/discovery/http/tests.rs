@@ -45,9 +45,17 @@ fn exchange(name: &str) -> Exchange {
 }
 
 fn state(config: Config) -> web::Data<AppState> {
+    // Discovery touches neither keys nor policy, but the state carries them.
+    let tokens = crate::token::provider::TokenFormatter {
+        keys: crate::token::KeyRing::from_keys(&["MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="]).unwrap(),
+        codec: crate::token::PayloadCodec::from_config(&config),
+    };
+    let policy = crate::policy::Enforcer::from_config(&config).unwrap();
     web::Data::new(AppState {
-        config: Arc::new(config),
         db: Db::open("sqlite://", 1).unwrap(),
+        tokens: Arc::new(tokens),
+        policy: Arc::new(policy),
+        config: Arc::new(config),
     })
 }
 
