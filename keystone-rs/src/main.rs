@@ -89,7 +89,8 @@ fn init_logging(config: &Config) {
     let default = if config.default.debug { "debug" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("KEYSTONE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
 }
 
 /// The embedded default: keys, schema and an admin are made on first start.
