@@ -119,7 +119,12 @@ pub enum ConfigError {
     #[error("cannot read {file}: {reason}")]
     Read { file: String, reason: String },
     #[error("{file}: [{section}] {option}: {reason}")]
-    Value { file: String, section: String, option: String, reason: String },
+    Value {
+        file: String,
+        section: String,
+        option: String,
+        reason: String,
+    },
 }
 
 /// Where the embedded default keeps its state.
@@ -141,12 +146,21 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: Option<&Path>) -> Result<Config, ConfigError> {
-        let file = path.map(|p| p.display().to_string()).unwrap_or_else(|| "<config>".into());
+        let file = path
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "<config>".into());
         let ini = Ini::load_from_str_opt(
             text,
-            ini::ParseOption { enabled_quote: false, enabled_escape: false, ..Default::default() },
+            ini::ParseOption {
+                enabled_quote: false,
+                enabled_escape: false,
+                ..Default::default()
+            },
         )
-        .map_err(|e| ConfigError::Read { file: file.clone(), reason: e.to_string() })?;
+        .map_err(|e| ConfigError::Read {
+            file: file.clone(),
+            reason: e.to_string(),
+        })?;
         let mut sections: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for (section, props) in ini.iter() {
             // oslo.config: options outside any section belong to DEFAULT.
@@ -163,7 +177,12 @@ impl Config {
         raw: BTreeMap<String, BTreeMap<String, String>>,
         path: Option<&Path>,
     ) -> Result<Config, ConfigError> {
-        let r = Reader { raw: &raw, file: path.map(|p| p.display().to_string()).unwrap_or_else(|| "<config>".into()) };
+        let r = Reader {
+            raw: &raw,
+            file: path
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "<config>".into()),
+        };
         let state = Path::new(DEFAULT_STATE_DIR);
         let config = Config {
             default: DefaultSection {
@@ -175,15 +194,19 @@ impl Config {
                 debug: r.boolean("DEFAULT", "debug", false)?,
             },
             database: DatabaseSection {
-                connection: r
-                    .string("database", "connection")
-                    .unwrap_or_else(|| format!("sqlite:///{}", state.join("keystone.db").display())),
+                connection: r.string("database", "connection").unwrap_or_else(|| {
+                    format!("sqlite:///{}", state.join("keystone.db").display())
+                }),
                 max_pool_size: r.parse("database", "max_pool_size", 10)?,
             },
             token: TokenSection {
                 expiration: r.parse("token", "expiration", 3600)?,
                 allow_expired_window: r.parse("token", "allow_expired_window", 172800)?,
-                allow_rescope_scoped_token: r.boolean("token", "allow_rescope_scoped_token", true)?,
+                allow_rescope_scoped_token: r.boolean(
+                    "token",
+                    "allow_rescope_scoped_token",
+                    true,
+                )?,
                 cache_on_issue: r.boolean("token", "cache_on_issue", true)?,
                 revoke_by_id: r.boolean("token", "revoke_by_id", true)?,
             },
@@ -195,7 +218,9 @@ impl Config {
                 max_active_keys: r.parse("fernet_tokens", "max_active_keys", 3)?,
             },
             identity: IdentitySection {
-                default_domain_id: r.string("identity", "default_domain_id").unwrap_or_else(|| "default".into()),
+                default_domain_id: r
+                    .string("identity", "default_domain_id")
+                    .unwrap_or_else(|| "default".into()),
                 password_hash_algorithm: r.choice(
                     "identity",
                     "password_hash_algorithm",
@@ -212,14 +237,24 @@ impl Config {
             },
             auth: AuthSection {
                 methods: r.list("auth", "methods").unwrap_or_else(|| {
-                    ["external", "password", "token", "oauth1", "mapped", "application_credential"]
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect()
+                    [
+                        "external",
+                        "password",
+                        "token",
+                        "oauth1",
+                        "mapped",
+                        "application_credential",
+                    ]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
                 }),
             },
             oslo_policy: OsloPolicySection {
-                policy_file: r.string("oslo_policy", "policy_file").map(PathBuf::from).unwrap_or_else(|| "policy.yaml".into()),
+                policy_file: r
+                    .string("oslo_policy", "policy_file")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| "policy.yaml".into()),
                 policy_dirs: r
                     .list("oslo_policy", "policy_dirs")
                     .unwrap_or_else(|| vec!["policy.d".into()])
@@ -230,7 +265,11 @@ impl Config {
                 enforce_new_defaults: r.boolean("oslo_policy", "enforce_new_defaults", true)?,
             },
             oslo_middleware: OsloMiddlewareSection {
-                max_request_body_size: r.parse("oslo_middleware", "max_request_body_size", 114688)?,
+                max_request_body_size: r.parse(
+                    "oslo_middleware",
+                    "max_request_body_size",
+                    114688,
+                )?,
                 enable_proxy_headers_parsing: r.boolean(
                     "oslo_middleware",
                     "enable_proxy_headers_parsing",
@@ -241,13 +280,17 @@ impl Config {
                 request_token_duration: r.parse("oauth1", "request_token_duration", 28800)?,
                 access_token_duration: r.parse("oauth1", "access_token_duration", 86400)?,
             },
-            resource: ResourceSection { list_limit: r.opt_parse("resource", "list_limit")? },
+            resource: ResourceSection {
+                list_limit: r.opt_parse("resource", "list_limit")?,
+            },
             security_compliance: SecurityComplianceSection {
-                lockout_failure_attempts: r.opt_parse("security_compliance", "lockout_failure_attempts")?,
+                lockout_failure_attempts: r
+                    .opt_parse("security_compliance", "lockout_failure_attempts")?,
                 lockout_duration: r.parse("security_compliance", "lockout_duration", 1800)?,
                 disable_user_account_days_inactive: r
                     .opt_parse("security_compliance", "disable_user_account_days_inactive")?,
-                password_expires_days: r.opt_parse("security_compliance", "password_expires_days")?,
+                password_expires_days: r
+                    .opt_parse("security_compliance", "password_expires_days")?,
                 change_password_upon_first_use: r.boolean(
                     "security_compliance",
                     "change_password_upon_first_use",
@@ -259,7 +302,11 @@ impl Config {
         };
         // oslo.config bounds these two options (max=4096, max=96) and refuses to start.
         if config.identity.max_password_length > 4096 {
-            return Err(r.fail("identity", "max_password_length", "must be at most 4096".into()));
+            return Err(r.fail(
+                "identity",
+                "max_password_length",
+                "must be at most 4096".into(),
+            ));
         }
         if config.identity.salt_bytesize.is_some_and(|n| n > 96) {
             return Err(r.fail("identity", "salt_bytesize", "must be at most 96".into()));
@@ -279,14 +326,21 @@ impl Config {
         let specific = match section {
             "identity" => self.identity.list_limit,
             "resource" => self.resource.list_limit,
-            _ => self.raw.get(section).and_then(|s| s.get("list_limit")).and_then(|v| v.parse().ok()),
+            _ => self
+                .raw
+                .get(section)
+                .and_then(|s| s.get("list_limit"))
+                .and_then(|v| v.parse().ok()),
         };
         specific.or(self.default.list_limit)
     }
 
     /// A value of a section this module does not model (later subsystems read theirs here).
     pub fn get(&self, section: &str, option: &str) -> Option<&str> {
-        self.raw.get(section).and_then(|s| s.get(option)).map(String::as_str)
+        self.raw
+            .get(section)
+            .and_then(|s| s.get(option))
+            .map(String::as_str)
     }
 }
 
@@ -339,21 +393,35 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn value(&self, section: &str, option: &str) -> Option<&str> {
-        self.raw.get(section).and_then(|s| s.get(option)).map(String::as_str)
+        self.raw
+            .get(section)
+            .and_then(|s| s.get(option))
+            .map(String::as_str)
     }
 
     fn fail(&self, section: &str, option: &str, reason: String) -> ConfigError {
-        ConfigError::Value { file: self.file.clone(), section: section.into(), option: option.into(), reason }
+        ConfigError::Value {
+            file: self.file.clone(),
+            section: section.into(),
+            option: option.into(),
+            reason,
+        }
     }
 
     /// oslo.config treats an empty value of a string option as unset for our purposes.
     fn string(&self, section: &str, option: &str) -> Option<String> {
-        self.value(section, option).filter(|v| !v.is_empty()).map(str::to_string)
+        self.value(section, option)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
     }
 
     fn list(&self, section: &str, option: &str) -> Option<Vec<String>> {
         self.value(section, option).map(|v| {
-            v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
         })
     }
 
@@ -368,25 +436,47 @@ impl Reader<'_> {
         }
     }
 
-    fn parse<T: std::str::FromStr>(&self, section: &str, option: &str, default: T) -> Result<T, ConfigError> {
+    fn parse<T: std::str::FromStr>(
+        &self,
+        section: &str,
+        option: &str,
+        default: T,
+    ) -> Result<T, ConfigError> {
         Ok(self.opt_parse(section, option)?.unwrap_or(default))
     }
 
-    fn opt_parse<T: std::str::FromStr>(&self, section: &str, option: &str) -> Result<Option<T>, ConfigError> {
+    fn opt_parse<T: std::str::FromStr>(
+        &self,
+        section: &str,
+        option: &str,
+    ) -> Result<Option<T>, ConfigError> {
         match self.value(section, option) {
             None | Some("") => Ok(None),
-            Some(v) => v
-                .parse()
-                .map(Some)
-                .map_err(|_| self.fail(section, option, format!("'{v}' is not a valid {}", std::any::type_name::<T>()))),
+            Some(v) => v.parse().map(Some).map_err(|_| {
+                self.fail(
+                    section,
+                    option,
+                    format!("'{v}' is not a valid {}", std::any::type_name::<T>()),
+                )
+            }),
         }
     }
 
-    fn choice(&self, section: &str, option: &str, allowed: &[&str], default: &str) -> Result<String, ConfigError> {
+    fn choice(
+        &self,
+        section: &str,
+        option: &str,
+        allowed: &[&str],
+        default: &str,
+    ) -> Result<String, ConfigError> {
         match self.value(section, option) {
             None | Some("") => Ok(default.to_string()),
             Some(v) if allowed.contains(&v) => Ok(v.to_string()),
-            Some(v) => Err(self.fail(section, option, format!("'{v}' is not one of {}", allowed.join(", ")))),
+            Some(v) => Err(self.fail(
+                section,
+                option,
+                format!("'{v}' is not one of {}", allowed.join(", ")),
+            )),
         }
     }
 }
@@ -402,7 +492,11 @@ mod tests {
         assert_eq!(c.fernet_tokens.max_active_keys, 3);
         assert_eq!(c.identity.password_hash_algorithm, "bcrypt");
         assert_eq!(c.oslo_middleware.max_request_body_size, 114688);
-        assert!(c.auth.methods.contains(&"application_credential".to_string()));
+        assert!(
+            c.auth
+                .methods
+                .contains(&"application_credential".to_string())
+        );
     }
 
     #[test]
@@ -419,8 +513,15 @@ mod tests {
 
     #[test]
     fn malformed_value_names_file_section_and_option() {
-        let err = Config::parse("[token]\nexpiration = soon\n", Some(Path::new("/etc/k.conf"))).unwrap_err();
+        let err = Config::parse(
+            "[token]\nexpiration = soon\n",
+            Some(Path::new("/etc/k.conf")),
+        )
+        .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("/etc/k.conf") && text.contains("[token]") && text.contains("expiration"), "{text}");
+        assert!(
+            text.contains("/etc/k.conf") && text.contains("[token]") && text.contains("expiration"),
+            "{text}"
+        );
     }
 }

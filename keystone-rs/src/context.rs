@@ -10,8 +10,8 @@ use crate::server::State;
 use crate::token::provider::{self, ResolvedScope, Token};
 use actix_web::HttpRequest;
 use actix_web::http::header::{HOST, HeaderMap};
-use serde_json::Value;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::Value;
 
 /// The base URL Keystone advertises, without a trailing slash: `[DEFAULT] public_endpoint`
 /// if set, else `scheme://host[:port]<prefix>` rebuilt from the request the way Keystone's
@@ -139,9 +139,16 @@ pub fn json_body(req: &HttpRequest, body: &[u8]) -> Result<Value> {
         .get(actix_web::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if !mime.is_empty() && mime != "application/json" && !mime.ends_with("+json") {
-        return Err(Error::validation("Expecting to find application/json in Content-Type header."));
+        return Err(Error::validation(
+            "Expecting to find application/json in Content-Type header.",
+        ));
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(v @ Value::Object(_)) => Ok(v),
@@ -150,7 +157,10 @@ pub fn json_body(req: &HttpRequest, body: &[u8]) -> Result<Value> {
 }
 
 pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty())
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.is_empty())
 }
 
 /// The caller's token, validated. Missing or invalid: 401.
@@ -164,7 +174,9 @@ pub async fn caller(state: &State, req: &HttpRequest) -> Result<Token> {
         .read(move |conn| provider::validate(conn, &st.tokens, &st.config, &token_id, false))
         .await
         .map_err(|e| {
-            if e.status.is_server_error() || e.status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE {
+            if e.status.is_server_error()
+                || e.status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE
+            {
                 e
             } else {
                 Error::unauthorized_because(format!("caller token rejected: {}", e.message))
@@ -180,7 +192,10 @@ pub fn credentials(token: &Token) -> crate::policy::Credentials {
         roles: token.role_names(),
         // Keystone's default when no admin project is configured.
         is_admin_project: true,
-        token: provider::render(token, None).get("token").cloned().unwrap_or(Value::Null),
+        token: provider::render(token, None)
+            .get("token")
+            .cloned()
+            .unwrap_or(Value::Null),
         ..Default::default()
     };
     match &token.scope {

@@ -13,7 +13,8 @@ malformed or otherwise incorrect. The client is assumed to be in error.";
 
 const UNAUTHORIZED_TEXT: &str = "The request you have made requires authentication.";
 const FORBIDDEN_TEXT: &str = "You are not authorized to perform the requested action.";
-const INTERNAL_TEXT: &str = "An unexpected error prevented the server from fulfilling your request.";
+const INTERNAL_TEXT: &str =
+    "An unexpected error prevented the server from fulfilling your request.";
 
 #[derive(Debug, Clone)]
 pub struct Error {
@@ -29,7 +30,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Error { status, message: message.into(), identity: None, detail: None }
+        Error {
+            status,
+            message: message.into(),
+            identity: None,
+            detail: None,
+        }
     }
 
     /// Keystone's `ValidationError` "Expecting to find {attribute} in {target}."
@@ -39,7 +45,10 @@ impl Error {
 
     /// A 400 with Keystone's fixed ValidationError suffix.
     pub fn validation(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, format!("{}{}", message.into(), VALIDATION_SUFFIX))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            format!("{}{}", message.into(), VALIDATION_SUFFIX),
+        )
     }
 
     /// A 400 whose message is shown as is (schema errors, explicit texts).
@@ -48,9 +57,7 @@ impl Error {
     }
 
     pub fn invalid_json() -> Self {
-        Self::validation(
-            "Expecting to find valid JSON in request body.".to_string(),
-        )
+        Self::validation("Expecting to find valid JSON in request body.".to_string())
     }
 
     /// 401 with the generic text: Keystone hides the reason from the caller.
@@ -102,7 +109,9 @@ impl Error {
 
     /// Keystone's duplicate-entry 409.
     pub fn duplicate(kind: &str, field: &str, value: &str) -> Self {
-        Self::conflict(format!("Conflict occurred attempting to store {kind} - Duplicate entry found with {field} {value}."))
+        Self::conflict(format!(
+            "Conflict occurred attempting to store {kind} - Duplicate entry found with {field} {value}."
+        ))
     }
 
     pub fn service_unavailable(detail: impl Into<String>) -> Self {
@@ -138,7 +147,8 @@ impl Error {
         inner.insert("title".into(), Value::from(self.title()));
         let mut outer = serde_json::Map::new();
         outer.insert("error".into(), Value::Object(inner));
-        let mut s = crate::json::to_ascii_string(&Value::Object(outer), crate::json::Style::Compact);
+        let mut s =
+            crate::json::to_ascii_string(&Value::Object(outer), crate::json::Style::Compact);
         s.push('\n');
         s
     }
@@ -194,10 +204,10 @@ impl From<diesel::result::Error> for Error {
         use diesel::result::{DatabaseErrorKind, Error as D};
         match &e {
             D::NotFound => Error::not_found("Could not find the requested entity."),
-            D::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                Error::conflict("Conflict occurred attempting to store the entity - Duplicate entry.")
-                    .with_detail(info.message().to_string())
-            }
+            D::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => Error::conflict(
+                "Conflict occurred attempting to store the entity - Duplicate entry.",
+            )
+            .with_detail(info.message().to_string()),
             D::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 Error::service_unavailable(e.to_string())
             }
@@ -237,6 +247,8 @@ mod tests {
             "Attempted to authenticate with an unsupported method.",
             serde_json::json!({"methods": ["password"]}),
         );
-        assert!(e.body().starts_with("{\"error\":{\"code\":401,\"identity\":{\"methods\":[\"password\"]},\"message\""));
+        assert!(e.body().starts_with(
+            "{\"error\":{\"code\":401,\"identity\":{\"methods\":[\"password\"]},\"message\""
+        ));
     }
 }

@@ -21,11 +21,19 @@ struct AsciiFormatter {
 
 impl Formatter for AsciiFormatter {
     fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if first { Ok(()) } else { w.write_all(self.item_separator()) }
+        if first {
+            Ok(())
+        } else {
+            w.write_all(self.item_separator())
+        }
     }
 
     fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if first { Ok(()) } else { w.write_all(self.item_separator()) }
+        if first {
+            Ok(())
+        } else {
+            w.write_all(self.item_separator())
+        }
     }
 
     fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -35,7 +43,11 @@ impl Formatter for AsciiFormatter {
         })
     }
 
-    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
         if fragment.is_ascii() {
             return w.write_all(fragment.as_bytes());
         }
@@ -67,7 +79,9 @@ pub fn to_ascii_string<T: Serialize + ?Sized>(value: &T, style: Style) -> String
     let mut out = Vec::with_capacity(256);
     let mut ser = Serializer::with_formatter(&mut out, AsciiFormatter { style });
     // Serialising a serde_json::Value or our own derive types into memory cannot fail.
-    value.serialize(&mut ser).expect("in-memory JSON serialisation");
+    value
+        .serialize(&mut ser)
+        .expect("in-memory JSON serialisation");
     // The formatter only ever writes ASCII.
     String::from_utf8(out).expect("ASCII output")
 }
@@ -87,8 +101,14 @@ mod tests {
     #[test]
     fn python_separators_and_ascii_escapes() {
         let v = json!({"a": [1, 2], "b": "é😀"});
-        assert_eq!(to_ascii_string(&v, Style::Python), r#"{"a": [1, 2], "b": "\u00e9\ud83d\ude00"}"#);
-        assert_eq!(to_ascii_string(&v, Style::Compact), r#"{"a":[1,2],"b":"\u00e9\ud83d\ude00"}"#);
+        assert_eq!(
+            to_ascii_string(&v, Style::Python),
+            r#"{"a": [1, 2], "b": "\u00e9\ud83d\ude00"}"#
+        );
+        assert_eq!(
+            to_ascii_string(&v, Style::Compact),
+            r#"{"a":[1,2],"b":"\u00e9\ud83d\ude00"}"#
+        );
     }
 
     #[test]

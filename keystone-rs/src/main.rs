@@ -8,7 +8,11 @@ use keystone_rs::server::{self, AppState};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "keystone-rs", version, about = "OpenStack Identity (Keystone) v3 server")]
+#[command(
+    name = "keystone-rs",
+    version,
+    about = "OpenStack Identity (Keystone) v3 server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -45,6 +49,42 @@ enum Manage {
     /// Rotate the Fernet keys.
     #[command(name = "fernet_rotate")]
     FernetRotate(OwnerArgs),
+    /// Would this caller be allowed this action on this target? (like oslopolicy-checker)
+    #[command(name = "policy_check")]
+    PolicyCheck(PolicyCheckArgs),
+    /// Print the effective policy: the defaults merged with the configured overrides.
+    #[command(name = "policy_dump")]
+    PolicyDump,
+}
+
+#[derive(Args)]
+struct PolicyCheckArgs {
+    /// A token, validated against this deployment's database and keys.
+    #[arg(long, conflicts_with = "credentials")]
+    token: Option<String>,
+    /// A JSON file (or `-` for stdin) with oslo.policy credentials: user_id, project_id, roles, …
+    #[arg(long)]
+    credentials: Option<String>,
+    /// The rule to check, e.g. identity:list_projects.
+    #[arg(long)]
+    action: String,
+    /// The target as JSON text, or @FILE.
+    #[arg(long, default_value = "{}")]
+    target: String,
+}
+
+/// JSON from `-` (stdin), `@file`, a file path, or the text itself.
+fn read_json(arg: &str) -> anyhow::Result<serde_json::Value> {
+    let text = if arg == "-" {
+        std::io::read_to_string(std::io::stdin())?
+    } else if let Some(path) = arg.strip_prefix('@') {
+        std::fs::read_to_string(path)?
+    } else if std::path::Path::new(arg).is_file() {
+        std::fs::read_to_string(arg)?
+    } else {
+        arg.to_string()
+    };
+    Ok(serde_json::from_str(&text)?)
 }
 
 /// keystone-manage's ownership flags; keys are created by and for the running user.
@@ -86,11 +126,19 @@ fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
 }
 
 fn init_logging(config: &Config) {
-    let default = if config.default.debug { "debug" } else { "info" };
+    let default = if config.default.debug {
+        "debug"
+    } else {
+        "info"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("KEYSTONE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// The embedded default: keys, schema and an admin are made on first start.
@@ -136,6 +184,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Manage::DbSync => manage::db_sync(&config),
                 Manage::FernetSetup(_) => manage::fernet_setup(&config),
                 Manage::FernetRotate(_) => manage::fernet_rotate(&config),
+                Manage::PolicyDump => {
+                    print!("{}", manage::policy::dump(&config)?);
+                    Ok(())
+                }
+                Manage::PolicyCheck(a) => {
+                    let subject = match (a.token, a.credentials) {
+                        (Some(token), _) => manage::policy::Subject::Token(token),
+                        (None, Some(creds)) => {
+                            manage::policy::Subject::Credentials(read_json(&creds)?)
+                        }
+                        (None, None) => anyhow::bail!("give --token or --credentials"),
+                    };
+                    let decision =
+                        manage::policy::check(&config, subject, &a.action, &read_json(&a.target)?)?;
+                    println!("{}", manage::policy::describe(&decision));
+                    if !decision.allowed() {
+                        std::process::exit(2);
+                    }
+                    Ok(())
+                }
                 Manage::Bootstrap(a) => {
                     let db = Db::open(&config.database.connection, 1)?;
                     let opts = bootstrap::BootstrapOptions {

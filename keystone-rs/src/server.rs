@@ -7,10 +7,10 @@ use crate::policy::Enforcer;
 use crate::token::provider::TokenFormatter;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{NormalizePath, TrailingSlash};
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{App, HttpResponse, HttpServer, web};
 use std::sync::Arc;
 
 /// What every handler can reach, through `web::Data<AppState>`.
@@ -29,7 +29,12 @@ impl AppState {
         let db = Db::open(&config.database.connection, config.database.max_pool_size)?;
         let tokens = TokenFormatter::from_config(&config)?;
         let policy = Enforcer::from_config(&config)?;
-        Ok(AppState { config: Arc::new(config), db, tokens: Arc::new(tokens), policy: Arc::new(policy) })
+        Ok(AppState {
+            config: Arc::new(config),
+            db,
+            tokens: Arc::new(tokens),
+            policy: Arc::new(policy),
+        })
     }
 }
 
@@ -74,7 +79,10 @@ pub fn app(
         .default_service(web::to(not_found))
         // Outermost first in the chain below: request id and logging see every response.
         .wrap_fn(move |req, srv| {
-            let www_authenticate = format!("Keystone uri=\"{}/v3\"", crate::context::base_url(req.request(), &state.config));
+            let www_authenticate = format!(
+                "Keystone uri=\"{}/v3\"",
+                crate::context::base_url(req.request(), &state.config)
+            );
             let declared_len = req
                 .headers()
                 .get(actix_web::http::header::CONTENT_LENGTH)
@@ -84,7 +92,13 @@ pub fn app(
             let fut = if oversized { None } else { Some(srv.call(req)) };
             async move {
                 let mut res: ServiceResponse<EitherBody<_, BoxBody>> = match fut {
-                    None => return Err(actix_web::error::InternalError::from_response("too large", too_large()).into()),
+                    None => {
+                        return Err(actix_web::error::InternalError::from_response(
+                            "too large",
+                            too_large(),
+                        )
+                        .into());
+                    }
                     Some(fut) => fut.await?.map_into_left_body(),
                 };
                 let status = res.status();
@@ -101,7 +115,10 @@ pub fn app(
                         headers.insert(HeaderName::from_static("www-authenticate"), v);
                     }
                 }
-                headers.insert(HeaderName::from_static("vary"), HeaderValue::from_static("X-Auth-Token"));
+                headers.insert(
+                    HeaderName::from_static("vary"),
+                    HeaderValue::from_static("X-Auth-Token"),
+                );
                 Ok(res)
             }
         })
@@ -112,7 +129,8 @@ pub fn app(
             async move {
                 let mut res = fut.await?;
                 if let Ok(v) = HeaderValue::from_str(&id) {
-                    res.headers_mut().insert(HeaderName::from_static("x-openstack-request-id"), v);
+                    res.headers_mut()
+                        .insert(HeaderName::from_static("x-openstack-request-id"), v);
                 }
                 Ok(res)
             }
@@ -148,7 +166,10 @@ impl tracing_actix_web::RootSpanBuilder for RedactingRootSpan {
         )
     }
 
-    fn on_request_end<B: MessageBody>(span: tracing::Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
+    fn on_request_end<B: MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
         if let Ok(res) = outcome {
             span.record("status", res.status().as_u16());
             tracing::info!(parent: &span, status = res.status().as_u16(), "served");
@@ -157,9 +178,15 @@ impl tracing_actix_web::RootSpanBuilder for RedactingRootSpan {
 }
 
 /// The HTTP server on an already bound listener (tests bind port 0 first).
-pub fn build(state: AppState, listener: std::net::TcpListener) -> std::io::Result<actix_web::dev::Server> {
+pub fn build(
+    state: AppState,
+    listener: std::net::TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
     let state = web::Data::new(state);
-    Ok(HttpServer::new(move || app(state.clone())).listen(listener)?.shutdown_timeout(30).run())
+    Ok(HttpServer::new(move || app(state.clone()))
+        .listen(listener)?
+        .shutdown_timeout(30)
+        .run())
 }
 
 /// Run the HTTP server until SIGTERM/SIGINT; in-flight requests are drained.

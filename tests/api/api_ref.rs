@@ -11,7 +11,8 @@ fn root() -> &'static Path {
 
 /// (path, method) pairs documented in openapi.yaml (two-space path keys, four-space methods).
 fn documented() -> BTreeSet<(String, String)> {
-    let text = std::fs::read_to_string(root().join("api-ref/openapi.yaml")).expect("api-ref/openapi.yaml");
+    let text =
+        std::fs::read_to_string(root().join("api-ref/openapi.yaml")).expect("api-ref/openapi.yaml");
     let mut in_paths = false;
     let mut current: Option<String> = None;
     let mut out = BTreeSet::new();
@@ -26,7 +27,11 @@ fn documented() -> BTreeSet<(String, String)> {
         if !line.starts_with(' ') && !line.is_empty() {
             break;
         }
-        if let Some(path) = line.strip_prefix("  ").filter(|l| l.starts_with('/')).and_then(|l| l.strip_suffix(':')) {
+        if let Some(path) = line
+            .strip_prefix("  ")
+            .filter(|l| l.starts_with('/'))
+            .and_then(|l| l.strip_suffix(':'))
+        {
             current = Some(path.trim_matches('"').to_string());
         } else if let Some(method) = line.strip_prefix("    ").and_then(|l| l.strip_suffix(':')) {
             if let Some(p) = &current {
@@ -45,9 +50,13 @@ fn served() -> BTreeSet<(String, String)> {
     let src = root().join("keystone-rs/src");
     for entry in std::fs::read_dir(&src).expect("src") {
         let http = entry.expect("entry").path().join("http.rs");
-        let Ok(text) = std::fs::read_to_string(&http) else { continue };
+        let Ok(text) = std::fs::read_to_string(&http) else {
+            continue;
+        };
         for chunk in text.split("web::resource(\"").skip(1) {
-            let Some((path, rest)) = chunk.split_once('"') else { continue };
+            let Some((path, rest)) = chunk.split_once('"') else {
+                continue;
+            };
             // The resource's own routes end where the next resource starts.
             for method in ["get", "head", "post", "put", "patch", "delete"] {
                 if rest.contains(&format!("web::{method}()")) {
@@ -65,7 +74,10 @@ fn every_served_route_is_documented() {
     let served = served();
     assert!(served.len() > 5, "route scan found too little: {served:?}");
     let missing: Vec<_> = served.difference(&documented).collect();
-    assert!(missing.is_empty(), "routes served but not in api-ref/openapi.yaml: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "routes served but not in api-ref/openapi.yaml: {missing:?}"
+    );
 }
 
 #[test]
@@ -74,7 +86,13 @@ fn every_documented_route_is_served() {
     for (path, method) in documented() {
         let concrete = path.replace('{', "").replace('}', "");
         let r = s.request(&method.to_uppercase(), &concrete, &[], None);
-        assert!(r.status != 405, "{method} {path} is documented but answers 405");
-        assert!(!r.body.starts_with("<!doctype html>"), "{method} {path} is documented but not routed");
+        assert!(
+            r.status != 405,
+            "{method} {path} is documented but answers 405"
+        );
+        assert!(
+            !r.body.starts_with("<!doctype html>"),
+            "{method} {path} is documented but not routed"
+        );
     }
 }

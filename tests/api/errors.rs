@@ -1,10 +1,15 @@
 //! Bad input on the token routes: Keystone's 4xx bodies, byte for byte where captured.
 
-use crate::support::{vector_body, TestServer};
+use crate::support::{TestServer, vector_body};
 use serde_json::json;
 
 fn post_raw(s: &TestServer, content_type: &str, body: &[u8]) -> crate::support::Response {
-    s.request("POST", "/v3/auth/tokens", &[("Content-Type", content_type)], Some(body))
+    s.request(
+        "POST",
+        "/v3/auth/tokens",
+        &[("Content-Type", content_type)],
+        Some(body),
+    )
 }
 
 #[test]
@@ -15,7 +20,11 @@ fn malformed_bodies_match_captured_bytes() {
         ("application/json", b"[1, 2]", "err_json_list"),
         ("text/plain", b"{\"auth\": {}}", "err_content_type"),
         ("application/json", b"", "err_no_body"),
-        ("application/json", b"{\"auth\": {\"identity\": {\"methods\": [\"password\"]}}}", "err_missing_method_data"),
+        (
+            "application/json",
+            b"{\"auth\": {\"identity\": {\"methods\": [\"password\"]}}}",
+            "err_missing_method_data",
+        ),
     ];
     for (ct, body, vector) in cases {
         let r = post_raw(&s, ct, body);
@@ -31,10 +40,22 @@ fn semantic_errors_match_captured_bytes() {
     let pw = |user: serde_json::Value| json!({"auth": {"identity": {"methods": ["password"], "password": {"user": user}}}});
     let cases = [
         (pw(json!({"password": "x"})), "err_user_no_id_no_name"),
-        (pw(json!({"name": "admin", "password": "x"})), "err_name_without_domain"),
-        (pw(json!({"name": "nobody", "domain": {"id": "default"}, "password": "x"})), "err_unknown_user"),
-        (pw(json!({"name": "admin", "domain": {"id": "default"}, "password": "wrong"})), "err_bad_password"),
-        (pw(json!({"id": "0123456789abcdef0123456789abcdef", "password": "x"})), "err_unknown_user_id"),
+        (
+            pw(json!({"name": "admin", "password": "x"})),
+            "err_name_without_domain",
+        ),
+        (
+            pw(json!({"name": "nobody", "domain": {"id": "default"}, "password": "x"})),
+            "err_unknown_user",
+        ),
+        (
+            pw(json!({"name": "admin", "domain": {"id": "default"}, "password": "wrong"})),
+            "err_bad_password",
+        ),
+        (
+            pw(json!({"id": "0123456789abcdef0123456789abcdef", "password": "x"})),
+            "err_unknown_user_id",
+        ),
         (
             json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"id": "default"}, "password": "secretadmin"}}},
                    "scope": {"project": {"id": "x"}, "domain": {"id": "default"}}}}),
@@ -55,11 +76,19 @@ fn semantic_errors_match_captured_bytes() {
                    "scope": {"project": {"id": "nope"}}}}),
             "err_unknown_project",
         ),
-        (pw(json!({"name": "admin", "domain": {"id": "nope"}, "password": "x"})), "err_unknown_domain"),
+        (
+            pw(json!({"name": "admin", "domain": {"id": "nope"}, "password": "x"})),
+            "err_unknown_domain",
+        ),
     ];
     for (body, vector) in cases {
         let r = s.post_json("/v3/auth/tokens", None, &body);
-        assert_eq!(r.status, crate::support::vector_status(vector), "{vector}: {}", r.body);
+        assert_eq!(
+            r.status,
+            crate::support::vector_status(vector),
+            "{vector}: {}",
+            r.body
+        );
         assert_eq!(r.body, vector_body(vector), "{vector}");
     }
 }
@@ -85,14 +114,24 @@ fn schema_errors_are_400_never_500() {
         assert_eq!(r.status, 400, "{body}: {}", r.body);
         assert_eq!(r.json()["error"]["code"], 400);
     }
-    let r = s.post_json("/v3/auth/tokens", None, &json!({"auth": {"identity": {"methods": "password"}}}));
-    assert!(r.json()["error"]["message"].as_str().unwrap().starts_with("Invalid input for field 'identity/methods': 'password' is not of type 'array'"));
+    let r = s.post_json(
+        "/v3/auth/tokens",
+        None,
+        &json!({"auth": {"identity": {"methods": "password"}}}),
+    );
+    assert!(r.json()["error"]["message"].as_str().unwrap().starts_with(
+        "Invalid input for field 'identity/methods': 'password' is not of type 'array'"
+    ));
 }
 
 #[test]
 fn unsupported_method_lists_configured_methods() {
     let s = TestServer::start_with("[auth]\nmethods = password,token\n");
-    let r = s.post_json("/v3/auth/tokens", None, &json!({"auth": {"identity": {"methods": ["totp"], "totp": {}}}}));
+    let r = s.post_json(
+        "/v3/auth/tokens",
+        None,
+        &json!({"auth": {"identity": {"methods": ["totp"], "totp": {}}}}),
+    );
     assert_eq!(r.status, 401);
     assert_eq!(
         r.body,

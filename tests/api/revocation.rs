@@ -51,7 +51,10 @@ fn cascade_false_keeps_children() {
                      "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}),
         )
         .subject_token();
-    assert_eq!(s.tokens("DELETE", "?cascade=false", &admin, &parent).status, 204);
+    assert_eq!(
+        s.tokens("DELETE", "?cascade=false", &admin, &parent).status,
+        204
+    );
     assert_eq!(s.tokens("GET", "", &admin, &parent).status, 404);
     assert_eq!(s.tokens("GET", "", &admin, &child).status, 200);
 }
@@ -62,8 +65,14 @@ fn revoke_events_since_filter_and_bad_date() {
     let admin = s.admin_token();
     let r = s.get("/v3/OS-REVOKE/events?since=not-a-date", Some(&admin));
     assert_eq!(r.status, 400);
-    assert_eq!(r.json()["error"]["message"], "invalidate date format not-a-date");
-    let r = s.get("/v3/OS-REVOKE/events?since=2000-01-01T00:00:00Z", Some(&admin));
+    assert_eq!(
+        r.json()["error"]["message"],
+        "invalidate date format not-a-date"
+    );
+    let r = s.get(
+        "/v3/OS-REVOKE/events?since=2000-01-01T00:00:00Z",
+        Some(&admin),
+    );
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["events"], json!([]));
 }

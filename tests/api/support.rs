@@ -27,7 +27,10 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> Value {
@@ -35,7 +38,9 @@ impl Response {
     }
 
     pub fn subject_token(&self) -> String {
-        self.header("X-Subject-Token").expect("X-Subject-Token").to_string()
+        self.header("X-Subject-Token")
+            .expect("X-Subject-Token")
+            .to_string()
     }
 }
 
@@ -48,10 +53,13 @@ fn database_url(dir: &std::path::Path) -> String {
     let db = Db::open(&server_url, 1).expect("test database server URL");
     db.read_blocking(|conn| {
         use diesel::connection::SimpleConnection;
-        conn.batch_execute(&format!("CREATE DATABASE {name}")).map_err(keystone_rs::error::Error::from)
+        conn.batch_execute(&format!("CREATE DATABASE {name}"))
+            .map_err(keystone_rs::error::Error::from)
     })
     .expect("create test database");
-    let (base, _) = server_url.rsplit_once('/').expect("URL with a database name");
+    let (base, _) = server_url
+        .rsplit_once('/')
+        .expect("URL with a database name");
     format!("{base}/{name}")
 }
 
@@ -92,8 +100,16 @@ impl TestServer {
             })
         });
         rx.recv().expect("server started");
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        TestServer { base: format!("http://127.0.0.1:{port}"), config, dir, agent }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        TestServer {
+            base: format!("http://127.0.0.1:{port}"),
+            config,
+            dir,
+            agent,
+        }
     }
 
     fn finish(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Response {
@@ -105,17 +121,29 @@ impl TestServer {
             .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
             .collect();
         let body = resp.body_mut().read_to_string().unwrap_or_default();
-        Response { status, headers, body }
+        Response {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// Any request: method, path, headers, raw body.
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Response {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Response {
         let url = format!("{}{}", self.base, path);
         let mut builder = ureq::http::Request::builder().method(method).uri(&url);
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
-        let req = builder.body(body.map(|b| b.to_vec()).unwrap_or_default()).expect("request");
+        let req = builder
+            .body(body.map(|b| b.to_vec()).unwrap_or_default())
+            .expect("request");
         Self::finish(self.agent.run(req))
     }
 
@@ -129,13 +157,19 @@ impl TestServer {
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> Response {
-        let headers: Vec<(&str, &str)> = token.map(|t| vec![("X-Auth-Token", t)]).unwrap_or_default();
+        let headers: Vec<(&str, &str)> =
+            token.map(|t| vec![("X-Auth-Token", t)]).unwrap_or_default();
         self.request("GET", path, &headers, None)
     }
 
     /// GET/HEAD/DELETE /v3/auth/tokens with a caller and a subject token.
     pub fn tokens(&self, method: &str, query: &str, caller: &str, subject: &str) -> Response {
-        self.request(method, &format!("/v3/auth/tokens{query}"), &[("X-Auth-Token", caller), ("X-Subject-Token", subject)], None)
+        self.request(
+            method,
+            &format!("/v3/auth/tokens{query}"),
+            &[("X-Auth-Token", caller), ("X-Subject-Token", subject)],
+            None,
+        )
     }
 
     pub fn password_auth(&self, scope: Option<Value>) -> Response {
@@ -144,12 +178,18 @@ impl TestServer {
         if let Some(scope) = scope {
             auth["scope"] = scope;
         }
-        self.post_json("/v3/auth/tokens", None, &serde_json::json!({ "auth": auth }))
+        self.post_json(
+            "/v3/auth/tokens",
+            None,
+            &serde_json::json!({ "auth": auth }),
+        )
     }
 
     /// A project-scoped admin token.
     pub fn admin_token(&self) -> String {
-        let r = self.password_auth(Some(serde_json::json!({"project": {"name": "admin", "domain": {"id": "default"}}})));
+        let r = self.password_auth(Some(
+            serde_json::json!({"project": {"name": "admin", "domain": {"id": "default"}}}),
+        ));
         assert_eq!(r.status, 201, "{}", r.body);
         r.subject_token()
     }
@@ -166,9 +206,17 @@ impl TestServer {
         use keystone_rs::assignment::store as roles;
         self.db()
             .write_blocking(|conn| {
-                let user = keystone_rs::identity::store::find_by_name(conn, "default", "admin")?.expect("admin");
+                let user = keystone_rs::identity::store::find_by_name(conn, "default", "admin")?
+                    .expect("admin");
                 let role = roles::find_global_role_by_name(conn, "admin")?.expect("admin role");
-                roles::grant(conn, roles::AssignmentType::UserDomain, &user.id, "default", &role.id, false)
+                roles::grant(
+                    conn,
+                    roles::AssignmentType::UserDomain,
+                    &user.id,
+                    "default",
+                    &role.id,
+                    false,
+                )
             })
             .expect("grant");
     }
@@ -176,14 +224,25 @@ impl TestServer {
 
 /// The exact body a captured Python Keystone exchange returned.
 pub fn vector_body(name: &str) -> String {
-    let path = format!("{}/../tests/vectors/http/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../tests/vectors/http/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let v: Value = serde_json::from_str(&text).expect("vector JSON");
     v["body_raw"].as_str().expect("body_raw").to_string()
 }
 
 pub fn vector_status(name: &str) -> u16 {
-    let path = format!("{}/../tests/vectors/http/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("vector")).expect("vector JSON");
-    v["status"].as_str().and_then(|s| s.split(' ').next()).and_then(|s| s.parse().ok()).expect("status")
+    let path = format!(
+        "{}/../tests/vectors/http/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("vector"))
+        .expect("vector JSON");
+    v["status"]
+        .as_str()
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .expect("status")
 }

@@ -1,7 +1,7 @@
 //! Issue, validate, check and rescope: bodies and headers as Python Keystone's.
 
 use crate::support::TestServer;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn keys(v: &Value) -> Vec<String> {
     v.as_object().expect("object").keys().cloned().collect()
@@ -10,31 +10,80 @@ fn keys(v: &Value) -> Vec<String> {
 #[test]
 fn project_token_has_keystone_shape_and_headers() {
     let s = TestServer::start();
-    let r = s.password_auth(Some(json!({"project": {"name": "admin", "domain": {"id": "default"}}})));
+    let r = s.password_auth(Some(
+        json!({"project": {"name": "admin", "domain": {"id": "default"}}}),
+    ));
     assert_eq!(r.status, 201, "{}", r.body);
-    assert!(r.header("x-openstack-request-id").is_some_and(|v| v.starts_with("req-")));
+    assert!(
+        r.header("x-openstack-request-id")
+            .is_some_and(|v| v.starts_with("req-"))
+    );
     assert_eq!(r.header("vary"), Some("X-Auth-Token"));
-    assert!(!r.body.ends_with('\n'), "token bodies have no trailing newline");
-    assert!(r.body.contains("\"methods\": [\"password\"]"), "Python separators: {}", r.body);
+    assert!(
+        !r.body.ends_with('\n'),
+        "token bodies have no trailing newline"
+    );
+    assert!(
+        r.body.contains("\"methods\": [\"password\"]"),
+        "Python separators: {}",
+        r.body
+    );
     let token = &r.json()["token"];
     assert_eq!(
         keys(token),
-        ["methods", "user", "audit_ids", "expires_at", "issued_at", "project", "is_domain", "roles", "catalog"]
+        [
+            "methods",
+            "user",
+            "audit_ids",
+            "expires_at",
+            "issued_at",
+            "project",
+            "is_domain",
+            "roles",
+            "catalog"
+        ]
     );
-    assert_eq!(keys(&token["user"]), ["domain", "id", "name", "password_expires_at"]);
-    assert_eq!(token["user"]["domain"], json!({"id": "default", "name": "Default"}));
+    assert_eq!(
+        keys(&token["user"]),
+        ["domain", "id", "name", "password_expires_at"]
+    );
+    assert_eq!(
+        token["user"]["domain"],
+        json!({"id": "default", "name": "Default"})
+    );
     assert_eq!(token["project"]["name"], "admin");
-    let mut roles: Vec<&str> = token["roles"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    let mut roles: Vec<&str> = token["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
     roles.sort();
-    assert_eq!(roles, ["admin", "manager", "member", "reader"], "implied roles expanded");
+    assert_eq!(
+        roles,
+        ["admin", "manager", "member", "reader"],
+        "implied roles expanded"
+    );
     let expires = token["expires_at"].as_str().unwrap();
-    assert!(expires.ends_with(".000000Z") && expires.len() == 27, "{expires}");
+    assert!(
+        expires.ends_with(".000000Z") && expires.len() == 27,
+        "{expires}"
+    );
     let catalog = token["catalog"].as_array().unwrap();
     assert_eq!(catalog.len(), 1);
     assert_eq!(keys(&catalog[0]), ["endpoints", "id", "type", "name"]);
     assert_eq!(catalog[0]["endpoints"].as_array().unwrap().len(), 3);
-    assert_eq!(keys(&catalog[0]["endpoints"][0]), ["id", "interface", "region_id", "url", "region"]);
-    assert_eq!(token["audit_ids"].as_array().unwrap()[0].as_str().unwrap().len(), 22);
+    assert_eq!(
+        keys(&catalog[0]["endpoints"][0]),
+        ["id", "interface", "region_id", "url", "region"]
+    );
+    assert_eq!(
+        token["audit_ids"].as_array().unwrap()[0]
+            .as_str()
+            .unwrap()
+            .len(),
+        22
+    );
 }
 
 #[test]
@@ -49,7 +98,10 @@ fn every_scope_kind_issues_and_validates() {
         (Some(json!({"domain": {"id": "default"}})), Some("domain")),
         (Some(json!({"domain": {"name": "Default"}})), Some("domain")),
         (Some(json!({"system": {"all": true}})), Some("system")),
-        (Some(json!({"project": {"name": "admin", "domain": {"name": "Default"}}})), Some("project")),
+        (
+            Some(json!({"project": {"name": "admin", "domain": {"name": "Default"}}})),
+            Some("project"),
+        ),
     ] {
         let r = s.password_auth(scope.clone());
         assert_eq!(r.status, 201, "{scope:?}: {}", r.body);
@@ -60,7 +112,9 @@ fn every_scope_kind_issues_and_validates() {
         let body = v.json();
         match key {
             None => {
-                assert!(body["token"].get("roles").is_none() && body["token"].get("catalog").is_none());
+                assert!(
+                    body["token"].get("roles").is_none() && body["token"].get("catalog").is_none()
+                );
             }
             Some(k) => {
                 assert!(body["token"].get(k).is_some(), "{k} in {body}");
@@ -75,7 +129,10 @@ fn scope_without_a_role_is_401() {
     let s = TestServer::start();
     let r = s.password_auth(Some(json!({"domain": {"id": "default"}})));
     assert_eq!(r.status, 401);
-    assert_eq!(r.json()["error"]["message"], "The request you have made requires authentication.");
+    assert_eq!(
+        r.json()["error"]["message"],
+        "The request you have made requires authentication."
+    );
 }
 
 #[test]
@@ -97,7 +154,10 @@ fn head_and_nocatalog() {
 fn password_by_user_id_and_name_wins_over_id() {
     let s = TestServer::start();
     let admin = s.admin_token();
-    let me = s.tokens("GET", "", &admin, &admin).json()["token"]["user"]["id"].as_str().unwrap().to_string();
+    let me = s.tokens("GET", "", &admin, &admin).json()["token"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let by_id = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"id": me, "password": "secretadmin"}}}}});
     assert_eq!(s.post_json("/v3/auth/tokens", None, &by_id).status, 201);
     let both = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
@@ -122,7 +182,12 @@ fn rescope_inherits_expiry_and_chains_audit_ids() {
     assert_eq!(child["token"]["expires_at"], parent["token"]["expires_at"]);
     let parent_audit = &parent["token"]["audit_ids"][0];
     assert_eq!(&child["token"]["audit_ids"][1], parent_audit);
-    let mut methods: Vec<&str> = child["token"]["methods"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    let mut methods: Vec<&str> = child["token"]["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
     methods.sort();
     assert_eq!(methods, ["password", "token"]);
 }
@@ -136,11 +201,21 @@ fn garbage_and_missing_subject_tokens() {
     assert_eq!(r.body, crate::support::vector_body("err_validate_garbage"));
     let r = s.request("GET", "/v3/auth/tokens", &[("X-Auth-Token", &admin)], None);
     assert_eq!(r.status, 404);
-    assert_eq!(r.body, crate::support::vector_body("err_validate_no_subject"));
-    let r = s.request("GET", "/v3/auth/tokens", &[("X-Subject-Token", &admin)], None);
+    assert_eq!(
+        r.body,
+        crate::support::vector_body("err_validate_no_subject")
+    );
+    let r = s.request(
+        "GET",
+        "/v3/auth/tokens",
+        &[("X-Subject-Token", &admin)],
+        None,
+    );
     assert_eq!(r.status, 401);
     assert_eq!(r.body, crate::support::vector_body("err_validate_no_auth"));
-    let www = r.header("www-authenticate").expect("WWW-Authenticate on 401");
+    let www = r
+        .header("www-authenticate")
+        .expect("WWW-Authenticate on 401");
     assert_eq!(www, format!("Keystone uri=\"{}/v3\"", s.base));
 }
 
@@ -153,13 +228,21 @@ fn token_method_with_garbage_is_404() {
         &json!({"auth": {"identity": {"methods": ["token"], "token": {"id": "not-a-token"}}}}),
     );
     assert_eq!(r.status, 404);
-    assert_eq!(r.json()["error"]["message"], "Could not recognize Fernet token");
+    assert_eq!(
+        r.json()["error"]["message"],
+        "Could not recognize Fernet token"
+    );
 }
 
 #[test]
 fn trailing_slash_is_ignored() {
     let s = TestServer::start();
     let admin = s.admin_token();
-    let r = s.request("GET", "/v3/auth/tokens/", &[("X-Auth-Token", &admin), ("X-Subject-Token", &admin)], None);
+    let r = s.request(
+        "GET",
+        "/v3/auth/tokens/",
+        &[("X-Auth-Token", &admin), ("X-Subject-Token", &admin)],
+        None,
+    );
     assert_eq!(r.status, 200);
 }

@@ -19,7 +19,10 @@ pub struct Role {
 }
 
 /// The role ids `roots` imply, recursively, including the roots; cycles are ignored.
-pub fn expand_implied(roots: &[String], implications: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+pub fn expand_implied(
+    roots: &[String],
+    implications: &BTreeMap<String, Vec<String>>,
+) -> Vec<String> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     let mut stack: Vec<String> = roots.iter().rev().cloned().collect();
@@ -45,6 +48,9 @@ mod tests {
         imp.insert("admin".to_string(), vec!["member".to_string()]);
         imp.insert("member".to_string(), vec!["reader".to_string()]);
         imp.insert("reader".to_string(), vec!["admin".to_string()]);
-        assert_eq!(expand_implied(&["admin".into()], &imp), vec!["admin", "member", "reader"]);
+        assert_eq!(
+            expand_implied(&["admin".into()], &imp),
+            vec!["admin", "member", "reader"]
+        );
     }
 }

@@ -1,11 +1,11 @@
 //! SQL for roles and assignments, and the effective-role queries.
 
-use super::{expand_implied, Role, NULL_DOMAIN_ID};
-use crate::db::schema::{assignment, implied_role, role, system_assignment};
+use super::{NULL_DOMAIN_ID, Role, expand_implied};
 use crate::db::AnyConnection;
+use crate::db::schema::{assignment, implied_role, role, system_assignment};
 use crate::error::Result;
 use crate::identity::store::{group_ids, parse_extra};
-use crate::resource::{store as resource_store, Project};
+use crate::resource::{Project, store as resource_store};
 use diesel::prelude::*;
 use std::collections::BTreeMap;
 
@@ -27,12 +27,28 @@ fn role_from_row(r: RoleRow) -> Role {
     }
 }
 
-fn role_columns() -> (role::id, role::name, role::extra, role::domain_id, role::description) {
-    (role::id, role::name, role::extra, role::domain_id, role::description)
+fn role_columns() -> (
+    role::id,
+    role::name,
+    role::extra,
+    role::domain_id,
+    role::description,
+) {
+    (
+        role::id,
+        role::name,
+        role::extra,
+        role::domain_id,
+        role::description,
+    )
 }
 
 pub fn get_role(conn: &mut AnyConnection, id: &str) -> Result<Option<Role>> {
-    let row: Option<RoleRow> = role::table.filter(role::id.eq(id)).select(role_columns()).first(conn).optional()?;
+    let row: Option<RoleRow> = role::table
+        .filter(role::id.eq(id))
+        .select(role_columns())
+        .first(conn)
+        .optional()?;
     Ok(row.map(role_from_row))
 }
 
@@ -50,13 +66,17 @@ pub fn get_roles(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<Role>> 
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let rows: Vec<RoleRow> = role::table.filter(role::id.eq_any(ids)).select(role_columns()).load(conn)?;
+    let rows: Vec<RoleRow> = role::table
+        .filter(role::id.eq_any(ids))
+        .select(role_columns())
+        .load(conn)?;
     Ok(rows.into_iter().map(role_from_row).collect())
 }
 
 pub fn implications(conn: &mut AnyConnection) -> Result<BTreeMap<String, Vec<String>>> {
-    let rows: Vec<(String, String)> =
-        implied_role::table.select((implied_role::prior_role_id, implied_role::implied_role_id)).load(conn)?;
+    let rows: Vec<(String, String)> = implied_role::table
+        .select((implied_role::prior_role_id, implied_role::implied_role_id))
+        .load(conn)?;
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (prior, implied) in rows {
         map.entry(prior).or_default().push(implied);
@@ -89,7 +109,11 @@ fn actors(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<String>> {
 }
 
 /// Expand implications, drop domain-specific roles, de-duplicate, keep first-seen order.
-fn finish(conn: &mut AnyConnection, direct: Vec<String>, strip_domain_roles: bool) -> Result<Vec<Role>> {
+fn finish(
+    conn: &mut AnyConnection,
+    direct: Vec<String>,
+    strip_domain_roles: bool,
+) -> Result<Vec<Role>> {
     let implications = implications(conn)?;
     let ids = expand_implied(&direct, &implications);
     let mut roles = get_roles(conn, &ids)?;
@@ -103,7 +127,11 @@ fn finish(conn: &mut AnyConnection, direct: Vec<String>, strip_domain_roles: boo
 
 /// Effective roles of a user on a project: direct, group, inherited from the domain and
 /// from ancestors, expanded through implied roles; domain-specific roles removed.
-pub fn roles_on_project(conn: &mut AnyConnection, user_id: &str, project: &Project) -> Result<Vec<Role>> {
+pub fn roles_on_project(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    project: &Project,
+) -> Result<Vec<Role>> {
     let actors = actors(conn, user_id)?;
     let mut direct = granted(conn, &actors, std::slice::from_ref(&project.id), false)?;
     let mut inherited_from = resource_store::ancestor_ids(conn, project)?;
@@ -113,7 +141,11 @@ pub fn roles_on_project(conn: &mut AnyConnection, user_id: &str, project: &Proje
 }
 
 /// Effective roles of a user on a domain (direct and group grants, no inheritance).
-pub fn roles_on_domain(conn: &mut AnyConnection, user_id: &str, domain_id: &str) -> Result<Vec<Role>> {
+pub fn roles_on_domain(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    domain_id: &str,
+) -> Result<Vec<Role>> {
     let actors = actors(conn, user_id)?;
     let direct = granted(conn, &actors, &[domain_id.to_string()], false)?;
     finish(conn, direct, true)
@@ -132,16 +164,26 @@ pub fn roles_on_system(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<Ro
 
 /// Project ids and domain ids on which the user (or its groups) holds any role, including
 /// inherited grants (for `/v3/auth/projects` and `/v3/auth/domains`).
-pub fn targets_with_roles(conn: &mut AnyConnection, user_id: &str) -> Result<(Vec<String>, Vec<String>)> {
+pub fn targets_with_roles(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> Result<(Vec<String>, Vec<String>)> {
     let actors = actors(conn, user_id)?;
     let rows: Vec<(AssignmentType, String, bool)> = assignment::table
         .filter(assignment::actor_id.eq_any(&actors))
-        .select((assignment::type_, assignment::target_id, assignment::inherited))
+        .select((
+            assignment::type_,
+            assignment::target_id,
+            assignment::inherited,
+        ))
         .load(conn)?;
     let mut projects = Vec::new();
     let mut domains = Vec::new();
     for (kind, target, inherited) in rows {
-        let is_domain = matches!(kind, AssignmentType::UserDomain | AssignmentType::GroupDomain);
+        let is_domain = matches!(
+            kind,
+            AssignmentType::UserDomain | AssignmentType::GroupDomain
+        );
         match (is_domain, inherited) {
             (true, false) => domains.push(target),
             (true, true) => projects.extend(resource_store::project_ids_in_domain(conn, &target)?),
@@ -167,7 +209,11 @@ pub fn subtree_ids(conn: &mut AnyConnection, project_id: &str) -> Result<Vec<Str
             .filter(project::is_domain.eq(false))
             .select(project::id)
             .load(conn)?;
-        frontier = children.iter().filter(|c| !out.contains(*c)).cloned().collect();
+        frontier = children
+            .iter()
+            .filter(|c| !out.contains(*c))
+            .cloned()
+            .collect();
         out.extend(frontier.iter().cloned());
     }
     Ok(out)
@@ -190,7 +236,11 @@ pub fn insert_role(conn: &mut AnyConnection, id: &str, name: &str, immutable: bo
         .execute(conn)?;
     if immutable {
         diesel::insert_into(role_option::table)
-            .values((role_option::role_id.eq(id), role_option::option_id.eq("IMMU"), role_option::option_value.eq(Some("true"))))
+            .values((
+                role_option::role_id.eq(id),
+                role_option::option_id.eq("IMMU"),
+                role_option::option_value.eq(Some("true")),
+            ))
             .execute(conn)?;
     }
     Ok(())
@@ -204,14 +254,24 @@ pub fn add_implication(conn: &mut AnyConnection, prior: &str, implied: &str) -> 
         .get_result(conn)?;
     if exists == 0 {
         diesel::insert_into(implied_role::table)
-            .values((implied_role::prior_role_id.eq(prior), implied_role::implied_role_id.eq(implied)))
+            .values((
+                implied_role::prior_role_id.eq(prior),
+                implied_role::implied_role_id.eq(implied),
+            ))
             .execute(conn)?;
     }
     Ok(())
 }
 
 /// Grant a role on a project or domain; granting twice is a no-op.
-pub fn grant(conn: &mut AnyConnection, kind: AssignmentType, actor_id: &str, target_id: &str, role_id: &str, inherited: bool) -> Result<()> {
+pub fn grant(
+    conn: &mut AnyConnection,
+    kind: AssignmentType,
+    actor_id: &str,
+    target_id: &str,
+    role_id: &str,
+    inherited: bool,
+) -> Result<()> {
     let exists: i64 = assignment::table
         .filter(assignment::type_.eq(kind))
         .filter(assignment::actor_id.eq(actor_id))
@@ -234,7 +294,12 @@ pub fn grant(conn: &mut AnyConnection, kind: AssignmentType, actor_id: &str, tar
     Ok(())
 }
 
-pub fn grant_system(conn: &mut AnyConnection, kind: &str, actor_id: &str, role_id: &str) -> Result<()> {
+pub fn grant_system(
+    conn: &mut AnyConnection,
+    kind: &str,
+    actor_id: &str,
+    role_id: &str,
+) -> Result<()> {
     let exists: i64 = system_assignment::table
         .filter(system_assignment::type_.eq(kind))
         .filter(system_assignment::actor_id.eq(actor_id))

@@ -2,19 +2,19 @@
 //! `/v3/auth/{catalog,projects,domains,system}`.
 
 use super::request::{parse_auth_request, unsupported_method};
-use super::scope::{resolve, ScopeRequest};
-use super::{password, token as token_method, MethodOutcome};
+use super::scope::{ScopeRequest, resolve};
+use super::{MethodOutcome, password, token as token_method};
 use crate::assignment::store as assignment_store;
-use crate::context::{self, base_url, header, json_body, SUBJECT_TOKEN_HEADER};
+use crate::context::{self, SUBJECT_TOKEN_HEADER, base_url, header, json_body};
 use crate::error::{Error, Result};
-use crate::json::{resource_body, to_ascii_string, Style};
+use crate::json::{Style, resource_body, to_ascii_string};
 use crate::resource::store as resource_store;
 use crate::revoke::{self, RevocationEvent};
 use crate::server::State;
 use crate::token::provider::{self, IssueRequest, ResolvedScope, Token};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -24,15 +24,33 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::head().to(validate))
             .route(web::delete().to(revoke_token)),
     )
-    .service(web::resource("/v3/auth/catalog").route(web::get().to(auth_catalog)).route(web::head().to(auth_catalog)))
-    .service(web::resource("/v3/auth/projects").route(web::get().to(auth_projects)).route(web::head().to(auth_projects)))
-    .service(web::resource("/v3/auth/domains").route(web::get().to(auth_domains)).route(web::head().to(auth_domains)))
-    .service(web::resource("/v3/auth/system").route(web::get().to(auth_system)).route(web::head().to(auth_system)));
+    .service(
+        web::resource("/v3/auth/catalog")
+            .route(web::get().to(auth_catalog))
+            .route(web::head().to(auth_catalog)),
+    )
+    .service(
+        web::resource("/v3/auth/projects")
+            .route(web::get().to(auth_projects))
+            .route(web::head().to(auth_projects)),
+    )
+    .service(
+        web::resource("/v3/auth/domains")
+            .route(web::get().to(auth_domains))
+            .route(web::head().to(auth_domains)),
+    )
+    .service(
+        web::resource("/v3/auth/system")
+            .route(web::get().to(auth_system))
+            .route(web::head().to(auth_system)),
+    );
 }
 
 /// Presence of the parameter is what counts (`?nocatalog=false` too).
 fn has_query_param(req: &HttpRequest, name: &str) -> bool {
-    req.query_string().split('&').any(|kv| kv.split('=').next() == Some(name))
+    req.query_string()
+        .split('&')
+        .any(|kv| kv.split('=').next() == Some(name))
 }
 
 fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
@@ -43,7 +61,12 @@ fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
 
 /// oslo's `bool_from_string`.
 fn truthy(value: Option<String>) -> bool {
-    value.is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "t" | "true" | "on" | "y" | "yes"))
+    value.is_some_and(|v| {
+        matches!(
+            v.to_ascii_lowercase().as_str(),
+            "1" | "t" | "true" | "on" | "y" | "yes"
+        )
+    })
 }
 
 fn token_response(status: StatusCode, token: &Token, body: &Value) -> HttpResponse {
@@ -80,7 +103,11 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
                 outcome = Some(match outcome {
                     None => result,
                     Some(prev) => MethodOutcome {
-                        inherited_methods: [prev.inherited_methods, result.inherited_methods.clone()].concat(),
+                        inherited_methods: [
+                            prev.inherited_methods,
+                            result.inherited_methods.clone(),
+                        ]
+                        .concat(),
                         expires_at: prev.expires_at.or(result.expires_at),
                         parent_audit_id: prev.parent_audit_id.or(result.parent_audit_id.clone()),
                         presented_scope: prev.presented_scope.or(result.presented_scope.clone()),
@@ -117,7 +144,11 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
                     parent_audit_id: outcome.parent_audit_id,
                 },
             )?;
-            let catalog = if with_catalog { Some(provider::catalog_for(conn, config, &token)?) } else { None };
+            let catalog = if with_catalog {
+                Some(provider::catalog_for(conn, config, &token)?)
+            } else {
+                None
+            };
             let body = provider::render(&token, catalog);
             Ok((token, body))
         })
@@ -126,7 +157,10 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
 }
 
 /// No scope asked for: the user's default project if it is usable, else unscoped.
-fn default_project_scope(conn: &mut crate::db::AnyConnection, user: &crate::identity::User) -> Result<ResolvedScope> {
+fn default_project_scope(
+    conn: &mut crate::db::AnyConnection,
+    user: &crate::identity::User,
+) -> Result<ResolvedScope> {
     let Some(project_id) = &user.default_project_id else {
         return Ok(ResolvedScope::Unscoped);
     };
@@ -155,7 +189,9 @@ async fn subject(state: &State, req: &HttpRequest, allow_expired: bool) -> Resul
     let st = state.clone();
     state
         .db
-        .read(move |conn| provider::validate(conn, &st.tokens, &st.config, &subject_id, allow_expired))
+        .read(move |conn| {
+            provider::validate(conn, &st.tokens, &st.config, &subject_id, allow_expired)
+        })
         .await
 }
 
@@ -167,13 +203,22 @@ async fn validate(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let caller = context::caller(&state, &req).await?;
     let allow_expired = truthy(query_param(&req, "allow_expired"));
     let subject = subject(&state, &req, allow_expired).await?;
-    let action = if req.method() == Method::HEAD { "identity:check_token" } else { "identity:validate_token" };
+    let action = if req.method() == Method::HEAD {
+        "identity:check_token"
+    } else {
+        "identity:validate_token"
+    };
     context::authorize(&state, &caller, action, &subject_target(&subject))?;
     let with_catalog = !has_query_param(&req, "nocatalog");
     let st = state.clone();
     let subject_for_catalog = subject.clone();
     let catalog = if with_catalog {
-        Some(state.db.read(move |conn| provider::catalog_for(conn, &st.config, &subject_for_catalog)).await?)
+        Some(
+            state
+                .db
+                .read(move |conn| provider::catalog_for(conn, &st.config, &subject_for_catalog))
+                .await?,
+        )
     } else {
         None
     };
@@ -185,16 +230,30 @@ async fn validate(state: State, req: HttpRequest) -> Result<HttpResponse> {
 async fn revoke_token(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let caller = context::caller(&state, &req).await?;
     let subject = subject(&state, &req, false).await?;
-    context::authorize(&state, &caller, "identity:revoke_token", &subject_target(&subject))?;
-    let cascade = query_param(&req, "cascade").map(|v| truthy(Some(v))).unwrap_or(true);
-    let audit_id = subject.audit_id().map(str::to_string).ok_or_else(|| Error::internal("token without audit id"))?;
+    context::authorize(
+        &state,
+        &caller,
+        "identity:revoke_token",
+        &subject_target(&subject),
+    )?;
+    let cascade = query_param(&req, "cascade")
+        .map(|v| truthy(Some(v)))
+        .unwrap_or(true);
+    let audit_id = subject
+        .audit_id()
+        .map(str::to_string)
+        .ok_or_else(|| Error::internal("token without audit id"))?;
     let retention = revoke::retention_secs(&state.config);
     state
         .db
         .write(move |conn| {
             revoke::store::insert(conn, &RevocationEvent::for_audit_id(&audit_id), retention)?;
             if cascade {
-                revoke::store::insert(conn, &RevocationEvent::for_audit_chain(&audit_id), retention)?;
+                revoke::store::insert(
+                    conn,
+                    &RevocationEvent::for_audit_chain(&audit_id),
+                    retention,
+                )?;
             }
             Ok(())
         })
@@ -203,7 +262,9 @@ async fn revoke_token(state: State, req: HttpRequest) -> Result<HttpResponse> {
 }
 
 fn resource_response(body: &Value) -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(resource_body(body))
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(resource_body(body))
 }
 
 async fn auth_catalog(state: State, req: HttpRequest) -> Result<HttpResponse> {
@@ -214,9 +275,14 @@ async fn auth_catalog(state: State, req: HttpRequest) -> Result<HttpResponse> {
     }
     let st = state.clone();
     let c = caller.clone();
-    let catalog = state.db.read(move |conn| provider::catalog_for(conn, &st.config, &c)).await?;
+    let catalog = state
+        .db
+        .read(move |conn| provider::catalog_for(conn, &st.config, &c))
+        .await?;
     let base = base_url(&req, &state.config);
-    Ok(resource_response(&json!({"catalog": catalog, "links": {"self": format!("{base}/v3/auth/catalog")}})))
+    Ok(resource_response(
+        &json!({"catalog": catalog, "links": {"self": format!("{base}/v3/auth/catalog")}}),
+    ))
 }
 
 async fn auth_projects(state: State, req: HttpRequest) -> Result<HttpResponse> {
@@ -250,7 +316,11 @@ async fn auth_domains(state: State, req: HttpRequest) -> Result<HttpResponse> {
         })
         .await?;
     let base = base_url(&req, &state.config);
-    let list: Vec<Value> = domains.iter().filter(|d| d.is_domain).map(|d| d.to_domain_json(&base)).collect();
+    let list: Vec<Value> = domains
+        .iter()
+        .filter(|d| d.is_domain)
+        .map(|d| d.to_domain_json(&base))
+        .collect();
     Ok(resource_response(&json!({
         "domains": list,
         "links": {"next": null, "self": format!("{base}/v3/auth/domains"), "previous": null}
@@ -261,8 +331,17 @@ async fn auth_system(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let caller = context::caller(&state, &req).await?;
     context::authorize(&state, &caller, "identity:get_auth_system", &json!({}))?;
     let user_id = caller.user.id.clone();
-    let has_system = state.db.read(move |conn| assignment_store::has_system_role(conn, &user_id)).await?;
+    let has_system = state
+        .db
+        .read(move |conn| assignment_store::has_system_role(conn, &user_id))
+        .await?;
     let base = base_url(&req, &state.config);
-    let system = if has_system { json!([{"all": true}]) } else { json!([]) };
-    Ok(resource_response(&json!({"system": system, "links": {"self": format!("{base}/v3/auth/system")}})))
+    let system = if has_system {
+        json!([{"all": true}])
+    } else {
+        json!([])
+    };
+    Ok(resource_response(
+        &json!({"system": system, "links": {"self": format!("{base}/v3/auth/system")}}),
+    ))
 }

@@ -7,8 +7,9 @@ pub mod scope;
 pub mod token;
 
 /// Methods whose tokens may be used to obtain new tokens (Keystone 30's non-delegated set).
-pub const PRIMARY_METHODS: &[&str] =
-    &["external", "kerberos", "mapped", "openid", "password", "saml2", "token", "totp", "x509"];
+pub const PRIMARY_METHODS: &[&str] = &[
+    "external", "kerberos", "mapped", "openid", "password", "saml2", "token", "totp", "x509",
+];
 
 /// A successful method: who it authenticated, plus what a token method carries over.
 #[derive(Debug, Clone, Default)]

@@ -1,6 +1,6 @@
 //! Parsing `{"auth": {"identity": …, "scope": …}}` with Keystone's validation messages.
 
-use super::scope::{parse_scope, ScopeRequest};
+use super::scope::{ScopeRequest, parse_scope};
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 
@@ -32,28 +32,51 @@ pub fn parse_auth_request(body: &Value, enabled_methods: &[String]) -> Result<Au
     let auth = match body.get("auth") {
         None | Some(Value::Null) => return Err(Error::expecting("auth", "request body")),
         Some(Value::Object(auth)) => auth,
-        Some(other) => return Err(invalid_field("auth", &format!("{} is not of type 'object'", py_repr(other)))),
+        Some(other) => {
+            return Err(invalid_field(
+                "auth",
+                &format!("{} is not of type 'object'", py_repr(other)),
+            ));
+        }
     };
     let identity = match auth.get("identity") {
         Some(Value::Object(identity)) => identity,
         None => return Err(invalid_field("auth", "'identity' is a required property")),
-        Some(other) => return Err(invalid_field("identity", &format!("{} is not of type 'object'", py_repr(other)))),
+        Some(other) => {
+            return Err(invalid_field(
+                "identity",
+                &format!("{} is not of type 'object'", py_repr(other)),
+            ));
+        }
     };
     let methods = match identity.get("methods") {
         Some(Value::Array(items)) => {
             let mut methods: Vec<String> = Vec::new();
             for item in items {
-                let m = item
-                    .as_str()
-                    .ok_or_else(|| invalid_field("identity/methods", &format!("{} is not of type 'string'", py_repr(item))))?;
+                let m = item.as_str().ok_or_else(|| {
+                    invalid_field(
+                        "identity/methods",
+                        &format!("{} is not of type 'string'", py_repr(item)),
+                    )
+                })?;
                 if !methods.iter().any(|x| x == m) {
                     methods.push(m.to_string());
                 }
             }
             methods
         }
-        None => return Err(invalid_field("identity", "'methods' is a required property")),
-        Some(other) => return Err(invalid_field("identity/methods", &format!("{} is not of type 'array'", py_repr(other)))),
+        None => {
+            return Err(invalid_field(
+                "identity",
+                "'methods' is a required property",
+            ));
+        }
+        Some(other) => {
+            return Err(invalid_field(
+                "identity/methods",
+                &format!("{} is not of type 'array'", py_repr(other)),
+            ));
+        }
     };
     for method in &methods {
         if !identity.get(method).is_some_and(Value::is_object) {
@@ -61,13 +84,18 @@ pub fn parse_auth_request(body: &Value, enabled_methods: &[String]) -> Result<Au
         }
     }
     if let Some(unsupported) = methods.iter().find(|m| !enabled_methods.contains(m)) {
-        return Err(unsupported_method(enabled_methods).with_detail(format!("method {unsupported} not enabled")));
+        return Err(unsupported_method(enabled_methods)
+            .with_detail(format!("method {unsupported} not enabled")));
     }
     if methods.is_empty() {
         return Err(unsupported_method(enabled_methods));
     }
     let scope = parse_scope(auth.get("scope"))?;
-    Ok(AuthRequest { methods, identity: identity.clone(), scope })
+    Ok(AuthRequest {
+        methods,
+        identity: identity.clone(),
+        scope,
+    })
 }
 
 pub fn unsupported_method(enabled_methods: &[String]) -> Error {
@@ -82,7 +110,10 @@ pub fn optional_string(obj: &Map<String, Value>, key: &str, path: &str) -> Resul
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(invalid_field(&format!("{path}/{key}"), &format!("{} is not of type 'string'", py_repr(other)))),
+        Some(other) => Err(invalid_field(
+            &format!("{path}/{key}"),
+            &format!("{} is not of type 'string'", py_repr(other)),
+        )),
     }
 }
 
@@ -98,9 +129,19 @@ mod tests {
     #[test]
     fn missing_auth_and_method_data() {
         let e = parse_auth_request(&json!({}), &enabled()).unwrap_err();
-        assert!(e.message.starts_with("Expecting to find auth in request body."));
-        let e = parse_auth_request(&json!({"auth": {"identity": {"methods": ["password"]}}}), &enabled()).unwrap_err();
-        assert!(e.message.starts_with("Expecting to find password in identity."));
+        assert!(
+            e.message
+                .starts_with("Expecting to find auth in request body.")
+        );
+        let e = parse_auth_request(
+            &json!({"auth": {"identity": {"methods": ["password"]}}}),
+            &enabled(),
+        )
+        .unwrap_err();
+        assert!(
+            e.message
+                .starts_with("Expecting to find password in identity.")
+        );
     }
 
     #[test]
@@ -113,8 +154,12 @@ mod tests {
 
     #[test]
     fn methods_are_deduplicated() {
-        let body = json!({"auth": {"identity": {"methods": ["password", "password"], "password": {}}}});
-        assert_eq!(parse_auth_request(&body, &enabled()).unwrap().methods, vec!["password"]);
+        let body =
+            json!({"auth": {"identity": {"methods": ["password", "password"], "password": {}}}});
+        assert_eq!(
+            parse_auth_request(&body, &enabled()).unwrap().methods,
+            vec!["password"]
+        );
     }
 
     #[test]
@@ -125,7 +170,14 @@ mod tests {
             json!({"auth": {"identity": {"methods": "password"}}}),
             json!({"auth": {"identity": {"methods": [1]}}}),
         ] {
-            assert_eq!(parse_auth_request(&body, &enabled()).unwrap_err().status.as_u16(), 400, "{body}");
+            assert_eq!(
+                parse_auth_request(&body, &enabled())
+                    .unwrap_err()
+                    .status
+                    .as_u16(),
+                400,
+                "{body}"
+            );
         }
     }
 }

@@ -3,7 +3,7 @@
 use super::request::{invalid_field, optional_string};
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
-use crate::resource::{store as resource_store, Project};
+use crate::resource::{Project, store as resource_store};
 use crate::token::provider::ResolvedScope;
 use serde_json::{Map, Value};
 
@@ -19,19 +19,27 @@ pub enum ScopeRequest {
     Absent,
     Unscoped,
     ProjectId(String),
-    ProjectName { name: String, domain: DomainRef },
+    ProjectName {
+        name: String,
+        domain: DomainRef,
+    },
     Domain(DomainRef),
     System,
     Trust(String),
 }
 
 fn bad_scope() -> Error {
-    Error::expecting("system, project, domain, OS-TRUST:trust or unscoped", "scope")
+    Error::expecting(
+        "system, project, domain, OS-TRUST:trust or unscoped",
+        "scope",
+    )
 }
 
 /// `{"id": …}` or `{"name": …}` (name wins, as in Keystone).
 pub fn parse_domain_ref(obj: &Value, path: &str) -> Result<DomainRef> {
-    let obj = obj.as_object().ok_or_else(|| invalid_field(path, &format!("{obj} is not of type 'object'")))?;
+    let obj = obj
+        .as_object()
+        .ok_or_else(|| invalid_field(path, &format!("{obj} is not of type 'object'")))?;
     if let Some(name) = optional_string(obj, "name", path)? {
         return Ok(DomainRef::Name(name));
     }
@@ -47,10 +55,22 @@ pub fn parse_scope(scope: Option<&Value>) -> Result<ScopeRequest> {
         Some(Value::String(s)) if s == "unscoped" => return Ok(ScopeRequest::Unscoped),
         Some(Value::String(_)) => return Err(bad_scope()),
         Some(Value::Object(obj)) => obj,
-        Some(other) => return Err(invalid_field("scope", &format!("{} is not of type 'object', 'string'", super::request::py_repr(other)))),
+        Some(other) => {
+            return Err(invalid_field(
+                "scope",
+                &format!(
+                    "{} is not of type 'object', 'string'",
+                    super::request::py_repr(other)
+                ),
+            ));
+        }
     };
     let kinds = ["project", "domain", "OS-TRUST:trust", "system", "unscoped"];
-    let present: Vec<&str> = kinds.iter().copied().filter(|k| obj.contains_key(*k)).collect();
+    let present: Vec<&str> = kinds
+        .iter()
+        .copied()
+        .filter(|k| obj.contains_key(*k))
+        .collect();
     if present.len() != 1 {
         return Err(bad_scope());
     }
@@ -58,9 +78,15 @@ pub fn parse_scope(scope: Option<&Value>) -> Result<ScopeRequest> {
         "unscoped" => Ok(ScopeRequest::Unscoped),
         "system" => match &obj["system"] {
             Value::Object(_) => Ok(ScopeRequest::System),
-            other => Err(invalid_field("scope/system", &format!("{} is not of type 'object'", super::request::py_repr(other)))),
+            other => Err(invalid_field(
+                "scope/system",
+                &format!("{} is not of type 'object'", super::request::py_repr(other)),
+            )),
         },
-        "domain" => Ok(ScopeRequest::Domain(parse_domain_ref(&obj["domain"], "scope/domain")?)),
+        "domain" => Ok(ScopeRequest::Domain(parse_domain_ref(
+            &obj["domain"],
+            "scope/domain",
+        )?)),
         "OS-TRUST:trust" => {
             let t = obj["OS-TRUST:trust"]
                 .as_object()
@@ -74,13 +100,18 @@ pub fn parse_scope(scope: Option<&Value>) -> Result<ScopeRequest> {
                 .as_object()
                 .ok_or_else(|| invalid_field("scope/project", "is not of type 'object'"))?;
             if let Some(name) = optional_string(p, "name", "scope/project")? {
-                let domain = p.get("domain").ok_or_else(|| Error::expecting("domain", "project"))?;
+                let domain = p
+                    .get("domain")
+                    .ok_or_else(|| Error::expecting("domain", "project"))?;
                 let domain = parse_domain_ref(domain, "scope/project/domain")?;
                 return Ok(ScopeRequest::ProjectName { name, domain });
             }
             match optional_string(p, "id", "scope/project")? {
                 Some(id) => Ok(ScopeRequest::ProjectId(id)),
-                None => Err(invalid_field("scope/project", "id or name must be present.")),
+                None => Err(invalid_field(
+                    "scope/project",
+                    "id or name must be present.",
+                )),
             }
         }
     }
@@ -120,7 +151,8 @@ pub fn resolve(conn: &mut AnyConnection, scope: &ScopeRequest) -> Result<Option<
             }
             .ok_or_else(|| denied("unknown project"))?;
             let domain_id = project.domain_id.clone().unwrap_or_default();
-            let domain = resource_store::get_domain(conn, &domain_id)?.ok_or_else(|| denied("project's domain missing"))?;
+            let domain = resource_store::get_domain(conn, &domain_id)?
+                .ok_or_else(|| denied("project's domain missing"))?;
             if !project.enabled || !domain.enabled {
                 return Err(denied("project or its domain disabled"));
             }
@@ -137,21 +169,48 @@ mod tests {
     #[test]
     fn scope_kinds() {
         assert_eq!(parse_scope(None).unwrap(), ScopeRequest::Absent);
-        assert_eq!(parse_scope(Some(&json!("unscoped"))).unwrap(), ScopeRequest::Unscoped);
-        assert_eq!(parse_scope(Some(&json!({"system": {"all": false}}))).unwrap(), ScopeRequest::System);
-        assert_eq!(parse_scope(Some(&json!({"project": {"id": "p"}}))).unwrap(), ScopeRequest::ProjectId("p".into()));
         assert_eq!(
-            parse_scope(Some(&json!({"project": {"id": "p", "name": "n", "domain": {"id": "d"}}}))).unwrap(),
-            ScopeRequest::ProjectName { name: "n".into(), domain: DomainRef::Id("d".into()) }
+            parse_scope(Some(&json!("unscoped"))).unwrap(),
+            ScopeRequest::Unscoped
+        );
+        assert_eq!(
+            parse_scope(Some(&json!({"system": {"all": false}}))).unwrap(),
+            ScopeRequest::System
+        );
+        assert_eq!(
+            parse_scope(Some(&json!({"project": {"id": "p"}}))).unwrap(),
+            ScopeRequest::ProjectId("p".into())
+        );
+        assert_eq!(
+            parse_scope(Some(
+                &json!({"project": {"id": "p", "name": "n", "domain": {"id": "d"}}})
+            ))
+            .unwrap(),
+            ScopeRequest::ProjectName {
+                name: "n".into(),
+                domain: DomainRef::Id("d".into())
+            }
         );
     }
 
     #[test]
     fn bad_scopes_are_400() {
-        for s in [json!("foo"), json!({}), json!({"project": {"id": "p"}, "domain": {"id": "d"}}), json!(3)] {
-            assert_eq!(parse_scope(Some(&s)).unwrap_err().status.as_u16(), 400, "{s}");
+        for s in [
+            json!("foo"),
+            json!({}),
+            json!({"project": {"id": "p"}, "domain": {"id": "d"}}),
+            json!(3),
+        ] {
+            assert_eq!(
+                parse_scope(Some(&s)).unwrap_err().status.as_u16(),
+                400,
+                "{s}"
+            );
         }
         let e = parse_scope(Some(&json!({"project": {"name": "n"}}))).unwrap_err();
-        assert!(e.message.starts_with("Expecting to find domain in project."));
+        assert!(
+            e.message
+                .starts_with("Expecting to find domain in project.")
+        );
     }
 }

@@ -9,9 +9,17 @@ use crate::token::provider::TokenFormatter;
 use crate::token::provider::{self, ResolvedScope};
 use serde_json::Value;
 
-pub fn authenticate(conn: &mut AnyConnection, tokens: &TokenFormatter, config: &Config, data: &Value) -> Result<MethodOutcome> {
-    let obj = data.as_object().ok_or_else(|| invalid_field("identity/token", "is not of type 'object'"))?;
-    let id = optional_string(obj, "id", "identity/token")?.ok_or_else(|| invalid_field("identity/token", "'id' is a required property"))?;
+pub fn authenticate(
+    conn: &mut AnyConnection,
+    tokens: &TokenFormatter,
+    config: &Config,
+    data: &Value,
+) -> Result<MethodOutcome> {
+    let obj = data
+        .as_object()
+        .ok_or_else(|| invalid_field("identity/token", "is not of type 'object'"))?;
+    let id = optional_string(obj, "id", "identity/token")?
+        .ok_or_else(|| invalid_field("identity/token", "'id' is a required property"))?;
     let presented = provider::validate(conn, tokens, config, &id, false)?;
     if presented.payload.methods.iter().any(|m| m == "oauth1") {
         return Err(Error::forbidden_action(
@@ -24,9 +32,15 @@ pub fn authenticate(conn: &mut AnyConnection, tokens: &TokenFormatter, config: &
         ));
     }
     let delegated = presented.payload.methods.is_empty()
-        || presented.payload.methods.iter().any(|m| !PRIMARY_METHODS.contains(&m.as_str()));
+        || presented
+            .payload
+            .methods
+            .iter()
+            .any(|m| !PRIMARY_METHODS.contains(&m.as_str()));
     if delegated {
-        return Err(Error::forbidden_action("Using a delegated token to create another token is not allowed."));
+        return Err(Error::forbidden_action(
+            "Using a delegated token to create another token is not allowed.",
+        ));
     }
     Ok(MethodOutcome {
         user_id: presented.user.id.clone(),
@@ -38,13 +52,20 @@ pub fn authenticate(conn: &mut AnyConnection, tokens: &TokenFormatter, config: &
 }
 
 /// Rescope rules once the requested scope is known.
-pub fn check_rescope(config: &Config, presented: &ResolvedScope, requested: &ResolvedScope) -> Result<()> {
+pub fn check_rescope(
+    config: &Config,
+    presented: &ResolvedScope,
+    requested: &ResolvedScope,
+) -> Result<()> {
     let presented_scoped = !matches!(presented, ResolvedScope::Unscoped);
     if presented_scoped && !config.token.allow_rescope_scoped_token {
         return Err(Error::forbidden_action("rescope a scoped token"));
     }
     if matches!(presented, ResolvedScope::System)
-        && matches!(requested, ResolvedScope::Project { .. } | ResolvedScope::Domain(_))
+        && matches!(
+            requested,
+            ResolvedScope::Project { .. } | ResolvedScope::Domain(_)
+        )
     {
         return Err(Error::forbidden());
     }

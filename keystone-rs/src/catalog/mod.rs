@@ -79,7 +79,14 @@ pub fn render(services: &[Service], endpoints: &[Endpoint], subs: &Substitutions
             m.insert("endpoints".into(), Value::Array(eps));
             m.insert("id".into(), service.id.clone().into());
             m.insert("type".into(), service.service_type.clone().into());
-            m.insert("name".into(), service.extra.get("name").cloned().unwrap_or_else(|| "".into()));
+            m.insert(
+                "name".into(),
+                service
+                    .extra
+                    .get("name")
+                    .cloned()
+                    .unwrap_or_else(|| "".into()),
+            );
             Value::Object(m)
         })
         .collect();
@@ -92,9 +99,18 @@ mod tests {
 
     #[test]
     fn substitutes_known_placeholders() {
-        let subs = Substitutions { project_id: Some("p1".into()), ..Default::default() };
-        assert_eq!(substitute_url("http://x/v2/$(project_id)s", &subs).as_deref(), Some("http://x/v2/p1"));
-        assert_eq!(substitute_url("http://x/v2/$(tenant_id)s/a", &subs).as_deref(), Some("http://x/v2/p1/a"));
+        let subs = Substitutions {
+            project_id: Some("p1".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            substitute_url("http://x/v2/$(project_id)s", &subs).as_deref(),
+            Some("http://x/v2/p1")
+        );
+        assert_eq!(
+            substitute_url("http://x/v2/$(tenant_id)s/a", &subs).as_deref(),
+            Some("http://x/v2/p1/a")
+        );
     }
 
     #[test]
@@ -103,6 +119,9 @@ mod tests {
         assert_eq!(substitute_url("http://x/$(project_id)s", &none), None);
         assert_eq!(substitute_url("http://x/$(bogus)s", &none), None);
         assert_eq!(substitute_url("http://x/$(project_id", &none), None);
-        assert_eq!(substitute_url("http://x/v3", &none).as_deref(), Some("http://x/v3"));
+        assert_eq!(
+            substitute_url("http://x/v3", &none).as_deref(),
+            Some("http://x/v3")
+        );
     }
 }

@@ -1,15 +1,20 @@
 //! SQL for services, endpoints and regions.
 
 use super::{Endpoint, Service};
-use crate::db::schema::{endpoint, region, service};
 use crate::db::AnyConnection;
+use crate::db::schema::{endpoint, region, service};
 use crate::error::Result;
 use crate::identity::store::parse_extra;
 use diesel::prelude::*;
 
 pub fn list_services(conn: &mut AnyConnection) -> Result<Vec<Service>> {
     let rows: Vec<(String, Option<String>, bool, Option<String>)> = service::table
-        .select((service::id, service::type_, service::enabled, service::extra))
+        .select((
+            service::id,
+            service::type_,
+            service::enabled,
+            service::extra,
+        ))
         .order(service::id)
         .load(conn)?;
     Ok(rows
@@ -24,7 +29,15 @@ pub fn list_services(conn: &mut AnyConnection) -> Result<Vec<Service>> {
 }
 
 pub fn list_endpoints(conn: &mut AnyConnection) -> Result<Vec<Endpoint>> {
-    let rows: Vec<(String, String, String, String, Option<String>, bool, Option<String>)> = endpoint::table
+    let rows: Vec<(
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        bool,
+        Option<String>,
+    )> = endpoint::table
         .select((
             endpoint::id,
             endpoint::interface,
@@ -38,25 +51,36 @@ pub fn list_endpoints(conn: &mut AnyConnection) -> Result<Vec<Endpoint>> {
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, interface, service_id, url, extra, enabled, region_id)| Endpoint {
-            id,
-            interface,
-            service_id,
-            url,
-            enabled,
-            region_id,
-            extra: parse_extra(extra.as_deref()),
-        })
+        .map(
+            |(id, interface, service_id, url, extra, enabled, region_id)| Endpoint {
+                id,
+                interface,
+                service_id,
+                url,
+                enabled,
+                region_id,
+                extra: parse_extra(extra.as_deref()),
+            },
+        )
         .collect())
 }
 
-pub fn find_service_by_type_and_name(conn: &mut AnyConnection, service_type: &str, name: &str) -> Result<Option<Service>> {
-    Ok(list_services(conn)?
-        .into_iter()
-        .find(|s| s.service_type == service_type && s.extra.get("name").and_then(|v| v.as_str()) == Some(name)))
+pub fn find_service_by_type_and_name(
+    conn: &mut AnyConnection,
+    service_type: &str,
+    name: &str,
+) -> Result<Option<Service>> {
+    Ok(list_services(conn)?.into_iter().find(|s| {
+        s.service_type == service_type && s.extra.get("name").and_then(|v| v.as_str()) == Some(name)
+    }))
 }
 
-pub fn insert_service(conn: &mut AnyConnection, id: &str, service_type: &str, name: &str) -> Result<()> {
+pub fn insert_service(
+    conn: &mut AnyConnection,
+    id: &str,
+    service_type: &str,
+    name: &str,
+) -> Result<()> {
     diesel::insert_into(service::table)
         .values((
             service::id.eq(id),
@@ -69,7 +93,10 @@ pub fn insert_service(conn: &mut AnyConnection, id: &str, service_type: &str, na
 }
 
 pub fn region_exists(conn: &mut AnyConnection, id: &str) -> Result<bool> {
-    let n: i64 = region::table.filter(region::id.eq(id)).count().get_result(conn)?;
+    let n: i64 = region::table
+        .filter(region::id.eq(id))
+        .count()
+        .get_result(conn)?;
     Ok(n > 0)
 }
 
@@ -102,6 +129,8 @@ pub fn insert_endpoint(conn: &mut AnyConnection, e: &Endpoint) -> Result<()> {
 }
 
 pub fn update_endpoint_url(conn: &mut AnyConnection, id: &str, url: &str) -> Result<()> {
-    diesel::update(endpoint::table.filter(endpoint::id.eq(id))).set(endpoint::url.eq(url)).execute(conn)?;
+    diesel::update(endpoint::table.filter(endpoint::id.eq(id)))
+        .set(endpoint::url.eq(url))
+        .execute(conn)?;
     Ok(())
 }

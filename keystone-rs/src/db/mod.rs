@@ -7,13 +7,13 @@ pub mod schema;
 mod url;
 
 use crate::error::{Error, Result};
+use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::ManageConnection;
-use diesel::Connection;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use url::{parse_connection_url, Backend, ConnectionUrl};
+pub use url::{Backend, ConnectionUrl, parse_connection_url};
 
 macro_rules! any_connection {
     ($($variant:ident($conn:ty)),+ $(,)?) => {
@@ -33,9 +33,15 @@ any_connection!(
     Sqlite(diesel::SqliteConnection),
 );
 #[cfg(all(feature = "postgres", not(feature = "mysql")))]
-any_connection!(Postgresql(diesel::PgConnection), Sqlite(diesel::SqliteConnection));
+any_connection!(
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection)
+);
 #[cfg(all(feature = "mysql", not(feature = "postgres")))]
-any_connection!(Mysql(diesel::MysqlConnection), Sqlite(diesel::SqliteConnection));
+any_connection!(
+    Mysql(diesel::MysqlConnection),
+    Sqlite(diesel::SqliteConnection)
+);
 #[cfg(not(any(feature = "postgres", feature = "mysql")))]
 any_connection!(Sqlite(diesel::SqliteConnection));
 
@@ -108,8 +114,10 @@ impl ConnectionManager {
             #[cfg(feature = "mysql")]
             Backend::Mysql => {
                 let mut conn = diesel::MysqlConnection::establish(&self.url.diesel_url)?;
-                conn.batch_execute("SET time_zone = '+00:00', sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
-                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                conn.batch_execute(
+                    "SET time_zone = '+00:00', sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')",
+                )
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
                 Ok(AnyConnection::Mysql(conn))
             }
             #[allow(unreachable_patterns)]
@@ -130,7 +138,8 @@ impl ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> std::result::Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
@@ -157,7 +166,11 @@ impl Db {
         let url = parse_connection_url(url).map_err(|e| Error::internal(e))?;
         let backend = url.backend;
         // An in-memory SQLite database exists once per connection: keep exactly one.
-        let max_size = if url.is_sqlite_memory() { 1 } else { max_size.max(1) };
+        let max_size = if url.is_sqlite_memory() {
+            1
+        } else {
+            max_size.max(1)
+        };
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
             .min_idle(Some(0))
@@ -165,7 +178,11 @@ impl Db {
             .test_on_check_out(false)
             .build_unchecked(ConnectionManager::new(url));
         let sqlite_writer = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Db { pool, backend, sqlite_writer })
+        Ok(Db {
+            pool,
+            backend,
+            sqlite_writer,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -173,7 +190,9 @@ impl Db {
     }
 
     pub fn get(&self) -> Result<PooledConnection> {
-        self.pool.get().map_err(|e| Error::service_unavailable(format!("database pool: {e}")))
+        self.pool
+            .get()
+            .map_err(|e| Error::service_unavailable(format!("database pool: {e}")))
     }
 
     /// Run read-only queries on the blocking pool.

@@ -1,16 +1,28 @@
 //! SQL for users: `user` + `local_user` (+ `nonlocal_user` for names) + `password`.
 
-use super::{from_epoch_micros, to_epoch_micros, NewUser, PasswordRecord, User};
-use crate::db::schema::{local_user, nonlocal_user, password, user};
+use super::{NewUser, PasswordRecord, User, from_epoch_micros, to_epoch_micros};
 use crate::db::AnyConnection;
+use crate::db::schema::{local_user, nonlocal_user, password, user};
 use crate::error::Result;
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 type UserRow = (String, Option<String>, Option<bool>, Option<String>, String);
 
-fn user_columns() -> (user::id, user::extra, user::enabled, user::default_project_id, user::domain_id) {
-    (user::id, user::extra, user::enabled, user::default_project_id, user::domain_id)
+fn user_columns() -> (
+    user::id,
+    user::extra,
+    user::enabled,
+    user::default_project_id,
+    user::domain_id,
+) {
+    (
+        user::id,
+        user::extra,
+        user::enabled,
+        user::default_project_id,
+        user::domain_id,
+    )
 }
 
 pub fn parse_extra(extra: Option<&str>) -> serde_json::Map<String, serde_json::Value> {
@@ -52,8 +64,11 @@ fn build(conn: &mut AnyConnection, row: UserRow) -> Result<User> {
 }
 
 pub fn get(conn: &mut AnyConnection, user_id: &str) -> Result<Option<User>> {
-    let row: Option<UserRow> =
-        user::table.filter(user::id.eq(user_id)).select(user_columns()).first(conn).optional()?;
+    let row: Option<UserRow> = user::table
+        .filter(user::id.eq(user_id))
+        .select(user_columns())
+        .first(conn)
+        .optional()?;
     row.map(|r| build(conn, r)).transpose()
 }
 
@@ -85,7 +100,11 @@ pub fn current_password(conn: &mut AnyConnection, user_id: &str) -> Result<Optio
         .inner_join(local_user::table.on(local_user::id.eq(password::local_user_id)))
         .filter(local_user::user_id.eq(user_id))
         .order((password::created_at_int.desc(), password::id.desc()))
-        .select((password::password_hash, password::expires_at_int, password::expires_at))
+        .select((
+            password::password_hash,
+            password::expires_at_int,
+            password::expires_at,
+        ))
         .first(conn)
         .optional()?;
     Ok(row.map(|(hash, expires_int, expires_dt)| PasswordRecord {
@@ -121,7 +140,12 @@ pub fn create_local(conn: &mut AnyConnection, new: &NewUser) -> Result<()> {
 }
 
 /// Append a password row (history is kept, as Keystone does); the newest row wins.
-pub fn add_password(conn: &mut AnyConnection, user_id: &str, hash: &str, self_service: bool) -> Result<()> {
+pub fn add_password(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    hash: &str,
+    self_service: bool,
+) -> Result<()> {
     let local_id: i32 = local_user::table
         .filter(local_user::user_id.eq(user_id))
         .select(local_user::id)
@@ -131,9 +155,16 @@ pub fn add_password(conn: &mut AnyConnection, user_id: &str, hash: &str, self_se
     diesel::update(
         password::table
             .filter(password::local_user_id.eq(local_id))
-            .filter(password::expires_at_int.is_null().or(password::expires_at_int.gt(to_epoch_micros(now)))),
+            .filter(
+                password::expires_at_int
+                    .is_null()
+                    .or(password::expires_at_int.gt(to_epoch_micros(now))),
+            ),
     )
-    .set((password::expires_at_int.eq(Some(to_epoch_micros(now))), password::expires_at.eq(Some(now))))
+    .set((
+        password::expires_at_int.eq(Some(to_epoch_micros(now))),
+        password::expires_at.eq(Some(now)),
+    ))
     .execute(conn)?;
     diesel::insert_into(password::table)
         .values((
@@ -150,12 +181,17 @@ pub fn add_password(conn: &mut AnyConnection, user_id: &str, hash: &str, self_se
 }
 
 pub fn set_enabled(conn: &mut AnyConnection, user_id: &str, enabled: bool) -> Result<()> {
-    diesel::update(user::table.filter(user::id.eq(user_id))).set(user::enabled.eq(Some(enabled))).execute(conn)?;
+    diesel::update(user::table.filter(user::id.eq(user_id)))
+        .set(user::enabled.eq(Some(enabled)))
+        .execute(conn)?;
     Ok(())
 }
 
 /// Ids of the groups the user belongs to.
 pub fn group_ids(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<String>> {
     use crate::db::schema::user_group_membership as m;
-    Ok(m::table.filter(m::user_id.eq(user_id)).select(m::group_id).load(conn)?)
+    Ok(m::table
+        .filter(m::user_id.eq(user_id))
+        .select(m::group_id)
+        .load(conn)?)
 }

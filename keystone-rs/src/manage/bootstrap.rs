@@ -3,12 +3,12 @@
 //! the identity service with its endpoints. Idempotent, as keystone-manage's.
 
 use crate::assignment::store as roles;
-use crate::catalog::{store as catalog, Endpoint};
+use crate::catalog::{Endpoint, store as catalog};
 use crate::config::Config;
 use crate::db::{AnyConnection, Db};
 use crate::error::Result;
-use crate::identity::{password, store as users, NewUser};
-use crate::resource::{store as resource, ROOT_DOMAIN_ID};
+use crate::identity::{NewUser, password, store as users};
+use crate::resource::{ROOT_DOMAIN_ID, store as resource};
 
 #[derive(Debug, Clone)]
 pub struct BootstrapOptions {
@@ -72,7 +72,8 @@ pub fn run(config: &Config, db: &Db, opts: &BootstrapOptions) -> Result<()> {
                 },
             )?;
         }
-        let project_id = match resource::find_project_by_name(conn, &domain_id, &opts.project_name)? {
+        let project_id = match resource::find_project_by_name(conn, &domain_id, &opts.project_name)?
+        {
             Some(p) => p.id,
             None => {
                 let id = new_id();
@@ -130,7 +131,14 @@ pub fn run(config: &Config, db: &Db, opts: &BootstrapOptions) -> Result<()> {
                 id
             }
         };
-        roles::grant(conn, roles::AssignmentType::UserProject, &user_id, &project_id, &admin, false)?;
+        roles::grant(
+            conn,
+            roles::AssignmentType::UserProject,
+            &user_id,
+            &project_id,
+            &admin,
+            false,
+        )?;
         roles::grant_system(conn, roles::USER_SYSTEM, &user_id, &admin)?;
 
         if let Some(region) = &opts.region_id {
@@ -138,20 +146,27 @@ pub fn run(config: &Config, db: &Db, opts: &BootstrapOptions) -> Result<()> {
                 catalog::insert_region(conn, region)?;
             }
         }
-        let service_id = match catalog::find_service_by_type_and_name(conn, "identity", &opts.service_name)? {
-            Some(s) => s.id,
-            None => {
-                let id = new_id();
-                catalog::insert_service(conn, &id, "identity", &opts.service_name)?;
-                id
-            }
-        };
+        let service_id =
+            match catalog::find_service_by_type_and_name(conn, "identity", &opts.service_name)? {
+                Some(s) => s.id,
+                None => {
+                    let id = new_id();
+                    catalog::insert_service(conn, &id, "identity", &opts.service_name)?;
+                    id
+                }
+            };
         let existing = catalog::list_endpoints(conn)?;
-        for (interface, url) in [("public", &opts.public_url), ("internal", &opts.internal_url), ("admin", &opts.admin_url)] {
+        for (interface, url) in [
+            ("public", &opts.public_url),
+            ("internal", &opts.internal_url),
+            ("admin", &opts.admin_url),
+        ] {
             let Some(url) = url else { continue };
-            let found = existing
-                .iter()
-                .find(|e| e.service_id == service_id && e.interface == interface && e.region_id == opts.region_id);
+            let found = existing.iter().find(|e| {
+                e.service_id == service_id
+                    && e.interface == interface
+                    && e.region_id == opts.region_id
+            });
             match found {
                 Some(e) if &e.url != url => catalog::update_endpoint_url(conn, &e.id, url)?,
                 Some(_) => {}
@@ -175,5 +190,7 @@ pub fn run(config: &Config, db: &Db, opts: &BootstrapOptions) -> Result<()> {
 
 /// True when nothing has been bootstrapped yet (no default domain).
 pub fn is_empty(config: &Config, db: &Db) -> Result<bool> {
-    db.read_blocking(|conn| Ok(resource::get_domain(conn, &config.identity.default_domain_id)?.is_none()))
+    db.read_blocking(|conn| {
+        Ok(resource::get_domain(conn, &config.identity.default_domain_id)?.is_none())
+    })
 }

@@ -1,9 +1,10 @@
 //! `keystone-rs manage …`: what `keystone-manage` does for the parts keystone-rs serves.
 
 pub mod bootstrap;
+pub mod policy;
 
 use crate::config::Config;
-use crate::db::{migrate, Db};
+use crate::db::{Db, migrate};
 use crate::token::keys::KeyRepository;
 
 /// `db_sync`: create or upgrade the schema; a Keystone-built schema is recognised and
@@ -27,7 +28,8 @@ pub fn db_sync(config: &Config) -> anyhow::Result<()> {
 
 /// The embedded default keeps its SQLite file under ./var/: make the folder.
 pub fn ensure_sqlite_dir(config: &Config) -> anyhow::Result<()> {
-    let url = crate::db::parse_connection_url(&config.database.connection).map_err(anyhow::Error::msg)?;
+    let url =
+        crate::db::parse_connection_url(&config.database.connection).map_err(anyhow::Error::msg)?;
     if let Some(path) = url.sqlite_path() {
         if let Some(parent) = std::path::Path::new(path).parent() {
             if !parent.as_os_str().is_empty() {
@@ -39,7 +41,10 @@ pub fn ensure_sqlite_dir(config: &Config) -> anyhow::Result<()> {
 }
 
 pub fn key_repository(config: &Config) -> KeyRepository {
-    KeyRepository::new(config.fernet_tokens.key_repository.clone(), config.fernet_tokens.max_active_keys)
+    KeyRepository::new(
+        config.fernet_tokens.key_repository.clone(),
+        config.fernet_tokens.max_active_keys,
+    )
 }
 
 pub fn fernet_setup(config: &Config) -> anyhow::Result<()> {

@@ -28,13 +28,19 @@ impl Project {
         m.insert("id".into(), self.id.clone().into());
         m.insert("name".into(), self.name.clone().into());
         m.insert("domain_id".into(), self.domain_id.clone().into());
-        m.insert("description".into(), self.description.clone().unwrap_or_default().into());
+        m.insert(
+            "description".into(),
+            self.description.clone().unwrap_or_default().into(),
+        );
         m.insert("enabled".into(), self.enabled.into());
         m.insert("parent_id".into(), self.parent_id.clone().into());
         m.insert("is_domain".into(), self.is_domain.into());
         m.insert("tags".into(), serde_json::Value::Array(vec![]));
         m.insert("options".into(), serde_json::json!({}));
-        m.insert("links".into(), serde_json::json!({"self": format!("{base_url}/v3/projects/{}", self.id)}));
+        m.insert(
+            "links".into(),
+            serde_json::json!({"self": format!("{base_url}/v3/projects/{}", self.id)}),
+        );
         serde_json::Value::Object(m)
     }
 
@@ -43,11 +49,17 @@ impl Project {
         let mut m = self.extra.clone();
         m.insert("id".into(), self.id.clone().into());
         m.insert("name".into(), self.name.clone().into());
-        m.insert("description".into(), self.description.clone().unwrap_or_default().into());
+        m.insert(
+            "description".into(),
+            self.description.clone().unwrap_or_default().into(),
+        );
         m.insert("enabled".into(), self.enabled.into());
         m.insert("tags".into(), serde_json::Value::Array(vec![]));
         m.insert("options".into(), serde_json::json!({}));
-        m.insert("links".into(), serde_json::json!({"self": format!("{base_url}/v3/domains/{}", self.id)}));
+        m.insert(
+            "links".into(),
+            serde_json::json!({"self": format!("{base_url}/v3/domains/{}", self.id)}),
+        );
         serde_json::Value::Object(m)
     }
 }

@@ -1,13 +1,22 @@
 //! SQL for `project` rows (projects and domains).
 
 use super::{Project, ROOT_DOMAIN_ID};
-use crate::db::schema::project;
 use crate::db::AnyConnection;
+use crate::db::schema::project;
 use crate::error::Result;
 use crate::identity::store::parse_extra;
 use diesel::prelude::*;
 
-type Row = (String, String, Option<String>, Option<String>, Option<bool>, String, Option<String>, bool);
+type Row = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<bool>,
+    String,
+    Option<String>,
+    bool,
+);
 
 fn columns() -> (
     project::id,
@@ -50,7 +59,11 @@ pub fn get_any(conn: &mut AnyConnection, id: &str) -> Result<Option<Project>> {
     if id == ROOT_DOMAIN_ID {
         return Ok(None);
     }
-    let row: Option<Row> = project::table.filter(project::id.eq(id)).select(columns()).first(conn).optional()?;
+    let row: Option<Row> = project::table
+        .filter(project::id.eq(id))
+        .select(columns())
+        .first(conn)
+        .optional()?;
     Ok(row.map(from_row))
 }
 
@@ -73,7 +86,11 @@ pub fn find_domain_by_name(conn: &mut AnyConnection, name: &str) -> Result<Optio
     Ok(row.map(from_row))
 }
 
-pub fn find_project_by_name(conn: &mut AnyConnection, domain_id: &str, name: &str) -> Result<Option<Project>> {
+pub fn find_project_by_name(
+    conn: &mut AnyConnection,
+    domain_id: &str,
+    name: &str,
+) -> Result<Option<Project>> {
     let row: Option<Row> = project::table
         .filter(project::domain_id.eq(domain_id))
         .filter(project::is_domain.eq(false))

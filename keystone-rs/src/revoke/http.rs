@@ -5,9 +5,9 @@ use crate::context::{self, base_url};
 use crate::error::{Error, Result};
 use crate::json::resource_body;
 use crate::server::State;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDateTime};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/v3/OS-REVOKE/events").route(web::get().to(list_events)));
@@ -18,9 +18,15 @@ fn parse_since(value: &str) -> Option<NaiveDateTime> {
     if let Ok(t) = DateTime::parse_from_rfc3339(value) {
         return Some(t.naive_utc());
     }
-    ["%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(value, f).ok())
+    [
+        "%Y-%m-%dT%H:%M:%S%.fZ",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%SZ",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(value, f).ok())
 }
 
 /// The API form of an event: keys in Keystone's order, only the non-empty ones.
@@ -44,28 +50,53 @@ pub fn event_json(e: &RevocationEvent) -> Value {
     put("OS-OAUTH1:consumer_id", &e.consumer_id);
     put("OS-OAUTH1:access_token_id", &e.access_token_id);
     if let Some(expires) = e.expires_at {
-        m.insert("expires_at".into(), expires.format("%Y-%m-%dT%H:%M:%SZ").to_string().into());
+        m.insert(
+            "expires_at".into(),
+            expires.format("%Y-%m-%dT%H:%M:%SZ").to_string().into(),
+        );
     }
-    m.insert("issued_before".into(), e.issued_before.format("%Y-%m-%dT%H:%M:%S.000000Z").to_string().into());
-    m.insert("revoked_at".into(), e.revoked_at.format("%Y-%m-%dT%H:%M:%S.000000Z").to_string().into());
+    m.insert(
+        "issued_before".into(),
+        e.issued_before
+            .format("%Y-%m-%dT%H:%M:%S.000000Z")
+            .to_string()
+            .into(),
+    );
+    m.insert(
+        "revoked_at".into(),
+        e.revoked_at
+            .format("%Y-%m-%dT%H:%M:%S.000000Z")
+            .to_string()
+            .into(),
+    );
     Value::Object(m)
 }
 
 async fn list_events(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let caller = context::caller(&state, &req).await?;
     context::authorize(&state, &caller, "identity:list_revoke_events", &json!({}))?;
-    let since = match web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| q.get("since").cloned())
+    let since = match web::Query::<std::collections::HashMap<String, String>>::from_query(
+        req.query_string(),
+    )
+    .ok()
+    .and_then(|q| q.get("since").cloned())
     {
         None => None,
-        Some(v) => Some(parse_since(&v).ok_or_else(|| Error::bad_request(format!("invalidate date format {v}")))?),
+        Some(v) => Some(
+            parse_since(&v)
+                .ok_or_else(|| Error::bad_request(format!("invalidate date format {v}")))?,
+        ),
     };
-    let events = state.db.read(move |conn| super::store::list(conn, since)).await?;
+    let events = state
+        .db
+        .read(move |conn| super::store::list(conn, since))
+        .await?;
     let base = base_url(&req, &state.config);
     let body = json!({
         "events": events.iter().map(event_json).collect::<Vec<_>>(),
         "links": {"next": null, "self": format!("{base}/v3/OS-REVOKE/events"), "previous": null}
     });
-    Ok(HttpResponse::Ok().content_type("application/json").body(resource_body(&body)))
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(resource_body(&body)))
 }

@@ -45,40 +45,64 @@ pub struct TokenValues {
 
 /// How long events are kept: `[token] expiration` + `[revoke] expiration_buffer` (1800 s).
 pub fn retention_secs(config: &crate::config::Config) -> i64 {
-    let buffer = config.get("revoke", "expiration_buffer").and_then(|v| v.parse().ok()).unwrap_or(1800);
+    let buffer = config
+        .get("revoke", "expiration_buffer")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1800);
     config.token.expiration + buffer
 }
 
 /// Whole seconds, naive UTC: the precision Keystone stores events at.
 pub fn to_second(t: DateTime<Utc>) -> NaiveDateTime {
-    t.naive_utc().with_nanosecond(0).unwrap_or_else(|| t.naive_utc())
+    t.naive_utc()
+        .with_nanosecond(0)
+        .unwrap_or_else(|| t.naive_utc())
 }
 
 impl RevocationEvent {
     /// An event written now: `revoked_at = issued_before = now` at second precision.
     pub fn now() -> Self {
         let now = to_second(Utc::now());
-        RevocationEvent { issued_before: now, revoked_at: now, ..Default::default() }
+        RevocationEvent {
+            issued_before: now,
+            revoked_at: now,
+            ..Default::default()
+        }
     }
 
     pub fn for_audit_id(audit_id: &str) -> Self {
-        RevocationEvent { audit_id: Some(audit_id.to_string()), ..Self::now() }
+        RevocationEvent {
+            audit_id: Some(audit_id.to_string()),
+            ..Self::now()
+        }
     }
 
     pub fn for_audit_chain(audit_chain_id: &str) -> Self {
-        RevocationEvent { audit_chain_id: Some(audit_chain_id.to_string()), ..Self::now() }
+        RevocationEvent {
+            audit_chain_id: Some(audit_chain_id.to_string()),
+            ..Self::now()
+        }
     }
 
     pub fn for_user(user_id: &str) -> Self {
-        RevocationEvent { user_id: Some(user_id.to_string()), ..Self::now() }
+        RevocationEvent {
+            user_id: Some(user_id.to_string()),
+            ..Self::now()
+        }
     }
 
     pub fn for_project(project_id: &str) -> Self {
-        RevocationEvent { project_id: Some(project_id.to_string()), ..Self::now() }
+        RevocationEvent {
+            project_id: Some(project_id.to_string()),
+            ..Self::now()
+        }
     }
 
     pub fn for_consumer(consumer_id: &str) -> Self {
-        RevocationEvent { consumer_id: Some(consumer_id.to_string()), ..Self::now() }
+        RevocationEvent {
+            consumer_id: Some(consumer_id.to_string()),
+            ..Self::now()
+        }
     }
 
     /// An event with no matcher field would revoke every token; no code path may write one.
@@ -159,7 +183,10 @@ mod tests {
     use chrono::NaiveDate;
 
     fn at(s: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(0, 0, s).unwrap()
+        NaiveDate::from_ymd_opt(2026, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, s)
+            .unwrap()
     }
 
     fn token() -> TokenValues {
@@ -177,41 +204,87 @@ mod tests {
     }
 
     fn event(secs: u32) -> RevocationEvent {
-        RevocationEvent { issued_before: at(secs), revoked_at: at(secs), ..Default::default() }
+        RevocationEvent {
+            issued_before: at(secs),
+            revoked_at: at(secs),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn same_second_is_revoked_later_token_is_not() {
-        let e = RevocationEvent { user_id: Some("u".into()), ..event(10) };
+        let e = RevocationEvent {
+            user_id: Some("u".into()),
+            ..event(10)
+        };
         assert!(e.matches(&token()));
-        let e = RevocationEvent { user_id: Some("u".into()), ..event(9) };
+        let e = RevocationEvent {
+            user_id: Some("u".into()),
+            ..event(9)
+        };
         assert!(!e.matches(&token()));
     }
 
     #[test]
     fn chain_event_matches_children_not_root() {
-        let e = RevocationEvent { audit_chain_id: Some("ROOT".into()), ..event(20) };
+        let e = RevocationEvent {
+            audit_chain_id: Some("ROOT".into()),
+            ..event(20)
+        };
         assert!(e.matches(&token()));
-        let root = TokenValues { audit_id: Some("ROOT".into()), audit_chain_id: None, ..token() };
+        let root = TokenValues {
+            audit_id: Some("ROOT".into()),
+            audit_chain_id: None,
+            ..token()
+        };
         assert!(!e.matches(&root));
     }
 
     #[test]
     fn every_field_must_hold() {
-        let e = RevocationEvent { user_id: Some("u".into()), project_id: Some("other".into()), ..event(20) };
+        let e = RevocationEvent {
+            user_id: Some("u".into()),
+            project_id: Some("other".into()),
+            ..event(20)
+        };
         assert!(!e.matches(&token()));
-        let e = RevocationEvent { role_id: Some("r1".into()), ..event(20) };
+        let e = RevocationEvent {
+            role_id: Some("r1".into()),
+            ..event(20)
+        };
         assert!(e.matches(&token()));
-        let e = RevocationEvent { domain_id: Some("default".into()), ..event(20) };
-        assert!(e.matches(&token()), "domain without expiry matches the user's domain");
-        let e = RevocationEvent { domain_id: Some("default".into()), expires_at: Some(at(50)), ..event(20) };
-        assert!(!e.matches(&token()), "domain scope event needs a domain-scoped token");
+        let e = RevocationEvent {
+            domain_id: Some("default".into()),
+            ..event(20)
+        };
+        assert!(
+            e.matches(&token()),
+            "domain without expiry matches the user's domain"
+        );
+        let e = RevocationEvent {
+            domain_id: Some("default".into()),
+            expires_at: Some(at(50)),
+            ..event(20)
+        };
+        assert!(
+            !e.matches(&token()),
+            "domain scope event needs a domain-scoped token"
+        );
     }
 
     #[test]
     fn trustor_and_trustee_match_user_events() {
-        let t = TokenValues { trustor_id: Some("boss".into()), ..token() };
-        assert!(RevocationEvent { user_id: Some("boss".into()), ..event(20) }.matches(&t));
+        let t = TokenValues {
+            trustor_id: Some("boss".into()),
+            ..token()
+        };
+        assert!(
+            RevocationEvent {
+                user_id: Some("boss".into()),
+                ..event(20)
+            }
+            .matches(&t)
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! `revocation_event` rows.
 
 use super::{RevocationEvent, TokenValues};
-use crate::db::schema::revocation_event as re;
 use crate::db::AnyConnection;
+use crate::db::schema::revocation_event as re;
 use crate::error::{Error, Result};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -71,9 +71,15 @@ fn from_row(r: Row) -> RevocationEvent {
 
 /// Store an event and prune the ones older than the retention window, in the caller's
 /// transaction (Keystone prunes only when it writes).
-pub fn insert(conn: &mut AnyConnection, event: &RevocationEvent, retention_secs: i64) -> Result<()> {
+pub fn insert(
+    conn: &mut AnyConnection,
+    event: &RevocationEvent,
+    retention_secs: i64,
+) -> Result<()> {
     if !event.has_matcher() {
-        return Err(Error::internal("refusing to write a revocation event that matches every token"));
+        return Err(Error::internal(
+            "refusing to write a revocation event that matches every token",
+        ));
     }
     let cutoff = event.revoked_at - chrono::Duration::seconds(retention_secs);
     diesel::delete(re::table.filter(re::revoked_at.lt(cutoff))).execute(conn)?;
@@ -97,8 +103,14 @@ pub fn insert(conn: &mut AnyConnection, event: &RevocationEvent, retention_secs:
 }
 
 /// Events ordered by `revoked_at`, optionally only those revoked strictly after `since`.
-pub fn list(conn: &mut AnyConnection, since: Option<NaiveDateTime>) -> Result<Vec<RevocationEvent>> {
-    let mut query = re::table.select(columns()).order((re::revoked_at.asc(), re::id.asc())).into_boxed();
+pub fn list(
+    conn: &mut AnyConnection,
+    since: Option<NaiveDateTime>,
+) -> Result<Vec<RevocationEvent>> {
+    let mut query = re::table
+        .select(columns())
+        .order((re::revoked_at.asc(), re::id.asc()))
+        .into_boxed();
     if let Some(since) = since {
         query = query.filter(re::revoked_at.gt(since));
     }

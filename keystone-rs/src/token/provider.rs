@@ -1,14 +1,17 @@
 //! Issue and validate: from an authenticated user and a scope to a Fernet token, and from a
 //! token string back to a fully checked token (tokens-api.md §4, §6; revocation.md §3).
 
-use super::{decode_token, encode_token, keystone_time, KeyRepository, KeyRing, PayloadCodec, Scope, TokenPayload};
-use crate::assignment::{store as assignment_store, Role};
-use crate::catalog::{self, store as catalog_store, Substitutions};
+use super::{
+    KeyRepository, KeyRing, PayloadCodec, Scope, TokenPayload, decode_token, encode_token,
+    keystone_time,
+};
+use crate::assignment::{Role, store as assignment_store};
+use crate::catalog::{self, Substitutions, store as catalog_store};
 use crate::config::Config;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
-use crate::identity::{store as identity_store, User};
-use crate::resource::{store as resource_store, Project};
+use crate::identity::{User, store as identity_store};
+use crate::resource::{Project, store as resource_store};
 use crate::revoke::{self, TokenValues};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
@@ -58,7 +61,11 @@ impl Token {
 
     /// The root of the rescope chain: the parent's audit id, else our own.
     pub fn audit_chain_root(&self) -> Option<&str> {
-        self.payload.audit_ids.get(1).or(self.payload.audit_ids.first()).map(String::as_str)
+        self.payload
+            .audit_ids
+            .get(1)
+            .or(self.payload.audit_ids.first())
+            .map(String::as_str)
     }
 
     pub fn project_id(&self) -> Option<&str> {
@@ -128,7 +135,11 @@ pub fn validate(
         .ok_or_else(|| Error::could_not_find("user", &payload.user_id))?;
 
     let now = Utc::now();
-    let window = if allow_expired { Duration::seconds(config.token.allow_expired_window) } else { Duration::zero() };
+    let window = if allow_expired {
+        Duration::seconds(config.token.allow_expired_window)
+    } else {
+        Duration::zero()
+    };
     if payload.expires_at + window <= now {
         return Err(failed_to_validate().with_detail("token expired"));
     }
@@ -144,10 +155,15 @@ pub fn validate(
     let user_domain = resource_store::get_domain(conn, &user.domain_id)?
         .ok_or_else(|| Error::could_not_find("domain", &user.domain_id))?;
     if !user_domain.enabled {
-        return Err(Error::not_found(format!("Unable to validate token because domain {} is disabled", user_domain.id)));
+        return Err(Error::not_found(format!(
+            "Unable to validate token because domain {} is disabled",
+            user_domain.id
+        )));
     }
     if !user.enabled {
-        return Err(Error::not_found(format!("Could not find token: {token_id}.")));
+        return Err(Error::not_found(format!(
+            "Could not find token: {token_id}."
+        )));
     }
     match &scope {
         ResolvedScope::Project { project, domain } => {
@@ -158,29 +174,50 @@ pub fn validate(
                 )));
             }
             if !domain.enabled {
-                return Err(Error::not_found(format!("Unable to validate token because domain {} is disabled", domain.id)));
+                return Err(Error::not_found(format!(
+                    "Unable to validate token because domain {} is disabled",
+                    domain.id
+                )));
             }
         }
         ResolvedScope::Domain(domain) if !domain.enabled => {
-            return Err(Error::not_found(format!("Unable to validate token because domain {} is disabled", domain.id)));
+            return Err(Error::not_found(format!(
+                "Unable to validate token because domain {} is disabled",
+                domain.id
+            )));
         }
         _ => {}
     }
     if !matches!(scope, ResolvedScope::Unscoped) && roles.is_empty() {
-        return Err(Error::not_found(format!("Could not find token: {token_id}.")));
+        return Err(Error::not_found(format!(
+            "Could not find token: {token_id}."
+        )));
     }
-    Ok(Token { id: token_id.to_string(), payload, issued_at, user, user_domain, scope, roles })
+    Ok(Token {
+        id: token_id.to_string(),
+        payload,
+        issued_at,
+        user,
+        user_domain,
+        scope,
+        roles,
+    })
 }
 
-fn resolve_payload_scope(conn: &mut AnyConnection, payload: &TokenPayload) -> Result<ResolvedScope> {
+fn resolve_payload_scope(
+    conn: &mut AnyConnection,
+    payload: &TokenPayload,
+) -> Result<ResolvedScope> {
     Ok(match &payload.scope {
         Scope::Unscoped => ResolvedScope::Unscoped,
         Scope::System(_) => ResolvedScope::System,
         Scope::Domain(id) => ResolvedScope::Domain(
-            resource_store::get_domain(conn, id)?.ok_or_else(|| Error::could_not_find("domain", id))?,
+            resource_store::get_domain(conn, id)?
+                .ok_or_else(|| Error::could_not_find("domain", id))?,
         ),
         Scope::Project(id) => {
-            let project = resource_store::get_project(conn, id)?.ok_or_else(|| Error::could_not_find("project", id))?;
+            let project = resource_store::get_project(conn, id)?
+                .ok_or_else(|| Error::could_not_find("project", id))?;
             let domain_id = project.domain_id.clone().unwrap_or_default();
             let domain = resource_store::get_domain(conn, &domain_id)?
                 .ok_or_else(|| Error::could_not_find("domain", &domain_id))?;
@@ -189,11 +226,19 @@ fn resolve_payload_scope(conn: &mut AnyConnection, payload: &TokenPayload) -> Re
     })
 }
 
-pub fn roles_for(conn: &mut AnyConnection, user_id: &str, scope: &ResolvedScope) -> Result<Vec<Role>> {
+pub fn roles_for(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    scope: &ResolvedScope,
+) -> Result<Vec<Role>> {
     match scope {
         ResolvedScope::Unscoped => Ok(vec![]),
-        ResolvedScope::Project { project, .. } => assignment_store::roles_on_project(conn, user_id, project),
-        ResolvedScope::Domain(domain) => assignment_store::roles_on_domain(conn, user_id, &domain.id),
+        ResolvedScope::Project { project, .. } => {
+            assignment_store::roles_on_project(conn, user_id, project)
+        }
+        ResolvedScope::Domain(domain) => {
+            assignment_store::roles_on_domain(conn, user_id, &domain.id)
+        }
         ResolvedScope::System => assignment_store::roles_on_system(conn, user_id),
     }
 }
@@ -239,10 +284,17 @@ pub struct IssueRequest {
 }
 
 /// Mint a token: roles must exist for a scoped token (else 401), then encrypt.
-pub fn issue(conn: &mut AnyConnection, tokens: &TokenFormatter, config: &Config, req: IssueRequest) -> Result<Token> {
+pub fn issue(
+    conn: &mut AnyConnection,
+    tokens: &TokenFormatter,
+    config: &Config,
+    req: IssueRequest,
+) -> Result<Token> {
     let roles = roles_for(conn, &req.user.id, &req.scope)?;
     if !matches!(req.scope, ResolvedScope::Unscoped) && roles.is_empty() {
-        return Err(Error::unauthorized_because("no role on the requested scope"));
+        return Err(Error::unauthorized_because(
+            "no role on the requested scope",
+        ));
     }
     let user_domain = resource_store::get_domain(conn, &req.user.domain_id)?
         .ok_or_else(|| Error::unauthorized_because("user's domain not found"))?;
@@ -259,10 +311,24 @@ pub fn issue(conn: &mut AnyConnection, tokens: &TokenFormatter, config: &Config,
         ResolvedScope::Domain(d) => Scope::Domain(d.id.clone()),
         ResolvedScope::System => Scope::System("all".into()),
     };
-    let mut payload = TokenPayload::new(req.user.id.clone(), req.methods, scope, expires_at, audit_ids);
+    let mut payload = TokenPayload::new(
+        req.user.id.clone(),
+        req.methods,
+        scope,
+        expires_at,
+        audit_ids,
+    );
     payload.trust_id = None;
     let encoded = encode_token(&tokens.keys, &tokens.codec, &payload)?;
-    Ok(Token { id: encoded.id, payload, issued_at: encoded.issued_at, user: req.user, user_domain, scope: req.scope, roles })
+    Ok(Token {
+        id: encoded.id,
+        payload,
+        issued_at: encoded.issued_at,
+        user: req.user,
+        user_domain,
+        scope: req.scope,
+        roles,
+    })
 }
 
 /// Keystone's `password_expires_at`: no `Z`, real microseconds.
@@ -297,15 +363,25 @@ pub fn render(token: &Token, catalog: Option<Value>) -> Value {
     let mut t = Map::new();
     t.insert("methods".into(), token.payload.methods.clone().into());
     let mut user = Map::new();
-    user.insert("domain".into(), id_name(&token.user_domain.id, &token.user_domain.name));
+    user.insert(
+        "domain".into(),
+        id_name(&token.user_domain.id, &token.user_domain.name),
+    );
     user.insert("id".into(), token.user.id.clone().into());
     user.insert("name".into(), token.user.name.clone().into());
     user.insert("password_expires_at".into(), password_expiry(&token.user));
     t.insert("user".into(), Value::Object(user));
     t.insert("audit_ids".into(), token.payload.audit_ids.clone().into());
-    t.insert("expires_at".into(), keystone_time(token.payload.expires_at).into());
+    t.insert(
+        "expires_at".into(),
+        keystone_time(token.payload.expires_at).into(),
+    );
     t.insert("issued_at".into(), keystone_time(token.issued_at).into());
-    let roles: Vec<Value> = token.roles.iter().map(|r| id_name(&r.id, &r.name)).collect();
+    let roles: Vec<Value> = token
+        .roles
+        .iter()
+        .map(|r| id_name(&r.id, &r.name))
+        .collect();
     match &token.scope {
         ResolvedScope::Unscoped => {}
         ResolvedScope::System => {

@@ -47,7 +47,8 @@ fn exchange(name: &str) -> Exchange {
 fn state(config: Config) -> web::Data<AppState> {
     // Discovery touches neither keys nor policy, but the state carries them.
     let tokens = crate::token::provider::TokenFormatter {
-        keys: crate::token::KeyRing::from_keys(&["MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="]).unwrap(),
+        keys: crate::token::KeyRing::from_keys(&["MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="])
+            .unwrap(),
         codec: crate::token::PayloadCodec::from_config(&config),
     };
     let policy = crate::policy::Enforcer::from_config(&config).unwrap();
