@@ -1,5 +1,6 @@
 //! Black-box tests over HTTP against a real keystone-rs (see support.rs for the backends).
 
+mod openapi;
 mod support;
 
 mod api_ref;

@@ -41,11 +41,20 @@ fn routes_and_handlers() -> (Vec<Route>, BTreeMap<String, String>) {
     }
     for (file, text) in &files {
         for chunk in text.split("web::resource(\"").skip(1) {
-            let Some((path, rest)) = chunk.split_once('"') else { continue };
+            let Some((path, rest)) = chunk.split_once('"') else {
+                continue;
+            };
             for part in rest.split(".route(web::").skip(1) {
-                let Some((method, after)) = part.split_once("()") else { continue };
-                let Some(handler) = after.trim_start().strip_prefix(".to(") else { continue };
-                let handler: String = handler.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                let Some((method, after)) = part.split_once("()") else {
+                    continue;
+                };
+                let Some(handler) = after.trim_start().strip_prefix(".to(") else {
+                    continue;
+                };
+                let handler: String = handler
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
                 routes.push(Route {
                     path: path.to_string(),
                     method: method.to_string(),
@@ -55,9 +64,14 @@ fn routes_and_handlers() -> (Vec<Route>, BTreeMap<String, String>) {
             }
         }
         // Handler bodies: from `async fn name(` to the next top-level item.
-        let normalised = text.replace("\npub async fn ", "\nasync fn ").replace("\npub(crate) async fn ", "\nasync fn ");
+        let normalised = text
+            .replace("\npub async fn ", "\nasync fn ")
+            .replace("\npub(crate) async fn ", "\nasync fn ");
         for chunk in normalised.split("\nasync fn ").skip(1) {
-            let name: String = chunk.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let name: String = chunk
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
             let body = chunk.split("\n}\n").next().unwrap_or(chunk).to_string();
             bodies.insert(format!("{file}::{name}"), body);
         }
@@ -78,23 +92,35 @@ fn every_route_enforces_a_registered_rule() {
     for r in &routes {
         let unenforced = UNENFORCED.contains(&(r.path.as_str(), r.method.as_str()));
         let Some(body) = bodies.get(&format!("{}::{}", r.file, r.handler)) else {
-            problems.push(format!("{} {}: handler {} not found in {}", r.method, r.path, r.handler, r.file));
+            problems.push(format!(
+                "{} {}: handler {} not found in {}",
+                r.method, r.path, r.handler, r.file
+            ));
             continue;
         };
         // The policy call is `context::authorize(…)` or a route helper named `*authorize*`.
         let calls = body.matches("authorize(").count() + body.matches("authorize_").count();
         if unenforced {
             if calls != 0 {
-                problems.push(format!("{} {} is unenforced in Keystone but calls authorize", r.method, r.path));
+                problems.push(format!(
+                    "{} {} is unenforced in Keystone but calls authorize",
+                    r.method, r.path
+                ));
             }
             continue;
         }
         if calls == 0 {
-            problems.push(format!("{} {} ({}) has no policy check", r.method, r.path, r.handler));
+            problems.push(format!(
+                "{} {} ({}) has no policy check",
+                r.method, r.path, r.handler
+            ));
         }
         for action in body.split('"').filter(|s| s.starts_with("identity:")) {
             if !registered.iter().any(|n| n == action) {
-                problems.push(format!("{} {} uses unregistered rule {action}", r.method, r.path));
+                problems.push(format!(
+                    "{} {} uses unregistered rule {action}",
+                    r.method, r.path
+                ));
             }
         }
     }
