@@ -5,6 +5,7 @@ mod support;
 
 mod api_ref;
 mod auth_routes;
+mod concurrency;
 mod errors;
 mod policy_coverage;
 mod revocation;

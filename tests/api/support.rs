@@ -46,7 +46,10 @@ impl Response {
 
 /// A fresh database on the configured server, or a SQLite file in `dir`.
 fn database_url(dir: &std::path::Path) -> String {
-    let Ok(server_url) = std::env::var("KEYSTONE_TEST_DATABASE") else {
+    let Some(server_url) = std::env::var("KEYSTONE_TEST_DATABASE")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
         return format!("sqlite:///{}", dir.join("keystone.db").display());
     };
     let name = format!("ks_test_{}", uuid::Uuid::new_v4().simple());
