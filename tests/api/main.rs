@@ -4,6 +4,7 @@ mod support;
 
 mod api_ref;
 mod auth_routes;
+mod catalog;
 mod errors;
 mod revocation;
 mod tokens;
