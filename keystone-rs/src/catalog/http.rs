@@ -155,7 +155,7 @@ fn list_response(
                 .get("id")
                 .map(crate::policy::python::py_str)
                 .unwrap_or_default();
-            super::add_self_link(&mut m, format!("{base}/v3/{key}/{id}"));
+            super::model::add_self_link(&mut m, format!("{base}/v3/{key}/{id}"));
             Value::Object(m)
         })
         .collect();

@@ -47,11 +47,6 @@ fn to_service((id, service_type, enabled, extra): ServiceRow) -> Service {
     }
 }
 
-pub fn list_services(conn: &mut AnyConnection) -> Result<Vec<Service>> {
-    let rows: Vec<ServiceRow> = service::table.select(service_columns()).load(conn)?;
-    Ok(rows.into_iter().map(to_service).collect())
-}
-
 pub fn enabled_services(conn: &mut AnyConnection) -> Result<Vec<Service>> {
     let rows: Vec<ServiceRow> = service::table
         .filter(service::enabled.eq(true))
