@@ -246,7 +246,7 @@ async fn revoke_token(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let retention = revoke::retention_secs(&state.config);
     state
         .db
-        .write(move |conn| {
+        .write_retrying(move |conn| {
             revoke::store::insert(conn, &RevocationEvent::for_audit_id(&audit_id), retention)?;
             if cascade {
                 revoke::store::insert(
