@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
 
 import bcrypt
@@ -37,8 +38,16 @@ def _verify_loop(args: tuple[bytes, float]) -> tuple[int, float]:
 def measure(seconds: float, cost: int = DEFAULT_COST, cores: int | None = None) -> dict:
     cores = cores or os.cpu_count() or 1
     hashed = bcrypt.hashpw(b"bench-password", bcrypt.gensalt(cost))
-    with multiprocessing.get_context("fork").Pool(cores) as pool:
+    # the workers are forked from the benchmark, whose SIGTERM handler unwinds it: give
+    # them the default back, or the pool's own shutdown makes them print tracebacks
+    pool = multiprocessing.get_context("fork").Pool(
+        cores, initializer=signal.signal, initargs=(signal.SIGTERM, signal.SIG_DFL))
+    try:
         runs = pool.map(_verify_loop, [(hashed, seconds)] * cores)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
     return {"cost": cost, "cores": cores, "verifications": sum(n for n, _ in runs),
             "per_second": round(sum(n / t for n, t in runs if t > 0), 2)}
 

@@ -11,6 +11,8 @@ COLOURS = {"keystone-rs": "#d55e00", "peer": "#0072b2", "peer+cache": "#56b4e9"}
 COLUMNS = ("scenario", "server", "req/s", "p50 ms", "p99 ms", "non-2xx", "RSS MiB",
            "rs/this")
 WIDTHS = (30, 11, 9, 8, 8, 8, 8, 8)
+# value labels stay legible where the bcrypt-bound line crosses them
+LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.85}
 
 
 def header() -> str:
@@ -119,13 +121,15 @@ def write_png(results: dict, path: Path) -> None:
             ratio = entry["ratios"].get(server)
             if ratio is not None:
                 label += f"  (rs x{_num(ratio)})"
-            left.text(r["rps"] * 1.08, y, label, va="center", fontsize=7)
+            left.text(r["rps"] * 1.08, y, label, va="center", fontsize=7, bbox=LABEL_BOX)
             if r["requests"]:
                 right.barh(y, r["p99_ms"], height=bar * 0.9, color=COLOURS[server])
-                right.text(r["p99_ms"] * 1.08, y, _num(r["p99_ms"]), va="center", fontsize=7)
+                right.text(r["p99_ms"] * 1.08, y, _num(r["p99_ms"]), va="center", fontsize=7,
+                           bbox=LABEL_BOX)
         if bound and entry.get("bcrypt_bound"):
             span = k * bar / 2
-            left.plot([bound["per_second"]] * 2, [centre - span, centre + span], "k--", lw=1,
+            left.plot([bound["per_second"]] * 2, [centre - span, centre + span], "--",
+                      color="#333333", lw=1, zorder=1,
                       label=None if bound_labelled else
                       f"bcrypt bound ({bound['per_second']:.1f}/s, cost {bound['cost']})")
             bound_labelled = True
