@@ -5,5 +5,6 @@ mod support;
 mod api_ref;
 mod auth_routes;
 mod errors;
+mod oauth1;
 mod revocation;
 mod tokens;
