@@ -185,7 +185,10 @@ pub async fn caller(state: &State, req: &HttpRequest) -> Result<Token> {
             {
                 e
             } else {
-                Error::unauthorized_because(format!("caller token rejected: {}", e.message))
+                Error::unauthorized_because(format!(
+                    "caller token rejected ({})",
+                    e.status.as_u16()
+                ))
             }
         })
 }

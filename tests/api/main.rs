@@ -1,10 +1,12 @@
 //! Black-box tests over HTTP against a real keystone-rs (see support.rs for the backends).
 
+mod openapi;
 mod support;
 
 mod api_ref;
 mod auth_routes;
 mod errors;
 mod oauth1;
+mod policy_coverage;
 mod revocation;
 mod tokens;

@@ -132,7 +132,11 @@ impl TestServer {
         }
     }
 
-    fn finish(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Response {
+    fn finish(
+        method: &str,
+        path: &str,
+        resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Response {
         let mut resp = resp.expect("HTTP exchange");
         let status = resp.status().as_u16();
         let headers = resp
@@ -164,7 +168,7 @@ impl TestServer {
         let req = builder
             .body(body.map(|b| b.to_vec()).unwrap_or_default())
             .expect("request");
-        Self::finish(self.agent.run(req))
+        Self::finish(method, path, self.agent.run(req))
     }
 
     pub fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
