@@ -196,6 +196,47 @@ impl Fixture {
         }
     }
 
+    /// As [`Fixture::delegate`], the exchange signed for `https` and the request's host
+    /// (what a `public_endpoint` with another scheme makes Keystone verify).
+    fn delegate_at(&self, c: &Consumer, _public_access_url: &str) -> Access {
+        let rt_path = "/v3/OS-OAUTH1/request_token";
+        let at_path = "/v3/OS-OAUTH1/access_token";
+        let https = |p: &str| self.url(p).replace("http://", "https://");
+        let auth = Signer {
+            consumer: c,
+            token: None,
+            callback: Some("oob"),
+            verifier: None,
+        }
+        .authorization(&https(rt_path));
+        let r = self.signed_post(
+            rt_path,
+            &auth,
+            &[("Requested-Project-Id", &self.project_id)],
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let rt = form(&r.body);
+        let r = self.authorize(&self.admin, &rt["oauth_token"], json!([{"name": "member"}]));
+        let verifier = r.json()["token"]["oauth_verifier"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let auth = Signer {
+            consumer: c,
+            token: Some((&rt["oauth_token"], &rt["oauth_token_secret"])),
+            callback: None,
+            verifier: Some(&verifier),
+        }
+        .authorization(&https(at_path));
+        let r = self.signed_post(at_path, &auth, &[]);
+        assert_eq!(r.status, 201, "{}", r.body);
+        let at = form(&r.body);
+        Access {
+            id: at["oauth_token"].clone(),
+            secret: at["oauth_token_secret"].clone(),
+        }
+    }
+
     fn auth_header(&self, c: &Consumer, a: &Access) -> String {
         Signer {
             consumer: c,
@@ -1071,4 +1112,98 @@ fn durations_come_from_the_oauth1_section() {
     assert_eq!(r.json()["access_token"]["expires_at"], Value::Null);
     let token = f.oauth_token(&c, &access);
     assert_eq!(role_names(&f.validate(&f.s, &token).json()), ["reader"]);
+}
+
+#[test]
+fn signatures_are_checked_against_the_url_keystone_rebuilds() {
+    // Behind a TLS-terminating proxy: the client signed https URLs.
+    let f = Fixture::new(TestServer::start());
+    let c = f.consumer();
+    let rt_path = "/v3/OS-OAUTH1/request_token";
+    let https = f.url(rt_path).replace("http://", "https://");
+    let good = Signer {
+        consumer: &c,
+        token: None,
+        callback: Some("oob"),
+        verifier: None,
+    };
+    let project = ("Requested-Project-Id", f.project_id.as_str());
+    let proto = ("X-Forwarded-Proto", "https");
+    assert_status(
+        &f.signed_post(rt_path, &good.authorization(&https), &[project, proto]),
+        201,
+    );
+    assert_status(
+        &f.signed_post(rt_path, &good.authorization(&https), &[project]),
+        401,
+    );
+    // Query parameters are signed for the token endpoints…
+    let with_query = format!("{rt_path}?x=1");
+    let signed = {
+        let client = oauth::Credentials::new(c.id.as_str(), c.secret.as_str());
+        let nonce = hex_nonce();
+        oauth::Builder::<_, _>::new(client, oauth::HmacSha1::new())
+            .callback("oob")
+            .nonce(nonce.as_str())
+            .post(f.url(rt_path), &oauth::ParameterList::new([("x", "1")]))
+    };
+    assert_status(&f.signed_post(&with_query, &signed, &[project]), 201);
+    let unsigned_extra = good.authorization(&f.url(rt_path));
+    assert_status(
+        &f.signed_post(&with_query, &unsigned_extra, &[project]),
+        401,
+    );
+    // …but never for POST /v3/auth/tokens, which is verified against the base URL.
+    let access = f.delegate(&c, &f.admin, json!([{"name": "member"}]));
+    let auth = f.auth_header(&c, &access);
+    let body = json!({"auth": {"identity": {"methods": ["oauth1"], "oauth1": {}}}}).to_string();
+    let r = f.s.request(
+        "POST",
+        "/v3/auth/tokens?nocatalog",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &auth),
+        ],
+        Some(body.as_bytes()),
+    );
+    assert_status(&r, 201);
+    assert!(r.json()["token"].get("catalog").is_none());
+
+    // With public_endpoint, the auth request is verified against it; the token endpoints
+    // take only its scheme, the host stays the request's.
+    let f = Fixture::new(TestServer::start_with(
+        "[DEFAULT]\npublic_endpoint = https://keystone.example.com:5000\n",
+    ));
+    let c = f.consumer();
+    let good = Signer {
+        consumer: &c,
+        token: None,
+        callback: Some("oob"),
+        verifier: None,
+    };
+    let project = ("Requested-Project-Id", f.project_id.as_str());
+    let https = f.url(rt_path).replace("http://", "https://");
+    assert_status(
+        &f.signed_post(rt_path, &good.authorization(&https), &[project]),
+        201,
+    );
+    assert_status(
+        &f.signed_post(rt_path, &good.authorization(&f.url(rt_path)), &[project]),
+        401,
+    );
+    let access = f.delegate_at(
+        &c,
+        "https://keystone.example.com:5000/v3/OS-OAUTH1/access_token",
+    );
+    let public = Signer {
+        consumer: &c,
+        token: Some((&access.id, &access.secret)),
+        callback: None,
+        verifier: None,
+    };
+    let r = f
+        .oauth_auth_with(&public.authorization("https://keystone.example.com:5000/v3/auth/tokens"));
+    assert_status(&r, 201);
+    let r = f.oauth_auth_with(&f.auth_header(&c, &access));
+    assert_status(&r, 401);
 }
