@@ -196,9 +196,9 @@ impl Fixture {
         }
     }
 
-    /// As [`Fixture::delegate`], the exchange signed for `https` and the request's host
+    /// As [`Fixture::delegate`], with both signed steps for `https` and the request's host
     /// (what a `public_endpoint` with another scheme makes Keystone verify).
-    fn delegate_at(&self, c: &Consumer, _public_access_url: &str) -> Access {
+    fn delegate_https(&self, c: &Consumer) -> Access {
         let rt_path = "/v3/OS-OAUTH1/request_token";
         let at_path = "/v3/OS-OAUTH1/access_token";
         let https = |p: &str| self.url(p).replace("http://", "https://");
@@ -1191,10 +1191,7 @@ fn signatures_are_checked_against_the_url_keystone_rebuilds() {
         &f.signed_post(rt_path, &good.authorization(&f.url(rt_path)), &[project]),
         401,
     );
-    let access = f.delegate_at(
-        &c,
-        "https://keystone.example.com:5000/v3/OS-OAUTH1/access_token",
-    );
+    let access = f.delegate_https(&c);
     let public = Signer {
         consumer: &c,
         token: Some((&access.id, &access.secret)),
