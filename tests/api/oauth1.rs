@@ -1204,3 +1204,64 @@ fn signatures_are_checked_against_the_url_keystone_rebuilds() {
     let r = f.oauth_auth_with(&f.auth_header(&c, &access));
     assert_status(&r, 401);
 }
+
+#[test]
+fn nonces_are_remembered_for_their_window_only() {
+    use keystone_rs::oauth1::store::{purge_expired_nonces, remember_nonce};
+    let f = Fixture::new(TestServer::start());
+    let c = f.consumer();
+    let rt_path = "/v3/OS-OAUTH1/request_token";
+    let project = ("Requested-Project-Id", f.project_id.as_str());
+    let nonce = hex_nonce();
+    let key = format!("{}:{nonce}", c.id);
+    // A row from long ago that no purge has removed yet does not block the nonce.
+    let stale = key.clone();
+    f.s.db()
+        .write_blocking(move |conn| {
+            assert!(remember_nonce(conn, &stale, 0, 1)?);
+            assert!(remember_nonce(conn, "long-gone", 0, 1)?);
+            Ok(())
+        })
+        .unwrap();
+    let signed = |n: &str| {
+        let client = oauth::Credentials::new(c.id.as_str(), c.secret.as_str());
+        oauth::Builder::<_, _>::new(client, oauth::HmacSha1::new())
+            .callback("oob")
+            .nonce(n)
+            .post(f.url(rt_path), &())
+    };
+    assert_status(&f.signed_post(rt_path, &signed(&nonce), &[project]), 201);
+    assert_status(&f.signed_post(rt_path, &signed(&nonce), &[project]), 401);
+
+    let now_us = chrono::Utc::now().timestamp_micros();
+    f.s.db()
+        .write_blocking(move |conn| {
+            // Purging removes what has expired and keeps the live nonce...
+            assert!(purge_expired_nonces(conn, now_us)? >= 1);
+            assert!(remember_nonce(conn, "long-gone", now_us, now_us + 1)?);
+            assert!(!remember_nonce(conn, &key, now_us, now_us + 1)?);
+            // ...which ends with its timestamp's window (+600 s).
+            let later = now_us + 3_600_000_000;
+            assert!(purge_expired_nonces(conn, later)? >= 2);
+            assert!(remember_nonce(conn, &key, later, later + 1)?);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn parallel_signed_requests_never_fail() {
+    let f = Fixture::new(TestServer::start());
+    let c = f.consumer();
+    let access = f.delegate(&c, &f.admin, json!([{"name": "member"}]));
+    std::thread::scope(|scope| {
+        for _ in 0..6 {
+            scope.spawn(|| {
+                for _ in 0..5 {
+                    assert_status(&f.request_token(&c), 201);
+                    assert_status(&f.oauth_auth_with(&f.auth_header(&c, &access)), 201);
+                }
+            });
+        }
+    });
+}

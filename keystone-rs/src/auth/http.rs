@@ -158,7 +158,9 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
         Ok((token, body))
     };
     let (token, body) = if writes {
-        state.db.write(work).await?
+        let issued = state.db.write(work).await?;
+        crate::oauth1::http::purge_nonces_if_due(&state).await;
+        issued
     } else {
         state.db.read(work).await?
     };

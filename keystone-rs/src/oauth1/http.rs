@@ -165,6 +165,22 @@ fn form_response(id: &str, secret: &str, expires_at: Option<&str>) -> HttpRespon
         .body(body)
 }
 
+/// Expired nonces go now and then, after a signed request has been served.
+pub async fn purge_nonces_if_due(state: &State) {
+    let now = Utc::now();
+    if !super::nonce_purge_due(now) {
+        return;
+    }
+    let now_us = now.timestamp_micros();
+    if let Err(e) = state
+        .db
+        .write(move |conn| store::purge_expired_nonces(conn, now_us))
+        .await
+    {
+        tracing::warn!(error = %e, "purging expired OAuth1 nonces failed; next time");
+    }
+}
+
 fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
@@ -212,6 +228,7 @@ async fn create_request_token(state: State, req: HttpRequest) -> Result<HttpResp
             Ok(token)
         })
         .await?;
+    purge_nonces_if_due(&state).await;
     Ok(form_response(
         &token.id,
         &token.request_secret,
@@ -282,6 +299,7 @@ async fn create_access_token(state: State, req: HttpRequest) -> Result<HttpRespo
             Ok(token)
         })
         .await?;
+    purge_nonces_if_due(&state).await;
     Ok(form_response(
         &token.id,
         &token.access_secret,

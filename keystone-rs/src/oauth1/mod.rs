@@ -14,6 +14,7 @@ use crate::token::provider::ResolvedScope;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use rand::seq::SliceRandom;
 use serde_json::{Map, Value};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 /// A consumer. The secret is stored in plaintext: HMAC needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,6 +210,22 @@ pub fn remember_nonce(
     } else {
         Err(Error::unauthorized_because("OAuth1 nonce replayed"))
     }
+}
+
+/// When this process last purged expired nonces (seconds since the epoch).
+static LAST_NONCE_PURGE: AtomicI64 = AtomicI64::new(0);
+const NONCE_PURGE_INTERVAL_SECS: i64 = 60;
+
+/// True at most once a minute per process: then the caller purges expired nonces, in a
+/// transaction of its own (a range delete inside every request's transaction would make
+/// concurrent requests wait on each other's gap locks on MySQL).
+pub fn nonce_purge_due(now: DateTime<Utc>) -> bool {
+    let now = now.timestamp();
+    let last = LAST_NONCE_PURGE.load(Ordering::Relaxed);
+    now - last >= NONCE_PURGE_INTERVAL_SECS
+        && LAST_NONCE_PURGE
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
 }
 
 /// Called when a user is deleted: Keystone leaves the user's request and access tokens

@@ -305,31 +305,53 @@ pub fn role_options(conn: &mut AnyConnection, role_id: &str) -> Result<Map<Strin
 
 pub const NONCE_KIND: &str = "oauth1_nonce";
 
-/// Remember a nonce until `expires_at_us` (µs since the epoch), first purging expired ones.
-/// False when it is already remembered — by this node or any other sharing the database:
-/// the table's primary key turns a replay into a unique violation.
+/// Remember a nonce until `expires_at_us` (µs since the epoch), in the caller's
+/// transaction. False when it is already remembered and not yet expired — by this node or
+/// any other sharing the database: the table's primary key turns a race between two
+/// replays into a unique violation. Only the one row is touched, so concurrent requests
+/// never lock each other (purging is [`purge_expired_nonces`], in a transaction of its own).
 pub fn remember_nonce(
     conn: &mut AnyConnection,
     value: &str,
     now_us: i64,
     expires_at_us: i64,
 ) -> Result<bool> {
-    diesel::delete(
+    let row = ksrs_replay::table
+        .filter(ksrs_replay::kind.eq(NONCE_KIND))
+        .filter(ksrs_replay::value.eq(value));
+    let existing: Option<i64> = row.select(ksrs_replay::expires_at).first(conn).optional()?;
+    match existing {
+        Some(until) if until >= now_us => Ok(false),
+        // An expired row not purged yet: take it over, unless another request just did.
+        Some(_) => {
+            let n = diesel::update(row.filter(ksrs_replay::expires_at.lt(now_us)))
+                .set(ksrs_replay::expires_at.eq(expires_at_us))
+                .execute(conn)?;
+            Ok(n == 1)
+        }
+        None => {
+            let inserted = diesel::insert_into(ksrs_replay::table)
+                .values((
+                    ksrs_replay::kind.eq(NONCE_KIND),
+                    ksrs_replay::value.eq(value),
+                    ksrs_replay::expires_at.eq(expires_at_us),
+                ))
+                .execute(conn);
+            match inserted {
+                Ok(_) => Ok(true),
+                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Forget nonces whose window has passed.
+pub fn purge_expired_nonces(conn: &mut AnyConnection, now_us: i64) -> Result<usize> {
+    Ok(diesel::delete(
         ksrs_replay::table
             .filter(ksrs_replay::kind.eq(NONCE_KIND))
             .filter(ksrs_replay::expires_at.lt(now_us)),
     )
-    .execute(conn)?;
-    let inserted = diesel::insert_into(ksrs_replay::table)
-        .values((
-            ksrs_replay::kind.eq(NONCE_KIND),
-            ksrs_replay::value.eq(value),
-            ksrs_replay::expires_at.eq(expires_at_us),
-        ))
-        .execute(conn);
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    .execute(conn)?)
 }
