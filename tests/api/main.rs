@@ -5,6 +5,8 @@ mod support;
 
 mod api_ref;
 mod auth_routes;
+mod catalog;
+mod concurrency;
 mod errors;
 mod oauth1;
 mod policy_coverage;
