@@ -1,6 +1,7 @@
 //! `/v3/auth/*`: the auth request, one file per method, and the routes.
 
 pub mod http;
+pub mod oauth1;
 pub mod password;
 pub mod request;
 pub mod scope;
@@ -21,4 +22,6 @@ pub struct MethodOutcome {
     pub parent_audit_id: Option<String>,
     /// The presented token's scope, for the rescope rules.
     pub presented_scope: Option<crate::token::provider::ResolvedScope>,
+    /// From the `oauth1` method: the access token whose delegation the token carries.
+    pub oauth1: Option<oauth1::Grant>,
 }

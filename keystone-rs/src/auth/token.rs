@@ -48,6 +48,7 @@ pub fn authenticate(
         expires_at: Some(presented.payload.expires_at),
         parent_audit_id: presented.audit_chain_root().map(str::to_string),
         presented_scope: Some(presented.scope.clone()),
+        oauth1: None,
     })
 }
 

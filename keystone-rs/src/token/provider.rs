@@ -52,6 +52,8 @@ pub struct Token {
     pub user_domain: Project,
     pub scope: ResolvedScope,
     pub roles: Vec<Role>,
+    /// Tokens obtained with the `oauth1` method: their access token and its consumer.
+    pub oauth1: Option<crate::oauth1::Delegation>,
 }
 
 impl Token {
@@ -121,8 +123,6 @@ pub fn validate(
         Some("federated")
     } else if payload.app_cred_id.is_some() {
         Some("application credential")
-    } else if payload.access_token_id.is_some() {
-        Some("OAuth1")
     } else if payload.thumbprint.is_some() {
         Some("OAuth2 mTLS")
     } else {
@@ -145,9 +145,10 @@ pub fn validate(
     }
 
     let scope = resolve_payload_scope(conn, &payload)?;
-    let roles = roles_for(conn, &user.id, &scope)?;
+    let (roles, oauth1) = token_roles(conn, &user.id, &scope, payload.access_token_id.as_deref())?;
 
-    let values = token_values(&payload, issued_at, &user, &scope, &roles);
+    let mut values = token_values(&payload, issued_at, &user, &scope, &roles);
+    values.consumer_id = oauth1.as_ref().map(|d| d.consumer_id.clone());
     if revoke::store::is_revoked(conn, &values)? {
         return Err(failed_to_validate().with_detail("token revoked"));
     }
@@ -201,7 +202,25 @@ pub fn validate(
         user_domain,
         scope,
         roles,
+        oauth1,
     })
+}
+
+/// The token's roles: the user's on the scope, or for an OAuth1 token the delegated ones
+/// it still holds (a deleted access token is a 404, as Keystone).
+fn token_roles(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    scope: &ResolvedScope,
+    access_token_id: Option<&str>,
+) -> Result<(Vec<Role>, Option<crate::oauth1::Delegation>)> {
+    match access_token_id {
+        Some(id) => {
+            let (roles, delegation) = crate::oauth1::token_roles(conn, id, user_id, scope)?;
+            Ok((roles, Some(delegation)))
+        }
+        None => Ok((roles_for(conn, user_id, scope)?, None)),
+    }
 }
 
 fn resolve_payload_scope(
@@ -281,6 +300,8 @@ pub struct IssueRequest {
     pub expires_at: Option<DateTime<Utc>>,
     /// The presented token's chain root on rescope.
     pub parent_audit_id: Option<String>,
+    /// Set by the `oauth1` method: the token carries that access token's delegation.
+    pub access_token_id: Option<String>,
 }
 
 /// Mint a token: roles must exist for a scoped token (else 401), then encrypt.
@@ -290,7 +311,12 @@ pub fn issue(
     config: &Config,
     req: IssueRequest,
 ) -> Result<Token> {
-    let roles = roles_for(conn, &req.user.id, &req.scope)?;
+    let (roles, oauth1) = token_roles(
+        conn,
+        &req.user.id,
+        &req.scope,
+        req.access_token_id.as_deref(),
+    )?;
     if !matches!(req.scope, ResolvedScope::Unscoped) && roles.is_empty() {
         return Err(Error::unauthorized_because(
             "no role on the requested scope",
@@ -319,6 +345,7 @@ pub fn issue(
         audit_ids,
     );
     payload.trust_id = None;
+    payload.access_token_id = req.access_token_id;
     let encoded = encode_token(&tokens.keys, &tokens.codec, &payload)?;
     Ok(Token {
         id: encoded.id,
@@ -328,6 +355,7 @@ pub fn issue(
         user_domain,
         scope: req.scope,
         roles,
+        oauth1,
     })
 }
 
@@ -400,6 +428,12 @@ pub fn render(token: &Token, catalog: Option<Value>) -> Value {
         if !matches!(token.scope, ResolvedScope::Unscoped) {
             t.insert("catalog".into(), catalog);
         }
+    }
+    if let Some(d) = &token.oauth1 {
+        t.insert(
+            "OS-OAUTH1".into(),
+            serde_json::json!({"access_token_id": d.access_token_id, "consumer_id": d.consumer_id}),
+        );
     }
     let mut outer = Map::new();
     outer.insert("token".into(), Value::Object(t));
