@@ -5,6 +5,7 @@ mod support;
 
 mod api_ref;
 mod auth_routes;
+mod catalog;
 mod concurrency;
 mod errors;
 mod policy_coverage;

@@ -80,8 +80,13 @@ fn template_matches(template: &str, path: &str) -> bool {
             .all(|(a, b)| (a.starts_with('{') && a.ends_with('}') && !b.is_empty()) || a == b)
 }
 
+/// A JSON pointer segment inside a URI fragment: `~` and `/` escaped, braces
+/// percent-encoded.
 fn pointer_escape(s: &str) -> String {
-    s.replace('~', "~0").replace('/', "~1")
+    s.replace('~', "~0")
+        .replace('/', "~1")
+        .replace('{', "%7B")
+        .replace('}', "%7D")
 }
 
 /// Follow `$ref`s of a response object (responses may be references too).
@@ -131,11 +136,25 @@ pub fn check(method: &str, path: &str, status: u16, content_type: Option<&str>, 
         return; // framework-level answers, the same on every route
     }
     let responses = operation.get("responses").cloned().unwrap_or(Value::Null);
+    // Every authenticated operation can answer 401 (no valid token) and 403 (policy): the
+    // document declares that once, through the global `security`, not per operation.
+    let authenticated = operation
+        .get("security")
+        .and_then(Value::as_array)
+        .is_none_or(|s| !s.is_empty());
+    if authenticated
+        && (status == 401 || status == 403)
+        && responses.get(status.to_string()).is_none()
+    {
+        return;
+    }
     let Some(response) = responses
         .get(status.to_string())
         .or_else(|| responses.get("default"))
     else {
-        panic!("{method} {template} answered {status}, which api-ref does not document for it");
+        panic!(
+            "{method} {template} ({path}) answered {status}, which api-ref does not document for it"
+        );
     };
     let response = resolve(doc, response);
     let is_json = content_type.is_some_and(|c| c.starts_with("application/json"));

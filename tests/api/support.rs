@@ -105,6 +105,7 @@ impl TestServer {
         rx.recv().expect("server started");
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_redirects(0)
             .build()
             .into();
         TestServer {
@@ -128,11 +129,19 @@ impl TestServer {
             .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
             .collect();
         let body = resp.body_mut().read_to_string().unwrap_or_default();
-        Response {
+        let response = Response {
             status,
             headers,
             body,
-        }
+        };
+        crate::openapi::check(
+            method,
+            path,
+            status,
+            response.header("content-type"),
+            &response.body,
+        );
+        response
     }
 
     /// Any request: method, path, headers, raw body.
