@@ -9,5 +9,6 @@ mod catalog;
 mod concurrency;
 mod errors;
 mod policy_coverage;
+mod resource;
 mod revocation;
 mod tokens;

@@ -75,13 +75,31 @@ impl Column {
 pub struct SqlQuery {
     pub equals: Vec<(Column, String)>,
     pub bools: Vec<(Column, bool)>,
-    /// Case-insensitive LIKE patterns (`%v%`, `v%`, `%v`), as SQLAlchemy's `ilike`.
+    /// Case-insensitive LIKE patterns (`%v%`, `v%`, `%v`), as SQLAlchemy's `ilike`, with
+    /// the value's own `%` and `_` escaped by [`LIKE_ESCAPE`].
     pub ilike: Vec<(Column, String)>,
     pub marker: Option<String>,
     /// Rows to fetch at most.
     pub fetch: i64,
     /// A filter value longer than its column: the query cannot match anything.
     pub cannot_match: bool,
+}
+
+/// The LIKE escape character: one no backend treats specially in a string literal.
+pub const LIKE_ESCAPE: char = '!';
+
+/// A filter value matched literally inside a LIKE pattern. Keystone passes it unescaped,
+/// so `%` and `_` act as wildcards there; we match what the client wrote (as the catalog
+/// filters do).
+fn escape_like(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c == LIKE_ESCAPE || c == '%' || c == '_' {
+            out.push(LIKE_ESCAPE);
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// oslo's `bool_from_string(value, default=True)`: only the false strings are false.
@@ -245,10 +263,11 @@ impl Hints {
                     if !f.case_sensitive && !column.is_bool() =>
                 {
                     sql.cannot_match |= too_long;
+                    let value = escape_like(&f.value);
                     let pattern = match f.comparator {
-                        Comparator::Contains => format!("%{}%", f.value),
-                        Comparator::StartsWith => format!("{}%", f.value),
-                        _ => format!("%{}", f.value),
+                        Comparator::Contains => format!("%{value}%"),
+                        Comparator::StartsWith => format!("{value}%"),
+                        _ => format!("%{value}"),
                     };
                     sql.ilike.push((column, pattern));
                 }
@@ -536,6 +555,12 @@ mod tests {
         assert_eq!(h.marker.as_deref(), Some("m"));
         let (sql, remaining) = h.plan(&c);
         assert_eq!(sql.ilike, vec![(Column::Name, "%A%".to_string())]);
+        let h =
+            Hints::from_query(&query_pairs("name__icontains=5%25_!"), &["name"], None, &c).unwrap();
+        assert_eq!(
+            h.plan(&c).0.ilike,
+            vec![(Column::Name, "%5!%!_!!%".to_string())]
+        );
         assert_eq!(sql.bools, vec![(Column::Enabled, false)]);
         assert_eq!(
             remaining.len(),

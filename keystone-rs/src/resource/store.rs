@@ -1,7 +1,7 @@
 //! SQL for `project` rows (projects and domains) with their `project_tag` and
 //! `project_option` rows.
 
-use super::listing::{Column, SqlQuery};
+use super::listing::{Column, LIKE_ESCAPE, SqlQuery};
 use super::model::{IMMUTABLE_OPTION_ID, IMMUTABLE_OPTION_NAME, Project, ROOT_DOMAIN_ID};
 use crate::db::AnyConnection;
 use crate::db::schema::{project, project_option, project_tag};
@@ -318,14 +318,27 @@ pub fn list(conn: &mut AnyConnection, q: &SqlQuery) -> Result<Vec<Project>> {
     for (column, pattern) in &q.ilike {
         let pattern = pattern.clone();
         query = match column {
-            Column::Id => query.filter(lower(project::id).like(lower(pattern))),
-            Column::Name => query.filter(lower(project::name).like(lower(pattern))),
-            Column::DomainId => query.filter(lower(project::domain_id).like(lower(pattern))),
-            Column::Description => query
-                .filter(lower_nullable(project::description).like(lower_nullable(Some(pattern)))),
-            Column::ParentId => {
-                query.filter(lower_nullable(project::parent_id).like(lower_nullable(Some(pattern))))
-            }
+            Column::Id => query.filter(lower(project::id).like(lower(pattern)).escape(LIKE_ESCAPE)),
+            Column::Name => query.filter(
+                lower(project::name)
+                    .like(lower(pattern))
+                    .escape(LIKE_ESCAPE),
+            ),
+            Column::DomainId => query.filter(
+                lower(project::domain_id)
+                    .like(lower(pattern))
+                    .escape(LIKE_ESCAPE),
+            ),
+            Column::Description => query.filter(
+                lower_nullable(project::description)
+                    .like(lower_nullable(Some(pattern)))
+                    .escape(LIKE_ESCAPE),
+            ),
+            Column::ParentId => query.filter(
+                lower_nullable(project::parent_id)
+                    .like(lower_nullable(Some(pattern)))
+                    .escape(LIKE_ESCAPE),
+            ),
             Column::Enabled | Column::IsDomain => query,
         };
     }
