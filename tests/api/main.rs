@@ -10,5 +10,6 @@ mod concurrency;
 mod errors;
 mod oauth1;
 mod policy_coverage;
+mod resource;
 mod revocation;
 mod tokens;

@@ -1,0 +1,729 @@
+//! Routes: `/v3/domains[/{domain_id}]`, `/v3/projects[/{project_id}]` and a project's
+//! `/tags[/{value}]`.
+//!
+//! Keystone's order on every route: the body and query schemas first (bad input is a 400
+//! even before authentication), then the caller's token (401), the policy target, the
+//! policy (403), then the operation. Targets are Keystone's: `target.project` /
+//! `target.domain` from the stored entity (absent when it does not exist, except for the
+//! domain PATCH and DELETE, which load it first and answer 404), the request body under
+//! `request_body`, list filters under `filter_attr`, and the caller's domain for
+//! domain-scoped list calls.
+
+use super::listing::{self, Hints, ListUrl, TagFilters};
+use super::model::{Project, add_self_link, domain_url, project_url};
+use super::schema::{self, legacy_error};
+use super::{Settings, delete};
+use crate::context::{self, base_url, json_body};
+use crate::error::{Error, Result};
+use crate::json::resource_body;
+use crate::policy::TargetBuilder;
+use crate::server::State;
+use crate::token::provider::Token;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_TYPE, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, web};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Map, Value, json};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/v3/domains")
+            .route(web::get().to(list_domains))
+            .route(web::head().to(list_domains))
+            .route(web::post().to(create_domain)),
+    )
+    .service(
+        web::resource("/v3/domains/{domain_id}")
+            .route(web::get().to(get_domain))
+            .route(web::head().to(get_domain))
+            .route(web::patch().to(update_domain))
+            .route(web::delete().to(delete_domain)),
+    )
+    .service(
+        web::resource("/v3/projects")
+            .route(web::get().to(list_projects))
+            .route(web::head().to(list_projects))
+            .route(web::post().to(create_project)),
+    )
+    .service(
+        web::resource("/v3/projects/{project_id}")
+            .route(web::get().to(get_project))
+            .route(web::head().to(get_project))
+            .route(web::patch().to(update_project))
+            .route(web::delete().to(delete_project)),
+    )
+    .service(
+        web::resource("/v3/projects/{project_id}/tags")
+            .route(web::get().to(list_project_tags))
+            .route(web::head().to(list_project_tags))
+            .route(web::put().to(update_project_tags))
+            .route(web::delete().to(delete_project_tags)),
+    )
+    .service(
+        web::resource("/v3/projects/{project_id}/tags/{value}")
+            .route(web::get().to(get_project_tag))
+            .route(web::head().to(get_project_tag))
+            .route(web::put().to(create_project_tag))
+            .route(web::delete().to(delete_project_tag)),
+    );
+}
+
+const PROJECT_FILTERS: &[&str] = &["domain_id", "enabled", "name", "parent_id", "is_domain"];
+const DOMAIN_FILTERS: &[&str] = &["name", "enabled"];
+
+fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .body(resource_body(body))
+}
+
+fn member(key: &str, value: Map<String, Value>) -> Value {
+    let mut m = Map::new();
+    m.insert(key.to_string(), Value::Object(value));
+    Value::Object(m)
+}
+
+fn settings(state: &State) -> Settings {
+    Settings::from_config(&state.config)
+}
+
+/// A body checked against its schema, as Keystone does before anything else.
+fn checked_body(req: &HttpRequest, bytes: &[u8], schema: &Value) -> Result<Value> {
+    let body = json_body(req, bytes)?;
+    schema::check(schema, &body)?;
+    Ok(body)
+}
+
+/// The body's member object (`{"project": {...}}` → `{...}`). Keystone's project schemas do
+/// not require it and then fail with a 500; a missing member is bad input.
+fn member_of(body: &Value, key: &str) -> Result<Map<String, Value>> {
+    body.get(key)
+        .and_then(Value::as_object)
+        .cloned()
+        .ok_or_else(|| Error::bad_request(format!("'{key}' is a required property")))
+}
+
+/// The declared filters present in the query, first value each (`_extract_filter_values`).
+fn filter_values(pairs: &[(String, String)], declared: &[&str]) -> Vec<(String, String)> {
+    declared
+        .iter()
+        .filter_map(|name| listing::first(pairs, name).map(|v| (name.to_string(), v.to_string())))
+        .collect()
+}
+
+/// Keystone's `query_filter_is_true`: present, and not `0`.
+fn query_flag(pairs: &[(String, String)], name: &str) -> bool {
+    listing::first(pairs, name).is_some_and(|v| v != "0")
+}
+
+async fn load_project(state: &State, id: &str) -> Result<Option<Project>> {
+    let id = id.to_string();
+    state
+        .db
+        .read(move |conn| super::store::get_any(conn, &id))
+        .await
+}
+
+/// `_build_project_target_enforcement`: the project when it exists.
+fn project_target(project: Option<&Project>) -> TargetBuilder {
+    match project {
+        Some(p) => TargetBuilder::new().entity("project", Value::Object(p.project_ref())),
+        None => TargetBuilder::new(),
+    }
+}
+
+/// The caller, and the project route's target with the path variable.
+async fn project_route(
+    state: &State,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<(Token, Option<Project>, TargetBuilder)> {
+    let caller = context::caller(state, req).await?;
+    let project = load_project(state, id).await?;
+    let target = project_target(project.as_ref()).path_var("project_id", id);
+    Ok((caller, project, target))
+}
+
+// ---- projects ---------------------------------------------------------------------------
+
+async fn list_projects(state: State, req: HttpRequest) -> Result<HttpResponse> {
+    let pairs = listing::query_pairs(req.query_string());
+    schema::check_query(&schema::PROJECT_LIST_QUERY, &pairs)?;
+    let caller = context::caller(&state, &req).await?;
+    let caller_domain = caller.domain_id().map(str::to_string);
+    let mut target = TargetBuilder::new().filters(filter_values(&pairs, PROJECT_FILTERS));
+    if let Some(domain_id) = &caller_domain {
+        target = target.target(json!({"domain_id": domain_id}));
+    }
+    context::authorize(&state, &caller, "identity:list_projects", &target.build())?;
+
+    let config = state.config.clone();
+    let mut hints = Hints::from_query(
+        &pairs,
+        PROJECT_FILTERS,
+        listing::resource_list_limit(&config),
+        &config,
+    )?;
+    if listing::first(&pairs, "is_domain").is_none() {
+        hints.add_filter("is_domain", "0");
+    }
+    let tags = TagFilters::from_query(&pairs);
+    let query_hints = hints.clone();
+    let page = state
+        .db
+        .read(move |conn| super::list(conn, &config, &query_hints, &tags))
+        .await?;
+    let refs: Vec<Map<String, Value>> = page
+        .projects
+        .iter()
+        .filter(|p| caller_domain.is_none() || p.domain_id == caller_domain)
+        .map(Project::project_ref)
+        .collect();
+    Ok(list_response(
+        &state,
+        &req,
+        "projects",
+        refs,
+        &hints,
+        page.driver_truncated,
+        &pairs,
+    ))
+}
+
+/// `wrap_collection`: the filters SQL left, the page size, the members' links, the body.
+fn list_response(
+    state: &State,
+    req: &HttpRequest,
+    key: &str,
+    refs: Vec<Map<String, Value>>,
+    hints: &Hints,
+    driver_truncated: bool,
+    pairs: &[(String, String)],
+) -> HttpResponse {
+    let (_, remaining) = hints.plan(&state.config);
+    let mut refs = listing::filter_refs(refs, &remaining);
+    let limited = listing::limit_refs(&mut refs, hints, driver_truncated);
+    let base = base_url(req, &state.config);
+    let members: Vec<Value> = refs
+        .into_iter()
+        .map(|mut m| {
+            let id = m
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            add_self_link(&mut m, format!("{base}/v3/{key}/{id}"));
+            Value::Object(m)
+        })
+        .collect();
+    let url = ListUrl {
+        base: &base,
+        path: &format!("/v3/{key}"),
+        query_string: req.query_string(),
+        pairs,
+    };
+    json_response(
+        StatusCode::OK,
+        &listing::collection(key, members, limited, hints, &url),
+    )
+}
+
+async fn create_project(state: State, req: HttpRequest, bytes: web::Bytes) -> Result<HttpResponse> {
+    let body = checked_body(&req, &bytes, &schema::PROJECT_CREATE)?;
+    let caller = context::caller(&state, &req).await?;
+    let requested = body.get("project").cloned().unwrap_or_else(|| json!({}));
+    let target = TargetBuilder::new()
+        .entity("project", requested)
+        .request_body(&body);
+    context::authorize(&state, &caller, "identity:create_project", &target.build())?;
+    let project = member_of(&body, "project")?;
+    let s = settings(&state);
+    let caller_domain = caller.domain_id().map(str::to_string);
+    let created = state
+        .db
+        .write(move |conn| super::create_project(conn, &s, &project, caller_domain.as_deref()))
+        .await?;
+    let base = base_url(&req, &state.config);
+    Ok(json_response(
+        StatusCode::CREATED,
+        &member_json("project", &created, &base),
+    ))
+}
+
+fn member_json(key: &str, p: &Project, base: &str) -> Value {
+    let json = if key == "domain" {
+        p.to_domain_json(base)
+    } else {
+        p.to_project_json(base)
+    };
+    let mut m = Map::new();
+    m.insert(key.to_string(), json);
+    Value::Object(m)
+}
+
+async fn get_project(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let id = path.into_inner();
+    let (caller, project, target) = project_route(&state, &req, &id).await?;
+    context::authorize(&state, &caller, "identity:get_project", &target.build())?;
+    let project = project.ok_or_else(|| super::project_not_found(&id))?;
+
+    let pairs = listing::query_pairs(req.query_string());
+    let parents_as_list = query_flag(&pairs, "parents_as_list");
+    let parents_as_ids = query_flag(&pairs, "parents_as_ids");
+    let subtree_as_list = query_flag(&pairs, "subtree_as_list");
+    let subtree_as_ids = query_flag(&pairs, "subtree_as_ids");
+    if parents_as_list && parents_as_ids {
+        return Err(Error::bad_request(
+            "Cannot use parents_as_list and parents_as_ids query params at the same time.",
+        ));
+    }
+    if subtree_as_list && subtree_as_ids {
+        return Err(Error::bad_request(
+            "Cannot use subtree_as_list and subtree_as_ids query params at the same time.",
+        ));
+    }
+    let base = base_url(&req, &state.config);
+    let user_id = caller.user.id.clone();
+    let mut body = project.project_ref();
+    if parents_as_list || parents_as_ids || subtree_as_list || subtree_as_ids {
+        let base = base.clone();
+        let (parents, subtree) = state
+            .db
+            .read(move |conn| {
+                let parents = if parents_as_list {
+                    let list = super::parents_for_user(conn, &project, &user_id)?;
+                    Some(Value::Array(
+                        list.iter()
+                            .map(|p| member_json("project", p, &base))
+                            .collect(),
+                    ))
+                } else if parents_as_ids {
+                    Some(super::parents_as_ids(conn, &project)?)
+                } else {
+                    None
+                };
+                let subtree = if subtree_as_list {
+                    let list = super::subtree_for_user(conn, &project, &user_id)?;
+                    Some(Value::Array(
+                        list.iter()
+                            .map(|p| member_json("project", p, &base))
+                            .collect(),
+                    ))
+                } else if subtree_as_ids {
+                    Some(super::subtree_as_ids(conn, &project)?)
+                } else {
+                    None
+                };
+                Ok((parents, subtree))
+            })
+            .await?;
+        if let Some(parents) = parents {
+            body.insert("parents".into(), parents);
+        }
+        if let Some(subtree) = subtree {
+            body.insert("subtree".into(), subtree);
+        }
+    }
+    add_self_link(&mut body, project_url(&base, &id));
+    Ok(json_response(StatusCode::OK, &member("project", body)))
+}
+
+async fn update_project(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+) -> Result<HttpResponse> {
+    let id = path.into_inner();
+    let body = checked_body(&req, &bytes, &schema::PROJECT_UPDATE)?;
+    let (caller, _, target) = project_route(&state, &req, &id).await?;
+    context::authorize(
+        &state,
+        &caller,
+        "identity:update_project",
+        &target.request_body(&body).build(),
+    )?;
+    let changes = body
+        .get("project")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    // `_require_matching_id`.
+    if changes
+        .get("id")
+        .is_some_and(|v| !v.is_null() && v.as_str() != Some(id.as_str()))
+    {
+        return Err(Error::bad_request("Cannot change ID"));
+    }
+    let s = settings(&state);
+    let project_id = id.clone();
+    let updated = state
+        .db
+        .write(move |conn| super::update_project(conn, &s, &project_id, &changes))
+        .await?;
+    let mut m = updated.project_ref_with_extra();
+    add_self_link(&mut m, project_url(&base_url(&req, &state.config), &id));
+    Ok(json_response(StatusCode::OK, &member("project", m)))
+}
+
+async fn delete_project(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let id = path.into_inner();
+    let (caller, _, target) = project_route(&state, &req, &id).await?;
+    context::authorize(&state, &caller, "identity:delete_project", &target.build())?;
+    let s = settings(&state);
+    state
+        .db
+        .write(move |conn| delete::delete_project(conn, &s, &id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---- project tags -----------------------------------------------------------------------
+
+/// `_ProjectTagResourceBase.wrap_member`: Keystone's `self` link is the bare `/v3` URL
+/// (plus the query string).
+fn tags_response(req: &HttpRequest, state: &State, tags: Vec<String>) -> HttpResponse {
+    let mut url = format!("{}/v3", base_url(req, &state.config));
+    if !req.query_string().is_empty() {
+        url = format!("{url}?{}", req.query_string());
+    }
+    json_response(
+        StatusCode::OK,
+        &json!({"links": {"self": url}, "tags": tags}),
+    )
+}
+
+async fn list_project_tags(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let id = path.into_inner();
+    let (caller, project, target) = project_route(&state, &req, &id).await?;
+    context::authorize(
+        &state,
+        &caller,
+        "identity:list_project_tags",
+        &target.build(),
+    )?;
+    let project = project.ok_or_else(|| super::project_not_found(&id))?;
+    Ok(tags_response(&req, &state, project.tags))
+}
+
+async fn update_project_tags(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+) -> Result<HttpResponse> {
+    let id = path.into_inner();
+    let body = checked_body(&req, &bytes, &schema::TAGS_UPDATE)?;
+    let (caller, _, target) = project_route(&state, &req, &id).await?;
+    context::authorize(
+        &state,
+        &caller,
+        "identity:update_project_tags",
+        &target.request_body(&body).build(),
+    )?;
+    // Keystone reads a missing `tags` as `{}` and lets its older check refuse it.
+    let tags = body.get("tags").cloned().unwrap_or_else(|| json!({}));
+    schema::check(&schema::TAGS, &tags).map_err(legacy_error)?;
+    let tags: Vec<String> = tags
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let s = settings(&state);
+    let stored = state
+        .db
+        .write(move |conn| super::replace_tags(conn, &s, &id, &tags))
+        .await?;
+    Ok(tags_response(&req, &state, stored))
+}
+
+async fn delete_project_tags(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let id = path.into_inner();
+    let (caller, _, target) = project_route(&state, &req, &id).await?;
+    context::authorize(
+        &state,
+        &caller,
+        "identity:delete_project_tags",
+        &target.build(),
+    )?;
+    let s = settings(&state);
+    state
+        .db
+        .write(move |conn| super::replace_tags(conn, &s, &id, &[]))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn tag_route(
+    state: &State,
+    req: &HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<(Token, Option<Project>, TargetBuilder, String, String)> {
+    let (id, value) = path.into_inner();
+    let (caller, project, target) = project_route(state, req, &id).await?;
+    let target = target.path_var("value", value.as_str());
+    Ok((caller, project, target, id, value))
+}
+
+async fn get_project_tag(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (caller, project, target, id, value) = tag_route(&state, &req, path).await?;
+    context::authorize(&state, &caller, "identity:get_project_tag", &target.build())?;
+    let project = project.ok_or_else(|| super::project_not_found(&id))?;
+    if !project.tags.contains(&value) {
+        return Err(super::tag_not_found(&value));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// What werkzeug leaves unquoted in a URL path (`iri_to_uri`).
+const PATH_SAFE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'~')
+    .remove(b'%')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b'/')
+    .remove(b':')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b'@');
+
+async fn create_project_tag(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (caller, _, target, id, value) = tag_route(&state, &req, path).await?;
+    context::authorize(
+        &state,
+        &caller,
+        "identity:create_project_tag",
+        &target.build(),
+    )?;
+    schema::check(&schema::TAG, &Value::from(value.as_str())).map_err(legacy_error)?;
+    let s = settings(&state);
+    let (project_id, tag) = (id.clone(), value.clone());
+    state
+        .db
+        .write(move |conn| {
+            let project = super::get_project(conn, &project_id)?;
+            // The project's list with the new tag must still be a valid tag list.
+            let mut tags: Vec<Value> = project
+                .tags
+                .iter()
+                .map(|t| Value::from(t.as_str()))
+                .collect();
+            tags.push(Value::from(tag.as_str()));
+            schema::check(&schema::TAGS, &Value::Array(tags)).map_err(legacy_error)?;
+            super::add_tag(conn, &s, project, &tag)
+        })
+        .await?;
+    // Keystone's Location lacks the `projects/` segment; clients ignore it, we keep it.
+    let location = format!("{}/v3/{id}/tags/{value}", base_url(&req, &state.config));
+    Ok(HttpResponse::Created()
+        .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((
+            LOCATION,
+            utf8_percent_encode(&location, PATH_SAFE).to_string(),
+        ))
+        .finish())
+}
+
+async fn delete_project_tag(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (caller, _, target, id, value) = tag_route(&state, &req, path).await?;
+    context::authorize(
+        &state,
+        &caller,
+        "identity:delete_project_tag",
+        &target.build(),
+    )?;
+    let s = settings(&state);
+    state
+        .db
+        .write(move |conn| super::delete_tag(conn, &s, &id, &value))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---- domains ----------------------------------------------------------------------------
+
+async fn load_domain(state: &State, id: &str) -> Result<Option<Project>> {
+    let id = id.to_string();
+    state
+        .db
+        .read(move |conn| super::store::get_domain(conn, &id))
+        .await
+}
+
+async fn list_domains(state: State, req: HttpRequest) -> Result<HttpResponse> {
+    let pairs = listing::query_pairs(req.query_string());
+    schema::check_query(&schema::DOMAIN_LIST_QUERY, &pairs)?;
+    let caller = context::caller(&state, &req).await?;
+    let caller_domain = caller.domain_id().map(str::to_string);
+    let mut target = TargetBuilder::new().filters(filter_values(&pairs, DOMAIN_FILTERS));
+    if let Some(domain_id) = &caller_domain {
+        target = target.target(json!({"domain": {"id": domain_id}}));
+    }
+    context::authorize(&state, &caller, "identity:list_domains", &target.build())?;
+
+    let config = state.config.clone();
+    let mut hints = Hints::from_query(
+        &pairs,
+        DOMAIN_FILTERS,
+        listing::resource_list_limit(&config),
+        &config,
+    )?;
+    hints.add_filter("is_domain", "true");
+    let query_hints = hints.clone();
+    let page = state
+        .db
+        .read(move |conn| super::list(conn, &config, &query_hints, &TagFilters::default()))
+        .await?;
+    let refs: Vec<Map<String, Value>> = page
+        .projects
+        .iter()
+        .filter(|d| caller_domain.as_deref().is_none_or(|c| d.id == c))
+        .map(Project::domain_ref)
+        .collect();
+    Ok(list_response(
+        &state,
+        &req,
+        "domains",
+        refs,
+        &hints,
+        page.driver_truncated,
+        &pairs,
+    ))
+}
+
+async fn create_domain(state: State, req: HttpRequest, bytes: web::Bytes) -> Result<HttpResponse> {
+    let body = checked_body(&req, &bytes, &schema::DOMAIN_CREATE)?;
+    let caller = context::caller(&state, &req).await?;
+    let target = TargetBuilder::new().request_body(&body);
+    context::authorize(&state, &caller, "identity:create_domain", &target.build())?;
+    let domain = member_of(&body, "domain")?;
+    let s = settings(&state);
+    let created = state
+        .db
+        .write(move |conn| super::create_domain(conn, &s, &domain))
+        .await?;
+    let base = base_url(&req, &state.config);
+    Ok(json_response(
+        StatusCode::CREATED,
+        &member_json("domain", &created, &base),
+    ))
+}
+
+async fn get_domain(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let id = path.into_inner();
+    let caller = context::caller(&state, &req).await?;
+    let domain = load_domain(&state, &id).await?;
+    let mut target = TargetBuilder::new().path_var("domain_id", id.as_str());
+    if let Some(d) = &domain {
+        target = target.entity("domain", Value::Object(d.domain_ref()));
+    }
+    context::authorize(&state, &caller, "identity:get_domain", &target.build())?;
+    let domain = domain.ok_or_else(|| super::domain_not_found(&id))?;
+    let base = base_url(&req, &state.config);
+    Ok(json_response(
+        StatusCode::OK,
+        &member_json("domain", &domain, &base),
+    ))
+}
+
+/// PATCH and DELETE load the domain for the target before enforcing: a missing domain is
+/// a 404 whatever the caller's rights (Keystone's automatic member lookup).
+async fn domain_member_target(state: &State, id: &str) -> Result<TargetBuilder> {
+    let domain = load_domain(state, id)
+        .await?
+        .ok_or_else(|| super::domain_not_found(id))?;
+    Ok(TargetBuilder::new()
+        .path_var("domain_id", id)
+        .entity("domain", Value::Object(domain.domain_ref())))
+}
+
+async fn update_domain(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    bytes: web::Bytes,
+) -> Result<HttpResponse> {
+    let id = path.into_inner();
+    let body = checked_body(&req, &bytes, &schema::DOMAIN_UPDATE)?;
+    let caller = context::caller(&state, &req).await?;
+    let target = domain_member_target(&state, &id).await?;
+    context::authorize(
+        &state,
+        &caller,
+        "identity:update_domain",
+        &target.request_body(&body).build(),
+    )?;
+    let changes = member_of(&body, "domain")?;
+    let s = settings(&state);
+    let domain_id = id.clone();
+    let updated = state
+        .db
+        .write(move |conn| super::update_domain(conn, &s, &domain_id, &changes))
+        .await?;
+    let mut m = updated.domain_ref();
+    add_self_link(&mut m, domain_url(&base_url(&req, &state.config), &id));
+    Ok(json_response(StatusCode::OK, &member("domain", m)))
+}
+
+async fn delete_domain(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let id = path.into_inner();
+    let caller = context::caller(&state, &req).await?;
+    let target = domain_member_target(&state, &id).await?;
+    context::authorize(&state, &caller, "identity:delete_domain", &target.build())?;
+    let s = settings(&state);
+    state
+        .db
+        .write(move |conn| delete::delete_domain(conn, &s, &id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
