@@ -5,5 +5,6 @@ mod support;
 mod api_ref;
 mod auth_routes;
 mod errors;
+mod identity;
 mod revocation;
 mod tokens;
