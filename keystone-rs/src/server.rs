@@ -46,6 +46,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::catalog::http::configure(cfg);
     crate::oauth1::http::configure(cfg);
     crate::resource::http::configure(cfg);
+    crate::identity::http::configure(cfg);
 }
 
 /// The 413 Keystone's sizelimit middleware answers (text/plain; the literal `%s` is

@@ -8,6 +8,7 @@ mod auth_routes;
 mod catalog;
 mod concurrency;
 mod errors;
+mod identity;
 mod oauth1;
 mod policy_coverage;
 mod resource;

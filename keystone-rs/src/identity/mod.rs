@@ -1,40 +1,23 @@
-//! Users (and, later, groups): lookups for authentication and the user API.
+//! Identity: users, groups, group membership and passwords.
+//!
+//! `users` and `groups` hold the operations (Keystone's identity manager and SQL driver
+//! rules, on one connection inside the caller's transaction); `http` serves them;
+//! `store` is the SQL; `schema` and `listing` reproduce Keystone's request validation and
+//! list handling.
 
+pub mod groups;
+pub mod http;
+pub mod listing;
+pub mod model;
+pub mod options;
 pub mod password;
+pub mod schema;
 pub mod store;
+pub mod users;
 
 use chrono::NaiveDateTime;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct User {
-    pub id: String,
-    pub domain_id: String,
-    pub name: String,
-    pub enabled: bool,
-    pub default_project_id: Option<String>,
-    pub extra: serde_json::Map<String, serde_json::Value>,
-    /// When the current password expires, if it does.
-    pub password_expires_at: Option<NaiveDateTime>,
-}
-
-/// The user's current password row.
-#[derive(Debug, Clone)]
-pub struct PasswordRecord {
-    pub hash: Option<String>,
-    pub expires_at: Option<NaiveDateTime>,
-}
-
-/// What creating a local (SQL) user needs.
-#[derive(Debug, Clone)]
-pub struct NewUser {
-    pub id: String,
-    pub domain_id: String,
-    pub name: String,
-    pub enabled: bool,
-    pub default_project_id: Option<String>,
-    pub extra: serde_json::Map<String, serde_json::Value>,
-    pub password_hash: Option<String>,
-}
+pub use model::{FederatedObject, Group, NewUser, PasswordRecord, User, UserDetails};
 
 /// Keystone's microseconds-since-epoch encoding (`DateTimeInt` columns).
 pub fn from_epoch_micros(us: i64) -> Option<NaiveDateTime> {
@@ -43,4 +26,9 @@ pub fn from_epoch_micros(us: i64) -> Option<NaiveDateTime> {
 
 pub fn to_epoch_micros(t: NaiveDateTime) -> i64 {
     t.and_utc().timestamp_micros()
+}
+
+/// A new public id: uuid4 hex, as Keystone generates.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }

@@ -1,11 +1,23 @@
-//! SQL for users: `user` + `local_user` (+ `nonlocal_user` for names) + `password`.
+//! SQL for users: `user` + `local_user` (+ `nonlocal_user`, `federated_user` for names) +
+//! `password` + `user_option`, and the rows that hang off a user. Group SQL is in
+//! `store/groups.rs`.
 
-use super::{NewUser, PasswordRecord, User, from_epoch_micros, to_epoch_micros};
+pub mod groups;
+
+use super::listing::{CmpOp, Comparator, Hints};
+use super::options::StoredOptions;
+use super::{
+    FederatedObject, NewUser, PasswordRecord, User, UserDetails, from_epoch_micros, to_epoch_micros,
+};
 use crate::db::AnyConnection;
-use crate::db::schema::{local_user, nonlocal_user, password, user};
-use crate::error::Result;
+use crate::db::schema::{
+    federated_user, local_user, nonlocal_user, password, user, user_group_membership, user_option,
+};
+use crate::error::{Error, Result};
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 type UserRow = (String, Option<String>, Option<bool>, Option<String>, String);
 
@@ -25,42 +37,100 @@ fn user_columns() -> (
     )
 }
 
-pub fn parse_extra(extra: Option<&str>) -> serde_json::Map<String, serde_json::Value> {
-    match extra.and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok()) {
-        Some(serde_json::Value::Object(map)) => map,
-        _ => serde_json::Map::new(),
+/// Column widths of Keystone's schema: longer values can never match, or cannot be stored.
+pub const ID_WIDTH: usize = 64;
+pub const NAME_WIDTH: usize = 255;
+
+pub fn parse_extra(extra: Option<&str>) -> Map<String, Value> {
+    match extra.and_then(|e| serde_json::from_str::<Value>(e).ok()) {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
     }
 }
 
-fn name_of(conn: &mut AnyConnection, user_id: &str) -> Result<Option<String>> {
-    let local: Option<String> = local_user::table
-        .filter(local_user::user_id.eq(user_id))
-        .select(local_user::name)
-        .first(conn)
-        .optional()?;
-    if local.is_some() {
-        return Ok(local);
-    }
-    Ok(nonlocal_user::table
-        .filter(nonlocal_user::user_id.eq(user_id))
-        .select(nonlocal_user::name)
-        .first(conn)
-        .optional()?)
+/// JSON text as Keystone's `JsonBlob` writes it (`json.dumps`).
+pub fn json_text(value: &Value) -> String {
+    crate::json::to_ascii_string(value, crate::json::Style::Python)
 }
 
-fn build(conn: &mut AnyConnection, row: UserRow) -> Result<User> {
-    let (id, extra, enabled, default_project_id, domain_id) = row;
-    let name = name_of(conn, &id)?.unwrap_or_default();
-    let password_expires_at = current_password(conn, &id)?.and_then(|p| p.expires_at);
-    Ok(User {
-        id,
-        domain_id,
-        name,
-        enabled: enabled.unwrap_or(false),
-        default_project_id,
-        extra: parse_extra(extra.as_deref()),
-        password_expires_at,
-    })
+/// Names of many users: the local name, else the non-local one, else a federated display name.
+fn names_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, String>> {
+    let mut out: HashMap<String, String> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    for chunk in ids.chunks(500) {
+        let federated: Vec<(String, Option<String>)> = federated_user::table
+            .filter(federated_user::user_id.eq_any(chunk))
+            .order(federated_user::id.asc())
+            .select((federated_user::user_id, federated_user::display_name))
+            .load(conn)?;
+        for (id, name) in federated {
+            if let Some(name) = name {
+                out.entry(id).or_insert(name);
+            }
+        }
+        let nonlocal: Vec<(String, String)> = nonlocal_user::table
+            .filter(nonlocal_user::user_id.eq_any(chunk))
+            .select((nonlocal_user::user_id, nonlocal_user::name))
+            .load(conn)?;
+        out.extend(nonlocal);
+        let local: Vec<(String, String)> = local_user::table
+            .filter(local_user::user_id.eq_any(chunk))
+            .select((local_user::user_id, local_user::name))
+            .load(conn)?;
+        out.extend(local);
+    }
+    Ok(out)
+}
+
+/// Current password expiry of many users (the newest password row of each).
+fn expiries_of(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Option<NaiveDateTime>>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, i64, i32, Option<i64>, Option<NaiveDateTime>)> = password::table
+            .inner_join(local_user::table.on(local_user::id.eq(password::local_user_id)))
+            .filter(local_user::user_id.eq_any(chunk))
+            .select((
+                local_user::user_id,
+                password::created_at_int,
+                password::id,
+                password::expires_at_int,
+                password::expires_at,
+            ))
+            .load(conn)?;
+        let mut newest: HashMap<String, (i64, i32, Option<NaiveDateTime>)> = HashMap::new();
+        for (uid, created, pid, exp_int, exp_dt) in rows {
+            let expiry = exp_int.and_then(from_epoch_micros).or(exp_dt);
+            let e = newest.entry(uid).or_insert((created, pid, expiry));
+            if (created, pid) > (e.0, e.1) {
+                *e = (created, pid, expiry);
+            }
+        }
+        out.extend(newest.into_iter().map(|(k, v)| (k, v.2)));
+    }
+    Ok(out)
+}
+
+fn build_many(conn: &mut AnyConnection, rows: Vec<UserRow>) -> Result<Vec<User>> {
+    let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let mut names = names_of(conn, &ids)?;
+    let mut expiries = expiries_of(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, extra, enabled, default_project_id, domain_id)| User {
+            name: names.remove(&id).unwrap_or_default(),
+            password_expires_at: expiries.remove(&id).flatten(),
+            id,
+            domain_id,
+            enabled: enabled.unwrap_or(false),
+            default_project_id,
+            extra: parse_extra(extra.as_deref()),
+        })
+        .collect())
 }
 
 pub fn get(conn: &mut AnyConnection, user_id: &str) -> Result<Option<User>> {
@@ -69,7 +139,22 @@ pub fn get(conn: &mut AnyConnection, user_id: &str) -> Result<Option<User>> {
         .select(user_columns())
         .first(conn)
         .optional()?;
-    row.map(|r| build(conn, r)).transpose()
+    Ok(build_many(conn, row.into_iter().collect())?.pop())
+}
+
+/// Users by id, in id order (missing ids are skipped).
+pub fn get_many(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<User>> {
+    let mut rows: Vec<UserRow> = Vec::new();
+    for chunk in ids.chunks(500) {
+        rows.extend(
+            user::table
+                .filter(user::id.eq_any(chunk))
+                .select(user_columns())
+                .load::<UserRow>(conn)?,
+        );
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    build_many(conn, rows)
 }
 
 pub fn find_by_name(conn: &mut AnyConnection, domain_id: &str, name: &str) -> Result<Option<User>> {
@@ -94,87 +179,272 @@ pub fn find_by_name(conn: &mut AnyConnection, domain_id: &str, name: &str) -> Re
     }
 }
 
+/// Options of many users, each in `option_id` order (the order Keystone reads them back).
+pub fn options_of(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, StoredOptions>> {
+    let mut out: HashMap<String, StoredOptions> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, String, Option<String>)> = user_option::table
+            .filter(user_option::user_id.eq_any(chunk))
+            .order((user_option::user_id.asc(), user_option::option_id.asc()))
+            .select((
+                user_option::user_id,
+                user_option::option_id,
+                user_option::option_value,
+            ))
+            .load(conn)?;
+        for (uid, oid, value) in rows {
+            let value = value
+                .and_then(|v| serde_json::from_str(&v).ok())
+                .unwrap_or(Value::Null);
+            out.entry(uid).or_default().push((oid, value));
+        }
+    }
+    Ok(out)
+}
+
+/// Federated identities of many users, grouped by identity provider in row order.
+fn federated_of(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<FederatedObject>>> {
+    let mut out: HashMap<String, Vec<FederatedObject>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, String, String, String)> = federated_user::table
+            .filter(federated_user::user_id.eq_any(chunk))
+            .order(federated_user::id.asc())
+            .select((
+                federated_user::user_id,
+                federated_user::idp_id,
+                federated_user::protocol_id,
+                federated_user::unique_id,
+            ))
+            .load(conn)?;
+        for (uid, idp, protocol, unique) in rows {
+            let list = out.entry(uid).or_default();
+            match list.iter_mut().find(|o| o.idp_id == idp) {
+                Some(o) => o.protocols.push((protocol, unique)),
+                None => list.push(FederatedObject {
+                    idp_id: idp,
+                    protocols: vec![(protocol, unique)],
+                }),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Users with their options (and, for single users, federated objects).
+pub fn details(
+    conn: &mut AnyConnection,
+    users: Vec<User>,
+    with_federated: bool,
+) -> Result<Vec<UserDetails>> {
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let mut options = options_of(conn, &ids)?;
+    let mut federated = if with_federated {
+        federated_of(conn, &ids)?
+    } else {
+        HashMap::new()
+    };
+    Ok(users
+        .into_iter()
+        .map(|u| UserDetails {
+            options: options.remove(&u.id).unwrap_or_default(),
+            federated: federated.remove(&u.id).unwrap_or_default(),
+            user: u,
+        })
+        .collect())
+}
+
+pub fn get_details(conn: &mut AnyConnection, user_id: &str) -> Result<Option<UserDetails>> {
+    match get(conn, user_id)? {
+        Some(u) => Ok(details(conn, vec![u], true)?.pop()),
+        None => Ok(None),
+    }
+}
+
 /// The current password: the row with the greatest `created_at_int` (Keystone's order).
 pub fn current_password(conn: &mut AnyConnection, user_id: &str) -> Result<Option<PasswordRecord>> {
-    let row: Option<(Option<String>, Option<i64>, Option<NaiveDateTime>)> = password::table
+    Ok(password_history(conn, user_id)?.pop())
+}
+
+/// Every stored password of the user, oldest first.
+pub fn password_history(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<PasswordRecord>> {
+    type Row = (
+        Option<String>,
+        Option<i64>,
+        Option<NaiveDateTime>,
+        i64,
+        NaiveDateTime,
+        bool,
+    );
+    let rows: Vec<Row> = password::table
         .inner_join(local_user::table.on(local_user::id.eq(password::local_user_id)))
         .filter(local_user::user_id.eq(user_id))
-        .order((password::created_at_int.desc(), password::id.desc()))
+        .order((password::created_at_int.asc(), password::id.asc()))
         .select((
             password::password_hash,
             password::expires_at_int,
             password::expires_at,
+            password::created_at_int,
+            password::created_at,
+            password::self_service,
         ))
-        .first(conn)
-        .optional()?;
-    Ok(row.map(|(hash, expires_int, expires_dt)| PasswordRecord {
-        hash,
-        expires_at: expires_int.and_then(from_epoch_micros).or(expires_dt),
-    }))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(hash, expires_int, expires_dt, created_int, created_dt, self_service)| {
+                PasswordRecord {
+                    hash,
+                    expires_at: expires_int.and_then(from_epoch_micros).or(expires_dt),
+                    created_at: if created_int != 0 {
+                        from_epoch_micros(created_int)
+                    } else {
+                        Some(created_dt)
+                    },
+                    self_service,
+                }
+            },
+        )
+        .collect())
 }
 
+fn local_id(conn: &mut AnyConnection, user_id: &str) -> Result<Option<i32>> {
+    Ok(local_user::table
+        .filter(local_user::user_id.eq(user_id))
+        .select(local_user::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// The user row and its local_user row (bootstrap's short form).
 pub fn create_local(conn: &mut AnyConnection, new: &NewUser) -> Result<()> {
-    let now = Utc::now().naive_utc();
-    diesel::insert_into(user::table)
-        .values((
-            user::id.eq(&new.id),
-            user::extra.eq(serde_json::Value::Object(new.extra.clone()).to_string()),
-            user::enabled.eq(Some(new.enabled)),
-            user::default_project_id.eq(&new.default_project_id),
-            user::created_at.eq(Some(now)),
-            user::domain_id.eq(&new.domain_id),
-        ))
-        .execute(conn)?;
-    diesel::insert_into(local_user::table)
-        .values((
-            local_user::user_id.eq(&new.id),
-            local_user::domain_id.eq(&new.domain_id),
-            local_user::name.eq(&new.name),
-            local_user::failed_auth_count.eq(Some(0)),
-        ))
-        .execute(conn)?;
+    insert_user(
+        conn,
+        &new.id,
+        &new.domain_id,
+        &new.extra,
+        new.enabled,
+        new.default_project_id.as_deref(),
+    )?;
+    insert_local_user(conn, &new.id, &new.domain_id, &new.name)?;
     if let Some(hash) = &new.password_hash {
         add_password(conn, &new.id, hash, false)?;
     }
     Ok(())
 }
 
-/// Append a password row (history is kept, as Keystone does); the newest row wins.
+pub fn insert_user(
+    conn: &mut AnyConnection,
+    id: &str,
+    domain_id: &str,
+    extra: &Map<String, Value>,
+    enabled: bool,
+    default_project_id: Option<&str>,
+) -> Result<()> {
+    diesel::insert_into(user::table)
+        .values((
+            user::id.eq(id),
+            user::extra.eq(json_text(&Value::Object(extra.clone()))),
+            user::enabled.eq(Some(enabled)),
+            user::default_project_id.eq(default_project_id),
+            user::created_at.eq(Some(Utc::now().naive_utc())),
+            user::domain_id.eq(domain_id),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_local_user(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    domain_id: &str,
+    name: &str,
+) -> Result<()> {
+    diesel::insert_into(local_user::table)
+        .values((
+            local_user::user_id.eq(user_id),
+            local_user::domain_id.eq(domain_id),
+            local_user::name.eq(name),
+            local_user::failed_auth_count.eq(Some(0)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Append a password row (bootstrap and tests): no expiry, one old row kept.
 pub fn add_password(
     conn: &mut AnyConnection,
     user_id: &str,
     hash: &str,
     self_service: bool,
 ) -> Result<()> {
-    let local_id: i32 = local_user::table
-        .filter(local_user::user_id.eq(user_id))
-        .select(local_user::id)
-        .first(conn)?;
+    set_password(
+        conn,
+        user_id,
+        &NewPassword {
+            hash: Some(hash),
+            self_service,
+            expires_at: None,
+            keep_previous: 1,
+        },
+    )
+}
+
+/// A password to store as the user's current one.
+pub struct NewPassword<'a> {
+    /// `None` stores a row without a hash (`"password": null`): no password login.
+    pub hash: Option<&'a str>,
+    pub self_service: bool,
+    pub expires_at: Option<NaiveDateTime>,
+    /// How many previous rows survive (`unique_last_password_count`, at least 1).
+    pub keep_previous: usize,
+}
+
+/// Keystone's password setter: trim the history, expire the older passwords now, append.
+pub fn set_password(conn: &mut AnyConnection, user_id: &str, new: &NewPassword<'_>) -> Result<()> {
+    let local_id = local_id(conn, user_id)?.ok_or_else(|| {
+        Error::validation("Cannot set a password for a user that is not stored locally.")
+    })?;
     let now = Utc::now().naive_utc();
-    // Older passwords expire now, as Keystone marks them when a new one is set.
+    let rows: Vec<(i32, i64)> = password::table
+        .filter(password::local_user_id.eq(local_id))
+        .order((password::created_at_int.asc(), password::id.asc()))
+        .select((password::id, password::created_at_int))
+        .load(conn)?;
+    let keep = new.keep_previous.max(1);
+    if rows.len() > keep {
+        let drop: Vec<i32> = rows.iter().take(rows.len() - keep).map(|r| r.0).collect();
+        diesel::delete(password::table.filter(password::id.eq_any(drop))).execute(conn)?;
+    }
+    let now_us = to_epoch_micros(now);
     diesel::update(
         password::table
             .filter(password::local_user_id.eq(local_id))
             .filter(
                 password::expires_at_int
                     .is_null()
-                    .or(password::expires_at_int.gt(to_epoch_micros(now))),
+                    .or(password::expires_at_int.gt(now_us)),
             ),
     )
     .set((
-        password::expires_at_int.eq(Some(to_epoch_micros(now))),
+        password::expires_at_int.eq(Some(now_us)),
         password::expires_at.eq(Some(now)),
     ))
     .execute(conn)?;
     diesel::insert_into(password::table)
         .values((
             password::local_user_id.eq(local_id),
-            password::password_hash.eq(Some(hash)),
-            password::created_at_int.eq(to_epoch_micros(now)),
+            password::password_hash.eq(new.hash),
+            password::created_at_int.eq(now_us),
             password::created_at.eq(now),
-            password::self_service.eq(self_service),
-            password::expires_at_int.eq(None::<i64>),
-            password::expires_at.eq(None::<NaiveDateTime>),
+            password::self_service.eq(new.self_service),
+            password::expires_at_int.eq(new.expires_at.map(to_epoch_micros)),
+            password::expires_at.eq(new.expires_at),
         ))
         .execute(conn)?;
     Ok(())
@@ -187,11 +457,368 @@ pub fn set_enabled(conn: &mut AnyConnection, user_id: &str, enabled: bool) -> Re
     Ok(())
 }
 
-/// Ids of the groups the user belongs to.
+/// Store the attributes of the `user` row.
+pub fn update_user_row(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    extra: &Map<String, Value>,
+    enabled: bool,
+    default_project_id: Option<&str>,
+) -> Result<()> {
+    diesel::update(user::table.filter(user::id.eq(user_id)))
+        .set((
+            user::extra.eq(json_text(&Value::Object(extra.clone()))),
+            user::enabled.eq(Some(enabled)),
+            user::default_project_id.eq(default_project_id),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Rename: the local name, or the first federated display name, or the non-local name.
+pub fn rename(conn: &mut AnyConnection, user_id: &str, name: &str) -> Result<()> {
+    let fed: Option<i32> = federated_user::table
+        .filter(federated_user::user_id.eq(user_id))
+        .order(federated_user::id.asc())
+        .select(federated_user::id)
+        .first(conn)
+        .optional()?;
+    if let Some(id) = fed {
+        diesel::update(federated_user::table.filter(federated_user::id.eq(id)))
+            .set(federated_user::display_name.eq(Some(name)))
+            .execute(conn)?;
+    } else if local_id(conn, user_id)?.is_some() {
+        diesel::update(local_user::table.filter(local_user::user_id.eq(user_id)))
+            .set(local_user::name.eq(name))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Enabling a user clears its failed-login counter (Keystone's `enabled` setter).
+pub fn reset_failed_auth(conn: &mut AnyConnection, user_id: &str) -> Result<()> {
+    diesel::update(local_user::table.filter(local_user::user_id.eq(user_id)))
+        .set((
+            local_user::failed_auth_count.eq(Some(0)),
+            local_user::failed_auth_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Replace the stored options with `options` (rows for ids not listed are deleted).
+pub fn write_options(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    options: &[(String, Value)],
+) -> Result<()> {
+    diesel::delete(user_option::table.filter(user_option::user_id.eq(user_id))).execute(conn)?;
+    for (id, value) in options {
+        diesel::insert_into(user_option::table)
+            .values((
+                user_option::user_id.eq(user_id),
+                user_option::option_id.eq(id),
+                user_option::option_value.eq(Some(json_text(value))),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Is `name` taken by another local user of the domain?
+pub fn local_name_taken(
+    conn: &mut AnyConnection,
+    domain_id: &str,
+    name: &str,
+    except: Option<&str>,
+) -> Result<bool> {
+    let owner: Option<String> = local_user::table
+        .filter(local_user::domain_id.eq(domain_id))
+        .filter(local_user::name.eq(name))
+        .select(local_user::user_id)
+        .first(conn)
+        .optional()?;
+    Ok(owner.is_some_and(|o| Some(o.as_str()) != except))
+}
+
+pub fn idp_exists(conn: &mut AnyConnection, idp_id: &str) -> Result<bool> {
+    use crate::db::schema::identity_provider as idp;
+    Ok(idp::table
+        .filter(idp::id.eq(idp_id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+pub fn protocol_exists(conn: &mut AnyConnection, idp_id: &str, protocol_id: &str) -> Result<bool> {
+    use crate::db::schema::federation_protocol as fp;
+    Ok(fp::table
+        .filter(fp::idp_id.eq(idp_id))
+        .filter(fp::id.eq(protocol_id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+/// Replace the user's federated identities.
+pub fn write_federated(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    display_name: &str,
+    objects: &[FederatedObject],
+) -> Result<()> {
+    diesel::delete(federated_user::table.filter(federated_user::user_id.eq(user_id)))
+        .execute(conn)?;
+    for o in objects {
+        for (protocol, unique) in &o.protocols {
+            diesel::insert_into(federated_user::table)
+                .values((
+                    federated_user::user_id.eq(user_id),
+                    federated_user::idp_id.eq(&o.idp_id),
+                    federated_user::protocol_id.eq(protocol),
+                    federated_user::unique_id.eq(unique),
+                    federated_user::display_name.eq(Some(display_name)),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Delete a user and everything Keystone deletes with it: memberships, role assignments
+/// (project, domain and system), credentials, application credentials and access rules,
+/// trusts (soft-deleted, as Keystone's trust driver does), the id mapping, and the
+/// user's own rows.
+pub fn delete_user(conn: &mut AnyConnection, user_id: &str) -> Result<()> {
+    use crate::assignment::store::AssignmentType;
+    use crate::db::schema::{
+        access_rule, application_credential as ac, application_credential_access_rule as acar,
+        application_credential_role as acr, assignment, credential,
+        expiring_user_group_membership as eugm, id_mapping, system_assignment, trust,
+    };
+    diesel::delete(user_group_membership::table.filter(user_group_membership::user_id.eq(user_id)))
+        .execute(conn)?;
+    diesel::delete(eugm::table.filter(eugm::user_id.eq(user_id))).execute(conn)?;
+    diesel::delete(
+        assignment::table
+            .filter(assignment::actor_id.eq(user_id))
+            .filter(
+                assignment::type_.eq_any([AssignmentType::UserProject, AssignmentType::UserDomain]),
+            ),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        system_assignment::table
+            .filter(system_assignment::actor_id.eq(user_id))
+            .filter(system_assignment::type_.eq(crate::assignment::store::USER_SYSTEM)),
+    )
+    .execute(conn)?;
+    diesel::delete(credential::table.filter(credential::user_id.eq(user_id))).execute(conn)?;
+    let app_creds: Vec<i32> = ac::table
+        .filter(ac::user_id.eq(user_id))
+        .select(ac::internal_id)
+        .load(conn)?;
+    if !app_creds.is_empty() {
+        diesel::delete(acr::table.filter(acr::application_credential_id.eq_any(&app_creds)))
+            .execute(conn)?;
+        diesel::delete(acar::table.filter(acar::application_credential_id.eq_any(&app_creds)))
+            .execute(conn)?;
+        diesel::delete(ac::table.filter(ac::internal_id.eq_any(&app_creds))).execute(conn)?;
+    }
+    let rules: Vec<i32> = access_rule::table
+        .filter(access_rule::user_id.eq(user_id))
+        .select(access_rule::id)
+        .load(conn)?;
+    if !rules.is_empty() {
+        diesel::delete(acar::table.filter(acar::access_rule_id.eq_any(&rules))).execute(conn)?;
+        diesel::delete(access_rule::table.filter(access_rule::id.eq_any(&rules))).execute(conn)?;
+    }
+    let now = Utc::now().naive_utc();
+    diesel::update(
+        trust::table.filter(trust::deleted_at.is_null()).filter(
+            trust::trustor_user_id
+                .eq(user_id)
+                .or(trust::trustee_user_id.eq(user_id)),
+        ),
+    )
+    .set(trust::deleted_at.eq(Some(now)))
+    .execute(conn)?;
+    diesel::delete(id_mapping::table.filter(id_mapping::public_id.eq(user_id))).execute(conn)?;
+    diesel::delete(user_option::table.filter(user_option::user_id.eq(user_id))).execute(conn)?;
+    if let Some(local) = local_id(conn, user_id)? {
+        diesel::delete(password::table.filter(password::local_user_id.eq(local))).execute(conn)?;
+    }
+    diesel::delete(local_user::table.filter(local_user::user_id.eq(user_id))).execute(conn)?;
+    diesel::delete(nonlocal_user::table.filter(nonlocal_user::user_id.eq(user_id)))
+        .execute(conn)?;
+    diesel::delete(federated_user::table.filter(federated_user::user_id.eq(user_id)))
+        .execute(conn)?;
+    diesel::delete(user::table.filter(user::id.eq(user_id))).execute(conn)?;
+    Ok(())
+}
+
+/// Ids of the groups the user belongs to, including federated memberships that have not
+/// expired (what Keystone's `list_groups_for_user` returns, used for effective roles).
 pub fn group_ids(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<String>> {
-    use crate::db::schema::user_group_membership as m;
-    Ok(m::table
-        .filter(m::user_id.eq(user_id))
-        .select(m::group_id)
-        .load(conn)?)
+    let mut ids: Vec<String> = user_group_membership::table
+        .filter(user_group_membership::user_id.eq(user_id))
+        .select(user_group_membership::group_id)
+        .load(conn)?;
+    for (gid, _) in groups::active_expiring_memberships(conn, user_id, None)? {
+        if !ids.contains(&gid) {
+            ids.push(gid);
+        }
+    }
+    Ok(ids)
+}
+
+fn like_pattern(comparator: &Comparator, value: &str) -> Option<String> {
+    // Keystone passes the value into the LIKE pattern unescaped.
+    match comparator {
+        Comparator::Contains => Some(format!("%{}%", value.to_lowercase())),
+        Comparator::StartsWith => Some(format!("{}%", value.to_lowercase())),
+        Comparator::EndsWith => Some(format!("%{}", value.to_lowercase())),
+        _ => None,
+    }
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// Where a user list comes from.
+pub enum UserSource<'a> {
+    All,
+    /// Members of a group (ordinary memberships).
+    Group(&'a str),
+}
+
+/// Keystone's SQL `list_users` / `list_users_in_group`: the filters it can satisfy
+/// (`domain_id`, `enabled`, `name` exact or case-insensitive, `password_expires_at`, the
+/// federated `idp_id`/`protocol_id`/`unique_id`) are applied here and removed from `hints`;
+/// ordered by id, from after `marker`, at most one page.
+pub fn list(
+    conn: &mut AnyConnection,
+    source: UserSource<'_>,
+    hints: &mut Hints,
+    max_db_limit: usize,
+) -> Result<Vec<User>> {
+    let mut query = user::table
+        .left_join(local_user::table.on(local_user::user_id.eq(user::id)))
+        .select(user_columns())
+        .order(user::id.asc())
+        .into_boxed();
+    if let UserSource::Group(group_id) = source {
+        let members = user_group_membership::table
+            .filter(user_group_membership::group_id.eq(group_id.to_string()))
+            .select(user_group_membership::user_id);
+        query = query.filter(user::id.eq_any(members));
+    }
+    let mut satisfied = Vec::new();
+    for (i, f) in hints.filters.iter().enumerate() {
+        let width = if f.name == "name" {
+            NAME_WIDTH
+        } else {
+            ID_WIDTH
+        };
+        match (f.name.as_str(), &f.comparator) {
+            ("password_expires_at", Comparator::Compare(op)) => {
+                let Some(when) = f.when else { continue };
+                let micros = to_epoch_micros(when);
+                // One arm per operator: a boxed subselect cannot be dispatched per backend.
+                macro_rules! expiring {
+                    ($cmp:ident) => {
+                        password::table
+                            .filter(password::expires_at_int.$cmp(micros))
+                            .select(password::local_user_id)
+                    };
+                }
+                query = match op {
+                    CmpOp::Lt => {
+                        query.filter(local_user::id.assume_not_null().eq_any(expiring!(lt)))
+                    }
+                    CmpOp::Lte => {
+                        query.filter(local_user::id.assume_not_null().eq_any(expiring!(le)))
+                    }
+                    CmpOp::Gt => {
+                        query.filter(local_user::id.assume_not_null().eq_any(expiring!(gt)))
+                    }
+                    CmpOp::Gte => {
+                        query.filter(local_user::id.assume_not_null().eq_any(expiring!(ge)))
+                    }
+                    CmpOp::Eq => {
+                        query.filter(local_user::id.assume_not_null().eq_any(expiring!(eq)))
+                    }
+                    CmpOp::Neq => {
+                        query.filter(local_user::id.assume_not_null().eq_any(expiring!(ne)))
+                    }
+                };
+                satisfied.push(i);
+            }
+            ("domain_id" | "name", Comparator::Equals) if f.value.chars().count() > width => {
+                hints.cannot_match = true;
+                return Ok(vec![]);
+            }
+            ("domain_id", Comparator::Equals) => {
+                query = query.filter(user::domain_id.eq(f.value.clone()));
+                satisfied.push(i);
+            }
+            ("name", Comparator::Equals) => {
+                query = query.filter(local_user::name.eq(f.value.clone()));
+                satisfied.push(i);
+            }
+            ("enabled", Comparator::Equals) => {
+                query = query.filter(user::enabled.eq(super::listing::attr_as_boolean(&f.value)));
+                satisfied.push(i);
+            }
+            ("idp_id" | "protocol_id" | "unique_id", Comparator::Equals) => {
+                let value = f.value.clone();
+                let fed = federated_user::table.select(federated_user::user_id);
+                query = match f.name.as_str() {
+                    "idp_id" => {
+                        query.filter(user::id.eq_any(fed.filter(federated_user::idp_id.eq(value))))
+                    }
+                    "protocol_id" => query
+                        .filter(user::id.eq_any(fed.filter(federated_user::protocol_id.eq(value)))),
+                    _ => query
+                        .filter(user::id.eq_any(fed.filter(federated_user::unique_id.eq(value)))),
+                };
+                satisfied.push(i);
+            }
+            ("domain_id" | "name", comparator) if !f.case_sensitive => {
+                let Some(pattern) = like_pattern(comparator, &f.value) else {
+                    continue;
+                };
+                if f.value.chars().count() > width {
+                    hints.cannot_match = true;
+                    return Ok(vec![]);
+                }
+                query = if f.name == "name" {
+                    query.filter(lower(local_user::name.assume_not_null()).like(pattern))
+                } else {
+                    query.filter(lower(user::domain_id).like(pattern))
+                };
+                satisfied.push(i);
+            }
+            _ => {}
+        }
+    }
+    for i in satisfied.into_iter().rev() {
+        hints.filters.remove(i);
+    }
+    if let Some(marker) = &hints.marker {
+        let exists: i64 = user::table
+            .filter(user::id.eq(marker.clone()))
+            .count()
+            .get_result(conn)?;
+        if exists == 0 {
+            return Err(Error::not_found(format!(
+                "Marker {marker} could not be found."
+            )));
+        }
+        query = query.filter(user::id.gt(marker.clone()));
+    }
+    let limit = hints.limit_or_max(max_db_limit);
+    let rows: Vec<UserRow> = query
+        .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+        .load(conn)?;
+    build_many(conn, rows)
 }

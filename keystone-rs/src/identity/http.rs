@@ -1,0 +1,172 @@
+//! Routes: `/v3/users…` and `/v3/groups…` (handlers in `http/users.rs` and
+//! `http/groups.rs`). Every route validates its input the way Keystone's schemas do,
+//! enforces its one policy action with Keystone's target, then calls the operations.
+
+mod groups;
+mod users;
+
+use super::listing::{self, CollectionRequest};
+use crate::context;
+use crate::error::Result;
+use crate::json::resource_body;
+use crate::server::State;
+use crate::token::provider::{ResolvedScope, Token};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/v3/users")
+            .route(web::get().to(users::list))
+            .route(web::head().to(users::list))
+            .route(web::post().to(users::create)),
+    )
+    .service(
+        web::resource("/v3/users/{user_id}")
+            .route(web::get().to(users::get))
+            .route(web::head().to(users::get))
+            .route(web::patch().to(users::update))
+            .route(web::delete().to(users::delete)),
+    )
+    .service(
+        web::resource("/v3/users/{user_id}/password").route(web::post().to(users::change_password)),
+    )
+    .service(
+        web::resource("/v3/users/{user_id}/groups")
+            .route(web::get().to(users::groups))
+            .route(web::head().to(users::groups)),
+    )
+    .service(
+        web::resource("/v3/users/{user_id}/projects")
+            .route(web::get().to(users::projects))
+            .route(web::head().to(users::projects)),
+    )
+    .service(
+        web::resource("/v3/users/{user_id}/tokens").route(web::delete().to(users::revoke_tokens)),
+    )
+    .service(
+        web::resource("/v3/groups")
+            .route(web::get().to(groups::list))
+            .route(web::head().to(groups::list))
+            .route(web::post().to(groups::create)),
+    )
+    .service(
+        web::resource("/v3/groups/{group_id}")
+            .route(web::get().to(groups::get))
+            .route(web::head().to(groups::get))
+            .route(web::patch().to(groups::update))
+            .route(web::delete().to(groups::delete)),
+    )
+    .service(
+        web::resource("/v3/groups/{group_id}/users")
+            .route(web::get().to(groups::members))
+            .route(web::head().to(groups::members)),
+    )
+    .service(
+        web::resource("/v3/groups/{group_id}/users/{user_id}")
+            .route(web::get().to(groups::check_member))
+            .route(web::head().to(groups::check_member))
+            .route(web::put().to(groups::add_member))
+            .route(web::delete().to(groups::remove_member)),
+    );
+}
+
+fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .body(resource_body(body))
+}
+
+fn no_content() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}
+
+/// The domain of a domain-scoped caller (Keystone's `oslo_context.domain_id`).
+fn caller_domain(caller: &Token) -> Option<String> {
+    match &caller.scope {
+        ResolvedScope::Domain(d) => Some(d.id.clone()),
+        _ => None,
+    }
+}
+
+/// The path as WSGI's PATH_INFO: percent-decoded.
+fn path_info(req: &HttpRequest) -> String {
+    percent_encoding::percent_decode_str(req.path())
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The values of the declared filters present in the query (`filter_attr.*`).
+fn filter_values(pairs: &[(String, String)], filters: &[&str]) -> Vec<(String, Value)> {
+    filters
+        .iter()
+        .filter_map(|f| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == f)
+                .map(|(_, v)| (f.to_string(), Value::from(v.clone())))
+        })
+        .collect()
+}
+
+/// The request object under `key` (`{"user": {...}}`) as a map; the schema made sure it is one.
+fn member(body: &Value, key: &str) -> Map<String, Value> {
+    body.get(key)
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Keystone's `_normalize_dict`: `:` and `-` in top-level keys become `_`.
+fn normalize_keys(m: &Map<String, Value>) -> Map<String, Value> {
+    m.iter()
+        .map(|(k, v)| (k.replace([':', '-'], "_"), v.clone()))
+        .collect()
+}
+
+/// Keystone's `_normalize_domain_id`: no (or an empty) `domain_id` means the caller's
+/// domain for domain-scoped tokens, else the default domain.
+fn fill_domain_id(m: &mut Map<String, Value>, caller: &Token, state: &State) {
+    let given = m
+        .get("domain_id")
+        .is_some_and(crate::policy::python::is_truthy);
+    if !given {
+        let domain = caller_domain(caller)
+            .unwrap_or_else(|| state.config.identity.default_domain_id.clone());
+        m.insert("domain_id".into(), Value::from(domain));
+    }
+}
+
+/// `_require_matching_id`: a non-null `id` in the body must be the path's.
+fn require_matching_id(m: &Map<String, Value>, id: &str) -> Result<()> {
+    match m.get("id") {
+        Some(v) if !v.is_null() && v.as_str() != Some(id) => {
+            Err(crate::error::Error::bad_request("Cannot change ID"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Wrap a list body for this request.
+fn collection(
+    state: &State,
+    req: &HttpRequest,
+    key: &str,
+    refs: Vec<Value>,
+    hints: Option<&listing::Hints>,
+    pairs: &[(String, String)],
+) -> HttpResponse {
+    let base = context::base_url(req, &state.config);
+    let path = path_info(req);
+    let creq = CollectionRequest {
+        base_url: &base,
+        path: &path,
+        query_string: req.query_string(),
+        pairs,
+    };
+    json_response(
+        StatusCode::OK,
+        &listing::wrap_collection(key, refs, hints, &creq),
+    )
+}

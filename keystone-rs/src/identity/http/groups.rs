@@ -1,0 +1,282 @@
+//! `/v3/groups…` handlers.
+
+use super::{
+    caller_domain, collection, fill_domain_id, filter_values, json_response, member, no_content,
+    normalize_keys, require_matching_id,
+};
+use crate::context::{self, json_body};
+use crate::error::{Error, Result};
+use crate::identity::groups as ops;
+use crate::identity::listing::{self, build_hints, query_object, query_pairs};
+use crate::identity::{Group, UserDetails, schema, store};
+use crate::policy::TargetBuilder;
+use crate::server::State;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+async fn load(state: &State, group_id: &str) -> Result<Option<Group>> {
+    let id = group_id.to_string();
+    state
+        .db
+        .read(move |conn| store::groups::get(conn, &id))
+        .await
+}
+
+/// Keystone's group target: `target.group` when the group exists.
+fn group_target(group_id: &str, group: Option<&Group>) -> TargetBuilder {
+    let t = TargetBuilder::new().path_var("group_id", group_id);
+    match group {
+        Some(g) => t.entity("group", g.to_dict()),
+        None => t,
+    }
+}
+
+pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse> {
+    const FILTERS: [&str; 2] = ["domain_id", "name"];
+    let pairs = query_pairs(req.query_string());
+    schema::validate(&schema::group_list_query(), &query_object(&pairs))?;
+    let caller = context::caller(&state, &req).await?;
+    let domain = caller_domain(&caller);
+    let mut target = TargetBuilder::new();
+    if let Some(d) = &domain {
+        target = target.target(json!({"group": {"domain_id": d}}));
+    }
+    let target = target.filters(filter_values(&pairs, &FILTERS)).build();
+    context::authorize(&state, &caller, "identity:list_groups", &target)?;
+    let mut hints = build_hints(&pairs, &FILTERS, listing::max_db_limit(&state.config))?;
+    let st = state.clone();
+    let (groups, hints) = state
+        .db
+        .read(move |conn| {
+            let groups = ops::list(conn, &st.config, &mut hints)?;
+            Ok((groups, hints))
+        })
+        .await?;
+    let base = context::base_url(&req, &state.config);
+    let refs: Vec<Value> = groups
+        .iter()
+        .filter(|g| domain.as_ref().is_none_or(|d| &g.domain_id == d))
+        .map(|g| g.to_json(&base, None))
+        .collect();
+    Ok(collection(
+        &state,
+        &req,
+        "groups",
+        refs,
+        Some(&hints),
+        &pairs,
+    ))
+}
+
+pub async fn create(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
+    let body = json_body(&req, &body)?;
+    schema::validate(&schema::group_create(), &body)?;
+    let caller = context::caller(&state, &req).await?;
+    let group = member(&body, "group");
+    let target = TargetBuilder::new()
+        .target(json!({"group": group}))
+        .request_body(&body)
+        .build();
+    context::authorize(&state, &caller, "identity:create_group", &target)?;
+    let mut group = normalize_keys(&group);
+    fill_domain_id(&mut group, &caller, &state);
+    let created = state
+        .db
+        .write(move |conn| ops::create(conn, &group))
+        .await?;
+    let base = context::base_url(&req, &state.config);
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({"group": created.to_json(&base, None)}),
+    ))
+}
+
+pub async fn get(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse> {
+    let group_id = path.into_inner();
+    let caller = context::caller(&state, &req).await?;
+    let group = load(&state, &group_id).await?;
+    context::authorize(
+        &state,
+        &caller,
+        "identity:get_group",
+        &group_target(&group_id, group.as_ref()).build(),
+    )?;
+    let group = group.ok_or_else(|| Error::could_not_find("group", &group_id))?;
+    let base = context::base_url(&req, &state.config);
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"group": group.to_json(&base, None)}),
+    ))
+}
+
+pub async fn update(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    let group_id = path.into_inner();
+    let body = json_body(&req, &body)?;
+    schema::validate(&schema::group_update(), &body)?;
+    let caller = context::caller(&state, &req).await?;
+    let group = load(&state, &group_id).await?;
+    let target = group_target(&group_id, group.as_ref())
+        .request_body(&body)
+        .build();
+    context::authorize(&state, &caller, "identity:update_group", &target)?;
+    let changes = member(&body, "group");
+    require_matching_id(&changes, &group_id)?;
+    let updated = state
+        .db
+        .write(move |conn| ops::update(conn, &group_id, &changes))
+        .await?;
+    let base = context::base_url(&req, &state.config);
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"group": updated.to_json(&base, None)}),
+    ))
+}
+
+pub async fn delete(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let group_id = path.into_inner();
+    let caller = context::caller(&state, &req).await?;
+    // Keystone loads the target itself here, so an unknown group is a 404 before policy.
+    let group = load(&state, &group_id)
+        .await?
+        .ok_or_else(|| Error::could_not_find("group", &group_id))?;
+    context::authorize(
+        &state,
+        &caller,
+        "identity:delete_group",
+        &group_target(&group_id, Some(&group)).build(),
+    )?;
+    let st = state.clone();
+    state
+        .db
+        .write(move |conn| ops::delete(conn, &st.config, &group_id))
+        .await?;
+    Ok(no_content())
+}
+
+pub async fn members(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    const FILTERS: [&str; 4] = ["domain_id", "enabled", "name", "password_expires_at"];
+    let group_id = path.into_inner();
+    let pairs = query_pairs(req.query_string());
+    let caller = context::caller(&state, &req).await?;
+    let group = load(&state, &group_id).await?;
+    let mut target = TargetBuilder::new().path_var("group_id", group_id.as_str());
+    if let Some(g) = &group {
+        target = target.target(json!({"group": g.to_dict()}));
+    }
+    let target = target.filters(filter_values(&pairs, &FILTERS)).build();
+    context::authorize(&state, &caller, "identity:list_users_in_group", &target)?;
+    let mut hints = build_hints(&pairs, &FILTERS, listing::max_db_limit(&state.config))?;
+    group.ok_or_else(|| Error::could_not_find("group", &group_id))?;
+    let st = state.clone();
+    let (users, hints) = state
+        .db
+        .read(move |conn| {
+            let users =
+                crate::identity::users::list_in_group(conn, &st.config, &group_id, &mut hints)?;
+            Ok((users, hints))
+        })
+        .await?;
+    let domain = caller_domain(&caller);
+    let base = context::base_url(&req, &state.config);
+    let refs: Vec<Value> = users
+        .iter()
+        .filter(|u: &&UserDetails| domain.as_ref().is_none_or(|d| &u.user.domain_id == d))
+        .map(|u| u.to_json(&base, false))
+        .collect();
+    Ok(collection(
+        &state,
+        &req,
+        "users",
+        refs,
+        Some(&hints),
+        &pairs,
+    ))
+}
+
+/// Keystone's membership target: `target.group` and `target.user` when they exist.
+async fn membership_target(state: &State, group_id: &str, user_id: &str) -> Result<Value> {
+    let (gid, uid) = (group_id.to_string(), user_id.to_string());
+    let (group, user) = state
+        .db
+        .read(move |conn| {
+            Ok((
+                store::groups::get(conn, &gid)?,
+                store::get_details(conn, &uid)?,
+            ))
+        })
+        .await?;
+    let mut t = TargetBuilder::new()
+        .path_var("group_id", group_id)
+        .path_var("user_id", user_id);
+    if let Some(g) = group {
+        t = t.entity("group", g.to_dict());
+    }
+    if let Some(u) = user {
+        t = t.entity("user", u.to_dict(false));
+    }
+    Ok(t.build())
+}
+
+pub async fn check_member(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (group_id, user_id) = path.into_inner();
+    let caller = context::caller(&state, &req).await?;
+    let target = membership_target(&state, &group_id, &user_id).await?;
+    context::authorize(&state, &caller, "identity:check_user_in_group", &target)?;
+    let st = state.clone();
+    state
+        .db
+        .read(move |conn| ops::check_user(conn, &st.config, &user_id, &group_id))
+        .await?;
+    Ok(no_content())
+}
+
+pub async fn add_member(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (group_id, user_id) = path.into_inner();
+    let caller = context::caller(&state, &req).await?;
+    let target = membership_target(&state, &group_id, &user_id).await?;
+    context::authorize(&state, &caller, "identity:add_user_to_group", &target)?;
+    state
+        .db
+        .write(move |conn| ops::add_user(conn, &user_id, &group_id))
+        .await?;
+    Ok(no_content())
+}
+
+pub async fn remove_member(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (group_id, user_id) = path.into_inner();
+    let caller = context::caller(&state, &req).await?;
+    let target = membership_target(&state, &group_id, &user_id).await?;
+    context::authorize(&state, &caller, "identity:remove_user_from_group", &target)?;
+    let st = state.clone();
+    state
+        .db
+        .write(move |conn| ops::remove_user(conn, &st.config, &user_id, &group_id))
+        .await?;
+    Ok(no_content())
+}
