@@ -3,6 +3,7 @@
 mod support;
 
 mod api_ref;
+mod application_credentials;
 mod auth_routes;
 mod errors;
 mod revocation;

@@ -3,7 +3,9 @@
 
 use super::request::{parse_auth_request, unsupported_method};
 use super::scope::{ScopeRequest, resolve};
-use super::{MethodOutcome, password, token as token_method};
+use super::{
+    MethodOutcome, application_credential as app_cred_method, password, token as token_method,
+};
 use crate::assignment::store as assignment_store;
 use crate::context::{self, SUBJECT_TOKEN_HEADER, base_url, header, json_body};
 use crate::error::{Error, Result};
@@ -80,12 +82,21 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
     let body = json_body(&req, &body)?;
     let auth = parse_auth_request(&body, &state.config.auth.methods)?;
     let with_catalog = !has_query_param(&req, "nocatalog");
+    let scope_given = body.get("auth").and_then(|a| a.get("scope")).is_some();
     let st = state.clone();
     let (token, body) = state
         .db
         .read(move |conn| {
             let config = &st.config;
-            // Keystone resolves the scope before running the methods.
+            // Keystone resolves the scope before running the methods; a credential fixes
+            // it (and an unknown credential id is a 404 already here).
+            let app_cred_data = auth.identity.get(app_cred_method_name()).cloned();
+            if app_cred_data.is_some() && auth.methods.iter().any(|m| m == app_cred_method_name()) {
+                if scope_given {
+                    return Err(app_cred_method::scope_not_allowed());
+                }
+                app_cred_method::lookup(conn, app_cred_data.as_ref().unwrap_or(&Value::Null))?;
+            }
             let requested = resolve(conn, &auth.scope)?;
             let mut outcome: Option<MethodOutcome> = None;
             for method in &auth.methods {
@@ -93,6 +104,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
                 let result = match method.as_str() {
                     "password" => password::authenticate(conn, config, &data)?,
                     "token" => token_method::authenticate(conn, &st.tokens, config, &data)?,
+                    "application_credential" => app_cred_method::authenticate(conn, config, &data)?,
                     _ => return Err(unsupported_method(&config.auth.methods)),
                 };
                 if let Some(previous) = &outcome {
@@ -111,6 +123,9 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
                         expires_at: prev.expires_at.or(result.expires_at),
                         parent_audit_id: prev.parent_audit_id.or(result.parent_audit_id.clone()),
                         presented_scope: prev.presented_scope.or(result.presented_scope.clone()),
+                        application_credential: prev
+                            .application_credential
+                            .or(result.application_credential.clone()),
                         ..result
                     },
                 });
@@ -118,10 +133,13 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
             let outcome = outcome.ok_or_else(|| unsupported_method(&config.auth.methods))?;
             let user = crate::identity::store::get(conn, &outcome.user_id)?
                 .ok_or_else(|| Error::unauthorized_because("user vanished"))?;
-            let scope = match requested {
-                Some(scope) => scope,
-                None if auth.scope == ScopeRequest::Absent => default_project_scope(conn, &user)?,
-                None => ResolvedScope::Unscoped,
+            let scope = match (&outcome.application_credential, requested) {
+                (Some(ac), _) => app_cred_method::scope(conn, ac)?,
+                (None, Some(scope)) => scope,
+                (None, None) if auth.scope == ScopeRequest::Absent => {
+                    default_project_scope(conn, &user)?
+                }
+                (None, None) => ResolvedScope::Unscoped,
             };
             if let Some(presented) = &outcome.presented_scope {
                 token_method::check_rescope(config, presented, &scope)?;
@@ -142,6 +160,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
                     scope,
                     expires_at: outcome.expires_at,
                     parent_audit_id: outcome.parent_audit_id,
+                    application_credential: outcome.application_credential,
                 },
             )?;
             let catalog = if with_catalog {
@@ -154,6 +173,10 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
         })
         .await?;
     Ok(token_response(StatusCode::CREATED, &token, &body))
+}
+
+fn app_cred_method_name() -> &'static str {
+    crate::application_credential::METHOD
 }
 
 /// No scope asked for: the user's default project if it is usable, else unscoped.
@@ -186,11 +209,20 @@ async fn subject(state: &State, req: &HttpRequest, allow_expired: bool) -> Resul
     let subject_id = header(req.headers(), SUBJECT_TOKEN_HEADER)
         .ok_or_else(|| Error::not_found("No token in the request"))?
         .to_string();
+    // Subject tokens are validated with what the client announced it understands.
+    let access_rules = header(req.headers(), provider::ACCESS_RULES_HEADER).map(str::to_string);
     let st = state.clone();
     state
         .db
         .read(move |conn| {
-            provider::validate(conn, &st.tokens, &st.config, &subject_id, allow_expired)
+            provider::validate_with(
+                conn,
+                &st.tokens,
+                &st.config,
+                &subject_id,
+                allow_expired,
+                access_rules.as_deref(),
+            )
         })
         .await
 }

@@ -1,5 +1,6 @@
 //! `/v3/auth/*`: the auth request, one file per method, and the routes.
 
+pub mod application_credential;
 pub mod http;
 pub mod password;
 pub mod request;
@@ -21,4 +22,6 @@ pub struct MethodOutcome {
     pub parent_audit_id: Option<String>,
     /// The presented token's scope, for the rescope rules.
     pub presented_scope: Option<crate::token::provider::ResolvedScope>,
+    /// From the `application_credential` method: the credential, which fixes the scope.
+    pub application_credential: Option<crate::application_credential::ApplicationCredential>,
 }
