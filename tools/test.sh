@@ -36,6 +36,23 @@ done
 
 FEATURES="--features postgres,mysql"
 
+if [[ ${SKIP_INTEROP:-0} != 1 ]]; then
+  # The Python side: clients for the interop tests, and upstream Keystone, whose
+  # keystone-manage the schema tests use to build real Keystone databases to adopt.
+  log "python environments"
+  eval "$(tests/interop/setup_venv.sh | grep -E '^INTEROP_(PEER_)?VENV=')"
+  export INTEROP_VENV INTEROP_PEER_VENV
+  if [[ -n ${INTEROP_PEER_VENV:-} ]]; then
+    export KEYSTONE_MANAGE=$INTEROP_PEER_VENV/bin/keystone-manage
+    drivers=$PWD/target/peer-drivers
+    if [[ ! -d $drivers/psycopg2 || ! -d $drivers/pymysql ]]; then
+      "$INTEROP_PEER_VENV/bin/python" -m pip install -q --disable-pip-version-check \
+        --target "$drivers" -c tests/interop/constraints.txt psycopg2-binary pymysql
+    fi
+    export KSRS_PEER_PYTHONPATH=$drivers
+  fi
+fi
+
 log "build"
 cargo build --locked $FEATURES --bins --tests
 

@@ -179,7 +179,10 @@ pub async fn caller(state: &State, req: &HttpRequest) -> Result<Token> {
             {
                 e
             } else {
-                Error::unauthorized_because(format!("caller token rejected: {}", e.message))
+                Error::unauthorized_because(format!(
+                    "caller token rejected ({})",
+                    e.status.as_u16()
+                ))
             }
         })?;
     // A credential token with access rules only reaches what its rules allow.

@@ -43,6 +43,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::discovery::http::configure(cfg);
     crate::auth::http::configure(cfg);
     crate::revoke::http::configure(cfg);
+    crate::catalog::http::configure(cfg);
     crate::application_credential::http::configure(cfg);
 }
 

@@ -1,10 +1,14 @@
 //! Black-box tests over HTTP against a real keystone-rs (see support.rs for the backends).
 
+mod openapi;
 mod support;
 
 mod api_ref;
 mod application_credentials;
 mod auth_routes;
+mod catalog;
+mod concurrency;
 mod errors;
+mod policy_coverage;
 mod revocation;
 mod tokens;

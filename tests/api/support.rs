@@ -46,7 +46,10 @@ impl Response {
 
 /// A fresh database on the configured server, or a SQLite file in `dir`.
 fn database_url(dir: &std::path::Path) -> String {
-    let Ok(server_url) = std::env::var("KEYSTONE_TEST_DATABASE") else {
+    let Some(server_url) = std::env::var("KEYSTONE_TEST_DATABASE")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
         return format!("sqlite:///{}", dir.join("keystone.db").display());
     };
     let name = format!("ks_test_{}", uuid::Uuid::new_v4().simple());
@@ -102,6 +105,7 @@ impl TestServer {
         rx.recv().expect("server started");
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_redirects(0)
             .build()
             .into();
         TestServer {
@@ -112,7 +116,11 @@ impl TestServer {
         }
     }
 
-    fn finish(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Response {
+    fn finish(
+        method: &str,
+        path: &str,
+        resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Response {
         let mut resp = resp.expect("HTTP exchange");
         let status = resp.status().as_u16();
         let headers = resp
@@ -121,11 +129,19 @@ impl TestServer {
             .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
             .collect();
         let body = resp.body_mut().read_to_string().unwrap_or_default();
-        Response {
+        let response = Response {
             status,
             headers,
             body,
-        }
+        };
+        crate::openapi::check(
+            method,
+            path,
+            status,
+            response.header("content-type"),
+            &response.body,
+        );
+        response
     }
 
     /// Any request: method, path, headers, raw body.
@@ -144,7 +160,7 @@ impl TestServer {
         let req = builder
             .body(body.map(|b| b.to_vec()).unwrap_or_default())
             .expect("request");
-        Self::finish(self.agent.run(req))
+        Self::finish(method, path, self.agent.run(req))
     }
 
     pub fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {

@@ -278,7 +278,7 @@ async fn revoke_token(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let retention = revoke::retention_secs(&state.config);
     state
         .db
-        .write(move |conn| {
+        .write_retrying(move |conn| {
             revoke::store::insert(conn, &RevocationEvent::for_audit_id(&audit_id), retention)?;
             if cascade {
                 revoke::store::insert(
@@ -303,7 +303,10 @@ async fn auth_catalog(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let caller = context::caller(&state, &req).await?;
     context::authorize(&state, &caller, "identity:get_auth_catalog", &json!({}))?;
     if caller.project_id().is_none() {
-        return Err(Error::forbidden().with_detail("catalog requires a project-scoped token"));
+        return Err(Error::new(
+            StatusCode::FORBIDDEN,
+            "A project-scoped token is required to produce a service catalog.",
+        ));
     }
     let st = state.clone();
     let c = caller.clone();

@@ -1,68 +1,121 @@
-//! SQL for services, endpoints and regions.
+//! SQL for services, endpoints, regions and the OS-EP-FILTER association tables.
+//!
+//! Lists carry no ORDER BY, as Keystone's queries: each backend returns its natural order,
+//! the same one Keystone shows on that backend.
 
-use super::{Endpoint, Service};
+use super::listing::SqlPlan;
+use super::{Endpoint, Region, Service};
 use crate::db::AnyConnection;
-use crate::db::schema::{endpoint, region, service};
+use crate::db::schema::{
+    endpoint, endpoint_group, project_endpoint, project_endpoint_group, region, service,
+};
 use crate::error::Result;
 use crate::identity::store::parse_extra;
+use crate::json::{Style, to_ascii_string};
 use diesel::prelude::*;
+use serde_json::{Map, Value};
 
-pub fn list_services(conn: &mut AnyConnection) -> Result<Vec<Service>> {
-    let rows: Vec<(String, Option<String>, bool, Option<String>)> = service::table
-        .select((
-            service::id,
-            service::type_,
-            service::enabled,
-            service::extra,
-        ))
-        .order(service::id)
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, t, enabled, extra)| Service {
-            id,
-            service_type: t.unwrap_or_default(),
-            enabled,
-            extra: parse_extra(extra.as_deref()),
-        })
-        .collect())
+/// The `extra` column as Keystone writes it (`jsonutils.dumps`).
+fn extra_text(extra: &Map<String, Value>) -> String {
+    to_ascii_string(&Value::Object(extra.clone()), Style::Python)
 }
 
-pub fn list_endpoints(conn: &mut AnyConnection) -> Result<Vec<Endpoint>> {
-    let rows: Vec<(
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        bool,
-        Option<String>,
-    )> = endpoint::table
-        .select((
-            endpoint::id,
-            endpoint::interface,
-            endpoint::service_id,
-            endpoint::url,
-            endpoint::extra,
-            endpoint::enabled,
-            endpoint::region_id,
-        ))
-        .order(endpoint::id)
+// ---- services -------------------------------------------------------------------------
+
+type ServiceRow = (String, Option<String>, bool, Option<String>);
+
+fn service_columns() -> (
+    service::id,
+    service::type_,
+    service::enabled,
+    service::extra,
+) {
+    (
+        service::id,
+        service::type_,
+        service::enabled,
+        service::extra,
+    )
+}
+
+fn to_service((id, service_type, enabled, extra): ServiceRow) -> Service {
+    Service {
+        id,
+        service_type,
+        enabled,
+        extra: parse_extra(extra.as_deref()),
+    }
+}
+
+pub fn enabled_services(conn: &mut AnyConnection) -> Result<Vec<Service>> {
+    let rows: Vec<ServiceRow> = service::table
+        .filter(service::enabled.eq(true))
+        .select(service_columns())
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, interface, service_id, url, extra, enabled, region_id)| Endpoint {
-                id,
-                interface,
-                service_id,
-                url,
-                enabled,
-                region_id,
-                extra: parse_extra(extra.as_deref()),
-            },
-        )
-        .collect())
+    Ok(rows.into_iter().map(to_service).collect())
+}
+
+/// `GET /v3/services`: the exact `type` filters and the row budget of the plan.
+pub fn query_services(conn: &mut AnyConnection, plan: &SqlPlan) -> Result<Vec<Service>> {
+    if plan.cannot_match {
+        return Ok(Vec::new());
+    }
+    let mut query = service::table.select(service_columns()).into_boxed();
+    for value in plan.equals("type") {
+        query = query.filter(service::type_.eq(value));
+    }
+    if let Some(n) = plan.fetch {
+        query = query.limit(n);
+    }
+    let rows: Vec<ServiceRow> = query.load(conn)?;
+    Ok(rows.into_iter().map(to_service).collect())
+}
+
+pub fn get_service(conn: &mut AnyConnection, id: &str) -> Result<Option<Service>> {
+    let row: Option<ServiceRow> = service::table
+        .filter(service::id.eq(id))
+        .select(service_columns())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(to_service))
+}
+
+pub fn insert_service_row(conn: &mut AnyConnection, s: &Service) -> Result<()> {
+    diesel::insert_into(service::table)
+        .values((
+            service::id.eq(&s.id),
+            service::type_.eq(&s.service_type),
+            service::enabled.eq(s.enabled),
+            service::extra.eq(Some(extra_text(&s.extra))),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn update_service_row(conn: &mut AnyConnection, s: &Service) -> Result<()> {
+    diesel::update(service::table.filter(service::id.eq(&s.id)))
+        .set((
+            service::type_.eq(&s.service_type),
+            service::enabled.eq(s.enabled),
+            service::extra.eq(Some(extra_text(&s.extra))),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Delete a service with its endpoints (and their project associations). `false` when
+/// there was no such service.
+pub fn delete_service_cascade(conn: &mut AnyConnection, id: &str) -> Result<bool> {
+    let endpoint_ids: Vec<String> = endpoint::table
+        .filter(endpoint::service_id.eq(id))
+        .select(endpoint::id)
+        .load(conn)?;
+    diesel::delete(
+        project_endpoint::table.filter(project_endpoint::endpoint_id.eq_any(&endpoint_ids)),
+    )
+    .execute(conn)?;
+    diesel::delete(endpoint::table.filter(endpoint::service_id.eq(id))).execute(conn)?;
+    Ok(diesel::delete(service::table.filter(service::id.eq(id))).execute(conn)? > 0)
 }
 
 pub fn find_service_by_type_and_name(
@@ -70,46 +123,117 @@ pub fn find_service_by_type_and_name(
     service_type: &str,
     name: &str,
 ) -> Result<Option<Service>> {
-    Ok(list_services(conn)?.into_iter().find(|s| {
-        s.service_type == service_type && s.extra.get("name").and_then(|v| v.as_str()) == Some(name)
-    }))
+    let rows: Vec<ServiceRow> = service::table
+        .filter(service::type_.eq(service_type))
+        .select(service_columns())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(to_service)
+        .find(|s| s.extra.get("name").and_then(|v| v.as_str()) == Some(name)))
 }
 
+/// Bootstrap's identity service.
 pub fn insert_service(
     conn: &mut AnyConnection,
     id: &str,
     service_type: &str,
     name: &str,
 ) -> Result<()> {
-    diesel::insert_into(service::table)
-        .values((
-            service::id.eq(id),
-            service::type_.eq(Some(service_type)),
-            service::enabled.eq(true),
-            service::extra.eq(Some(serde_json::json!({"name": name}).to_string())),
-        ))
-        .execute(conn)?;
-    Ok(())
+    let mut extra = Map::new();
+    extra.insert("name".into(), name.into());
+    insert_service_row(
+        conn,
+        &Service {
+            id: id.into(),
+            service_type: Some(service_type.into()),
+            enabled: true,
+            extra,
+        },
+    )
 }
 
-pub fn region_exists(conn: &mut AnyConnection, id: &str) -> Result<bool> {
-    let n: i64 = region::table
-        .filter(region::id.eq(id))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
+// ---- endpoints ------------------------------------------------------------------------
+
+type EndpointRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    bool,
+    Option<String>,
+);
+
+fn endpoint_columns() -> (
+    endpoint::id,
+    endpoint::interface,
+    endpoint::service_id,
+    endpoint::url,
+    endpoint::extra,
+    endpoint::enabled,
+    endpoint::region_id,
+) {
+    (
+        endpoint::id,
+        endpoint::interface,
+        endpoint::service_id,
+        endpoint::url,
+        endpoint::extra,
+        endpoint::enabled,
+        endpoint::region_id,
+    )
 }
 
-pub fn insert_region(conn: &mut AnyConnection, id: &str) -> Result<()> {
-    diesel::insert_into(region::table)
-        .values((
-            region::id.eq(id),
-            region::description.eq(""),
-            region::parent_region_id.eq(None::<String>),
-            region::extra.eq(Some("{}")),
-        ))
-        .execute(conn)?;
-    Ok(())
+fn to_endpoint(
+    (id, interface, service_id, url, extra, enabled, region_id): EndpointRow,
+) -> Endpoint {
+    Endpoint {
+        id,
+        interface,
+        service_id,
+        url,
+        enabled,
+        region_id,
+        extra: parse_extra(extra.as_deref()),
+    }
+}
+
+/// Every endpoint (the catalog needs them all; so does bootstrap).
+pub fn list_endpoints(conn: &mut AnyConnection) -> Result<Vec<Endpoint>> {
+    let rows: Vec<EndpointRow> = endpoint::table.select(endpoint_columns()).load(conn)?;
+    Ok(rows.into_iter().map(to_endpoint).collect())
+}
+
+/// `GET /v3/endpoints`: exact `interface`, `service_id`, `region_id` filters.
+pub fn query_endpoints(conn: &mut AnyConnection, plan: &SqlPlan) -> Result<Vec<Endpoint>> {
+    if plan.cannot_match {
+        return Ok(Vec::new());
+    }
+    let mut query = endpoint::table.select(endpoint_columns()).into_boxed();
+    for value in plan.equals("interface") {
+        query = query.filter(endpoint::interface.eq(value));
+    }
+    for value in plan.equals("service_id") {
+        query = query.filter(endpoint::service_id.eq(value));
+    }
+    for value in plan.equals("region_id") {
+        query = query.filter(endpoint::region_id.eq(value));
+    }
+    if let Some(n) = plan.fetch {
+        query = query.limit(n);
+    }
+    let rows: Vec<EndpointRow> = query.load(conn)?;
+    Ok(rows.into_iter().map(to_endpoint).collect())
+}
+
+pub fn get_endpoint(conn: &mut AnyConnection, id: &str) -> Result<Option<Endpoint>> {
+    let row: Option<EndpointRow> = endpoint::table
+        .filter(endpoint::id.eq(id))
+        .select(endpoint_columns())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(to_endpoint))
 }
 
 pub fn insert_endpoint(conn: &mut AnyConnection, e: &Endpoint) -> Result<()> {
@@ -120,10 +244,36 @@ pub fn insert_endpoint(conn: &mut AnyConnection, e: &Endpoint) -> Result<()> {
             endpoint::interface.eq(&e.interface),
             endpoint::service_id.eq(&e.service_id),
             endpoint::url.eq(&e.url),
-            endpoint::extra.eq(Some(serde_json::Value::Object(e.extra.clone()).to_string())),
+            endpoint::extra.eq(Some(extra_text(&e.extra))),
             endpoint::enabled.eq(e.enabled),
             endpoint::region_id.eq(&e.region_id),
         ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn update_endpoint_row(conn: &mut AnyConnection, e: &Endpoint) -> Result<()> {
+    diesel::update(endpoint::table.filter(endpoint::id.eq(&e.id)))
+        .set((
+            endpoint::interface.eq(&e.interface),
+            endpoint::service_id.eq(&e.service_id),
+            endpoint::url.eq(&e.url),
+            endpoint::extra.eq(Some(extra_text(&e.extra))),
+            endpoint::enabled.eq(e.enabled),
+            endpoint::region_id.eq(&e.region_id),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// `legacy_endpoint_id` is a column no API output shows; only a request naming it sets it.
+pub fn set_legacy_endpoint_id(
+    conn: &mut AnyConnection,
+    id: &str,
+    legacy: Option<&str>,
+) -> Result<()> {
+    diesel::update(endpoint::table.filter(endpoint::id.eq(id)))
+        .set(endpoint::legacy_endpoint_id.eq(legacy))
         .execute(conn)?;
     Ok(())
 }
@@ -133,4 +283,148 @@ pub fn update_endpoint_url(conn: &mut AnyConnection, id: &str, url: &str) -> Res
         .set(endpoint::url.eq(url))
         .execute(conn)?;
     Ok(())
+}
+
+/// Delete an endpoint and its project associations. `false` when there was none.
+pub fn delete_endpoint(conn: &mut AnyConnection, id: &str) -> Result<bool> {
+    diesel::delete(project_endpoint::table.filter(project_endpoint::endpoint_id.eq(id)))
+        .execute(conn)?;
+    Ok(diesel::delete(endpoint::table.filter(endpoint::id.eq(id))).execute(conn)? > 0)
+}
+
+// ---- regions --------------------------------------------------------------------------
+
+type RegionRow = (String, String, Option<String>, Option<String>);
+
+fn region_columns() -> (
+    region::id,
+    region::description,
+    region::parent_region_id,
+    region::extra,
+) {
+    (
+        region::id,
+        region::description,
+        region::parent_region_id,
+        region::extra,
+    )
+}
+
+fn to_region((id, description, parent_region_id, extra): RegionRow) -> Region {
+    Region {
+        id,
+        description,
+        parent_region_id,
+        extra: parse_extra(extra.as_deref()),
+    }
+}
+
+/// `GET /v3/regions`: the exact `parent_region_id` filters.
+pub fn query_regions(conn: &mut AnyConnection, plan: &SqlPlan) -> Result<Vec<Region>> {
+    if plan.cannot_match {
+        return Ok(Vec::new());
+    }
+    let mut query = region::table.select(region_columns()).into_boxed();
+    for value in plan.equals("parent_region_id") {
+        query = query.filter(region::parent_region_id.eq(value));
+    }
+    if let Some(n) = plan.fetch {
+        query = query.limit(n);
+    }
+    let rows: Vec<RegionRow> = query.load(conn)?;
+    Ok(rows.into_iter().map(to_region).collect())
+}
+
+pub fn get_region(conn: &mut AnyConnection, id: &str) -> Result<Option<Region>> {
+    let row: Option<RegionRow> = region::table
+        .filter(region::id.eq(id))
+        .select(region_columns())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(to_region))
+}
+
+pub fn region_exists(conn: &mut AnyConnection, id: &str) -> Result<bool> {
+    Ok(get_region(conn, id)?.is_some())
+}
+
+/// Bootstrap's region: no description, no parent.
+pub fn insert_region(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    insert_region_row(
+        conn,
+        &Region {
+            id: id.into(),
+            description: String::new(),
+            parent_region_id: None,
+            extra: Map::new(),
+        },
+    )
+}
+
+pub fn insert_region_row(conn: &mut AnyConnection, r: &Region) -> Result<()> {
+    diesel::insert_into(region::table)
+        .values((
+            region::id.eq(&r.id),
+            region::description.eq(&r.description),
+            region::parent_region_id.eq(&r.parent_region_id),
+            region::extra.eq(Some(extra_text(&r.extra))),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn update_region_row(conn: &mut AnyConnection, r: &Region) -> Result<()> {
+    diesel::update(region::table.filter(region::id.eq(&r.id)))
+        .set((
+            region::description.eq(&r.description),
+            region::parent_region_id.eq(&r.parent_region_id),
+            region::extra.eq(Some(extra_text(&r.extra))),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn child_region_ids(conn: &mut AnyConnection, parents: &[String]) -> Result<Vec<String>> {
+    Ok(region::table
+        .filter(region::parent_region_id.eq_any(parents))
+        .select(region::id)
+        .load(conn)?)
+}
+
+pub fn regions_have_endpoints(conn: &mut AnyConnection, ids: &[String]) -> Result<bool> {
+    let n: i64 = endpoint::table
+        .filter(endpoint::region_id.eq_any(ids))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn delete_regions(conn: &mut AnyConnection, ids: &[String]) -> Result<()> {
+    diesel::delete(region::table.filter(region::id.eq_any(ids))).execute(conn)?;
+    Ok(())
+}
+
+// ---- OS-EP-FILTER associations (read for the catalog) ---------------------------------
+
+pub fn project_endpoint_ids(conn: &mut AnyConnection, project_id: &str) -> Result<Vec<String>> {
+    Ok(project_endpoint::table
+        .filter(project_endpoint::project_id.eq(project_id))
+        .select(project_endpoint::endpoint_id)
+        .load(conn)?)
+}
+
+/// The `filters` of every endpoint group associated with the project.
+pub fn endpoint_group_filters_for_project(
+    conn: &mut AnyConnection,
+    project_id: &str,
+) -> Result<Vec<Map<String, Value>>> {
+    let texts: Vec<String> = project_endpoint_group::table
+        .inner_join(
+            endpoint_group::table
+                .on(endpoint_group::id.eq(project_endpoint_group::endpoint_group_id)),
+        )
+        .filter(project_endpoint_group::project_id.eq(project_id))
+        .select(endpoint_group::filters)
+        .load(conn)?;
+    Ok(texts.iter().map(|t| parse_extra(Some(t))).collect())
 }

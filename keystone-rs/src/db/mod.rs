@@ -114,10 +114,15 @@ impl ConnectionManager {
             #[cfg(feature = "mysql")]
             Backend::Mysql => {
                 let mut conn = diesel::MysqlConnection::establish(&self.url.diesel_url)?;
-                conn.batch_execute(
+                // READ COMMITTED: InnoDB's default REPEATABLE READ takes gap locks on range
+                // deletes (revocation-event pruning) that deadlock concurrent writers.
+                for statement in [
                     "SET time_zone = '+00:00', sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')",
-                )
-                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+                ] {
+                    conn.batch_execute(statement)
+                        .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                }
                 Ok(AnyConnection::Mysql(conn))
             }
             #[allow(unreachable_patterns)]
@@ -145,6 +150,17 @@ impl ManageConnection for ConnectionManager {
     fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
         false
     }
+}
+
+/// A transaction the database aborted only because of concurrent ones (deadlock,
+/// serialization failure, lock wait timeout).
+pub fn is_transient(e: &Error) -> bool {
+    e.detail.as_deref().is_some_and(|d| {
+        let d = d.to_ascii_lowercase();
+        d.contains("deadlock")
+            || d.contains("could not serialize")
+            || d.contains("lock wait timeout")
+    })
 }
 
 pub type Pool = r2d2::Pool<ConnectionManager>;
@@ -213,6 +229,31 @@ impl Db {
     {
         let db = self.clone();
         actix_web::web::block(move || db.write_blocking(f)).await?
+    }
+
+    /// As [`Db::write`], retried when the database aborts the transaction for a deadlock or
+    /// a serialization failure (concurrent writers on PostgreSQL and InnoDB): the work is
+    /// all-or-nothing, so running it again is safe.
+    pub async fn write_retrying<T, F>(&self, f: F) -> Result<T>
+    where
+        F: Fn(&mut AnyConnection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || {
+            let mut attempt = 0;
+            loop {
+                match db.write_blocking(&f) {
+                    Err(e) if attempt < 5 && is_transient(&e) => {
+                        attempt += 1;
+                        tracing::debug!(attempt, "retrying a transaction the database aborted");
+                        std::thread::sleep(Duration::from_millis(5 * (1 << attempt)));
+                    }
+                    other => return other,
+                }
+            }
+        })
+        .await?
     }
 
     pub fn read_blocking<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::application_credential::{self as app_cred, ApplicationCredential};
 use crate::assignment::{Role, store as assignment_store};
-use crate::catalog::{self, Substitutions, store as catalog_store};
+use crate::catalog;
 use crate::config::Config;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
@@ -433,16 +433,10 @@ fn id_name(id: &str, name: &str) -> Value {
     Value::Object(m)
 }
 
-/// The catalog for a token's scope (empty for unscoped tokens).
+/// The catalog for a token's scope (Keystone's `get_v3_catalog`; endpoints whose URL
+/// needs a project id are left out of domain- and system-scoped catalogs).
 pub fn catalog_for(conn: &mut AnyConnection, config: &Config, token: &Token) -> Result<Value> {
-    let services = catalog_store::list_services(conn)?;
-    let endpoints = catalog_store::list_endpoints(conn)?;
-    let subs = Substitutions {
-        user_id: Some(token.user.id.clone()),
-        project_id: token.project_id().map(str::to_string),
-        public_endpoint: config.default.public_endpoint.clone(),
-    };
-    Ok(catalog::render(&services, &endpoints, &subs))
+    catalog::v3_catalog(conn, config, &token.user.id, token.project_id())
 }
 
 /// The `{"token": …}` body, in Keystone's key order (tokens-api.md §3).
