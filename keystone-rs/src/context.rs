@@ -28,6 +28,12 @@ pub fn base_url(req: &HttpRequest, config: &Config) -> String {
     if let Some(endpoint) = &config.default.public_endpoint {
         return endpoint.trim_end_matches('/').to_string();
     }
+    request_base_url(req, config)
+}
+
+/// [`base_url`] as rebuilt from the request alone, ignoring `public_endpoint`: the URL the
+/// client actually called (OAuth1 signatures are checked against it).
+pub fn request_base_url(req: &HttpRequest, config: &Config) -> String {
     let headers = req.headers();
     let mut scheme = if req.app_config().secure() {
         "https"

@@ -14,6 +14,7 @@ pub mod assignment;
 pub mod auth;
 pub mod catalog;
 pub mod manage;
+pub mod oauth1;
 pub mod policy;
 pub mod resource;
 pub mod revoke;

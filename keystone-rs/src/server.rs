@@ -45,6 +45,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::revoke::http::configure(cfg);
     crate::catalog::http::configure(cfg);
     crate::application_credential::http::configure(cfg);
+    crate::oauth1::http::configure(cfg);
 }
 
 /// The 413 Keystone's sizelimit middleware answers (text/plain; the literal `%s` is

@@ -9,6 +9,7 @@ mod auth_routes;
 mod catalog;
 mod concurrency;
 mod errors;
+mod oauth1;
 mod policy_coverage;
 mod revocation;
 mod tokens;

@@ -92,7 +92,27 @@ impl TestServer {
         opts.internal_url = Some(endpoint.clone());
         opts.admin_url = Some(endpoint);
         bootstrap::run(&config, &db, &opts).expect("bootstrap");
+        Self::serve(config, listener, dir)
+    }
 
+    /// Another node of this deployment: the same database and Fernet key repository, its
+    /// own port — a second keystone-rs behind the same load balancer.
+    #[allow(dead_code)] // used by some test modules only
+    pub fn second_node(&self) -> TestServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        Self::serve(
+            self.config.clone(),
+            listener,
+            tempfile::tempdir().expect("tempdir"),
+        )
+    }
+
+    fn serve(
+        config: Config,
+        listener: std::net::TcpListener,
+        dir: tempfile::TempDir,
+    ) -> TestServer {
+        let port = listener.local_addr().expect("addr").port();
         let state = AppState::open(config.clone()).expect("state");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {

@@ -4,7 +4,8 @@
 use super::request::{parse_auth_request, unsupported_method};
 use super::scope::{ScopeRequest, resolve};
 use super::{
-    MethodOutcome, application_credential as app_cred_method, password, token as token_method,
+    MethodOutcome, application_credential as app_cred_method, oauth1, password,
+    token as token_method,
 };
 use crate::assignment::store as assignment_store;
 use crate::context::{self, SUBJECT_TOKEN_HEADER, base_url, header, json_body};
@@ -82,101 +83,115 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
     let body = json_body(&req, &body)?;
     let auth = parse_auth_request(&body, &state.config.auth.methods)?;
     let with_catalog = !has_query_param(&req, "nocatalog");
+    let signed = oauth1::SignedRequest::from_http(&req, &state.config);
+    // The oauth1 method remembers its nonce: a write, in one transaction with the rest.
+    let writes = auth.methods.iter().any(|m| m == "oauth1");
     let scope_given = body.get("auth").and_then(|a| a.get("scope")).is_some();
     let st = state.clone();
-    let (token, body) = state
-        .db
-        .read(move |conn| {
-            let config = &st.config;
-            // Keystone resolves the scope before running the methods; a credential fixes
-            // it (and an unknown credential id is a 404 already here).
-            let app_cred_data = auth.identity.get(app_cred_method_name()).cloned();
-            if app_cred_data.is_some() && auth.methods.iter().any(|m| m == app_cred_method_name()) {
-                if scope_given {
-                    return Err(app_cred_method::scope_not_allowed());
-                }
-                app_cred_method::lookup(conn, app_cred_data.as_ref().unwrap_or(&Value::Null))?;
+    let work = move |conn: &mut crate::db::AnyConnection| {
+        let config = &st.config;
+        // Keystone resolves the scope before running the methods; a credential fixes it
+        // (and an unknown credential id is a 404 already here).
+        if auth
+            .methods
+            .iter()
+            .any(|m| m == crate::application_credential::METHOD)
+        {
+            if scope_given {
+                return Err(app_cred_method::scope_not_allowed());
             }
-            let requested = resolve(conn, &auth.scope)?;
-            let mut outcome: Option<MethodOutcome> = None;
-            for method in &auth.methods {
-                let data = auth.identity.get(method).cloned().unwrap_or(Value::Null);
-                let result = match method.as_str() {
-                    "password" => password::authenticate(conn, config, &data)?,
-                    "token" => token_method::authenticate(conn, &st.tokens, config, &data)?,
-                    "application_credential" => app_cred_method::authenticate(conn, config, &data)?,
-                    _ => return Err(unsupported_method(&config.auth.methods)),
-                };
-                if let Some(previous) = &outcome {
-                    if previous.user_id != result.user_id {
-                        return Err(Error::unauthorized_because("methods disagree on the user"));
-                    }
+            let data = auth
+                .identity
+                .get(crate::application_credential::METHOD)
+                .cloned()
+                .unwrap_or(Value::Null);
+            app_cred_method::lookup(conn, &data)?;
+        }
+        let requested = resolve(conn, &auth.scope)?;
+        let mut outcome: Option<MethodOutcome> = None;
+        for method in &auth.methods {
+            let data = auth.identity.get(method).cloned().unwrap_or(Value::Null);
+            let result = match method.as_str() {
+                "password" => password::authenticate(conn, config, &data)?,
+                "token" => token_method::authenticate(conn, &st.tokens, config, &data)?,
+                "oauth1" => oauth1::authenticate(conn, &signed)?,
+                "application_credential" => app_cred_method::authenticate(conn, config, &data)?,
+                _ => return Err(unsupported_method(&config.auth.methods)),
+            };
+            if let Some(previous) = &outcome {
+                if previous.user_id != result.user_id {
+                    return Err(Error::unauthorized_because("methods disagree on the user"));
                 }
-                outcome = Some(match outcome {
-                    None => result,
-                    Some(prev) => MethodOutcome {
-                        inherited_methods: [
-                            prev.inherited_methods,
-                            result.inherited_methods.clone(),
-                        ]
+            }
+            outcome = Some(match outcome {
+                None => result,
+                Some(prev) => MethodOutcome {
+                    inherited_methods: [prev.inherited_methods, result.inherited_methods.clone()]
                         .concat(),
-                        expires_at: prev.expires_at.or(result.expires_at),
-                        parent_audit_id: prev.parent_audit_id.or(result.parent_audit_id.clone()),
-                        presented_scope: prev.presented_scope.or(result.presented_scope.clone()),
-                        application_credential: prev
-                            .application_credential
-                            .or(result.application_credential.clone()),
-                        ..result
-                    },
-                });
-            }
-            let outcome = outcome.ok_or_else(|| unsupported_method(&config.auth.methods))?;
-            let user = crate::identity::store::get(conn, &outcome.user_id)?
-                .ok_or_else(|| Error::unauthorized_because("user vanished"))?;
-            let scope = match (&outcome.application_credential, requested) {
-                (Some(ac), _) => app_cred_method::scope(conn, ac)?,
-                (None, Some(scope)) => scope,
-                (None, None) if auth.scope == ScopeRequest::Absent => {
-                    default_project_scope(conn, &user)?
-                }
-                (None, None) => ResolvedScope::Unscoped,
-            };
-            if let Some(presented) = &outcome.presented_scope {
-                token_method::check_rescope(config, presented, &scope)?;
-            }
-            let mut methods = auth.methods.clone();
-            for m in &outcome.inherited_methods {
-                if !methods.contains(m) {
-                    methods.push(m.clone());
-                }
-            }
-            let token = provider::issue(
-                conn,
-                &st.tokens,
-                config,
-                IssueRequest {
-                    user,
-                    methods,
-                    scope,
-                    expires_at: outcome.expires_at,
-                    parent_audit_id: outcome.parent_audit_id,
-                    application_credential: outcome.application_credential,
+                    expires_at: prev.expires_at.or(result.expires_at),
+                    parent_audit_id: prev.parent_audit_id.or(result.parent_audit_id.clone()),
+                    presented_scope: prev.presented_scope.or(result.presented_scope.clone()),
+                    oauth1: prev.oauth1.or(result.oauth1.clone()),
+                    application_credential: prev
+                        .application_credential
+                        .or(result.application_credential.clone()),
+                    ..result
                 },
-            )?;
-            let catalog = if with_catalog {
-                Some(provider::catalog_for(conn, config, &token)?)
-            } else {
-                None
-            };
-            let body = provider::render(&token, catalog);
-            Ok((token, body))
-        })
-        .await?;
+            });
+        }
+        let outcome = outcome.ok_or_else(|| unsupported_method(&config.auth.methods))?;
+        let user = crate::identity::store::get(conn, &outcome.user_id)?
+            .ok_or_else(|| Error::unauthorized_because("user vanished"))?;
+        // An access token's project overrides the requested scope (parsed all the same).
+        // A credential's project, or an access token's, overrides the requested scope.
+        let scope = match (&outcome.application_credential, &outcome.oauth1, requested) {
+            (Some(ac), _, _) => app_cred_method::scope(conn, ac)?,
+            (None, Some(grant), _) => oauth1::project_scope(conn, &grant.project_id)?,
+            (None, None, Some(scope)) => scope,
+            (None, None, None) if auth.scope == ScopeRequest::Absent => {
+                default_project_scope(conn, &user)?
+            }
+            (None, None, None) => ResolvedScope::Unscoped,
+        };
+        if let Some(presented) = &outcome.presented_scope {
+            token_method::check_rescope(config, presented, &scope)?;
+        }
+        let mut methods = auth.methods.clone();
+        for m in &outcome.inherited_methods {
+            if !methods.contains(m) {
+                methods.push(m.clone());
+            }
+        }
+        let token = provider::issue(
+            conn,
+            &st.tokens,
+            config,
+            IssueRequest {
+                user,
+                methods,
+                scope,
+                expires_at: outcome.expires_at,
+                parent_audit_id: outcome.parent_audit_id,
+                access_token_id: outcome.oauth1.map(|g| g.access_token_id),
+                application_credential: outcome.application_credential,
+            },
+        )?;
+        let catalog = if with_catalog {
+            Some(provider::catalog_for(conn, config, &token)?)
+        } else {
+            None
+        };
+        let body = provider::render(&token, catalog);
+        Ok((token, body))
+    };
+    let (token, body) = if writes {
+        let issued = state.db.write(work).await?;
+        crate::oauth1::http::purge_nonces_if_due(&state).await;
+        issued
+    } else {
+        state.db.read(work).await?
+    };
     Ok(token_response(StatusCode::CREATED, &token, &body))
-}
-
-fn app_cred_method_name() -> &'static str {
-    crate::application_credential::METHOD
 }
 
 /// No scope asked for: the user's default project if it is usable, else unscoped.

@@ -2,6 +2,7 @@
 
 pub mod application_credential;
 pub mod http;
+pub mod oauth1;
 pub mod password;
 pub mod request;
 pub mod scope;
@@ -24,4 +25,6 @@ pub struct MethodOutcome {
     pub presented_scope: Option<crate::token::provider::ResolvedScope>,
     /// From the `application_credential` method: the credential, which fixes the scope.
     pub application_credential: Option<crate::application_credential::ApplicationCredential>,
+    /// From the `oauth1` method: the access token whose delegation the token carries.
+    pub oauth1: Option<oauth1::Grant>,
 }

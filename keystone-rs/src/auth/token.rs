@@ -50,6 +50,7 @@ pub fn authenticate(
         parent_audit_id: presented.audit_chain_root().map(str::to_string),
         presented_scope: Some(presented.scope.clone()),
         application_credential: None,
+        oauth1: None,
     })
 }
 

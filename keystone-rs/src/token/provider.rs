@@ -56,6 +56,8 @@ pub struct Token {
     /// The credential an `application_credential` token was issued from (re-read at
     /// every validation).
     pub application_credential: Option<ApplicationCredential>,
+    /// Tokens obtained with the `oauth1` method: their access token and its consumer.
+    pub oauth1: Option<crate::oauth1::Delegation>,
 }
 
 impl Token {
@@ -159,8 +161,6 @@ pub fn validate_with(
         Some("trust")
     } else if payload.federated.is_some() {
         Some("federated")
-    } else if payload.access_token_id.is_some() {
-        Some("OAuth1")
     } else if payload.thumbprint.is_some() {
         Some("OAuth2 mTLS")
     } else {
@@ -190,12 +190,16 @@ pub fn validate_with(
         ),
         None => None,
     };
-    let roles = match &application_credential {
-        Some(ac) => app_cred_roles(conn, ac, &scope)?,
-        None => roles_for(conn, &user.id, &scope)?,
-    };
+    let (roles, oauth1) = token_roles(
+        conn,
+        &user.id,
+        &scope,
+        payload.access_token_id.as_deref(),
+        application_credential.as_ref(),
+    )?;
 
-    let values = token_values(&payload, issued_at, &user, &scope, &roles);
+    let mut values = token_values(&payload, issued_at, &user, &scope, &roles);
+    values.consumer_id = oauth1.as_ref().map(|d| d.consumer_id.clone());
     if revoke::store::is_revoked(conn, &values)? {
         return Err(failed_to_validate().with_detail("token revoked"));
     }
@@ -257,6 +261,7 @@ pub fn validate_with(
         scope,
         roles,
         application_credential,
+        oauth1,
     })
 }
 
@@ -269,6 +274,28 @@ fn app_cred_roles(
     match scope {
         ResolvedScope::Project { project, .. } => app_cred::token_roles(conn, ac, project),
         _ => Ok(vec![]),
+    }
+}
+
+/// The token's roles: the user's on the scope; for an application-credential token the
+/// credential's roles the user still holds; for an OAuth1 token the delegated ones it still
+/// holds (a deleted access token is a 404, as Keystone).
+fn token_roles(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    scope: &ResolvedScope,
+    access_token_id: Option<&str>,
+    application_credential: Option<&ApplicationCredential>,
+) -> Result<(Vec<Role>, Option<crate::oauth1::Delegation>)> {
+    if let Some(ac) = application_credential {
+        return Ok((app_cred_roles(conn, ac, scope)?, None));
+    }
+    match access_token_id {
+        Some(id) => {
+            let (roles, delegation) = crate::oauth1::token_roles(conn, id, user_id, scope)?;
+            Ok((roles, Some(delegation)))
+        }
+        None => Ok((roles_for(conn, user_id, scope)?, None)),
     }
 }
 
@@ -351,6 +378,8 @@ pub struct IssueRequest {
     pub parent_audit_id: Option<String>,
     /// Set for the `application_credential` method: roles, expiry cap and payload follow.
     pub application_credential: Option<ApplicationCredential>,
+    /// Set by the `oauth1` method: the token carries that access token's delegation.
+    pub access_token_id: Option<String>,
 }
 
 /// Mint a token: roles must exist for a scoped token (else 401), then encrypt.
@@ -360,10 +389,13 @@ pub fn issue(
     config: &Config,
     req: IssueRequest,
 ) -> Result<Token> {
-    let roles = match &req.application_credential {
-        Some(ac) => app_cred_roles(conn, ac, &req.scope)?,
-        None => roles_for(conn, &req.user.id, &req.scope)?,
-    };
+    let (roles, oauth1) = token_roles(
+        conn,
+        &req.user.id,
+        &req.scope,
+        req.access_token_id.as_deref(),
+        req.application_credential.as_ref(),
+    )?;
     if !matches!(req.scope, ResolvedScope::Unscoped) && roles.is_empty() {
         return Err(Error::unauthorized_because(
             "no role on the requested scope",
@@ -405,6 +437,7 @@ pub fn issue(
     );
     payload.trust_id = None;
     payload.app_cred_id = req.application_credential.as_ref().map(|ac| ac.id.clone());
+    payload.access_token_id = req.access_token_id;
     let encoded = encode_token(&tokens.keys, &tokens.codec, &payload)?;
     Ok(Token {
         id: encoded.id,
@@ -415,6 +448,7 @@ pub fn issue(
         scope: req.scope,
         roles,
         application_credential: req.application_credential,
+        oauth1,
     })
 }
 
@@ -487,6 +521,12 @@ pub fn render(token: &Token, catalog: Option<Value>) -> Value {
         if !matches!(token.scope, ResolvedScope::Unscoped) {
             t.insert("catalog".into(), catalog);
         }
+    }
+    if let Some(d) = &token.oauth1 {
+        t.insert(
+            "OS-OAUTH1".into(),
+            serde_json::json!({"access_token_id": d.access_token_id, "consumer_id": d.consumer_id}),
+        );
     }
     if let Some(ac) = &token.application_credential {
         t.insert("application_credential".into(), ac.token_json());

@@ -1,0 +1,258 @@
+"""Load benchmark: keystone-rs against Python Keystone on the same machine.
+
+Starts keystone-rs (release binary) and, unless --no-peer, the Python Keystone peer twice
+(as shipped, and with the in-process cache), seeds each through the Keystone API, drives
+each scenario at each server for a fixed time, prints one line per scenario and server, and
+writes results.json and results.png. All traffic stays on 127.0.0.1; every server started
+here is stopped at the end. See tools/bench/README.md; tools/bench/run.sh is the entry point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+import bcrypt_bound
+import load
+import report
+import seed as seeding
+from scenarios import SCENARIOS, Scenario, select
+from targets import REPO, KeystoneRsTarget, PeerTarget, RssSampler, find_peer_tools
+
+
+# Fewer completed requests than this make a rate too rough to compare (a bcrypt-bound
+# scenario on a busy machine in --quick mode): flagged, and left out of the ratios.
+FEW_SAMPLES = 10
+
+
+def target_root() -> Path:
+    return Path(os.environ.get("CARGO_TARGET_DIR") or REPO / "target")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="tools/bench/run.sh", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--duration", type=int, default=10, help="seconds of load per scenario")
+    p.add_argument("--quick", action="store_true",
+                   help="3 s per scenario (overrides --duration) and no separate warm-up")
+    p.add_argument("--warmup", type=int, default=1,
+                   help="seconds of unmeasured load before each measurement")
+    p.add_argument("--threads", type=int, default=1, help="load generator threads")
+    p.add_argument("--connections", type=int, default=8, help="concurrent connections")
+    p.add_argument("--timeout", type=int, default=30, help="seconds before a request times out")
+    p.add_argument("--scenarios", help="comma-separated keys: "
+                   + ",".join(s.key for s in SCENARIOS))
+    p.add_argument("--subject", choices=("seeded", "admin"), default="seeded",
+                   help="whose tokens the token scenarios use: the seeded user (member on a "
+                   "seeded project, reader via a group) or the bootstrap admin on the admin "
+                   "project (for a server that cannot seed users yet); same on every server")
+    p.add_argument("--no-peer", action="store_true", help="measure keystone-rs only")
+    p.add_argument("--no-peer-cache", action="store_true",
+                   help="skip the peer with the cache (measure the peer as shipped only)")
+    p.add_argument("--no-bcrypt-bound", action="store_true", help="skip the bcrypt bound")
+    p.add_argument("--keystone-rs-bin", type=Path,
+                   default=Path(os.environ.get("KEYSTONE_RS_BIN")
+                                or target_root() / "release" / "keystone-rs"))
+    p.add_argument("--keystone-rs-port", type=int, default=5100)
+    p.add_argument("--peer-port", type=int, default=5101,
+                   help="the peer's port; the cached peer uses the next one")
+    p.add_argument("--peer-workers", type=int, default=2, help="gunicorn workers per peer")
+    p.add_argument("--peer-dir", type=Path, default=Path("/var/tmp/peer-bench"),
+                   help="the peer's deployment dir (recreated); the cached one gets -cache")
+    p.add_argument("--peer-tools", type=Path, default=None,
+                   help="shared/tools/peer (found beside the main checkout by default)")
+    p.add_argument("--out", type=Path, default=target_root() / "bench",
+                   help="where results.json, results.png and logs go")
+    p.add_argument("--keep", action="store_true", help="keep keystone-rs's temporary dir")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.duration, args.warmup = 3, 0
+    if args.duration < 1 or args.warmup < 0:
+        p.error("--duration must be >= 1 and --warmup >= 0")
+    return args
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def git_revision() -> str:
+    try:
+        return subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def preflight(target, req: load.Request) -> tuple[int, str]:
+    """One request before the load: is the route served, and does it succeed?"""
+    resp = requests.request(req.method, target.base_url + req.path, headers=req.headers,
+                            data=req.body.encode() if req.body else None, timeout=60)
+    return resp.status_code, resp.text[:160]
+
+
+def measure(target, scenario: Scenario, seed: seeding.Seed, settings: load.LoadSettings,
+            warmup: int) -> dict:
+    missing = [seed.missing[n] for n in scenario.needs if n in seed.missing]
+    if missing:
+        return {"status": "n/a", "reason": missing[0]}
+    req = scenario.request(seed)
+    try:
+        status, body = preflight(target, req)
+    except requests.RequestException as e:
+        return {"status": "error", "reason": f"preflight: {e}"}
+    if status in seeding.NOT_SERVED:
+        return {"status": "n/a", "reason": f"not served: {status}"}
+    if not 200 <= status < 300:
+        return {"status": "error", "reason": f"fails: {status} {body}".strip()}
+    if warmup:
+        load.run(target.base_url, req, load.LoadSettings(
+            warmup, settings.threads, settings.connections, settings.timeout))
+    with RssSampler(target.root_pid()) as rss:
+        result = load.run(target.base_url, req, settings)
+    return {"status": "ok", **result.to_json(), "rss_mib": round(rss.peak_kib / 1024, 1),
+            "few_samples": result.requests < FEW_SAMPLES}
+
+
+def ratios(results: dict) -> dict:
+    rs = results.get("keystone-rs", {})
+    out = {}
+    for server, r in results.items():
+        if server != "keystone-rs" and r["status"] == "ok" and rs.get("status") == "ok" \
+                and r["requests"] and rs["requests"]:
+            out[server] = round(rs["rps"] / r["rps"], 3)
+    return out
+
+
+def build_targets(args) -> list:
+    if not args.keystone_rs_bin.is_file():
+        raise SystemExit(f"no keystone-rs binary at {args.keystone_rs_bin}: "
+                         "cargo build --release -p keystone-rs (run.sh does this)")
+    targets: list = [KeystoneRsTarget(args.keystone_rs_bin, args.keystone_rs_port, args.keep)]
+    if not args.no_peer:
+        tools = args.peer_tools or find_peer_tools()
+        if tools is None:
+            raise SystemExit("shared/tools/peer not found: pass --peer-tools or --no-peer")
+        logs = args.out / "logs"
+        targets.append(PeerTarget("peer", tools, args.peer_dir, args.peer_port,
+                                  args.peer_workers, cache=False, log_dir=logs))
+        if not args.no_peer_cache:
+            targets.append(PeerTarget("peer+cache", tools,
+                                      Path(f"{args.peer_dir}-cache"), args.peer_port + 1,
+                                      args.peer_workers, cache=True, log_dir=logs))
+    return targets
+
+
+def run(args) -> int:
+    load.require_tools()
+    scenarios = select(args.scenarios.split(",") if args.scenarios else None)
+    settings = load.LoadSettings(args.duration, args.threads, args.connections, args.timeout)
+    load_avg = os.getloadavg()[0]
+    if load_avg > 0.5 * (os.cpu_count() or 1):
+        log(f"warning: load average {load_avg:.1f} on {os.cpu_count()} cores: "
+            "other work on this machine will skew the numbers")
+    results: dict = {
+        "meta": {"started": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+                 "git": git_revision(), "cores": os.cpu_count(),
+                 "load_average_at_start": round(load_avg, 2),
+                 "duration_s": args.duration, "warmup_s": args.warmup,
+                 "subject": args.subject,
+                 "threads": args.threads, "connections": args.connections,
+                 "load_generators": {"default": "wrk", "HEAD": "ab"}},
+        "servers": {}, "seed": {}, "bcrypt_bound": None, "scenarios": [],
+    }
+    targets = build_targets(args)
+    try:
+        for t in targets:
+            if isinstance(t, PeerTarget):
+                log(f"preparing {t.name} in {t.peer_dir} (setup.sh, about a minute)")
+                t.prepare_async()
+        rs = targets[0]
+        log(f"preparing and starting keystone-rs on {rs.base_url}")
+        rs.prepare()
+        rs.start()
+        for t in targets[1:]:
+            t.wait_prepared()
+            log(f"starting {t.name} on {t.base_url}")
+            t.start()
+        seeds = {}
+        for t in targets:
+            log(f"seeding {t.name} through the API")
+            started = time.monotonic()
+            seeds[t.name] = seeding.seed(t.base_url, args.subject)
+            results["seed"][t.name] = {**seeds[t.name].to_json(),
+                                       "seconds": round(time.monotonic() - started, 1)}
+            for group, reason in seeds[t.name].missing.items():
+                log(f"  {t.name}: {group} not seeded ({reason})")
+            label = {"keystone-rs": "keystone-rs", "peer": "Python Keystone (no cache)",
+                     "peer+cache": "Python Keystone (+ memory cache)"}[t.name]
+            results["servers"][t.name] = {"label": label, "url": t.base_url,
+                                          "how": t.describe()}
+        if not args.no_bcrypt_bound:
+            log(f"bcrypt bound: {args.duration} s of verifications on every core")
+            results["bcrypt_bound"] = bcrypt_bound.measure(args.duration)
+
+        print(report.header(), flush=True)
+        for scenario in scenarios:
+            per_server = {}
+            for t in targets:
+                try:
+                    per_server[t.name] = measure(t, scenario, seeds[t.name], settings,
+                                                 args.warmup)
+                except load.LoadError as e:
+                    per_server[t.name] = {"status": "error", "reason": str(e)}
+                bound = results["bcrypt_bound"]
+                r = per_server[t.name]
+                if scenario.bcrypt_bound and bound and r["status"] == "ok" and r["requests"]:
+                    r["of_bcrypt_bound"] = round(r["rps"] / bound["per_second"], 3)
+            shape = scenario.request(seeding.Seed(base_url=""))
+            entry = {"key": scenario.key, "title": scenario.title,
+                     "request": f"{shape.method} {shape.path}",
+                     "bcrypt_bound": scenario.bcrypt_bound, "results": per_server,
+                     "ratios": ratios(per_server)}
+            results["scenarios"].append(entry)
+            print("\n".join(report.rows(entry)), flush=True)
+    finally:
+        for t in reversed(targets):
+            try:
+                t.stop()
+            except Exception as e:  # keep stopping the others
+                log(f"stopping {t.name}: {e}")
+
+    for line in report.footnotes(results, FEW_SAMPLES) + report.bcrypt_lines(results):
+        print(line)
+    json_path, png_path = args.out / "results.json", args.out / "results.png"
+    report.write_json(results, json_path)
+    report.write_png(results, png_path)
+    print(f"results: {json_path}, {png_path}")
+    return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    # SIGTERM (e.g. from `timeout`) must still stop the servers: unwind like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return run(args)
+    except (RuntimeError, load.LoadError) as e:
+        log(f"failed: {e}")
+        return 1
+    except KeyboardInterrupt:
+        log("interrupted; servers stopped")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

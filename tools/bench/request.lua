@@ -1,0 +1,60 @@
+-- wrk script: sends one fixed request and reports the run as a single JSON line.
+--
+-- The request comes from the file named by $BENCH_REQUEST (written by wrk_runner.py):
+--   line 1          the HTTP method
+--   next lines      "Name: value" headers, up to an empty line
+--   the rest        the body (may be empty)
+-- The URL (and so the path and query) is wrk's own command-line argument.
+--
+-- wrk counts only statuses >= 400 as errors; the benchmark wants every non-2xx answer,
+-- so response() counts them per thread and done() adds the threads up.
+
+local spec = assert(os.getenv("BENCH_REQUEST"), "BENCH_REQUEST is not set")
+local file = assert(io.open(spec, "rb"))
+wrk.method = file:read("*l")
+wrk.headers = wrk.headers or {}
+while true do
+  local line = file:read("*l")
+  if line == nil or line == "" then break end
+  local name, value = line:match("^([^:]+):%s*(.*)$")
+  if name then wrk.headers[name] = value end
+end
+local body = file:read("*a")
+file:close()
+if body ~= nil and body ~= "" then wrk.body = body end
+
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  non2xx = 0
+  first_non2xx = 0
+end
+
+function response(status, headers, body)
+  if status < 200 or status > 299 then
+    non2xx = non2xx + 1
+    if first_non2xx == 0 then first_non2xx = status end
+  end
+end
+
+function done(summary, latency, requests)
+  local bad, first = 0, 0
+  for _, thread in ipairs(threads) do
+    bad = bad + thread:get("non2xx")
+    local status = thread:get("first_non2xx")
+    if first == 0 and status ~= 0 then first = status end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_RESULT {"requests": %d, "duration_us": %d, "bytes": %d, "non2xx": %d, ' ..
+    '"first_non2xx_status": %d, "latency_us": {"p50": %d, "p90": %d, "p99": %d, ' ..
+    '"max": %d, "mean": %.1f}, "socket_errors": {"connect": %d, "read": %d, ' ..
+    '"write": %d, "timeout": %d}}\n',
+    summary.requests, summary.duration, summary.bytes, bad, first,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency.max, latency.mean, e.connect, e.read, e.write, e.timeout))
+end

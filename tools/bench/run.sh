@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Load benchmark of keystone-rs against Python Keystone; see tools/bench/README.md.
+#   tools/bench/run.sh [--quick] [--no-peer] [--duration S] [--scenarios a,b] ...
+#   tools/bench/run.sh --help        every option
+# Installs wrk and ab (Debian) if missing, builds its venv (requests, matplotlib, bcrypt)
+# under the cargo target dir, builds keystone-rs in release mode (skipped with --no-build
+# or when KEYSTONE_RS_BIN names a binary), then runs bench.py.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+TARGET=${CARGO_TARGET_DIR:-$REPO/target}
+
+build=1; args=()
+for a in "$@"; do
+  case $a in
+    --no-build) build=0 ;;
+    -h|--help) build=0; args+=("$a") ;;
+    *) args+=("$a") ;;
+  esac
+done
+[[ -n ${KEYSTONE_RS_BIN:-} ]] && build=0
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v ab >/dev/null || need+=(apache2-utils)
+command -v python3 >/dev/null && python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
+if ((${#need[@]})); then
+  echo "bench: installing ${need[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+VENV=${BENCH_VENV:-$TARGET/bench-venv}
+want=$( { python3 -V 2>&1; cat "$HERE/requirements.txt"; } | sha256sum | cut -d' ' -f1)
+if ! [[ -x $VENV/bin/python && -f $VENV/.bench-stamp && $(<"$VENV/.bench-stamp") == "$want" ]]; then
+  echo "bench: installing requirements.txt into $VENV" >&2
+  rm -f "$VENV/.bench-stamp"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$HERE/requirements.txt"
+  echo "$want" > "$VENV/.bench-stamp"
+fi
+
+if ((build)); then
+  (cd "$REPO" && cargo build --release --locked -p keystone-rs)
+fi
+
+exec "$VENV/bin/python" "$HERE/bench.py" ${args[@]+"${args[@]}"}
