@@ -175,7 +175,7 @@ pub async fn caller(state: &State, req: &HttpRequest) -> Result<Token> {
         .ok_or_else(|| Error::unauthorized_because("no X-Auth-Token"))?
         .to_string();
     let st = state.clone();
-    state
+    let token = state
         .db
         .read(move |conn| provider::validate(conn, &st.tokens, &st.config, &token_id, false))
         .await
@@ -190,7 +190,10 @@ pub async fn caller(state: &State, req: &HttpRequest) -> Result<Token> {
                     e.status.as_u16()
                 ))
             }
-        })
+        })?;
+    // A credential token with access rules only reaches what its rules allow.
+    crate::application_credential::http::enforce_access_rules(state, req, &token).await?;
+    Ok(token)
 }
 
 /// Policy credentials of a token (shared/spec/policy.md §5.1).

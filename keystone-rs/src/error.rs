@@ -16,6 +16,10 @@ const FORBIDDEN_TEXT: &str = "You are not authorized to perform the requested ac
 const INTERNAL_TEXT: &str =
     "An unexpected error prevented the server from fulfilling your request.";
 
+/// Internal response header: the server's outer middleware replaces it by the auth
+/// middleware's `WWW-Authenticate` (`Keystone uri="<base URL>"`, without `/v3`).
+pub const MIDDLEWARE_401_MARKER: &str = "x-keystone-rs-middleware-401";
+
 #[derive(Debug, Clone)]
 pub struct Error {
     pub status: StatusCode,
@@ -24,6 +28,11 @@ pub struct Error {
     pub identity: Option<Value>,
     /// Detail kept for the log only (never rendered), e.g. a database error.
     pub detail: Option<String>,
+    /// Set when Keystone's auth middleware, not Flask, renders the error (a token refused
+    /// by its access rules): that renderer has its own JSON layout and its own
+    /// `WWW-Authenticate` value (the base URL without `/v3`, added by the server's
+    /// outer middleware, which knows the base URL).
+    pub middleware_rendered: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -35,6 +44,7 @@ impl Error {
             message: message.into(),
             identity: None,
             detail: None,
+            middleware_rendered: false,
         }
     }
 
@@ -126,6 +136,13 @@ impl Error {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_TEXT).with_detail(detail)
     }
 
+    /// The auth middleware's own 401 (see [`MIDDLEWARE_401_MARKER`]).
+    pub fn middleware_unauthorized() -> Self {
+        let mut e = Self::unauthorized();
+        e.middleware_rendered = true;
+        e
+    }
+
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self
@@ -137,6 +154,16 @@ impl Error {
 
     /// The exact bytes Keystone's Flask `jsonify` produces: compact, keys sorted.
     pub fn body(&self) -> String {
+        if self.middleware_rendered {
+            // keystone's render_exception: json.dumps of code, title, message; no newline.
+            let mut inner = serde_json::Map::new();
+            inner.insert("code".into(), Value::from(self.status.as_u16()));
+            inner.insert("title".into(), Value::from(self.title()));
+            inner.insert("message".into(), Value::from(self.message.clone()));
+            let mut outer = serde_json::Map::new();
+            outer.insert("error".into(), Value::Object(inner));
+            return crate::json::to_ascii_string(&Value::Object(outer), crate::json::Style::Python);
+        }
         // serde_json::Map keeps insertion order (preserve_order), so insert sorted.
         let mut inner = serde_json::Map::new();
         inner.insert("code".into(), Value::from(self.status.as_u16()));
@@ -193,9 +220,12 @@ impl ResponseError for Error {
         } else if let Some(detail) = &self.detail {
             tracing::info!(status = self.status.as_u16(), detail = %detail, "request refused");
         }
-        HttpResponse::build(self.status)
-            .content_type("application/json")
-            .body(self.body())
+        let mut response = HttpResponse::build(self.status);
+        response.content_type("application/json");
+        if self.middleware_rendered {
+            response.insert_header((MIDDLEWARE_401_MARKER, "1"));
+        }
+        response.body(self.body())
     }
 }
 

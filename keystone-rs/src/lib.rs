@@ -9,6 +9,7 @@ pub mod identity;
 pub mod json;
 pub mod server;
 
+pub mod application_credential;
 pub mod assignment;
 pub mod auth;
 pub mod catalog;

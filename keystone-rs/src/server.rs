@@ -44,6 +44,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::auth::http::configure(cfg);
     crate::revoke::http::configure(cfg);
     crate::catalog::http::configure(cfg);
+    crate::application_credential::http::configure(cfg);
     crate::oauth1::http::configure(cfg);
     crate::resource::http::configure(cfg);
     crate::identity::http::configure(cfg);
@@ -114,6 +115,16 @@ pub fn app(
                     res = ServiceResponse::new(req, method_not_allowed()).map_into_right_body();
                 }
                 let headers = res.headers_mut();
+                // Keystone's auth middleware names the base URL without `/v3`.
+                let www_authenticate = if headers
+                    .remove(crate::error::MIDDLEWARE_401_MARKER)
+                    .next()
+                    .is_some()
+                {
+                    www_authenticate.trim_end_matches("/v3\"").to_string() + "\""
+                } else {
+                    www_authenticate
+                };
                 if status == StatusCode::UNAUTHORIZED && !headers.contains_key("www-authenticate") {
                     if let Ok(v) = HeaderValue::from_str(&www_authenticate) {
                         headers.insert(HeaderName::from_static("www-authenticate"), v);

@@ -4,6 +4,7 @@ mod openapi;
 mod support;
 
 mod api_ref;
+mod application_credentials;
 mod auth_routes;
 mod catalog;
 mod concurrency;

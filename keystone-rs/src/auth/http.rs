@@ -3,7 +3,10 @@
 
 use super::request::{parse_auth_request, unsupported_method};
 use super::scope::{ScopeRequest, resolve};
-use super::{MethodOutcome, oauth1, password, token as token_method};
+use super::{
+    MethodOutcome, application_credential as app_cred_method, oauth1, password,
+    token as token_method,
+};
 use crate::assignment::store as assignment_store;
 use crate::context::{self, SUBJECT_TOKEN_HEADER, base_url, header, json_body};
 use crate::error::{Error, Result};
@@ -83,10 +86,27 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
     let signed = oauth1::SignedRequest::from_http(&req, &state.config);
     // The oauth1 method remembers its nonce: a write, in one transaction with the rest.
     let writes = auth.methods.iter().any(|m| m == "oauth1");
+    let scope_given = body.get("auth").and_then(|a| a.get("scope")).is_some();
     let st = state.clone();
     let work = move |conn: &mut crate::db::AnyConnection| {
         let config = &st.config;
-        // Keystone resolves the scope before running the methods.
+        // Keystone resolves the scope before running the methods; a credential fixes it
+        // (and an unknown credential id is a 404 already here).
+        if auth
+            .methods
+            .iter()
+            .any(|m| m == crate::application_credential::METHOD)
+        {
+            if scope_given {
+                return Err(app_cred_method::scope_not_allowed());
+            }
+            let data = auth
+                .identity
+                .get(crate::application_credential::METHOD)
+                .cloned()
+                .unwrap_or(Value::Null);
+            app_cred_method::lookup(conn, &data)?;
+        }
         let requested = resolve(conn, &auth.scope)?;
         let mut outcome: Option<MethodOutcome> = None;
         for method in &auth.methods {
@@ -95,6 +115,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
                 "password" => password::authenticate(conn, config, &data)?,
                 "token" => token_method::authenticate(conn, &st.tokens, config, &data)?,
                 "oauth1" => oauth1::authenticate(conn, &signed)?,
+                "application_credential" => app_cred_method::authenticate(conn, config, &data)?,
                 _ => return Err(unsupported_method(&config.auth.methods)),
             };
             if let Some(previous) = &outcome {
@@ -111,6 +132,9 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
                     parent_audit_id: prev.parent_audit_id.or(result.parent_audit_id.clone()),
                     presented_scope: prev.presented_scope.or(result.presented_scope.clone()),
                     oauth1: prev.oauth1.or(result.oauth1.clone()),
+                    application_credential: prev
+                        .application_credential
+                        .or(result.application_credential.clone()),
                     ..result
                 },
             });
@@ -119,13 +143,15 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
         let user = crate::identity::store::get(conn, &outcome.user_id)?
             .ok_or_else(|| Error::unauthorized_because("user vanished"))?;
         // An access token's project overrides the requested scope (parsed all the same).
-        let scope = match (&outcome.oauth1, requested) {
-            (Some(grant), _) => oauth1::project_scope(conn, &grant.project_id)?,
-            (None, Some(scope)) => scope,
-            (None, None) if auth.scope == ScopeRequest::Absent => {
+        // A credential's project, or an access token's, overrides the requested scope.
+        let scope = match (&outcome.application_credential, &outcome.oauth1, requested) {
+            (Some(ac), _, _) => app_cred_method::scope(conn, ac)?,
+            (None, Some(grant), _) => oauth1::project_scope(conn, &grant.project_id)?,
+            (None, None, Some(scope)) => scope,
+            (None, None, None) if auth.scope == ScopeRequest::Absent => {
                 default_project_scope(conn, &user)?
             }
-            (None, None) => ResolvedScope::Unscoped,
+            (None, None, None) => ResolvedScope::Unscoped,
         };
         if let Some(presented) = &outcome.presented_scope {
             token_method::check_rescope(config, presented, &scope)?;
@@ -147,6 +173,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
                 expires_at: outcome.expires_at,
                 parent_audit_id: outcome.parent_audit_id,
                 access_token_id: outcome.oauth1.map(|g| g.access_token_id),
+                application_credential: outcome.application_credential,
             },
         )?;
         let catalog = if with_catalog {
@@ -197,11 +224,20 @@ async fn subject(state: &State, req: &HttpRequest, allow_expired: bool) -> Resul
     let subject_id = header(req.headers(), SUBJECT_TOKEN_HEADER)
         .ok_or_else(|| Error::not_found("No token in the request"))?
         .to_string();
+    // Subject tokens are validated with what the client announced it understands.
+    let access_rules = header(req.headers(), provider::ACCESS_RULES_HEADER).map(str::to_string);
     let st = state.clone();
     state
         .db
         .read(move |conn| {
-            provider::validate(conn, &st.tokens, &st.config, &subject_id, allow_expired)
+            provider::validate_with(
+                conn,
+                &st.tokens,
+                &st.config,
+                &subject_id,
+                allow_expired,
+                access_rules.as_deref(),
+            )
         })
         .await
 }

@@ -1,5 +1,6 @@
 //! `/v3/auth/*`: the auth request, one file per method, and the routes.
 
+pub mod application_credential;
 pub mod http;
 pub mod oauth1;
 pub mod password;
@@ -22,6 +23,8 @@ pub struct MethodOutcome {
     pub parent_audit_id: Option<String>,
     /// The presented token's scope, for the rescope rules.
     pub presented_scope: Option<crate::token::provider::ResolvedScope>,
+    /// From the `application_credential` method: the credential, which fixes the scope.
+    pub application_credential: Option<crate::application_credential::ApplicationCredential>,
     /// From the `oauth1` method: the access token whose delegation the token carries.
     pub oauth1: Option<oauth1::Grant>,
 }

@@ -20,7 +20,8 @@ pub fn authenticate(
         .ok_or_else(|| invalid_field("identity/token", "is not of type 'object'"))?;
     let id = optional_string(obj, "id", "identity/token")?
         .ok_or_else(|| invalid_field("identity/token", "'id' is a required property"))?;
-    let presented = provider::validate(conn, tokens, config, &id, false)?;
+    // Keystone's token plugin announces no access-rules support.
+    let presented = provider::validate_with(conn, tokens, config, &id, false, None)?;
     if presented.payload.methods.iter().any(|m| m == "oauth1") {
         return Err(Error::forbidden_action(
             "Using OAuth-scoped token to create another token. Create a new OAuth-scoped token instead",
@@ -48,6 +49,7 @@ pub fn authenticate(
         expires_at: Some(presented.payload.expires_at),
         parent_audit_id: presented.audit_chain_root().map(str::to_string),
         presented_scope: Some(presented.scope.clone()),
+        application_credential: None,
         oauth1: None,
     })
 }

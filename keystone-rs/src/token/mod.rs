@@ -13,7 +13,7 @@ pub mod keys;
 pub mod model;
 pub mod payload;
 pub mod provider;
-mod pyrepr;
+pub(crate) mod pyrepr;
 mod pyuuid;
 
 #[cfg(test)]

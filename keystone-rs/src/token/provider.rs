@@ -5,6 +5,7 @@ use super::{
     KeyRepository, KeyRing, PayloadCodec, Scope, TokenPayload, decode_token, encode_token,
     keystone_time,
 };
+use crate::application_credential::{self as app_cred, ApplicationCredential};
 use crate::assignment::{Role, store as assignment_store};
 use crate::catalog;
 use crate::config::Config;
@@ -52,6 +53,9 @@ pub struct Token {
     pub user_domain: Project,
     pub scope: ResolvedScope,
     pub roles: Vec<Role>,
+    /// The credential an `application_credential` token was issued from (re-read at
+    /// every validation).
+    pub application_credential: Option<ApplicationCredential>,
     /// Tokens obtained with the `oauth1` method: their access token and its consumer.
     pub oauth1: Option<crate::oauth1::Delegation>,
 }
@@ -105,12 +109,48 @@ fn failed_to_validate() -> Error {
 
 /// Load user, scope and roles for a payload and run every validity check Keystone runs.
 /// `token_id` is the string as presented (Keystone quotes it in one 404 message).
+/// This is the caller's-own-token validation: Keystone accepts access rules there
+/// ([`validate_with`] for subject tokens).
 pub fn validate(
     conn: &mut AnyConnection,
     tokens: &TokenFormatter,
     config: &Config,
     token_id: &str,
     allow_expired: bool,
+) -> Result<Token> {
+    validate_with(
+        conn,
+        tokens,
+        config,
+        token_id,
+        allow_expired,
+        Some(ACCESS_RULES_MIN_VERSION),
+    )
+}
+
+/// The header in which validating clients announce their access-rules support.
+pub const ACCESS_RULES_HEADER: &str = "OpenStack-Identity-Access-Rules";
+
+/// The `OpenStack-Identity-Access-Rules` version from which a validator understands
+/// application-credential access rules.
+pub const ACCESS_RULES_MIN_VERSION: &str = "1.0";
+
+/// Keystone's `float(header) >= 1.0` (absent or unparsable: not understood).
+fn understands_access_rules(announced: Option<&str>) -> bool {
+    announced
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .is_some_and(|v| !(v < 1.0))
+}
+
+/// [`validate`] with the access-rules version the validating client announced: a token
+/// of a credential with access rules only validates for clients that understand them.
+pub fn validate_with(
+    conn: &mut AnyConnection,
+    tokens: &TokenFormatter,
+    config: &Config,
+    token_id: &str,
+    allow_expired: bool,
+    access_rules_version: Option<&str>,
 ) -> Result<Token> {
     let decoded = decode_token(&tokens.keys, &tokens.codec, token_id)?;
     let payload = decoded.payload;
@@ -121,8 +161,6 @@ pub fn validate(
         Some("trust")
     } else if payload.federated.is_some() {
         Some("federated")
-    } else if payload.app_cred_id.is_some() {
-        Some("application credential")
     } else if payload.thumbprint.is_some() {
         Some("OAuth2 mTLS")
     } else {
@@ -145,7 +183,20 @@ pub fn validate(
     }
 
     let scope = resolve_payload_scope(conn, &payload)?;
-    let (roles, oauth1) = token_roles(conn, &user.id, &scope, payload.access_token_id.as_deref())?;
+    let application_credential = match &payload.app_cred_id {
+        Some(id) => Some(
+            app_cred::store::get(conn, id)?
+                .ok_or_else(|| Error::could_not_find("Application Credential", id))?,
+        ),
+        None => None,
+    };
+    let (roles, oauth1) = token_roles(
+        conn,
+        &user.id,
+        &scope,
+        payload.access_token_id.as_deref(),
+        application_credential.as_ref(),
+    )?;
 
     let mut values = token_values(&payload, issued_at, &user, &scope, &roles);
     values.consumer_id = oauth1.as_ref().map(|d| d.consumer_id.clone());
@@ -194,6 +245,13 @@ pub fn validate(
             "Could not find token: {token_id}."
         )));
     }
+    let has_rules = application_credential
+        .as_ref()
+        .is_some_and(|ac| !ac.access_rules.is_empty());
+    if has_rules && !understands_access_rules(access_rules_version) {
+        return Err(failed_to_validate()
+            .with_detail("access rules not understood by the validating client"));
+    }
     Ok(Token {
         id: token_id.to_string(),
         payload,
@@ -202,18 +260,36 @@ pub fn validate(
         user_domain,
         scope,
         roles,
+        application_credential,
         oauth1,
     })
 }
 
-/// The token's roles: the user's on the scope, or for an OAuth1 token the delegated ones
-/// it still holds (a deleted access token is a 404, as Keystone).
+/// A credential token's roles: only project-scoped credentials carry any.
+fn app_cred_roles(
+    conn: &mut AnyConnection,
+    ac: &ApplicationCredential,
+    scope: &ResolvedScope,
+) -> Result<Vec<Role>> {
+    match scope {
+        ResolvedScope::Project { project, .. } => app_cred::token_roles(conn, ac, project),
+        _ => Ok(vec![]),
+    }
+}
+
+/// The token's roles: the user's on the scope; for an application-credential token the
+/// credential's roles the user still holds; for an OAuth1 token the delegated ones it still
+/// holds (a deleted access token is a 404, as Keystone).
 fn token_roles(
     conn: &mut AnyConnection,
     user_id: &str,
     scope: &ResolvedScope,
     access_token_id: Option<&str>,
+    application_credential: Option<&ApplicationCredential>,
 ) -> Result<(Vec<Role>, Option<crate::oauth1::Delegation>)> {
+    if let Some(ac) = application_credential {
+        return Ok((app_cred_roles(conn, ac, scope)?, None));
+    }
     match access_token_id {
         Some(id) => {
             let (roles, delegation) = crate::oauth1::token_roles(conn, id, user_id, scope)?;
@@ -300,6 +376,8 @@ pub struct IssueRequest {
     pub expires_at: Option<DateTime<Utc>>,
     /// The presented token's chain root on rescope.
     pub parent_audit_id: Option<String>,
+    /// Set for the `application_credential` method: roles, expiry cap and payload follow.
+    pub application_credential: Option<ApplicationCredential>,
     /// Set by the `oauth1` method: the token carries that access token's delegation.
     pub access_token_id: Option<String>,
 }
@@ -316,6 +394,7 @@ pub fn issue(
         &req.user.id,
         &req.scope,
         req.access_token_id.as_deref(),
+        req.application_credential.as_ref(),
     )?;
     if !matches!(req.scope, ResolvedScope::Unscoped) && roles.is_empty() {
         return Err(Error::unauthorized_because(
@@ -325,10 +404,22 @@ pub fn issue(
     let user_domain = resource_store::get_domain(conn, &req.user.domain_id)?
         .ok_or_else(|| Error::unauthorized_because("user's domain not found"))?;
     let now = Utc::now();
-    let expires_at = req.expires_at.unwrap_or_else(|| {
+    let mut expires_at = req.expires_at.unwrap_or_else(|| {
         let t = now + Duration::seconds(config.token.expiration);
         DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
     });
+    // CVE-2022-2447: a credential's token never outlives the credential (whole seconds,
+    // as the token format keeps them).
+    if let Some(cap) = req
+        .application_credential
+        .as_ref()
+        .and_then(|ac| ac.expires_at)
+    {
+        let cap = cap.and_utc();
+        if expires_at > cap {
+            expires_at = DateTime::from_timestamp(cap.timestamp(), 0).unwrap_or(cap);
+        }
+    }
     let mut audit_ids = vec![new_audit_id()];
     audit_ids.extend(req.parent_audit_id);
     let scope = match &req.scope {
@@ -345,6 +436,7 @@ pub fn issue(
         audit_ids,
     );
     payload.trust_id = None;
+    payload.app_cred_id = req.application_credential.as_ref().map(|ac| ac.id.clone());
     payload.access_token_id = req.access_token_id;
     let encoded = encode_token(&tokens.keys, &tokens.codec, &payload)?;
     Ok(Token {
@@ -355,6 +447,7 @@ pub fn issue(
         user_domain,
         scope: req.scope,
         roles,
+        application_credential: req.application_credential,
         oauth1,
     })
 }
@@ -434,6 +527,9 @@ pub fn render(token: &Token, catalog: Option<Value>) -> Value {
             "OS-OAUTH1".into(),
             serde_json::json!({"access_token_id": d.access_token_id, "consumer_id": d.consumer_id}),
         );
+    }
+    if let Some(ac) = &token.application_credential {
+        t.insert("application_credential".into(), ac.token_json());
     }
     let mut outer = Map::new();
     outer.insert("token".into(), Value::Object(t));

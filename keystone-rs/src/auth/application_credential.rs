@@ -1,0 +1,190 @@
+//! The `application_credential` auth method: a credential by id, or by name with its
+//! owner by id or by name and domain (application-credentials.md §9).
+
+use super::MethodOutcome;
+use crate::application_credential::{ApplicationCredential, schema::py_repr, store};
+use crate::config::Config;
+use crate::db::AnyConnection;
+use crate::error::{Error, Result};
+use crate::identity::{password::check_password, store as identity_store};
+use crate::resource::{Project, store as resource_store};
+use crate::token::provider::ResolvedScope;
+use serde_json::{Map, Value, json};
+
+/// Python truthiness of a JSON value.
+fn truthy(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(Value::Bool(true)) => true,
+    }
+}
+
+/// The value under `key` if Python would find it truthy.
+fn truthy_get<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    obj.get(key).filter(|v| truthy(Some(v)))
+}
+
+/// How Keystone quotes an id that is not a string (`str()` of it).
+fn as_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => py_repr(other),
+    }
+}
+
+fn denied(why: &str) -> Error {
+    Error::unauthorized_because(why.to_string())
+}
+
+/// The 401 Keystone answers when the auth request carries a scope.
+pub fn scope_not_allowed() -> Error {
+    Error::auth_plugin(
+        "Error authenticating with application credential: Application credentials cannot \
+         request a scope.",
+        json!({}),
+    )
+}
+
+fn get_by_id(conn: &mut AnyConnection, id: &Value) -> Result<ApplicationCredential> {
+    let id = as_text(id);
+    store::get(conn, &id)?.ok_or_else(|| Error::could_not_find("Application Credential", &id))
+}
+
+/// A domain named in the payload: unknown or disabled is a generic 401.
+fn find_enabled_domain(conn: &mut AnyConnection, domain: &Value) -> Result<Project> {
+    let obj = domain.as_object().ok_or_else(|| {
+        Error::bad_request(format!(
+            "Invalid input for field 'identity/application_credential/user/domain': {} is not \
+             of type 'object'",
+            py_repr(domain)
+        ))
+    })?;
+    let found = if let Some(name) = truthy_get(obj, "name") {
+        resource_store::find_domain_by_name(conn, &as_text(name))?
+    } else if let Some(id) = truthy_get(obj, "id") {
+        resource_store::get_domain(conn, &as_text(id))?
+    } else {
+        None
+    }
+    .ok_or_else(|| denied("unknown user domain"))?;
+    if !found.enabled {
+        return Err(denied("user domain disabled"));
+    }
+    Ok(found)
+}
+
+fn user_object(data: &Map<String, Value>) -> Result<&Map<String, Value>> {
+    match data.get("user") {
+        Some(Value::Object(u)) if !u.is_empty() => Ok(u),
+        other if !truthy(other) => Err(Error::expecting("user", "application credential")),
+        Some(other) => Err(Error::bad_request(format!(
+            "Invalid input for field 'identity/application_credential/user': {} is not of type \
+             'object'",
+            py_repr(other)
+        ))),
+        None => Err(Error::expecting("user", "application credential")),
+    }
+}
+
+/// The credential the payload names, as Keystone finds it while working out the token's
+/// scope, before any authentication: an unknown id is a 404, an unknown user name a 404,
+/// no single credential of that name a 401.
+pub fn lookup(conn: &mut AnyConnection, data: &Value) -> Result<ApplicationCredential> {
+    let empty = Map::new();
+    let obj = data.as_object().unwrap_or(&empty);
+    if let Some(id) = truthy_get(obj, "id") {
+        return get_by_id(conn, id);
+    }
+    let name = truthy_get(obj, "name")
+        .map(as_text)
+        .ok_or_else(|| Error::expecting("name or ID", "application credential"))?;
+    let user = user_object(obj)?;
+    let user_id = if let Some(id) = truthy_get(user, "id") {
+        as_text(id)
+    } else {
+        let domain = user
+            .get("domain")
+            .ok_or_else(|| Error::expecting("domain", "user"))?;
+        let domain = find_enabled_domain(conn, domain)?;
+        let user_name = truthy_get(user, "name")
+            .map(as_text)
+            .ok_or_else(|| Error::expecting("id or name", "user"))?;
+        identity_store::find_by_name(conn, &domain.id, &user_name)?
+            .ok_or_else(|| Error::could_not_find("user", &user_name))?
+            .id
+    };
+    let mut found = store::list_for_user(conn, &user_id, Some(&name))?;
+    match (found.pop(), found.is_empty()) {
+        (Some(ac), true) => Ok(ac),
+        _ => Err(denied("no single application credential of that name")),
+    }
+}
+
+/// Authenticate: the owner must exist and be enabled in an enabled domain, the secret must
+/// match (Keystone's password check, with its length rule) and the credential be unexpired.
+pub fn authenticate(
+    conn: &mut AnyConnection,
+    config: &Config,
+    data: &Value,
+) -> Result<MethodOutcome> {
+    let ac = match lookup(conn, data) {
+        Ok(ac) => ac,
+        // By now the scope phase has reported these; a vanished credential is a 401.
+        Err(e) if e.status.as_u16() == 404 => return Err(denied("credential vanished")),
+        Err(e) => return Err(e),
+    };
+    let user = identity_store::get(conn, &ac.user_id)?.ok_or_else(|| denied("unknown owner"))?;
+    let domain = resource_store::get_domain(conn, &user.domain_id)?;
+    if !domain.is_some_and(|d| d.enabled) {
+        return Err(denied("owner's domain disabled"));
+    }
+    if !user.enabled {
+        return Err(denied("owner disabled"));
+    }
+    let secret = data
+        .get("secret")
+        .and_then(Value::as_str)
+        .ok_or_else(|| denied("no secret"))?;
+    let hash = store::secret_hash(conn, &ac.id)?.ok_or_else(|| denied("credential vanished"))?;
+    if !check_password(secret, &hash, &config.identity)? {
+        return Err(denied("wrong secret"));
+    }
+    if ac.is_expired(chrono::Utc::now().naive_utc()) {
+        return Err(denied("credential expired"));
+    }
+    Ok(MethodOutcome {
+        user_id: ac.user_id.clone(),
+        application_credential: Some(ac),
+        ..Default::default()
+    })
+}
+
+/// The token's scope: the credential's project, which must exist and be enabled with its
+/// domain (Keystone's 404s), or no scope for a credential created with an unscoped token.
+pub fn scope(conn: &mut AnyConnection, ac: &ApplicationCredential) -> Result<ResolvedScope> {
+    let Some(project_id) = &ac.project_id else {
+        return Ok(ResolvedScope::Unscoped);
+    };
+    let project = resource_store::get_project(conn, project_id)?
+        .ok_or_else(|| Error::could_not_find("project", project_id))?;
+    let domain_id = project.domain_id.clone().unwrap_or_default();
+    let domain = resource_store::get_domain(conn, &domain_id)?
+        .ok_or_else(|| Error::could_not_find("domain", &domain_id))?;
+    if !project.enabled {
+        return Err(Error::not_found(format!(
+            "Unable to validate token because project {} is disabled",
+            project.id
+        )));
+    }
+    if !domain.enabled {
+        return Err(Error::not_found(format!(
+            "Unable to validate token because domain {} is disabled",
+            domain.id
+        )));
+    }
+    Ok(ResolvedScope::Project { project, domain })
+}
