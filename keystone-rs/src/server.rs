@@ -43,6 +43,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::discovery::http::configure(cfg);
     crate::auth::http::configure(cfg);
     crate::revoke::http::configure(cfg);
+    crate::assignment::http::configure(cfg);
 }
 
 /// The 413 Keystone's sizelimit middleware answers (text/plain; the literal `%s` is

@@ -4,6 +4,7 @@ mod openapi;
 mod support;
 
 mod api_ref;
+mod assignment;
 mod auth_routes;
 mod concurrency;
 mod errors;

@@ -80,8 +80,13 @@ fn template_matches(template: &str, path: &str) -> bool {
             .all(|(a, b)| (a.starts_with('{') && a.ends_with('}') && !b.is_empty()) || a == b)
 }
 
+/// A JSON pointer token inside a URI fragment: `~`/`/` escaped, and the braces of path
+/// templates percent-encoded (a fragment may not hold them raw).
 fn pointer_escape(s: &str) -> String {
-    s.replace('~', "~0").replace('/', "~1")
+    s.replace('~', "~0")
+        .replace('/', "~1")
+        .replace('{', "%7B")
+        .replace('}', "%7D")
 }
 
 /// Follow `$ref`s of a response object (responses may be references too).
