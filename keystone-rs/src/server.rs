@@ -48,6 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::oauth1::http::configure(cfg);
     crate::resource::http::configure(cfg);
     crate::identity::http::configure(cfg);
+    crate::assignment::http::configure(cfg);
 }
 
 /// The 413 Keystone's sizelimit middleware answers (text/plain; the literal `%s` is

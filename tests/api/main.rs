@@ -5,6 +5,7 @@ mod support;
 
 mod api_ref;
 mod application_credentials;
+mod assignment;
 mod auth_routes;
 mod catalog;
 mod concurrency;

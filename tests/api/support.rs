@@ -282,3 +282,84 @@ pub fn vector_status(name: &str) -> u16 {
         .and_then(|s| s.parse().ok())
         .expect("status")
 }
+
+/// Rows the assignment tests need before the identity/resource APIs exist: direct store
+/// writes, each returning the new id.
+#[allow(dead_code)]
+impl TestServer {
+    pub fn make_domain(&self, name: &str) -> String {
+        self.make_project_row(name, "<<keystone.domain.root>>", None, true)
+    }
+
+    pub fn make_project(&self, name: &str, domain_id: &str, parent_id: Option<&str>) -> String {
+        self.make_project_row(name, domain_id, Some(parent_id.unwrap_or(domain_id)), false)
+    }
+
+    fn make_project_row(
+        &self,
+        name: &str,
+        domain_id: &str,
+        parent_id: Option<&str>,
+        is_domain: bool,
+    ) -> String {
+        use keystone_rs::resource::store::{NewProject, insert};
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let p = NewProject {
+            id: &id,
+            name,
+            description: "",
+            enabled: true,
+            domain_id,
+            parent_id,
+            is_domain,
+        };
+        self.db()
+            .write_blocking(|conn| insert(conn, &p))
+            .expect("project row");
+        id
+    }
+
+    pub fn make_user(&self, name: &str, domain_id: &str, password: &str) -> String {
+        use keystone_rs::identity::{NewUser, password::hash_password, store::create_local};
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let hash = hash_password(password, &self.config.identity).expect("hash");
+        let new = NewUser {
+            id: id.clone(),
+            domain_id: domain_id.into(),
+            name: name.into(),
+            enabled: true,
+            default_project_id: None,
+            extra: Default::default(),
+            password_hash: Some(hash),
+        };
+        self.db()
+            .write_blocking(|conn| create_local(conn, &new))
+            .expect("user row");
+        id
+    }
+
+    pub fn make_group(&self, name: &str, domain_id: &str, members: &[&str]) -> String {
+        use diesel::prelude::*;
+        use keystone_rs::db::schema::{group, user_group_membership as m};
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        self.db()
+            .write_blocking(|conn| {
+                diesel::insert_into(group::table)
+                    .values((
+                        group::id.eq(&id),
+                        group::domain_id.eq(domain_id),
+                        group::name.eq(name),
+                        group::extra.eq(Some("{}")),
+                    ))
+                    .execute(conn)?;
+                for user in members {
+                    diesel::insert_into(m::table)
+                        .values((m::user_id.eq(*user), m::group_id.eq(&id)))
+                        .execute(conn)?;
+                }
+                Ok(())
+            })
+            .expect("group rows");
+        id
+    }
+}

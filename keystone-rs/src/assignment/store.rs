@@ -1,31 +1,30 @@
-//! SQL for roles and assignments, and the effective-role queries.
+//! SQL for roles, implied roles, grants and system grants, and the effective-role queries
+//! tokens use (all through `effective::list`, the same code `GET /v3/role_assignments`
+//! runs).
 
-use super::{NULL_DOMAIN_ID, Role, expand_implied};
+use super::effective::{self, Directory, ListRequest};
+use super::model::{
+    Actor, Assignment, GrantQuery, IMMUTABLE_OPTION_ID, NULL_DOMAIN_ID, Role, Target,
+};
 use crate::db::AnyConnection;
-use crate::db::schema::{assignment, implied_role, role, system_assignment};
-use crate::error::Result;
-use crate::identity::store::{group_ids, parse_extra};
-use crate::resource::{Project, store as resource_store};
+use crate::db::schema::{
+    assignment, group, implied_role, project, role, role_option, system_assignment,
+    user_group_membership,
+};
+use crate::error::{Error, Result};
+use crate::identity::store::parse_extra;
+use crate::resource::{Project, ROOT_DOMAIN_ID, store as resource_store};
 use diesel::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub use crate::db::enums::AssignmentType;
 pub const USER_SYSTEM: &str = "UserSystem";
 pub const GROUP_SYSTEM: &str = "GroupSystem";
 pub const SYSTEM_TARGET: &str = "system";
 
-type RoleRow = (String, String, Option<String>, String, Option<String>);
+// ---- roles -----------------------------------------------------------------------------
 
-fn role_from_row(r: RoleRow) -> Role {
-    let (id, name, extra, domain_id, description) = r;
-    Role {
-        id,
-        name,
-        domain_id: (domain_id != NULL_DOMAIN_ID).then_some(domain_id),
-        description,
-        extra: parse_extra(extra.as_deref()),
-    }
-}
+type RoleRow = (String, String, Option<String>, String, Option<String>);
 
 fn role_columns() -> (
     role::id,
@@ -43,13 +42,55 @@ fn role_columns() -> (
     )
 }
 
+/// Rows to roles, with their options loaded in one more query.
+fn roles_from_rows(conn: &mut AnyConnection, rows: Vec<RoleRow>) -> Result<Vec<Role>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&String> = rows.iter().map(|r| &r.0).collect();
+    let options: Vec<(String, String, Option<String>)> = role_option::table
+        .filter(role_option::role_id.eq_any(ids))
+        .select((
+            role_option::role_id,
+            role_option::option_id,
+            role_option::option_value,
+        ))
+        .load(conn)?;
+    let mut immutable: HashMap<String, Option<bool>> = HashMap::new();
+    for (role_id, option_id, value) in options {
+        if option_id == IMMUTABLE_OPTION_ID {
+            // A JSON blob; Keystone stores `true`/`false` (null is never stored).
+            let parsed = value
+                .as_deref()
+                .and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok());
+            immutable.insert(role_id, parsed.and_then(|v| v.as_bool()));
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, extra, domain_id, description)| Role {
+            immutable: immutable.get(&id).copied().flatten(),
+            name,
+            domain_id: (domain_id != NULL_DOMAIN_ID).then_some(domain_id),
+            description,
+            extra: parse_extra(extra.as_deref()),
+            id,
+        })
+        .collect())
+}
+
 pub fn get_role(conn: &mut AnyConnection, id: &str) -> Result<Option<Role>> {
     let row: Option<RoleRow> = role::table
         .filter(role::id.eq(id))
         .select(role_columns())
         .first(conn)
         .optional()?;
-    Ok(row.map(role_from_row))
+    Ok(roles_from_rows(conn, row.into_iter().collect())?.pop())
+}
+
+/// The role, or Keystone's "Could not find role" 404.
+pub fn require_role(conn: &mut AnyConnection, id: &str) -> Result<Role> {
+    get_role(conn, id)?.ok_or_else(|| Error::could_not_find("role", id))
 }
 
 pub fn find_global_role_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<Role>> {
@@ -59,9 +100,10 @@ pub fn find_global_role_by_name(conn: &mut AnyConnection, name: &str) -> Result<
         .select(role_columns())
         .first(conn)
         .optional()?;
-    Ok(row.map(role_from_row))
+    Ok(roles_from_rows(conn, row.into_iter().collect())?.pop())
 }
 
+/// Roles by id in table order (Keystone's `list_roles_from_ids`); unknown ids are skipped.
 pub fn get_roles(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<Role>> {
     if ids.is_empty() {
         return Ok(vec![]);
@@ -70,200 +112,469 @@ pub fn get_roles(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<Role>> 
         .filter(role::id.eq_any(ids))
         .select(role_columns())
         .load(conn)?;
-    Ok(rows.into_iter().map(role_from_row).collect())
+    roles_from_rows(conn, rows)
 }
 
-pub fn implications(conn: &mut AnyConnection) -> Result<BTreeMap<String, Vec<String>>> {
-    let rows: Vec<(String, String)> = implied_role::table
-        .select((implied_role::prior_role_id, implied_role::implied_role_id))
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// What SQL can do for a role list: exact matches, case-insensitive `LIKE` patterns and a
+/// row limit (Keystone's `filter_limit_query`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoleQuery {
+    pub names: Vec<String>,
+    /// `NULL_DOMAIN_ID` selects the global roles.
+    pub domain_ids: Vec<String>,
+    /// Lower-cased `LIKE` patterns on `name` / `domain_id`.
+    pub name_like: Vec<String>,
+    pub domain_like: Vec<String>,
+    pub fetch: Option<i64>,
+}
+
+pub fn list_roles(conn: &mut AnyConnection, q: &RoleQuery) -> Result<Vec<Role>> {
+    let mut query = role::table.select(role_columns()).into_boxed();
+    for name in &q.names {
+        query = query.filter(role::name.eq(name.clone()));
+    }
+    for domain_id in &q.domain_ids {
+        query = query.filter(role::domain_id.eq(domain_id.clone()));
+    }
+    for pattern in &q.name_like {
+        query = query.filter(lower(role::name).like(pattern.clone()));
+    }
+    for pattern in &q.domain_like {
+        query = query.filter(lower(role::domain_id).like(pattern.clone()));
+    }
+    if let Some(fetch) = q.fetch {
+        query = query.limit(fetch.max(0));
+    }
+    let rows: Vec<RoleRow> = query.load(conn)?;
+    roles_from_rows(conn, rows)
+}
+
+fn duplicate_role(role: &Role) -> Error {
+    match &role.domain_id {
+        Some(domain_id) => Error::conflict(format!(
+            "Conflict occurred attempting to store role - Duplicate entry found with name {} at domain ID {domain_id}.",
+            role.name
+        )),
+        None => Error::duplicate("role", "name", &role.name),
+    }
+}
+
+fn name_taken(conn: &mut AnyConnection, role: &Role) -> Result<bool> {
+    let domain_id = role.domain_id.as_deref().unwrap_or(NULL_DOMAIN_ID);
+    let clash: i64 = role::table
+        .filter(role::name.eq(&role.name))
+        .filter(role::domain_id.eq(domain_id))
+        .filter(role::id.ne(&role.id))
+        .count()
+        .get_result(conn)?;
+    Ok(clash > 0)
+}
+
+fn extra_text(role: &Role) -> String {
+    serde_json::Value::Object(role.extra.clone()).to_string()
+}
+
+fn write_options(conn: &mut AnyConnection, role: &Role) -> Result<()> {
+    diesel::delete(role_option::table.filter(role_option::role_id.eq(&role.id))).execute(conn)?;
+    if let Some(immutable) = role.immutable {
+        diesel::insert_into(role_option::table)
+            .values((
+                role_option::role_id.eq(&role.id),
+                role_option::option_id.eq(IMMUTABLE_OPTION_ID),
+                role_option::option_value.eq(Some(if immutable { "true" } else { "false" })),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Store a new role; a name already used in the same domain (or globally) is Keystone's 409.
+pub fn create_role(conn: &mut AnyConnection, role: &Role) -> Result<()> {
+    if name_taken(conn, role)? {
+        return Err(duplicate_role(role));
+    }
+    diesel::insert_into(role::table)
+        .values((
+            role::id.eq(&role.id),
+            role::name.eq(&role.name),
+            role::extra.eq(Some(extra_text(role))),
+            role::domain_id.eq(role.domain_id.as_deref().unwrap_or(NULL_DOMAIN_ID)),
+            role::description.eq(&role.description),
+        ))
+        .execute(conn)
+        .map_err(|e| conflict_or(e, role))?;
+    write_options(conn, role)
+}
+
+pub fn update_role(conn: &mut AnyConnection, role: &Role) -> Result<()> {
+    if name_taken(conn, role)? {
+        return Err(duplicate_role(role));
+    }
+    diesel::update(role::table.filter(role::id.eq(&role.id)))
+        .set((
+            role::name.eq(&role.name),
+            role::extra.eq(Some(extra_text(role))),
+            role::description.eq(&role.description),
+        ))
+        .execute(conn)
+        .map_err(|e| conflict_or(e, role))?;
+    write_options(conn, role)
+}
+
+/// A concurrent writer won the unique index: the same 409 as the check above.
+fn conflict_or(e: diesel::result::Error, role: &Role) -> Error {
+    match e {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => duplicate_role(role),
+        other => other.into(),
+    }
+}
+
+/// Delete a role and everything hanging off it: its assignments (project, domain and
+/// system), the implications it takes part in, its options, and — as Keystone's
+/// notification does — the application credentials of every user directly assigned the
+/// role on a project (for that project).
+pub fn delete_role(conn: &mut AnyConnection, role_id: &str) -> Result<()> {
+    let user_projects: Vec<(String, String)> = assignment::table
+        .filter(assignment::role_id.eq(role_id))
+        .filter(assignment::type_.eq(AssignmentType::UserProject))
+        .select((assignment::actor_id, assignment::target_id))
         .load(conn)?;
+    for (user_id, project_id) in &user_projects {
+        delete_application_credentials(conn, user_id, project_id)?;
+    }
+    diesel::delete(assignment::table.filter(assignment::role_id.eq(role_id))).execute(conn)?;
+    diesel::delete(system_assignment::table.filter(system_assignment::role_id.eq(role_id)))
+        .execute(conn)?;
+    diesel::delete(
+        implied_role::table.filter(
+            implied_role::prior_role_id
+                .eq(role_id)
+                .or(implied_role::implied_role_id.eq(role_id)),
+        ),
+    )
+    .execute(conn)?;
+    diesel::delete(role_option::table.filter(role_option::role_id.eq(role_id))).execute(conn)?;
+    diesel::delete(role::table.filter(role::id.eq(role_id))).execute(conn)?;
+    Ok(())
+}
+
+/// Keystone's `delete_application_credentials_for_user_on_project` (with the rows that
+/// cascade from an application credential).
+fn delete_application_credentials(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    project_id: &str,
+) -> Result<()> {
+    use crate::db::schema::{
+        application_credential as ac, application_credential_access_rule as acar,
+        application_credential_role as acr,
+    };
+    let ids: Vec<i32> = ac::table
+        .filter(ac::user_id.eq(user_id))
+        .filter(ac::project_id.eq(project_id))
+        .select(ac::internal_id)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::delete(acr::table.filter(acr::application_credential_id.eq_any(&ids))).execute(conn)?;
+    diesel::delete(acar::table.filter(acar::application_credential_id.eq_any(&ids)))
+        .execute(conn)?;
+    diesel::delete(ac::table.filter(ac::internal_id.eq_any(&ids))).execute(conn)?;
+    Ok(())
+}
+
+/// Bootstrap's role creation: a global role with no description.
+pub fn insert_role(conn: &mut AnyConnection, id: &str, name: &str, immutable: bool) -> Result<()> {
+    let mut role = Role::new(id, name, None);
+    role.immutable = immutable.then_some(true);
+    create_role(conn, &role)
+}
+
+// ---- implied roles ---------------------------------------------------------------------
+
+/// Every implication, prior → implied (table order within a prior).
+pub fn implications(conn: &mut AnyConnection) -> Result<BTreeMap<String, Vec<String>>> {
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (prior, implied) in rows {
+    for (prior, implied) in inference_rules(conn)? {
         map.entry(prior).or_default().push(implied);
     }
     Ok(map)
 }
 
-/// Role ids granted directly on `targets` to the actors, with the given inheritance flag.
-fn granted(
+/// The `implied_role` rows, in table order.
+pub fn inference_rules(conn: &mut AnyConnection) -> Result<Vec<(String, String)>> {
+    Ok(implied_role::table
+        .select((implied_role::prior_role_id, implied_role::implied_role_id))
+        .load(conn)?)
+}
+
+pub fn implied_role_ids(conn: &mut AnyConnection, prior: &str) -> Result<Vec<String>> {
+    Ok(implied_role::table
+        .filter(implied_role::prior_role_id.eq(prior))
+        .select(implied_role::implied_role_id)
+        .load(conn)?)
+}
+
+pub fn implication_exists(conn: &mut AnyConnection, prior: &str, implied: &str) -> Result<bool> {
+    let n: i64 = implied_role::table
+        .filter(implied_role::prior_role_id.eq(prior))
+        .filter(implied_role::implied_role_id.eq(implied))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Store an implication; an existing one is Keystone's 409.
+pub fn create_implication(conn: &mut AnyConnection, prior: &str, implied: &str) -> Result<()> {
+    if implication_exists(conn, prior, implied)? {
+        return Err(implied_conflict());
+    }
+    diesel::insert_into(implied_role::table)
+        .values((
+            implied_role::prior_role_id.eq(prior),
+            implied_role::implied_role_id.eq(implied),
+        ))
+        .execute(conn)
+        .map_err(|e| match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => implied_conflict(),
+            other => other.into(),
+        })?;
+    Ok(())
+}
+
+fn implied_conflict() -> Error {
+    Error::conflict("Conflict occurred attempting to store implied_role - Duplicate entry.")
+}
+
+/// Bootstrap's implication: creating it twice is a no-op.
+pub fn add_implication(conn: &mut AnyConnection, prior: &str, implied: &str) -> Result<()> {
+    if !implication_exists(conn, prior, implied)? {
+        create_implication(conn, prior, implied)?;
+    }
+    Ok(())
+}
+
+pub fn delete_implication(conn: &mut AnyConnection, prior: &str, implied: &str) -> Result<bool> {
+    let n = diesel::delete(
+        implied_role::table
+            .filter(implied_role::prior_role_id.eq(prior))
+            .filter(implied_role::implied_role_id.eq(implied)),
+    )
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+// ---- project and domain grants ---------------------------------------------------------
+
+fn assignment_type(actor: &Actor, target: &Target) -> Option<AssignmentType> {
+    Some(match (actor, target) {
+        (Actor::User(_), Target::Project(_)) => AssignmentType::UserProject,
+        (Actor::User(_), Target::Domain(_)) => AssignmentType::UserDomain,
+        (Actor::Group(_), Target::Project(_)) => AssignmentType::GroupProject,
+        (Actor::Group(_), Target::Domain(_)) => AssignmentType::GroupDomain,
+        (_, Target::System) => return None,
+    })
+}
+
+fn actor_id(actor: &Actor) -> &str {
+    match actor {
+        Actor::User(id) | Actor::Group(id) => id,
+    }
+}
+
+fn target_id(target: &Target) -> &str {
+    match target {
+        Target::Project(id) | Target::Domain(id) => id,
+        Target::System => SYSTEM_TARGET,
+    }
+}
+
+fn row_to_assignment(
+    kind: AssignmentType,
+    actor: String,
+    target: String,
+    role_id: String,
+    inherited: bool,
+) -> Assignment {
+    let (actor, target) = match kind {
+        AssignmentType::UserProject => (Actor::User(actor), Target::Project(target)),
+        AssignmentType::UserDomain => (Actor::User(actor), Target::Domain(target)),
+        AssignmentType::GroupProject => (Actor::Group(actor), Target::Project(target)),
+        AssignmentType::GroupDomain => (Actor::Group(actor), Target::Domain(target)),
+    };
+    Assignment::direct(actor, target, &role_id, inherited)
+}
+
+/// The assignment driver's `list_role_assignments`: the types follow from which filters
+/// are given (an actor and a target select exactly one type).
+pub fn list_grants(conn: &mut AnyConnection, q: &GrantQuery) -> Result<Vec<Assignment>> {
+    use AssignmentType::*;
+    let group_ids = q.group_ids.as_ref().filter(|g| !g.is_empty());
+    let project_ids = q.project_ids.as_ref().filter(|p| !p.is_empty());
+    let actor_types: &[AssignmentType] = if q.user_id.is_some() {
+        &[UserProject, UserDomain]
+    } else if group_ids.is_some() {
+        &[GroupProject, GroupDomain]
+    } else {
+        &[]
+    };
+    let target_types: &[AssignmentType] = if project_ids.is_some() {
+        &[UserProject, GroupProject]
+    } else if q.domain_id.is_some() {
+        &[UserDomain, GroupDomain]
+    } else {
+        &[]
+    };
+    let types: Vec<AssignmentType> = match (actor_types.is_empty(), target_types.is_empty()) {
+        (false, false) => actor_types
+            .iter()
+            .filter(|t| target_types.contains(t))
+            .copied()
+            .collect(),
+        (false, true) => actor_types.to_vec(),
+        (true, _) => target_types.to_vec(),
+    };
+    let mut query = assignment::table
+        .select((
+            assignment::type_,
+            assignment::actor_id,
+            assignment::target_id,
+            assignment::role_id,
+            assignment::inherited,
+        ))
+        .into_boxed();
+    if let Some(role_id) = &q.role_id {
+        query = query.filter(assignment::role_id.eq(role_id.clone()));
+    }
+    if let Some(groups) = group_ids {
+        query = query.filter(assignment::actor_id.eq_any(groups.clone()));
+    } else if let Some(user_id) = &q.user_id {
+        query = query.filter(assignment::actor_id.eq(user_id.clone()));
+    }
+    if let Some(projects) = project_ids {
+        query = query.filter(assignment::target_id.eq_any(projects.clone()));
+    } else if let Some(domain_id) = &q.domain_id {
+        query = query.filter(assignment::target_id.eq(domain_id.clone()));
+    }
+    if !types.is_empty() {
+        query = query.filter(assignment::type_.eq_any(types));
+    }
+    if let Some(inherited) = q.inherited {
+        query = query.filter(assignment::inherited.eq(inherited));
+    }
+    let rows: Vec<(AssignmentType, String, String, String, bool)> = query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(k, a, t, r, i)| row_to_assignment(k, a, t, r, i))
+        .collect())
+}
+
+/// Role ids granted to an actor on a target (Keystone's `list_grant_role_ids`: by actor,
+/// target and inheritance only).
+pub fn grant_role_ids(
     conn: &mut AnyConnection,
-    actors: &[String],
-    targets: &[String],
+    actor: &Actor,
+    target: &Target,
     inherited: bool,
 ) -> Result<Vec<String>> {
-    if actors.is_empty() || targets.is_empty() {
-        return Ok(vec![]);
-    }
     Ok(assignment::table
-        .filter(assignment::actor_id.eq_any(actors))
-        .filter(assignment::target_id.eq_any(targets))
+        .filter(assignment::actor_id.eq(actor_id(actor)))
+        .filter(assignment::target_id.eq(target_id(target)))
         .filter(assignment::inherited.eq(inherited))
         .select(assignment::role_id)
         .load(conn)?)
 }
 
-fn actors(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<String>> {
-    let mut actors = vec![user_id.to_string()];
-    actors.extend(group_ids(conn, user_id)?);
-    Ok(actors)
-}
-
-/// Expand implications, drop domain-specific roles, de-duplicate, keep first-seen order.
-fn finish(
+/// Keystone's `_build_grant_filter`: by actor, target kind (either actor type), role and
+/// inheritance.
+fn grant_rows_count(
     conn: &mut AnyConnection,
-    direct: Vec<String>,
-    strip_domain_roles: bool,
-) -> Result<Vec<Role>> {
-    let implications = implications(conn)?;
-    let ids = expand_implied(&direct, &implications);
-    let mut roles = get_roles(conn, &ids)?;
-    let order: BTreeMap<&String, usize> = ids.iter().enumerate().map(|(i, id)| (id, i)).collect();
-    roles.sort_by_key(|r| order.get(&r.id).copied().unwrap_or(usize::MAX));
-    if strip_domain_roles {
-        roles.retain(|r| r.domain_id.is_none());
-    }
-    Ok(roles)
-}
-
-/// Effective roles of a user on a project: direct, group, inherited from the domain and
-/// from ancestors, expanded through implied roles; domain-specific roles removed.
-pub fn roles_on_project(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    project: &Project,
-) -> Result<Vec<Role>> {
-    let actors = actors(conn, user_id)?;
-    let mut direct = granted(conn, &actors, std::slice::from_ref(&project.id), false)?;
-    let mut inherited_from = resource_store::ancestor_ids(conn, project)?;
-    inherited_from.extend(project.domain_id.clone());
-    direct.extend(granted(conn, &actors, &inherited_from, true)?);
-    finish(conn, direct, true)
-}
-
-/// Effective roles of a user on a domain (direct and group grants, no inheritance).
-pub fn roles_on_domain(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    domain_id: &str,
-) -> Result<Vec<Role>> {
-    let actors = actors(conn, user_id)?;
-    let direct = granted(conn, &actors, &[domain_id.to_string()], false)?;
-    finish(conn, direct, true)
-}
-
-/// System roles of the user and its groups, expanded.
-pub fn roles_on_system(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<Role>> {
-    let actors = actors(conn, user_id)?;
-    let direct: Vec<String> = system_assignment::table
-        .filter(system_assignment::actor_id.eq_any(&actors))
-        .filter(system_assignment::target_id.eq(SYSTEM_TARGET))
-        .select(system_assignment::role_id)
-        .load(conn)?;
-    finish(conn, direct, false)
-}
-
-/// Project ids and domain ids on which the user (or its groups) holds any role, including
-/// inherited grants (for `/v3/auth/projects` and `/v3/auth/domains`).
-pub fn targets_with_roles(
-    conn: &mut AnyConnection,
-    user_id: &str,
-) -> Result<(Vec<String>, Vec<String>)> {
-    let actors = actors(conn, user_id)?;
-    let rows: Vec<(AssignmentType, String, bool)> = assignment::table
-        .filter(assignment::actor_id.eq_any(&actors))
-        .select((
-            assignment::type_,
-            assignment::target_id,
-            assignment::inherited,
-        ))
-        .load(conn)?;
-    let mut projects = Vec::new();
-    let mut domains = Vec::new();
-    for (kind, target, inherited) in rows {
-        let is_domain = matches!(
-            kind,
-            AssignmentType::UserDomain | AssignmentType::GroupDomain
-        );
-        match (is_domain, inherited) {
-            (true, false) => domains.push(target),
-            (true, true) => projects.extend(resource_store::project_ids_in_domain(conn, &target)?),
-            (false, false) => projects.push(target),
-            (false, true) => projects.extend(subtree_ids(conn, &target)?),
-        }
-    }
-    projects.sort();
-    projects.dedup();
-    domains.sort();
-    domains.dedup();
-    Ok((projects, domains))
-}
-
-/// Ids of the projects strictly below `project_id`.
-pub fn subtree_ids(conn: &mut AnyConnection, project_id: &str) -> Result<Vec<String>> {
-    use crate::db::schema::project;
-    let mut out = Vec::new();
-    let mut frontier = vec![project_id.to_string()];
-    while !frontier.is_empty() && out.len() < 100_000 {
-        let children: Vec<String> = project::table
-            .filter(project::parent_id.eq_any(&frontier))
-            .filter(project::is_domain.eq(false))
-            .select(project::id)
-            .load(conn)?;
-        frontier = children
-            .iter()
-            .filter(|c| !out.contains(*c))
-            .cloned()
-            .collect();
-        out.extend(frontier.iter().cloned());
-    }
-    Ok(out)
-}
-
-pub fn has_system_role(conn: &mut AnyConnection, user_id: &str) -> Result<bool> {
-    Ok(!roles_on_system(conn, user_id)?.is_empty())
-}
-
-pub fn insert_role(conn: &mut AnyConnection, id: &str, name: &str, immutable: bool) -> Result<()> {
-    use crate::db::schema::role_option;
-    diesel::insert_into(role::table)
-        .values((
-            role::id.eq(id),
-            role::name.eq(name),
-            role::extra.eq(Some("{}")),
-            role::domain_id.eq(NULL_DOMAIN_ID),
-            role::description.eq(None::<String>),
-        ))
-        .execute(conn)?;
-    if immutable {
-        diesel::insert_into(role_option::table)
-            .values((
-                role_option::role_id.eq(id),
-                role_option::option_id.eq("IMMU"),
-                role_option::option_value.eq(Some("true")),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
-pub fn add_implication(conn: &mut AnyConnection, prior: &str, implied: &str) -> Result<()> {
-    let exists: i64 = implied_role::table
-        .filter(implied_role::prior_role_id.eq(prior))
-        .filter(implied_role::implied_role_id.eq(implied))
+    actor: &Actor,
+    target: &Target,
+    role_id: &str,
+    inherited: bool,
+) -> Result<i64> {
+    let kinds = match target {
+        Target::Domain(_) => [AssignmentType::UserDomain, AssignmentType::GroupDomain],
+        _ => [AssignmentType::UserProject, AssignmentType::GroupProject],
+    };
+    Ok(assignment::table
+        .filter(assignment::actor_id.eq(actor_id(actor)))
+        .filter(assignment::target_id.eq(target_id(target)))
+        .filter(assignment::type_.eq_any(kinds))
+        .filter(assignment::role_id.eq(role_id))
+        .filter(assignment::inherited.eq(inherited))
         .count()
-        .get_result(conn)?;
-    if exists == 0 {
-        diesel::insert_into(implied_role::table)
-            .values((
-                implied_role::prior_role_id.eq(prior),
-                implied_role::implied_role_id.eq(implied),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+        .get_result(conn)?)
 }
 
-/// Grant a role on a project or domain; granting twice is a no-op.
+pub fn grant_exists(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    target: &Target,
+    role_id: &str,
+    inherited: bool,
+) -> Result<bool> {
+    Ok(grant_rows_count(conn, actor, target, role_id, inherited)? > 0)
+}
+
+/// Store a project/domain grant; granting twice is a no-op (Keystone is silent too).
+pub fn create_grant(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    target: &Target,
+    role_id: &str,
+    inherited: bool,
+) -> Result<()> {
+    let Some(kind) = assignment_type(actor, target) else {
+        return Err(Error::internal(
+            "system target passed as a project/domain grant",
+        ));
+    };
+    grant(
+        conn,
+        kind,
+        actor_id(actor),
+        target_id(target),
+        role_id,
+        inherited,
+    )
+}
+
+/// Remove a project/domain grant; `false` when there was none.
+pub fn delete_grant(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    target: &Target,
+    role_id: &str,
+    inherited: bool,
+) -> Result<bool> {
+    let kinds = match target {
+        Target::Domain(_) => [AssignmentType::UserDomain, AssignmentType::GroupDomain],
+        _ => [AssignmentType::UserProject, AssignmentType::GroupProject],
+    };
+    let n = diesel::delete(
+        assignment::table
+            .filter(assignment::actor_id.eq(actor_id(actor)))
+            .filter(assignment::target_id.eq(target_id(target)))
+            .filter(assignment::type_.eq_any(kinds))
+            .filter(assignment::role_id.eq(role_id))
+            .filter(assignment::inherited.eq(inherited)),
+    )
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Grant a role on a project or domain by assignment type; granting twice is a no-op.
 pub fn grant(
     conn: &mut AnyConnection,
     kind: AssignmentType,
@@ -294,6 +605,80 @@ pub fn grant(
     Ok(())
 }
 
+// ---- system grants ---------------------------------------------------------------------
+
+fn system_kind(actor: &Actor) -> &'static str {
+    match actor {
+        Actor::User(_) => USER_SYSTEM,
+        Actor::Group(_) => GROUP_SYSTEM,
+    }
+}
+
+/// Role ids of an actor's system grants, in table order.
+pub fn system_role_ids(conn: &mut AnyConnection, actor: &Actor) -> Result<Vec<String>> {
+    Ok(system_assignment::table
+        .filter(system_assignment::actor_id.eq(actor_id(actor)))
+        .filter(system_assignment::target_id.eq(SYSTEM_TARGET))
+        .filter(system_assignment::type_.eq(system_kind(actor)))
+        .select(system_assignment::role_id)
+        .load(conn)?)
+}
+
+/// An actor's system roles as Keystone lists them (`list_roles_from_ids`: role-table order).
+pub fn system_roles(conn: &mut AnyConnection, actor: &Actor) -> Result<Vec<Role>> {
+    let ids = system_role_ids(conn, actor)?;
+    get_roles(conn, &ids)
+}
+
+fn all_system_grants(conn: &mut AnyConnection) -> Result<Vec<Assignment>> {
+    let rows: Vec<(String, String, String)> = system_assignment::table
+        .filter(system_assignment::target_id.eq(SYSTEM_TARGET))
+        .select((
+            system_assignment::type_,
+            system_assignment::actor_id,
+            system_assignment::role_id,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(kind, actor, role_id)| {
+            let actor = match kind.as_str() {
+                USER_SYSTEM => Actor::User(actor),
+                GROUP_SYSTEM => Actor::Group(actor),
+                _ => return None,
+            };
+            Some(Assignment::direct(actor, Target::System, &role_id, false))
+        })
+        .collect())
+}
+
+pub fn system_grant_exists(conn: &mut AnyConnection, actor: &Actor, role_id: &str) -> Result<bool> {
+    let n: i64 = system_assignment::table
+        .filter(system_assignment::actor_id.eq(actor_id(actor)))
+        .filter(system_assignment::target_id.eq(SYSTEM_TARGET))
+        .filter(system_assignment::role_id.eq(role_id))
+        .filter(system_assignment::inherited.eq(false))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn create_system_grant(conn: &mut AnyConnection, actor: &Actor, role_id: &str) -> Result<()> {
+    grant_system(conn, system_kind(actor), actor_id(actor), role_id)
+}
+
+pub fn delete_system_grant(conn: &mut AnyConnection, actor: &Actor, role_id: &str) -> Result<bool> {
+    let n = diesel::delete(
+        system_assignment::table
+            .filter(system_assignment::actor_id.eq(actor_id(actor)))
+            .filter(system_assignment::target_id.eq(SYSTEM_TARGET))
+            .filter(system_assignment::role_id.eq(role_id))
+            .filter(system_assignment::inherited.eq(false)),
+    )
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
 pub fn grant_system(
     conn: &mut AnyConnection,
     kind: &str,
@@ -303,7 +688,9 @@ pub fn grant_system(
     let exists: i64 = system_assignment::table
         .filter(system_assignment::type_.eq(kind))
         .filter(system_assignment::actor_id.eq(actor_id))
+        .filter(system_assignment::target_id.eq(SYSTEM_TARGET))
         .filter(system_assignment::role_id.eq(role_id))
+        .filter(system_assignment::inherited.eq(false))
         .count()
         .get_result(conn)?;
     if exists == 0 {
@@ -318,4 +705,415 @@ pub fn grant_system(
             .execute(conn)?;
     }
     Ok(())
+}
+
+// ---- groups (read-only; the identity subsystem owns them) ------------------------------
+
+/// What grants need to know about a group: policy sees it as `target.group`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRef {
+    pub id: String,
+    pub domain_id: String,
+    pub name: String,
+    pub description: Option<String>,
+}
+
+pub fn get_group(conn: &mut AnyConnection, id: &str) -> Result<Option<GroupRef>> {
+    let row: Option<(String, String, String, Option<String>)> = group::table
+        .filter(group::id.eq(id))
+        .select((group::id, group::domain_id, group::name, group::description))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(id, domain_id, name, description)| GroupRef {
+        id,
+        domain_id,
+        name,
+        description,
+    }))
+}
+
+pub fn user_ids_in_group(conn: &mut AnyConnection, group_id: &str) -> Result<Vec<String>> {
+    Ok(user_group_membership::table
+        .filter(user_group_membership::group_id.eq(group_id))
+        .select(user_group_membership::user_id)
+        .load(conn)?)
+}
+
+// ---- the effective expansion over SQL --------------------------------------------------
+
+/// `effective::Directory` over a connection, caching what one listing reads repeatedly.
+pub struct SqlDirectory<'c> {
+    conn: &'c mut AnyConnection,
+    implications: Option<BTreeMap<String, Vec<String>>>,
+    role_global: HashMap<String, bool>,
+}
+
+impl<'c> SqlDirectory<'c> {
+    pub fn new(conn: &'c mut AnyConnection) -> Self {
+        SqlDirectory {
+            conn,
+            implications: None,
+            role_global: HashMap::new(),
+        }
+    }
+}
+
+impl Directory for SqlDirectory<'_> {
+    fn grants(&mut self, query: &GrantQuery) -> Result<Vec<Assignment>> {
+        list_grants(self.conn, query)
+    }
+
+    fn system_grants(&mut self, actor: Option<&Actor>) -> Result<Vec<Assignment>> {
+        match actor {
+            None => all_system_grants(self.conn),
+            Some(actor) => Ok(system_roles(self.conn, actor)?
+                .into_iter()
+                .map(|r| Assignment::direct(actor.clone(), Target::System, &r.id, false))
+                .collect()),
+        }
+    }
+
+    fn group_ids_for_user(&mut self, user_id: &str) -> Result<Vec<String>> {
+        use crate::db::schema::user;
+        let known: i64 = user::table
+            .filter(user::id.eq(user_id))
+            .count()
+            .get_result(self.conn)?;
+        if known == 0 {
+            return Err(Error::could_not_find("user", user_id));
+        }
+        crate::identity::store::group_ids(self.conn, user_id)
+    }
+
+    fn user_ids_in_group(&mut self, group_id: &str) -> Result<Vec<String>> {
+        user_ids_in_group(self.conn, group_id)
+    }
+
+    fn project_domain_id(&mut self, project_id: &str) -> Result<String> {
+        let row: Option<String> = project::table
+            .filter(project::id.eq(project_id))
+            .filter(project::id.ne(ROOT_DOMAIN_ID))
+            .select(project::domain_id)
+            .first(self.conn)
+            .optional()?;
+        row.ok_or_else(|| Error::could_not_find("project", project_id))
+    }
+
+    fn project_parent_ids(&mut self, project_id: &str) -> Result<Vec<String>> {
+        project_parent_ids(self.conn, project_id)
+    }
+
+    fn projects_in_subtree(&mut self, project_id: &str) -> Result<Vec<String>> {
+        subtree_ids(self.conn, project_id)
+    }
+
+    fn projects_in_domain(&mut self, domain_id: &str) -> Result<Vec<String>> {
+        resource_store::project_ids_in_domain(self.conn, domain_id)
+    }
+
+    fn implied_role_ids(&mut self, prior_role_id: &str) -> Result<Vec<String>> {
+        if self.implications.is_none() {
+            self.implications = Some(implications(self.conn)?);
+        }
+        Ok(self
+            .implications
+            .as_ref()
+            .and_then(|m| m.get(prior_role_id))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    fn role_is_global(&mut self, role_id: &str) -> Result<bool> {
+        if let Some(known) = self.role_global.get(role_id) {
+            return Ok(*known);
+        }
+        let domain: Option<String> = role::table
+            .filter(role::id.eq(role_id))
+            .select(role::domain_id)
+            .first(self.conn)
+            .optional()?;
+        let global = domain.is_some_and(|d| d == NULL_DOMAIN_ID);
+        self.role_global.insert(role_id.to_string(), global);
+        Ok(global)
+    }
+}
+
+/// Keystone's `list_project_parents`: every ancestor row, nearest first, up to and
+/// including the domain's own row.
+pub fn project_parent_ids(conn: &mut AnyConnection, project_id: &str) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current = project_id.to_string();
+    // Keystone stops at a cycle; the depth guard keeps a corrupt table from looping.
+    while out.len() <= 128 {
+        let parent: Option<Option<String>> = project::table
+            .filter(project::id.eq(&current))
+            .select(project::parent_id)
+            .first(conn)
+            .optional()?;
+        match parent.flatten() {
+            Some(parent)
+                if parent != ROOT_DOMAIN_ID && !out.contains(&parent) && parent != project_id =>
+            {
+                out.push(parent.clone());
+                current = parent;
+            }
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Ids of the projects strictly below `project_id`, level by level.
+pub fn subtree_ids(conn: &mut AnyConnection, project_id: &str) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    let mut frontier = vec![project_id.to_string()];
+    while !frontier.is_empty() && out.len() < 100_000 {
+        let children: Vec<String> = project::table
+            .filter(project::parent_id.eq_any(&frontier))
+            .filter(project::is_domain.eq(false))
+            .select(project::id)
+            .load(conn)?;
+        frontier = children
+            .into_iter()
+            .filter(|c| c != project_id && !out.contains(c))
+            .collect();
+        out.extend(frontier.iter().cloned());
+    }
+    Ok(out)
+}
+
+/// Role assignments as `GET /v3/role_assignments` computes them.
+pub fn list_assignments(conn: &mut AnyConnection, req: &ListRequest) -> Result<Vec<Assignment>> {
+    effective::list(&mut SqlDirectory::new(conn), req)
+}
+
+/// Roles of an effective listing in first-seen order (domain-specific roles are already
+/// stripped by the listing).
+fn roles_of(conn: &mut AnyConnection, refs: &[Assignment]) -> Result<Vec<Role>> {
+    let ids = effective::unique_role_ids(refs);
+    let mut roles = get_roles(conn, &ids)?;
+    let order: HashMap<&String, usize> = ids.iter().enumerate().map(|(i, id)| (id, i)).collect();
+    roles.sort_by_key(|r| order.get(&r.id).copied().unwrap_or(usize::MAX));
+    Ok(roles)
+}
+
+/// Effective roles of a user on a project: direct, group, inherited from the domain and
+/// from ancestors, expanded through implied roles; domain-specific roles removed.
+pub fn roles_on_project(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    project: &Project,
+) -> Result<Vec<Role>> {
+    let refs = list_assignments(
+        conn,
+        &ListRequest::effective_for_user(user_id, &Target::Project(project.id.clone())),
+    )?;
+    roles_of(conn, &refs)
+}
+
+/// Effective roles of a user on a domain (direct and group grants; domains inherit nothing).
+pub fn roles_on_domain(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    domain_id: &str,
+) -> Result<Vec<Role>> {
+    let refs = list_assignments(
+        conn,
+        &ListRequest::effective_for_user(user_id, &Target::Domain(domain_id.to_string())),
+    )?;
+    roles_of(conn, &refs)
+}
+
+/// System roles as Keystone's token model computes them: the groups' grants, then the
+/// user's, then implied roles — in that order and, as in Keystone, without removing repeats.
+pub fn roles_on_system(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<Role>> {
+    let mut refs = Vec::new();
+    for group_id in crate::identity::store::group_ids(conn, user_id)? {
+        let actor = Actor::Group(group_id);
+        for r in system_roles(conn, &actor)? {
+            refs.push(Assignment::direct(
+                actor.clone(),
+                Target::System,
+                &r.id,
+                false,
+            ));
+        }
+    }
+    let actor = Actor::User(user_id.to_string());
+    for r in system_roles(conn, &actor)? {
+        refs.push(Assignment::direct(
+            actor.clone(),
+            Target::System,
+            &r.id,
+            false,
+        ));
+    }
+    let refs = effective::add_implied_roles(&mut SqlDirectory::new(conn), refs)?;
+    let ids = effective::unique_role_ids(&refs);
+    let by_id: HashMap<String, Role> = get_roles(conn, &ids)?
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    Ok(refs
+        .iter()
+        .filter_map(|r| by_id.get(&r.role_id).cloned())
+        .collect())
+}
+
+/// Project ids and domain ids on which the user (or its groups) holds an effective role,
+/// inherited grants included (for `/v3/auth/projects` and `/v3/auth/domains`).
+pub fn targets_with_roles(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let req = ListRequest {
+        user_id: Some(user_id.to_string()),
+        effective: true,
+        ..Default::default()
+    };
+    let refs = list_assignments(conn, &req)?;
+    let mut projects: Vec<String> = refs
+        .iter()
+        .filter_map(|r| r.project_id().map(str::to_string))
+        .collect();
+    let mut domains: Vec<String> = refs
+        .iter()
+        .filter_map(|r| r.domain_id().map(str::to_string))
+        .collect();
+    projects.sort();
+    projects.dedup();
+    domains.sort();
+    domains.dedup();
+    Ok((projects, domains))
+}
+
+pub fn has_system_role(conn: &mut AnyConnection, user_id: &str) -> Result<bool> {
+    Ok(!roles_on_system(conn, user_id)?.is_empty())
+}
+
+/// Keep what a domain-scoped caller may see: assignments on the domain and on its projects
+/// (Keystone's post-filter for domain-scoped tokens).
+pub fn within_domain(
+    conn: &mut AnyConnection,
+    refs: Vec<Assignment>,
+    domain_id: &str,
+) -> Result<Vec<Assignment>> {
+    let mut project_domains: HashMap<String, Option<String>> = HashMap::new();
+    let mut out = Vec::new();
+    for r in refs {
+        let keep = match &r.target {
+            Target::Domain(d) => d == domain_id,
+            Target::Project(p) => {
+                if !project_domains.contains_key(p) {
+                    let project = resource_store::get_any(conn, p)?
+                        .ok_or_else(|| Error::could_not_find("project", p))?;
+                    project_domains.insert(p.clone(), project.domain_id);
+                }
+                project_domains.get(p).and_then(|d| d.as_deref()) == Some(domain_id)
+            }
+            Target::System => false,
+        };
+        if keep {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+fn domain_name(
+    conn: &mut AnyConnection,
+    cache: &mut HashMap<String, String>,
+    id: &str,
+) -> Result<String> {
+    if let Some(name) = cache.get(id) {
+        return Ok(name.clone());
+    }
+    let domain =
+        resource_store::get_domain(conn, id)?.ok_or_else(|| Error::could_not_find("domain", id))?;
+    cache.insert(id.to_string(), domain.name.clone());
+    Ok(domain.name)
+}
+
+/// The names `include_names` shows. Users and groups that are gone get empty names;
+/// projects, domains and roles must exist (Keystone's 404s).
+pub fn resolve_names(
+    conn: &mut AnyConnection,
+    refs: &[Assignment],
+) -> Result<super::format::Names> {
+    use super::format::DomainName;
+    let mut names = super::format::Names::default();
+    let mut domains: HashMap<String, String> = HashMap::new();
+    for r in refs {
+        match &r.target {
+            Target::Domain(d) if !names.domains.contains_key(d) => {
+                let name = domain_name(conn, &mut domains, d)?;
+                names.domains.insert(d.clone(), name);
+            }
+            Target::Project(p) if !names.projects.contains_key(p) => {
+                let project = resource_store::get_any(conn, p)?
+                    .ok_or_else(|| Error::could_not_find("project", p))?;
+                let domain_id = project
+                    .domain_id
+                    .clone()
+                    .unwrap_or_else(|| ROOT_DOMAIN_ID.to_string());
+                let name = domain_name(conn, &mut domains, &domain_id)?;
+                names.projects.insert(
+                    p.clone(),
+                    (
+                        project.name,
+                        DomainName {
+                            id: domain_id,
+                            name,
+                        },
+                    ),
+                );
+            }
+            _ => {}
+        }
+        match &r.actor {
+            Actor::User(u) if !names.users.contains_key(u) => {
+                if let Some(user) = crate::identity::store::get(conn, u)? {
+                    let name = domain_name(conn, &mut domains, &user.domain_id)?;
+                    names.users.insert(
+                        u.clone(),
+                        (
+                            user.name,
+                            DomainName {
+                                id: user.domain_id,
+                                name,
+                            },
+                        ),
+                    );
+                }
+            }
+            Actor::Group(g) if !names.groups.contains_key(g) => {
+                if let Some(group) = get_group(conn, g)? {
+                    let name = domain_name(conn, &mut domains, &group.domain_id)?;
+                    names.groups.insert(
+                        g.clone(),
+                        (
+                            group.name,
+                            DomainName {
+                                id: group.domain_id,
+                                name,
+                            },
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
+        if !names.roles.contains_key(&r.role_id) {
+            let role = require_role(conn, &r.role_id)?;
+            let domain = match &role.domain_id {
+                Some(d) => Some(DomainName {
+                    id: d.clone(),
+                    name: domain_name(conn, &mut domains, d)?,
+                }),
+                None => None,
+            };
+            names.roles.insert(r.role_id.clone(), (role.name, domain));
+        }
+    }
+    Ok(names)
 }
