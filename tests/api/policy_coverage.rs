@@ -31,11 +31,29 @@ fn routes_and_handlers() -> (Vec<Route>, BTreeMap<String, String>) {
     let mut routes = Vec::new();
     let mut bodies = BTreeMap::new();
     let mut files = vec![];
+    let mut sources = vec![];
     for entry in std::fs::read_dir(src).expect("src") {
         let dir = entry.expect("entry").path();
         for candidate in [dir.join("http.rs"), dir.join("http/mod.rs")] {
             if let Ok(text) = std::fs::read_to_string(&candidate) {
-                files.push((candidate.display().to_string(), text));
+                files.push((dir.display().to_string(), text));
+            }
+        }
+        // Handlers may live in any file of the subsystem (`.to(users::list)`).
+        let mut stack = vec![dir.clone()];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    if let Ok(text) = std::fs::read_to_string(&p) {
+                        sources.push((dir.display().to_string(), text));
+                    }
+                }
             }
         }
     }
@@ -53,8 +71,9 @@ fn routes_and_handlers() -> (Vec<Route>, BTreeMap<String, String>) {
                 };
                 let handler: String = handler
                     .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
                     .collect();
+                let handler = handler.rsplit("::").next().unwrap_or_default().to_string();
                 routes.push(Route {
                     path: path.to_string(),
                     method: method.to_string(),
@@ -63,6 +82,8 @@ fn routes_and_handlers() -> (Vec<Route>, BTreeMap<String, String>) {
                 });
             }
         }
+    }
+    for (file, text) in &sources {
         // Handler bodies: from `async fn name(` to the next top-level item.
         let normalised = text
             .replace("\npub async fn ", "\nasync fn ")
