@@ -17,6 +17,18 @@ pub struct TestServer {
     pub config: Config,
     pub dir: tempfile::TempDir,
     agent: ureq::Agent,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for TestServer {
+    /// Stop the server so its connection pool closes: a test run starts ~100 servers and
+    /// PostgreSQL allows 100 connections.
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        let _ =
+            std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false)))
+                .join();
+    }
 }
 
 pub struct Response {
@@ -78,7 +90,7 @@ impl TestServer {
         let port = listener.local_addr().expect("addr").port();
         let url = database_url(dir.path());
         let conf = format!(
-            "[database]\nconnection = {url}\n[fernet_tokens]\nkey_repository = {}\n[identity]\npassword_hash_rounds = 4\n{extra_conf}\n",
+            "[database]\nconnection = {url}\nmax_pool_size = 4\n[fernet_tokens]\nkey_repository = {}\n[identity]\npassword_hash_rounds = 4\n{extra_conf}\n",
             dir.path().join("fernet-keys").display()
         );
         let config = Config::parse(&conf, None).expect("config");
@@ -122,7 +134,7 @@ impl TestServer {
                 let _ = srv.await;
             })
         });
-        rx.recv().expect("server started");
+        let handle = rx.recv().expect("server started");
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -133,6 +145,7 @@ impl TestServer {
             config,
             dir,
             agent,
+            handle,
         }
     }
 
