@@ -32,8 +32,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import webtest
-from keystonemiddleware import auth_token
 
 import clients
 import servers
@@ -190,16 +188,7 @@ class Scenario:
         """What keystonemiddleware's auth_token (no cache: token_cache_time=-1) tells the
         service behind it about `token`: the status, and the identity headers with X-Roles
         sorted (the middleware joins the token's roles in the server's order)."""
-        conf = {
-            "www_authenticate_uri": self.auth_url, "auth_url": self.auth_url,
-            "auth_type": "password", "username": servers.ADMIN_USER,
-            "password": servers.ADMIN_PASSWORD, "project_name": servers.ADMIN_PROJECT,
-            "user_domain_id": servers.DOMAIN_ID, "project_domain_id": servers.DOMAIN_ID,
-            "region_name": servers.REGION, "delay_auth_decision": "false",
-            "token_cache_time": "-1", "include_service_catalog": "false",
-            "http_request_max_retries": "0",
-        }
-        app = webtest.TestApp(auth_token.AuthProtocol(_echo_identity, conf))
+        app = clients.auth_token_app(self.auth_url, _echo_identity)
         resp = app.get("/", headers={"X-Auth-Token": token}, expect_errors=True)
         if resp.status_int == 200:
             seen = dict(resp.json)
@@ -309,7 +298,7 @@ class Scenario:
             label=f"as {USER}")
         os_("user", "show", self.ids.get("user", USER), "-f", "json", env=user_env,
             label=f"as {USER}")
-        os_("project", "list", "--user", USER, "--user-domain", DOMAIN, "-f", "json")
+        os_("project", "list", "--user", self.ids.get("user", USER), "-f", "json")
         # implied roles expanded, the group's member role and what member implies
         self.middleware(token, "the new user's token")
         roles_before = self.last_middleware_roles
@@ -408,8 +397,9 @@ def cli_in_process(argv: list[str], env: dict, cwd: Path) -> tuple[int, str, str
     stdout, stderr = io.StringIO(), io.StringIO()
     os.environ.clear()
     os.environ.update(env)
-    old_cwd = os.getcwd()
+    old_cwd, old_argv0 = os.getcwd(), sys.argv[0]
     os.chdir(cwd)
+    sys.argv[0] = "openstack"  # argparse's prog, in usage messages
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             try:
@@ -418,6 +408,7 @@ def cli_in_process(argv: list[str], env: dict, cwd: Path) -> tuple[int, str, str
                 status = e.code if isinstance(e.code, int) else 1
     finally:
         os.chdir(old_cwd)
+        sys.argv[0] = old_argv0
         os.environ.clear()
         os.environ.update(saved_env)
         # each run adds its console handler (bound to the redirected stderr) to the root

@@ -4,6 +4,8 @@ and raw token calls where a test needs the exact JSON a server sends."""
 from __future__ import annotations
 
 import requests
+import webtest
+from keystonemiddleware import auth_token
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
@@ -48,3 +50,26 @@ def validate_token(auth_url: str, auth_token: str, subject_token: str) -> reques
     return requests.get(f"{auth_url}/auth/tokens",
                         headers={"X-Auth-Token": auth_token, "X-Subject-Token": subject_token},
                         timeout=TIMEOUT)
+
+
+def auth_token_app(auth_url: str, app, **options: str):
+    """`app` behind keystonemiddleware's auth_token, configured as a paste.ini
+    [filter:authtoken] section would (string values): the bootstrap admin as the service
+    user, no memcache and no in-process cache (token_cache_time=-1), so a revoked token
+    or a removed grant is seen at the next request. `options` add to or override that."""
+    conf = {
+        "www_authenticate_uri": auth_url,
+        "auth_url": auth_url,
+        "auth_type": "password",
+        "username": servers.ADMIN_USER,
+        "password": servers.ADMIN_PASSWORD,
+        "project_name": servers.ADMIN_PROJECT,
+        "user_domain_id": servers.DOMAIN_ID,
+        "project_domain_id": servers.DOMAIN_ID,
+        "region_name": servers.REGION,
+        "delay_auth_decision": "false",
+        "token_cache_time": "-1",
+        "http_request_max_retries": "0",
+        **options,
+    }
+    return webtest.TestApp(auth_token.AuthProtocol(app, conf))

@@ -18,7 +18,6 @@ import requests
 import webtest
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
-from keystonemiddleware import auth_token
 
 import clients
 import servers
@@ -129,23 +128,8 @@ def echo(environ, start_response):
 
 
 def protected(keystone, service_type: str | None) -> webtest.TestApp:
-    conf = {
-        "www_authenticate_uri": keystone.auth_url,
-        "auth_url": keystone.auth_url,
-        "auth_type": "password",
-        "username": servers.ADMIN_USER,
-        "password": servers.ADMIN_PASSWORD,
-        "project_name": servers.ADMIN_PROJECT,
-        "user_domain_id": servers.DOMAIN_ID,
-        "project_domain_id": servers.DOMAIN_ID,
-        "region_name": servers.REGION,
-        "delay_auth_decision": "false",
-        "token_cache_time": "-1",
-        "http_request_max_retries": "0",
-    }
-    if service_type:
-        conf["service_type"] = service_type
-    return webtest.TestApp(auth_token.AuthProtocol(echo, conf))
+    options = {"service_type": service_type} if service_type else {}
+    return clients.auth_token_app(keystone.auth_url, echo, **options)
 
 
 def ac_token(auth_url: str, ac: dict) -> str:

@@ -7,7 +7,6 @@ import json
 
 import pytest
 import webtest
-from keystonemiddleware import auth_token
 
 import clients
 import servers
@@ -25,24 +24,8 @@ def echo_identity(environ, start_response):
 
 @pytest.fixture
 def protected_app(keystone) -> webtest.TestApp:
-    # As a paste.ini [filter:authtoken] section would configure it: string values.
-    conf = {
-        "www_authenticate_uri": keystone.auth_url,
-        "auth_url": keystone.auth_url,
-        "auth_type": "password",
-        "username": servers.ADMIN_USER,
-        "password": servers.ADMIN_PASSWORD,
-        "project_name": servers.ADMIN_PROJECT,
-        "user_domain_id": servers.DOMAIN_ID,
-        "project_domain_id": servers.DOMAIN_ID,
-        "region_name": servers.REGION,
-        "delay_auth_decision": "false",
-        # no memcache, and no in-process cache: a revoked token must be seen at once
-        "token_cache_time": "-1",
-        "include_service_catalog": "true",
-        "http_request_max_retries": "0",
-    }
-    return webtest.TestApp(auth_token.AuthProtocol(echo_identity, conf))
+    return clients.auth_token_app(keystone.auth_url, echo_identity,
+                                  include_service_catalog="true")
 
 
 def test_valid_project_token_is_accepted(protected_app, keystone):

@@ -16,7 +16,6 @@ import requests
 import webtest
 from keystoneauth1 import session as ks_session
 from keystoneauth1.extras.oauth1 import v3 as oauth1_v3
-from keystonemiddleware import auth_token
 from requests_oauthlib import OAuth1
 
 import clients
@@ -33,22 +32,8 @@ def echo_identity(environ, start_response):
 
 @pytest.fixture
 def protected_app(keystone) -> webtest.TestApp:
-    conf = {
-        "www_authenticate_uri": keystone.auth_url,
-        "auth_url": keystone.auth_url,
-        "auth_type": "password",
-        "username": servers.ADMIN_USER,
-        "password": servers.ADMIN_PASSWORD,
-        "project_name": servers.ADMIN_PROJECT,
-        "user_domain_id": servers.DOMAIN_ID,
-        "project_domain_id": servers.DOMAIN_ID,
-        "region_name": servers.REGION,
-        "delay_auth_decision": "false",
-        # no cache: a deleted delegation must be seen at once
-        "token_cache_time": "-1",
-        "http_request_max_retries": "0",
-    }
-    return webtest.TestApp(auth_token.AuthProtocol(echo_identity, conf))
+    # no cache: a deleted delegation must be seen at once
+    return clients.auth_token_app(keystone.auth_url, echo_identity)
 
 
 def create_consumer(admin: ks_session.Session, auth_url: str) -> dict:
