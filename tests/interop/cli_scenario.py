@@ -14,7 +14,8 @@ Masking is by recorded value, never by pattern over the whole output: every id t
 learns (what it created, and what bootstrap made, read through the API first) becomes a
 placeholder named after the object, the Keystone URL becomes <keystone>, token ids become
 <token:...>. Only the fields a fresh run is expected to change are blanked by key (a token's
-`expires`) and the CLI's request ids by their exact format. Any other value that differs
+`expires`), and by their exact format the CLI's request ids and the id Keystone generates for
+a project it then rejects as a duplicate (in its 409 message). Any other value that differs
 between two servers — an id we did not create, a timestamp in an unexpected field — stays in
 the transcript and shows up as a difference.
 """
@@ -58,6 +59,9 @@ VOLATILE_KEYS = frozenset({"expires"})
 # The CLI appends "(Request-ID: req-<uuid4>)" to API errors.
 REQUEST_ID = re.compile(r"\(Request-ID: req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}"
                         r"-[0-9a-f]{12}\)")
+# Keystone's 409 for a duplicate project names the id it generated for the rejected one.
+REJECTED_PROJECT_ID = re.compile(r"(the same name or same id in the same domain: name is "
+                                 r"[^,]+, project id )[0-9a-f]{32}\.")
 
 
 @dataclasses.dataclass
@@ -97,6 +101,7 @@ class Transcript:
         for value in sorted(self.masks, key=len, reverse=True):
             text = text.replace(value, self.masks[value])
         text = text.replace(self.base_url, "<keystone>")
+        text = REJECTED_PROJECT_ID.sub(r"\1<rejected-project-id>.", text)
         return REQUEST_ID.sub("(Request-ID: <request-id>)", text)
 
     def mask_json(self, data):
@@ -239,12 +244,21 @@ class Scenario:
             "-c", "id")
         os_("project", "show", PROJECT, "--domain", DOMAIN, "-f", "json")
         os_("project", "list", "--domain", DOMAIN, "--long", "-f", "json")
+        # without --or-show a second create is Keystone's 409, message and all
+        os_("project", "create", PROJECT, f"--domain={DOMAIN}", ok=False)
+        os_("project", "set", "--description", "Changed", "--tag", "t1", "--tag", "t2",
+            "--domain", DOMAIN, PROJECT)
+        os_("project", "show", PROJECT, "--domain", DOMAIN, "-f", "json")
         os_("user", "create", USER, f"--password={PASSWORD}", f"--domain={DOMAIN}",
             "--email=scen@example.org", "--or-show", "-f", "value", "-c", "id", save="user")
         os_("user", "create", USER, f"--password={PASSWORD}", f"--domain={DOMAIN}",
             "--or-show", "-f", "value", "-c", "id")
         os_("user", "show", USER, "--domain", DOMAIN, "-f", "json")
         os_("user", "list", "--domain", DOMAIN, "--long", "-f", "json")
+        os_("user", "create", USER, f"--password={PASSWORD}", f"--domain={DOMAIN}", ok=False)
+        os_("user", "set", "--email", "new@example.org", "--project", PROJECT,
+            "--project-domain", DOMAIN, "--domain", DOMAIN, USER)
+        os_("user", "show", USER, "--domain", DOMAIN, "-f", "json")
         os_("group", "create", GROUP, "--domain", DOMAIN, "--description", "Scenario group",
             "--or-show", "-f", "value", "-c", "id", save="group")
         os_("group", "add", "user", "--group-domain", DOMAIN, "--user-domain", DOMAIN,
@@ -255,6 +269,7 @@ class Scenario:
         os_("role", "create", ROLE, "--or-show", "-f", "value", "-c", "id", save="role")
         os_("role", "create", IMPLIED_ROLE, "--or-show", "-f", "value", "-c", "id",
             save="implied-role")
+        os_("role", "create", ROLE, ok=False)
         os_("implied", "role", "create", ROLE, "--implied-role", IMPLIED_ROLE, "-f", "json")
         os_("implied", "role", "list", "-f", "json", unordered=True)
 
@@ -272,10 +287,13 @@ class Scenario:
             "--project-domain", DOMAIN, "-f", "json", unordered=True)
         os_("role", "assignment", "list", "--names", "--effective", "--user", USER,
             "--user-domain", DOMAIN, "-f", "json", unordered=True)
+        os_("role", "assignment", "list", "--names", "--group", GROUP, "--group-domain",
+            DOMAIN, "-f", "json", unordered=True)
 
         # --- catalog --------------------------------------------------------------------
         os_("region", "create", REGION, "--description", "Scenario region", "-f", "json")
         os_("region", "show", REGION, "-f", "json")
+        os_("region", "create", REGION, ok=False)
         os_("service", "create", SERVICE_TYPE, "--name", SERVICE, "--description",
             "Scenario service", "-f", "value", "-c", "id", save="service")
         for interface in INTERFACES:
