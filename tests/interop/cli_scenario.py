@@ -31,6 +31,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -174,8 +175,12 @@ class Scenario:
         name and masks it as <save> from then on. `unordered`: the output is a JSON list
         whose order Keystone leaves to the database (no ORDER BY, and on SQLite the
         primary-key index over random ids), so it is compared sorted."""
+        started = time.monotonic()
         status, stdout, stderr = self.run_cli(list(args), env or self.admin_env(),
                                               self.workdir)
+        # to the worker's log (scenario.log), for when the test is slow
+        print(f"{time.monotonic() - started:5.2f}s exit {status}: openstack {' '.join(args)}",
+              file=sys.stderr, flush=True)
         out = stdout.strip()
         if save and status == 0 and out:
             self.ids[save] = out
