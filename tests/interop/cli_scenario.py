@@ -126,7 +126,6 @@ class Transcript:
         return json.dumps(data, indent=1, sort_keys=True)
 
 
-
 class Scenario:
     """Runs the steps against one Keystone and records the transcript."""
 
@@ -139,6 +138,10 @@ class Scenario:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.transcript = Transcript(base_url=self.base_url)
         self.ids: dict[str, str] = {}
+        # X-Roles of the last middleware check that passed (None: it was rejected), and
+        # the two sets run() hands to the test: before and after the user's grant goes
+        self.last_middleware_roles: set[str] | None = None
+        self.roles_seen: tuple[set[str] | None, set[str] | None] = (None, None)
 
     # --- environments -------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ error text, and keystonemiddleware's view of the new user's token — must be th
 ids, tokens and expiry times are masked.
 
 Needs the peer venv (setup_venv.sh) for Python Keystone, so INTEROP_SKIP_MIXED=1 skips it
-as it skips the mixed fleet. The two runs go in parallel: each is ~60 CLI invocations.
+as it skips the mixed fleet. The two runs go in parallel: each is ~75 CLI invocations.
 """
 
 from __future__ import annotations
