@@ -115,14 +115,15 @@ class Transcript:
             return self.mask_text(data)
         return data
 
-    def mask_output(self, stdout: str, unordered: bool = False) -> str:
+    def mask_output(self, stdout: str, unordered: bool | str = False) -> str:
         try:
             data = json.loads(stdout)
         except ValueError:
             return self.mask_text(stdout)
         data = self.mask_json(data)
         if unordered:
-            data.sort(key=lambda item: json.dumps(item, sort_keys=True))
+            items = data if unordered is True else data[unordered]
+            items.sort(key=lambda item: json.dumps(item, sort_keys=True))
         return json.dumps(data, indent=1, sort_keys=True)
 
 
@@ -173,11 +174,12 @@ class Scenario:
     # --- steps --------------------------------------------------------------------------
 
     def openstack(self, *args: str, env: dict | None = None, save: str | None = None,
-                  ok: bool = True, label: str = "", unordered: bool = False) -> str:
+                  ok: bool = True, label: str = "", unordered: bool | str = False) -> str:
         """`openstack ARGS`; `save` keeps stdout (an id from `-f value -c id`) under that
         name and masks it as <save> from then on. `unordered`: the output is a JSON list
-        whose order Keystone leaves to the database (no ORDER BY, and on SQLite the
-        primary-key index over random ids), so it is compared sorted."""
+        (or, if a key, holds one under that key) whose order Keystone leaves to the
+        database — no ORDER BY, so insertion order on SQLite and the primary key's, a
+        random id, on MariaDB — and is compared sorted."""
         started = time.monotonic()
         status, stdout, stderr = self.run_cli(list(args), env or self.admin_env(),
                                               self.workdir)
@@ -319,7 +321,7 @@ class Scenario:
         token = os_("token", "issue", "-f", "value", "-c", "id", env=user_env,
                     label=f"as {USER}", save="token:user")
         os_("catalog", "show", SERVICE_TYPE, "-f", "json", env=user_env,
-            label=f"as {USER}")
+            label=f"as {USER}", unordered="endpoints")
         os_("project", "list", "--my-projects", "-f", "json", env=user_env,
             label=f"as {USER}")
         os_("user", "show", self.ids.get("user", USER), "-f", "json", env=user_env,
