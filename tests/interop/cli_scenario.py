@@ -43,6 +43,7 @@ OPENSTACK = str(Path(sys.executable).parent / "openstack")
 
 DOMAIN = "scen-domain"
 PROJECT = "scen-project"
+CHILD_PROJECT = "scen-child"
 USER = "scen-user"
 PASSWORD = "scen-Secret-1"
 NEW_PASSWORD = "scen-Secret-2"
@@ -107,8 +108,9 @@ class Transcript:
 
     def mask_json(self, data):
         if isinstance(data, dict):
-            return {k: "<volatile>" if k in VOLATILE_KEYS and v else self.mask_json(v)
-                    for k, v in data.items()}
+            # keys too: `project show --parents` maps ids to subtrees
+            return {self.mask_text(k): "<volatile>" if k in VOLATILE_KEYS and v
+                    else self.mask_json(v) for k, v in data.items()}
         if isinstance(data, list):
             return [self.mask_json(v) for v in data]
         if isinstance(data, str):
@@ -253,7 +255,11 @@ class Scenario:
         os_("project", "create", PROJECT, f"--domain={DOMAIN}", "--or-show", "-f", "value",
             "-c", "id")
         os_("project", "show", PROJECT, "--domain", DOMAIN, "-f", "json")
-        os_("project", "list", "--domain", DOMAIN, "--long", "-f", "json")
+        os_("project", "create", CHILD_PROJECT, f"--domain={DOMAIN}", "--parent", PROJECT,
+            "-f", "value", "-c", "id", save="child-project")
+        os_("project", "show", PROJECT, "--domain", DOMAIN, "--parents", "--children",
+            "-f", "json")
+        os_("project", "list", "--domain", DOMAIN, "--long", "-f", "json", unordered=True)
         # without --or-show a second create is Keystone's 409, message and all
         os_("project", "create", PROJECT, f"--domain={DOMAIN}", ok=False)
         os_("project", "set", "--description", "Changed", "--tag", "t1", "--tag", "t2",
@@ -381,6 +387,9 @@ class Scenario:
             GROUP, USER)
         os_("group", "delete", "--domain", DOMAIN, GROUP)
         os_("user", "delete", "--domain", DOMAIN, USER)
+        # not a leaf of the hierarchy: refused
+        os_("project", "delete", "--domain", DOMAIN, PROJECT, ok=False)
+        os_("project", "delete", "--domain", DOMAIN, CHILD_PROJECT)
         os_("project", "delete", "--domain", DOMAIN, PROJECT)
         # a domain must be disabled before it can be deleted
         os_("domain", "delete", DOMAIN, ok=False)
