@@ -50,7 +50,10 @@ fn call(s: &TestServer, method: &str, path: &str, token: &str, body: Option<Valu
     s.request(
         method,
         path,
-        &[("X-Auth-Token", token), ("Content-Type", "application/json")],
+        &[
+            ("X-Auth-Token", token),
+            ("Content-Type", "application/json"),
+        ],
         text.as_deref().map(str::as_bytes),
     )
     .status
@@ -65,7 +68,10 @@ fn wait_for_list_projects(s: &TestServer, token: &str, want: u16, why: &str) {
         if got == want {
             return;
         }
-        assert!(Instant::now() < deadline, "{why}: GET /v3/projects stayed {got}, want {want}");
+        assert!(
+            Instant::now() < deadline,
+            "{why}: GET /v3/projects stayed {got}, want {want}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -135,7 +141,10 @@ fn override_file_applies_without_restart_and_a_broken_one_keeps_the_last_good_ru
             assert!(log.contains("ERROR"), "{log}");
             break;
         }
-        assert!(Instant::now() < deadline, "no error logged for the broken file: {log:?}");
+        assert!(
+            Instant::now() < deadline,
+            "no error logged for the broken file: {log:?}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(call(&s, "GET", "/v3/projects", &admin, None), 200);
