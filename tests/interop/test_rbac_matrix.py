@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 import pytest
 import requests
+from requests_oauthlib import OAuth1
+from urllib.parse import parse_qsl
 
 import servers
 
@@ -199,6 +201,12 @@ MATRIX = [
     ("PATCH", "/OS-OAUTH1/consumers/{C1}", {"consumer": {"description": "c1"}}, None),
     ("DELETE", "/OS-OAUTH1/consumers/{missing}", None, None),
     ("GET", "/users/{tuser}/OS-OAUTH1/access_tokens", None, None),
+    ("PUT", "/OS-OAUTH1/authorize/{rtoken}", {"roles": [{"name": "reader"}]}, None),
+    ("GET", "/users/{padmin}/OS-OAUTH1/access_tokens", None, None),
+    ("GET", "/users/{padmin}/OS-OAUTH1/access_tokens/{AT}", None, None),
+    ("GET", "/users/{self}/OS-OAUTH1/access_tokens/{AT}", None, None),
+    ("GET", "/users/{padmin}/OS-OAUTH1/access_tokens/{AT}/roles", None, None),
+    ("GET", "/users/{padmin}/OS-OAUTH1/access_tokens/{AT}/roles/{reader}", None, None),
     # Keystone enforces identity:ec2_delete_credential here (the only role:member rule)
     ("DELETE", "/users/{self}/OS-OAUTH1/access_tokens/{missing}", None, None),
     # revocation events
@@ -246,6 +254,18 @@ class Seeded:
     api: Api
     ids: dict = field(default_factory=dict)
     tokens: dict = field(default_factory=dict)
+    consumer: dict = field(default_factory=dict)
+
+    def request_token(self) -> tuple[str, str]:
+        """A new OAuth1 request token of consumer C1 for project P1: (key, secret)."""
+        resp = self.api.http.post(
+            f"{self.api.url}/OS-OAUTH1/request_token", timeout=TIMEOUT,
+            headers={"Requested-Project-Id": self.ids["P1"]},
+            auth=OAuth1(self.consumer["id"], client_secret=self.consumer["secret"],
+                        callback_uri="oob"))
+        assert resp.status_code == 201, resp.text
+        token = dict(parse_qsl(resp.text))
+        return token["oauth_token"], token["oauth_token_secret"]
 
 
 def seed(base_url: str) -> Seeded:
@@ -277,7 +297,10 @@ def seed(base_url: str) -> Seeded:
     ids["RA"] = make("/roles", "role", {"name": "rbac-ra"})
     ids["RB"] = make("/roles", "role", {"name": "rbac-rb"})
     ids["DR1"] = make("/roles", "role", {"name": "rbac-dr1", "domain_id": ids["D1"]})
-    ids["C1"] = make("/OS-OAUTH1/consumers", "consumer", {"description": "rbac"})
+    consumer = api.call("POST", "/OS-OAUTH1/consumers", admin,
+                        {"consumer": {"description": "rbac"}}, expect=201).json()["consumer"]
+    ids["C1"] = consumer["id"]
+    s.consumer = consumer
     ids["missing"] = uuid.uuid4().hex
     services = api.call("GET", "/services?type=identity", admin, expect=200).json()
     ids["service"] = services["services"][0]["id"]
@@ -323,6 +346,17 @@ def seed(base_url: str) -> Seeded:
                   expect=201).json()["application_credential"]
     ids["AC"] = ac["id"]
     ids["AR"] = ac["access_rules"][0]["id"]
+    # an OAuth1 access token the project admin delegated (reader on P1)
+    ids["padmin"] = ids["user:project_admin"]
+    request_token, secret = s.request_token()
+    verifier = api.call("PUT", f"/OS-OAUTH1/authorize/{request_token}",
+                        s.tokens["project_admin"], {"roles": [{"name": "reader"}]},
+                        expect=200).json()["token"]["oauth_verifier"]
+    resp = api.http.post(f"{api.url}/OS-OAUTH1/access_token", timeout=TIMEOUT, auth=OAuth1(
+        consumer["id"], client_secret=consumer["secret"], resource_owner_key=request_token,
+        resource_owner_secret=secret, verifier=verifier))
+    assert resp.status_code == 201, resp.text
+    ids["AT"] = dict(parse_qsl(resp.text))["oauth_token"]
     return s
 
 
@@ -349,6 +383,8 @@ def run_matrix(s: Seeded) -> dict:
                      "own": token, "admin_token": s.tokens["admin"],
                      "tuser_token": s.tokens["tuser"],
                      "domain_token": s.tokens["domain_reader"]}
+            if "{rtoken}" in path:
+                names["rtoken"] = s.request_token()[0]
             if subject == "{fresh}":
                 names["fresh"] = s.api.token(s.ids["tuser"], PASSWORD,
                                              {"project": {"id": s.ids["P1"]}})
