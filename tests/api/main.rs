@@ -13,6 +13,7 @@ mod errors;
 mod identity;
 mod oauth1;
 mod policy_coverage;
+mod policy_reload;
 mod resource;
 mod revocation;
 mod tokens;

@@ -270,8 +270,11 @@ class KeystoneRs:
 class PythonKeystone:
     """Upstream Keystone from the peer venv, in `workdir`, served by gunicorn."""
 
-    def __init__(self, venv: Path, workdir: Path, port: int | None = None):
+    def __init__(self, venv: Path, workdir: Path, port: int | None = None,
+                 extra_conf: str = ""):
         self.venv = Path(venv)
+        # appended to keystone.conf (e.g. a [cache] section)
+        self.extra_conf = extra_conf
         self.workdir = Path(workdir)
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -298,7 +301,7 @@ class PythonKeystone:
         for d in ("log", "fernet-keys", "credential-keys"):
             (self.workdir / d).mkdir(parents=True, exist_ok=True)
         self.conf.write_text(keystone_conf(self.workdir, f"sqlite:///{self.db_path}",
-                                           self.key_repository))
+                                           self.key_repository) + self.extra_conf)
         owner = ["--keystone-user", getpass.getuser(),
                  "--keystone-group", grp.getgrgid(os.getgid()).gr_name]
         self.manage("db_sync")

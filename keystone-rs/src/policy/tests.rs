@@ -1167,6 +1167,92 @@ mod never_panics {
             let _ = parse_policy_document(&format!("a: {text}\n\"b\": [{text}]\n"));
         }
     }
+
+    /// Keys a client might send that the defaults look up, plus anything else.
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "user_id",
+                "domain_id",
+                "project_id",
+                "id",
+                "name",
+                "target",
+                "user",
+                "project",
+                "domain",
+                "role",
+                "token",
+                "roles",
+                "system",
+                "all",
+                "%(user_id)s",
+                ".",
+                "",
+            ])
+            .prop_map(String::from),
+            any::<String>(),
+        ]
+    }
+
+    /// Arbitrary JSON: what a request body (→ `request_body.*`), a filter or a rendered token
+    /// can hold.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|f| json!(f)),
+            key().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec((key(), inner), 0..5)
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+        /// Every registered default, as the server evaluates it: the target built from an
+        /// arbitrary body, filters and entity, against credentials with an arbitrary token
+        /// body and role names. Decides (allow or deny) without panicking.
+        #[test]
+        fn every_default_on_arbitrary_targets(
+            body in json_value(),
+            entity in json_value(),
+            filters in prop::collection::vec((key(), key()), 0..4),
+            token in json_value(),
+            roles in prop::collection::vec(key(), 0..4),
+            scope in prop::sample::select(vec!["project", "domain", "system", "unscoped"]),
+        ) {
+            let enforcer = keystone();
+            let target = crate::policy::target::TargetBuilder::new()
+                .path_var("user_id", "u")
+                .target(entity)
+                .request_body(&body)
+                .filters(filters)
+                .build();
+            let creds = Credentials {
+                user_id: Some("u".into()),
+                user_domain_id: Some("default".into()),
+                project_id: (scope == "project").then(|| "p".into()),
+                domain_id: (scope == "domain").then(|| "d".into()),
+                system_scope: (scope == "system").then(|| "all".into()),
+                roles,
+                token,
+                ..Default::default()
+            };
+            let names: Vec<String> =
+                enforcer.registered_rules().iter().map(|r| r.name.clone()).collect();
+            for name in names {
+                let _ = enforcer.check(&name, &target, &creds).allowed();
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
