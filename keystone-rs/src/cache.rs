@@ -114,7 +114,7 @@ pub struct ValidationCache {
     /// Effective roles, keyed by user and scope.
     pub roles: Cache<(String, String), Vec<crate::assignment::Role>>,
     /// Catalogs, keyed by user and project (none: domain- and system-scoped tokens).
-    pub catalogs: Cache<(String, Option<String>), serde_json::Value>,
+    pub catalogs: Cache<(String, Option<String>), Arc<crate::token::provider::RenderedCatalog>>,
     pub revocations: Cache<(), Arc<Vec<crate::revoke::RevocationEvent>>>,
 }
 

@@ -73,10 +73,14 @@ fn truthy(value: Option<String>) -> bool {
 }
 
 fn token_response(status: StatusCode, token: &Token, body: &Value) -> HttpResponse {
+    token_text_response(status, token, to_ascii_string(body, Style::Python))
+}
+
+fn token_text_response(status: StatusCode, token: &Token, body: String) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("application/json")
         .insert_header((SUBJECT_TOKEN_HEADER, token.id.as_str()))
-        .body(to_ascii_string(body, Style::Python))
+        .body(body)
 }
 
 async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
@@ -257,9 +261,9 @@ async fn validate(state: State, req: HttpRequest) -> Result<HttpResponse> {
     } else {
         None
     };
-    let body = provider::render(&subject, catalog);
+    let body = provider::render_json(&subject, catalog.as_deref());
     // HEAD answers with GET's headers (actix drops the body of HEAD responses).
-    Ok(token_response(StatusCode::OK, &subject, &body))
+    Ok(token_text_response(StatusCode::OK, &subject, body))
 }
 
 async fn revoke_token(state: State, req: HttpRequest) -> Result<HttpResponse> {
@@ -311,7 +315,10 @@ async fn auth_catalog(state: State, req: HttpRequest) -> Result<HttpResponse> {
             "A project-scoped token is required to produce a service catalog.",
         ));
     }
-    let catalog = provider::catalog_async(&state.db, &state.tokens, &state.config, &caller).await?;
+    let catalog = provider::catalog_async(&state.db, &state.tokens, &state.config, &caller)
+        .await?
+        .value
+        .clone();
     let base = base_url(&req, &state.config);
     Ok(resource_response(
         &json!({"catalog": catalog, "links": {"self": format!("{base}/v3/auth/catalog")}}),

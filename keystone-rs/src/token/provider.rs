@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::db::{AnyConnection, Db, MaybeConn};
 use crate::error::{Error, Result};
 use crate::identity::{User, store as identity_store};
+use crate::json::{Style, to_ascii_string};
 use crate::resource::{Project, store as resource_store};
 use crate::revoke::{self, TokenValues};
 use base64::Engine;
@@ -608,7 +609,16 @@ pub fn catalog_for(
     config: &Config,
     token: &Token,
 ) -> Result<Value> {
-    cached_catalog(&mut MaybeConn::open(conn), tokens, config, token)
+    Ok(cached_catalog(&mut MaybeConn::open(conn), tokens, config, token)?
+        .value
+        .clone())
+}
+
+/// A catalog and its JSON text, serialised once per cache fill: validation splices the
+/// text into the token body instead of cloning and serialising the catalog every time.
+pub struct RenderedCatalog {
+    pub value: Value,
+    pub json: String,
 }
 
 fn cached_catalog(
@@ -616,7 +626,7 @@ fn cached_catalog(
     tokens: &TokenFormatter,
     config: &Config,
     token: &Token,
-) -> Result<Value> {
+) -> Result<Arc<RenderedCatalog>> {
     let cache = &tokens.cache;
     cache.sync(conn)?;
     let key = (
@@ -624,7 +634,9 @@ fn cached_catalog(
         token.project_id().map(str::to_string),
     );
     cache.catalogs.get_or_load_value(cache, key, || {
-        catalog::v3_catalog(conn.get()?, config, &token.user.id, token.project_id())
+        let value = catalog::v3_catalog(conn.get()?, config, &token.user.id, token.project_id())?;
+        let json = to_ascii_string(&value, Style::Python);
+        Ok(Arc::new(RenderedCatalog { value, json }))
     })
 }
 
@@ -635,14 +647,34 @@ pub async fn catalog_async(
     tokens: &Arc<TokenFormatter>,
     config: &Arc<Config>,
     token: &Token,
-) -> Result<Value> {
+) -> Result<Arc<RenderedCatalog>> {
     match cached_catalog(&mut MaybeConn::none(), tokens, config, token) {
         Err(e) if crate::db::needs_database(&e) => {}
         done => return done,
     }
     let (tokens, config, token) = (tokens.clone(), config.clone(), token.clone());
-    db.read(move |conn| catalog_for(conn, &tokens, &config, &token))
+    db.read(move |conn| cached_catalog(&mut MaybeConn::open(conn), &tokens, &config, &token))
         .await
+}
+
+/// Stands for the catalog in a rendered body until its text replaces it: random per
+/// process, so no stored name can spell it.
+static CATALOG_PLACEHOLDER: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("ksrs-catalog-{}", uuid::Uuid::new_v4().simple()));
+
+/// [`render`] as Keystone's JSON text, with a catalog already rendered.
+pub fn render_json(token: &Token, catalog: Option<&RenderedCatalog>) -> String {
+    let catalog = catalog.filter(|_| !matches!(token.scope, ResolvedScope::Unscoped));
+    let placeholder = catalog.map(|_| Value::from(CATALOG_PLACEHOLDER.as_str()));
+    let text = to_ascii_string(&render(token, placeholder), Style::Python);
+    match catalog {
+        Some(catalog) => text.replacen(
+            &format!("\"{}\"", CATALOG_PLACEHOLDER.as_str()),
+            &catalog.json,
+            1,
+        ),
+        None => text,
+    }
 }
 
 /// The `{"token": …}` body, in Keystone's key order (tokens-api.md §3).
