@@ -19,6 +19,9 @@ pub struct Config {
     pub oauth1: OAuth1Section,
     pub resource: ResourceSection,
     pub security_compliance: SecurityComplianceSection,
+    pub validation_cache: ValidationCacheSection,
+    pub healthcheck: HealthcheckSection,
+    pub metrics: MetricsSection,
     /// Every section/option as read, for subsystems added later (and for tests).
     pub raw: BTreeMap<String, BTreeMap<String, String>>,
     /// The file this came from, if any (relative paths in it are taken as they are).
@@ -112,6 +115,34 @@ pub struct SecurityComplianceSection {
     pub disable_user_account_days_inactive: Option<u32>,
     pub password_expires_days: Option<u32>,
     pub change_password_upon_first_use: bool,
+}
+
+/// keystone-rs's caches of what token validation reads (README, "Caching").
+#[derive(Debug, Clone)]
+pub struct ValidationCacheSection {
+    pub enabled: bool,
+    /// How often a node looks at the shared change marker: the bound on how long a write
+    /// (or revocation) made by another node can go unnoticed here.
+    pub sync_interval_ms: u64,
+    /// The longest an entry is used, whatever the marker says (Keystone's
+    /// `[cache] expiration_time`): bounds staleness for writes no marker records.
+    pub expiration_time: u64,
+    /// Entries per cache before it is emptied and refilled.
+    pub max_entries: usize,
+}
+
+/// oslo.middleware's healthcheck options (Keystone reads them from `[healthcheck]`).
+#[derive(Debug, Clone)]
+pub struct HealthcheckSection {
+    pub detailed: bool,
+    pub backends: Vec<String>,
+    pub disable_by_file_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MetricsSection {
+    /// Serve `GET /metrics` (unauthenticated, like `/healthcheck`).
+    pub enabled: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -297,6 +328,22 @@ impl Config {
                     false,
                 )?,
             },
+            validation_cache: ValidationCacheSection {
+                enabled: r.boolean("validation_cache", "enabled", true)?,
+                sync_interval_ms: r.parse("validation_cache", "sync_interval_ms", 1000)?,
+                expiration_time: r.parse("validation_cache", "expiration_time", 600)?,
+                max_entries: r.parse("validation_cache", "max_entries", 10000)?,
+            },
+            healthcheck: HealthcheckSection {
+                detailed: r.boolean("healthcheck", "detailed", false)?,
+                backends: r.list("healthcheck", "backends").unwrap_or_default(),
+                disable_by_file_path: r
+                    .string("healthcheck", "disable_by_file_path")
+                    .map(PathBuf::from),
+            },
+            metrics: MetricsSection {
+                enabled: r.boolean("metrics", "enabled", true)?,
+            },
             raw: raw.clone(),
             source: path.map(Path::to_path_buf),
         };
@@ -384,6 +431,14 @@ const KNOWN: &[(&str, &str)] = &[
     ("security_compliance", "disable_user_account_days_inactive"),
     ("security_compliance", "password_expires_days"),
     ("security_compliance", "change_password_upon_first_use"),
+    ("validation_cache", "enabled"),
+    ("validation_cache", "sync_interval_ms"),
+    ("validation_cache", "expiration_time"),
+    ("validation_cache", "max_entries"),
+    ("healthcheck", "detailed"),
+    ("healthcheck", "backends"),
+    ("healthcheck", "disable_by_file_path"),
+    ("metrics", "enabled"),
 ];
 
 struct Reader<'a> {

@@ -174,23 +174,24 @@ pub async fn caller(state: &State, req: &HttpRequest) -> Result<Token> {
     let token_id = header(req.headers(), AUTH_TOKEN_HEADER)
         .ok_or_else(|| Error::unauthorized_because("no X-Auth-Token"))?
         .to_string();
-    let st = state.clone();
-    let token = state
-        .db
-        .read(move |conn| provider::validate(conn, &st.tokens, &st.config, &token_id, false))
-        .await
-        .map_err(|e| {
-            if e.status.is_server_error()
-                || e.status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE
-            {
-                e
-            } else {
-                Error::unauthorized_because(format!(
-                    "caller token rejected ({})",
-                    e.status.as_u16()
-                ))
-            }
-        })?;
+    let token = provider::validate_async(
+        &state.db,
+        &state.tokens,
+        &state.config,
+        &token_id,
+        false,
+        Some(provider::ACCESS_RULES_MIN_VERSION),
+    )
+    .await
+    .map_err(|e| {
+        if e.status.is_server_error()
+            || e.status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE
+        {
+            e
+        } else {
+            Error::unauthorized_because(format!("caller token rejected ({})", e.status.as_u16()))
+        }
+    })?;
     // A credential token with access rules only reaches what its rules allow.
     crate::application_credential::http::enforce_access_rules(state, req, &token).await?;
     Ok(token)

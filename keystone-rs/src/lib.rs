@@ -1,5 +1,6 @@
 //! keystone-rs: OpenStack Identity (Keystone) v3 as a library; `main.rs` is the CLI.
 
+pub mod cache;
 pub mod config;
 pub mod context;
 pub mod db;
@@ -15,6 +16,7 @@ pub mod auth;
 pub mod catalog;
 pub mod manage;
 pub mod oauth1;
+pub mod observability;
 pub mod policy;
 pub mod resource;
 pub mod revoke;

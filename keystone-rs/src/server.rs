@@ -1,5 +1,6 @@
 //! Assembles the actix application: shared state, middleware, every subsystem's routes.
 
+use crate::cache::ValidationCache;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::Error;
@@ -27,7 +28,8 @@ impl AppState {
     /// Open the database pool, the key repository and the policy from a configuration.
     pub fn open(config: Config) -> anyhow::Result<AppState> {
         let db = Db::open(&config.database.connection, config.database.max_pool_size)?;
-        let tokens = TokenFormatter::from_config(&config)?;
+        let mut tokens = TokenFormatter::from_config(&config)?;
+        tokens.cache = ValidationCache::new(config.validation_cache.clone(), db.epoch().clone());
         let policy = Enforcer::from_config(&config)?;
         Ok(AppState {
             config: Arc::new(config),
@@ -76,12 +78,14 @@ pub fn app(
     >,
 > {
     let max_body = state.config.oslo_middleware.max_request_body_size;
+    let metrics_enabled = state.config.metrics.enabled;
     let json_errors = web::JsonConfig::default().error_handler(|_, _| Error::invalid_json().into());
     App::new()
         .app_data(state.clone())
         .app_data(json_errors)
         .app_data(web::PayloadConfig::new(max_body))
         .configure(routes)
+        .configure(|cfg| crate::observability::http::configure(cfg, metrics_enabled))
         .default_service(web::to(not_found))
         // Outermost first in the chain below: request id and logging see every response.
         .wrap_fn(move |req, srv| {
@@ -152,6 +156,25 @@ pub fn app(
             }
         })
         .wrap(tracing_actix_web::TracingLogger::<RedactingRootSpan>::new())
+        // Outermost: the time and status every client saw, by the route that matched.
+        .wrap_fn(|req, srv| {
+            let started = std::time::Instant::now();
+            let method = req.method().clone();
+            let fut = srv.call(req);
+            async move {
+                let res = fut.await?;
+                let route = res.request().match_pattern();
+                crate::observability::metrics::observe_request(
+                    method.as_str(),
+                    route
+                        .as_deref()
+                        .unwrap_or(crate::observability::metrics::UNMATCHED_ROUTE),
+                    res.status().as_u16(),
+                    started.elapsed().as_secs_f64(),
+                );
+                Ok(res)
+            }
+        })
 }
 
 /// Unknown routes: werkzeug's HTML page, as Python Keystone answers.

@@ -12,6 +12,7 @@ mod concurrency;
 mod errors;
 mod identity;
 mod oauth1;
+mod observability;
 mod policy_coverage;
 mod policy_reload;
 mod resource;

@@ -6,8 +6,13 @@ use std::path::Path;
 
 /// Routes Keystone serves without a policy check: discovery, issuing tokens, the OAuth
 /// endpoints that authenticate by signature or client secret, and the self-service
-/// password change (the old password is the proof).
+/// password change (the old password is the proof); and the operators' endpoints, the
+/// oslo.middleware healthcheck and Prometheus metrics.
 const UNENFORCED: &[(&str, &str)] = &[
+    ("/healthcheck", "get"),
+    ("/healthcheck", "head"),
+    ("/metrics", "get"),
+    ("/metrics", "head"),
     ("/", "get"),
     ("/", "head"),
     ("/v3", "get"),

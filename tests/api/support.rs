@@ -89,8 +89,16 @@ impl TestServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let url = database_url(dir.path());
+        // Tests arrange rows with direct writes (`db()`), which a server notices only at its
+        // next look at the shared change marker: look at every request, unless the test
+        // configures the caches itself.
+        let cache_conf = if extra_conf.contains("[validation_cache]") {
+            ""
+        } else {
+            "[validation_cache]\nsync_interval_ms = 0\n"
+        };
         let conf = format!(
-            "[database]\nconnection = {url}\nmax_pool_size = 4\n[fernet_tokens]\nkey_repository = {}\n[identity]\npassword_hash_rounds = 4\n{extra_conf}\n",
+            "[database]\nconnection = {url}\nmax_pool_size = 4\n[fernet_tokens]\nkey_repository = {}\n[identity]\npassword_hash_rounds = 4\n{cache_conf}{extra_conf}\n",
             dir.path().join("fernet-keys").display()
         );
         let config = Config::parse(&conf, None).expect("config");

@@ -59,7 +59,7 @@ pub async fn enforce_access_rules(state: &State, req: &HttpRequest, token: &Toke
     let (catalog, service_token_valid) = state
         .db
         .read(move |conn| {
-            let catalog = provider::catalog_for(conn, &st.config, &subject)?;
+            let catalog = provider::catalog_for(conn, &st.tokens, &st.config, &subject)?;
             let valid = service_token.is_some_and(|t| {
                 provider::validate(conn, &st.tokens, &st.config, &t, false).is_ok()
             });

@@ -73,10 +73,14 @@ fn truthy(value: Option<String>) -> bool {
 }
 
 fn token_response(status: StatusCode, token: &Token, body: &Value) -> HttpResponse {
+    token_text_response(status, token, to_ascii_string(body, Style::Python))
+}
+
+fn token_text_response(status: StatusCode, token: &Token, body: String) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("application/json")
         .insert_header((SUBJECT_TOKEN_HEADER, token.id.as_str()))
-        .body(to_ascii_string(body, Style::Python))
+        .body(body)
 }
 
 async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
@@ -177,7 +181,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
             },
         )?;
         let catalog = if with_catalog {
-            Some(provider::catalog_for(conn, config, &token)?)
+            Some(provider::catalog_for(conn, &st.tokens, config, &token)?)
         } else {
             None
         };
@@ -226,20 +230,15 @@ async fn subject(state: &State, req: &HttpRequest, allow_expired: bool) -> Resul
         .to_string();
     // Subject tokens are validated with what the client announced it understands.
     let access_rules = header(req.headers(), provider::ACCESS_RULES_HEADER).map(str::to_string);
-    let st = state.clone();
-    state
-        .db
-        .read(move |conn| {
-            provider::validate_with(
-                conn,
-                &st.tokens,
-                &st.config,
-                &subject_id,
-                allow_expired,
-                access_rules.as_deref(),
-            )
-        })
-        .await
+    provider::validate_async(
+        &state.db,
+        &state.tokens,
+        &state.config,
+        &subject_id,
+        allow_expired,
+        access_rules.as_deref(),
+    )
+    .await
 }
 
 fn subject_target(subject: &Token) -> Value {
@@ -257,21 +256,14 @@ async fn validate(state: State, req: HttpRequest) -> Result<HttpResponse> {
     };
     context::authorize(&state, &caller, action, &subject_target(&subject))?;
     let with_catalog = !has_query_param(&req, "nocatalog");
-    let st = state.clone();
-    let subject_for_catalog = subject.clone();
     let catalog = if with_catalog {
-        Some(
-            state
-                .db
-                .read(move |conn| provider::catalog_for(conn, &st.config, &subject_for_catalog))
-                .await?,
-        )
+        Some(provider::catalog_async(&state.db, &state.tokens, &state.config, &subject).await?)
     } else {
         None
     };
-    let body = provider::render(&subject, catalog);
+    let body = provider::render_json(&subject, catalog.as_deref());
     // HEAD answers with GET's headers (actix drops the body of HEAD responses).
-    Ok(token_response(StatusCode::OK, &subject, &body))
+    Ok(token_text_response(StatusCode::OK, &subject, body))
 }
 
 async fn revoke_token(state: State, req: HttpRequest) -> Result<HttpResponse> {
@@ -323,12 +315,10 @@ async fn auth_catalog(state: State, req: HttpRequest) -> Result<HttpResponse> {
             "A project-scoped token is required to produce a service catalog.",
         ));
     }
-    let st = state.clone();
-    let c = caller.clone();
-    let catalog = state
-        .db
-        .read(move |conn| provider::catalog_for(conn, &st.config, &c))
-        .await?;
+    let catalog = provider::catalog_async(&state.db, &state.tokens, &state.config, &caller)
+        .await?
+        .value
+        .clone();
     let base = base_url(&req, &state.config);
     Ok(resource_response(
         &json!({"catalog": catalog, "links": {"self": format!("{base}/v3/auth/catalog")}}),

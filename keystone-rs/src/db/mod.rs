@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::ManageConnection;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -163,6 +164,100 @@ pub fn is_transient(e: &Error) -> bool {
     })
 }
 
+/// What changed in the database, as far as caches of it are concerned: a local epoch that
+/// moves on every write this process commits and whenever [`Db::changes`] reports that
+/// another node wrote. Caches tag entries with the epoch their reads started in.
+#[derive(Debug, Default)]
+pub struct Epoch(AtomicU64);
+
+impl Epoch {
+    pub fn current(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    pub fn advance(&self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// The shared change marker: `ksrs_generation` (bumped by every keystone-rs write
+/// transaction) and the `revocation_event` high-water mark and count (which also move when
+/// Python Keystone nodes sharing the database revoke).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::QueryableByName)]
+pub struct ChangeMarker {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    generation: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    revoked_max: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    revoked_count: i64,
+}
+
+/// Read the shared change marker (three index lookups).
+pub fn change_marker(conn: &mut AnyConnection) -> Result<ChangeMarker> {
+    // MAX(id) of an INTEGER column is 32-bit on PostgreSQL; each backend spells the widening.
+    let (max_id, count) = match conn.backend() {
+        Backend::Sqlite => ("MAX(id)", "COUNT(*)"),
+        Backend::Postgres => ("MAX(id)::bigint", "COUNT(*)"),
+        Backend::Mysql => ("CAST(MAX(id) AS SIGNED)", "CAST(COUNT(*) AS SIGNED)"),
+    };
+    let sql = format!(
+        "SELECT (SELECT generation FROM ksrs_generation WHERE id = 1) AS generation, \
+         (SELECT COALESCE({max_id}, 0) FROM revocation_event) AS revoked_max, \
+         (SELECT {count} FROM revocation_event) AS revoked_count"
+    );
+    Ok(diesel::RunQueryDsl::get_result(
+        diesel::sql_query(sql),
+        conn,
+    )?)
+}
+
+/// Count a committed write in the shared marker, inside the writer's transaction so that
+/// other nodes never see the data without the marker having moved.
+fn bump_generation(conn: &mut AnyConnection) -> Result<()> {
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE ksrs_generation SET generation = generation + 1 WHERE id = 1"),
+        conn,
+    )?;
+    Ok(())
+}
+
+/// A connection when the caller is on the blocking pool, none on an async worker: code
+/// that can often answer from memory (token validation) asks for the connection only when
+/// it must read, and an async caller then retries on the blocking pool.
+pub struct MaybeConn<'a>(Option<&'a mut AnyConnection>);
+
+/// The detail of the error [`MaybeConn::get`] returns without a connection.
+const NEEDS_DATABASE: &str = "needs the database: retry on the blocking pool";
+
+impl<'a> MaybeConn<'a> {
+    pub fn open(conn: &'a mut AnyConnection) -> Self {
+        MaybeConn(Some(conn))
+    }
+
+    /// No connection: every read fails with [`needs_database`].
+    pub fn none() -> Self {
+        MaybeConn(None)
+    }
+
+    pub fn has_connection(&self) -> bool {
+        self.0.is_some()
+    }
+
+    pub fn get(&mut self) -> Result<&mut AnyConnection> {
+        match self.0.as_deref_mut() {
+            Some(conn) => Ok(conn),
+            None => Err(Error::internal("database access off the blocking pool")
+                .with_detail(NEEDS_DATABASE)),
+        }
+    }
+}
+
+/// Did this fail only because [`MaybeConn::none`] had no connection to offer?
+pub fn needs_database(e: &Error) -> bool {
+    e.detail.as_deref() == Some(NEEDS_DATABASE)
+}
+
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
@@ -175,6 +270,8 @@ pub struct Db {
     /// SQLite allows one writer; serialising our own writers in-process avoids the
     /// read-to-write upgrade failures that surface as "database is locked".
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    epoch: Arc<Epoch>,
+    max_size: u32,
 }
 
 impl Db {
@@ -198,11 +295,27 @@ impl Db {
             pool,
             backend,
             sqlite_writer,
+            epoch: Arc::default(),
+            max_size,
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// This process's change epoch (see [`Epoch`]).
+    pub fn epoch(&self) -> &Arc<Epoch> {
+        &self.epoch
+    }
+
+    /// Connections open and idle, for the metrics endpoint.
+    pub fn pool_state(&self) -> r2d2::State {
+        self.pool.state()
+    }
+
+    pub fn max_size(&self) -> u32 {
+        self.max_size
     }
 
     pub fn get(&self) -> Result<PooledConnection> {
@@ -270,6 +383,13 @@ impl Db {
             .as_ref()
             .map(|m| m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         // Through the deref: `transaction` on the pooled wrapper would hand `f` the wrapper.
-        (*conn).transaction(f)
+        let result = (*conn).transaction(|conn| {
+            let value = f(conn)?;
+            bump_generation(conn)?;
+            Ok(value)
+        });
+        // After the commit: a cache fill that read before it carries the older epoch.
+        self.epoch.advance();
+        result
     }
 }

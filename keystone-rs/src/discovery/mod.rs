@@ -67,11 +67,18 @@ pub static JSON_HOME_ROOT: LazyLock<String> =
 /// `accept_mimetypes.best_match([JSON, JSON_HOME])` does: no header, `*/*`, a tie, or no
 /// match at all all mean JSON.
 pub fn prefers_json_home(accept: Option<&str>) -> bool {
+    best_match(accept, &[JSON, JSON_HOME]) == Some(JSON_HOME)
+}
+
+/// werkzeug's `accept_mimetypes.best_match(offers)`: the offer the client rates highest,
+/// the more specific match then the earlier offer winning ties; `None` when none is
+/// acceptable (no header at all accepts the first offer).
+pub fn best_match<'a>(accept: Option<&str>, offers: &[&'a str]) -> Option<&'a str> {
     let items = parse_accept(accept.unwrap_or(""));
     let mut best: Option<&str> = None;
     let mut best_quality = -1.0_f64;
     let mut best_specificity: Vec<i8> = vec![-1];
-    for offered in [JSON, JSON_HOME] {
+    for &offered in offers {
         let Some(item) = items.iter().find(|item| item.matches(offered)) else {
             continue;
         };
@@ -85,7 +92,7 @@ pub fn prefers_json_home(accept: Option<&str>) -> bool {
             best_specificity = specificity;
         }
     }
-    best == Some(JSON_HOME)
+    best
 }
 
 /// One `Accept` entry, lower-cased and split: `type/subtype` parts, then the non-`q`

@@ -1,6 +1,6 @@
 //! `revocation_event` rows.
 
-use super::{RevocationEvent, TokenValues};
+use super::RevocationEvent;
 use crate::db::AnyConnection;
 use crate::db::schema::revocation_event as re;
 use crate::error::{Error, Result};
@@ -103,6 +103,9 @@ pub fn insert(
 }
 
 /// Events ordered by `revoked_at`, optionally only those revoked strictly after `since`.
+/// Validation matches tokens against all of them in memory ([`RevocationEvent::matches`],
+/// the list cached between writes), which also sidesteps SQLite's text comparison of
+/// DATETIME values written by different implementations.
 pub fn list(
     conn: &mut AnyConnection,
     since: Option<NaiveDateTime>,
@@ -115,27 +118,4 @@ pub fn list(
         query = query.filter(re::revoked_at.gt(since));
     }
     Ok(query.load::<Row>(conn)?.into_iter().map(from_row).collect())
-}
-
-/// Is any stored event matching this token? The SQL narrows by the indexed columns; the
-/// timestamps and the rest are compared in memory, which also sidesteps SQLite's text
-/// comparison of DATETIME values written by different implementations.
-pub fn is_revoked(conn: &mut AnyConnection, token: &TokenValues) -> Result<bool> {
-    let mut users = vec![token.user_id.clone()];
-    users.extend(token.trustor_id.clone());
-    users.extend(token.trustee_id.clone());
-    let mut query = re::table
-        .select(columns())
-        .filter(re::user_id.is_null().or(re::user_id.eq_any(users)))
-        .into_boxed();
-    query = match &token.project_id {
-        Some(p) => query.filter(re::project_id.is_null().or(re::project_id.eq(p.clone()))),
-        None => query.filter(re::project_id.is_null()),
-    };
-    query = match &token.audit_id {
-        Some(a) => query.filter(re::audit_id.is_null().or(re::audit_id.eq(a.clone()))),
-        None => query.filter(re::audit_id.is_null()),
-    };
-    let rows = query.load::<Row>(conn)?;
-    Ok(rows.into_iter().map(from_row).any(|e| e.matches(token)))
 }

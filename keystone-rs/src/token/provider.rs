@@ -7,22 +7,27 @@ use super::{
 };
 use crate::application_credential::{self as app_cred, ApplicationCredential};
 use crate::assignment::{Role, store as assignment_store};
+use crate::cache::ValidationCache;
 use crate::catalog;
 use crate::config::Config;
-use crate::db::AnyConnection;
+use crate::db::{AnyConnection, Db, MaybeConn};
 use crate::error::{Error, Result};
 use crate::identity::{User, store as identity_store};
+use crate::json::{Style, to_ascii_string};
 use crate::resource::{Project, store as resource_store};
 use crate::revoke::{self, TokenValues};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// Keystone's token formatter: the keys and the payload codec (which needs the configured
 /// auth methods and default domain to be byte-compatible).
 pub struct TokenFormatter {
     pub keys: KeyRing,
     pub codec: PayloadCodec,
+    /// What validation reads, cached (disabled unless a server wires its database's epoch).
+    pub cache: ValidationCache,
 }
 
 impl TokenFormatter {
@@ -30,6 +35,7 @@ impl TokenFormatter {
         Ok(TokenFormatter {
             keys: KeyRing::open(KeyRepository::from_config(config))?,
             codec: PayloadCodec::from_config(config),
+            cache: ValidationCache::disabled(),
         })
     }
 }
@@ -152,6 +158,84 @@ pub fn validate_with(
     allow_expired: bool,
     access_rules_version: Option<&str>,
 ) -> Result<Token> {
+    let check = Check {
+        token_id,
+        allow_expired,
+        access_rules_version,
+    };
+    check_token(&mut MaybeConn::open(conn), tokens, config, &check)
+}
+
+/// What a validation is asked: the token as presented and how lenient to be.
+struct Check<'a> {
+    token_id: &'a str,
+    allow_expired: bool,
+    access_rules_version: Option<&'a str>,
+}
+
+/// [`validate_with`] from an async handler: from the caches on the calling worker when
+/// they hold everything (no pool checkout, no thread hop), else on the blocking pool.
+pub async fn validate_async(
+    db: &Db,
+    tokens: &Arc<TokenFormatter>,
+    config: &Arc<Config>,
+    token_id: &str,
+    allow_expired: bool,
+    access_rules_version: Option<&str>,
+) -> Result<Token> {
+    let check = Check {
+        token_id,
+        allow_expired,
+        access_rules_version,
+    };
+    match check_token(&mut MaybeConn::none(), tokens, config, &check) {
+        Err(e) if crate::db::needs_database(&e) => {}
+        done => return done,
+    }
+    let (tokens, config) = (tokens.clone(), config.clone());
+    let (token_id, version) = (
+        token_id.to_string(),
+        access_rules_version.map(str::to_string),
+    );
+    db.read(move |conn| {
+        validate_with(
+            conn,
+            &tokens,
+            &config,
+            &token_id,
+            allow_expired,
+            version.as_deref(),
+        )
+    })
+    .await
+}
+
+/// Validate and count the outcome (not the attempts that only lacked a connection).
+fn check_token(
+    conn: &mut MaybeConn,
+    tokens: &TokenFormatter,
+    config: &Config,
+    check: &Check,
+) -> Result<Token> {
+    let result = check_token_once(conn, tokens, config, check);
+    match &result {
+        Err(e) if crate::db::needs_database(e) => {}
+        other => crate::observability::metrics::token_validated(other.is_ok()),
+    }
+    result
+}
+
+fn check_token_once(
+    conn: &mut MaybeConn,
+    tokens: &TokenFormatter,
+    config: &Config,
+    check: &Check,
+) -> Result<Token> {
+    let Check {
+        token_id,
+        allow_expired,
+        access_rules_version,
+    } = *check;
     let decoded = decode_token(&tokens.keys, &tokens.codec, token_id)?;
     let payload = decoded.payload;
     let issued_at = decoded.issued_at;
@@ -169,7 +253,13 @@ pub fn validate_with(
     if let Some(kind) = unsupported {
         return Err(failed_to_validate().with_detail(format!("{kind} tokens are not served yet")));
     }
-    let user = identity_store::get(conn, &payload.user_id)?
+    let cache = &tokens.cache;
+    cache.sync(conn)?;
+    let user = cache
+        .users
+        .get_or_load(cache, payload.user_id.clone(), || {
+            identity_store::get(conn.get()?, &payload.user_id)
+        })?
         .ok_or_else(|| Error::could_not_find("user", &payload.user_id))?;
 
     let now = Utc::now();
@@ -182,16 +272,17 @@ pub fn validate_with(
         return Err(failed_to_validate().with_detail("token expired"));
     }
 
-    let scope = resolve_payload_scope(conn, &payload)?;
+    let scope = resolve_payload_scope(conn, cache, &payload)?;
     let application_credential = match &payload.app_cred_id {
         Some(id) => Some(
-            app_cred::store::get(conn, id)?
+            app_cred::store::get(conn.get()?, id)?
                 .ok_or_else(|| Error::could_not_find("Application Credential", id))?,
         ),
         None => None,
     };
     let (roles, oauth1) = token_roles(
         conn,
+        cache,
         &user.id,
         &scope,
         payload.access_token_id.as_deref(),
@@ -200,11 +291,14 @@ pub fn validate_with(
 
     let mut values = token_values(&payload, issued_at, &user, &scope, &roles);
     values.consumer_id = oauth1.as_ref().map(|d| d.consumer_id.clone());
-    if revoke::store::is_revoked(conn, &values)? {
+    let events = cache.revocations.get_or_load_value(cache, (), || {
+        Ok(Arc::new(revoke::store::list(conn.get()?, None)?))
+    })?;
+    if events.iter().any(|e| e.matches(&values)) {
         return Err(failed_to_validate().with_detail("token revoked"));
     }
 
-    let user_domain = resource_store::get_domain(conn, &user.domain_id)?
+    let user_domain = cached_domain(conn, cache, &user.domain_id)?
         .ok_or_else(|| Error::could_not_find("domain", &user.domain_id))?;
     if !user_domain.enabled {
         return Err(Error::not_found(format!(
@@ -267,12 +361,12 @@ pub fn validate_with(
 
 /// A credential token's roles: only project-scoped credentials carry any.
 fn app_cred_roles(
-    conn: &mut AnyConnection,
+    conn: &mut MaybeConn,
     ac: &ApplicationCredential,
     scope: &ResolvedScope,
 ) -> Result<Vec<Role>> {
     match scope {
-        ResolvedScope::Project { project, .. } => app_cred::token_roles(conn, ac, project),
+        ResolvedScope::Project { project, .. } => app_cred::token_roles(conn.get()?, ac, project),
         _ => Ok(vec![]),
     }
 }
@@ -281,7 +375,8 @@ fn app_cred_roles(
 /// credential's roles the user still holds; for an OAuth1 token the delegated ones it still
 /// holds (a deleted access token is a 404, as Keystone).
 fn token_roles(
-    conn: &mut AnyConnection,
+    conn: &mut MaybeConn,
+    cache: &ValidationCache,
     user_id: &str,
     scope: &ResolvedScope,
     access_token_id: Option<&str>,
@@ -292,29 +387,59 @@ fn token_roles(
     }
     match access_token_id {
         Some(id) => {
-            let (roles, delegation) = crate::oauth1::token_roles(conn, id, user_id, scope)?;
+            let (roles, delegation) = crate::oauth1::token_roles(conn.get()?, id, user_id, scope)?;
             Ok((roles, Some(delegation)))
         }
-        None => Ok((roles_for(conn, user_id, scope)?, None)),
+        None => {
+            let key = (user_id.to_string(), scope_key(scope));
+            let roles = cache
+                .roles
+                .get_or_load_value(cache, key, || roles_for(conn.get()?, user_id, scope))?;
+            Ok((roles, None))
+        }
     }
 }
 
+/// The roles cache's name for a scope.
+fn scope_key(scope: &ResolvedScope) -> String {
+    match scope {
+        ResolvedScope::Unscoped => "unscoped".into(),
+        ResolvedScope::System => "system".into(),
+        ResolvedScope::Domain(d) => format!("domain:{}", d.id),
+        ResolvedScope::Project { project, .. } => format!("project:{}", project.id),
+    }
+}
+
+fn cached_domain(
+    conn: &mut MaybeConn,
+    cache: &ValidationCache,
+    id: &str,
+) -> Result<Option<Project>> {
+    cache.domains.get_or_load(cache, id.to_string(), || {
+        resource_store::get_domain(conn.get()?, id)
+    })
+}
+
 fn resolve_payload_scope(
-    conn: &mut AnyConnection,
+    conn: &mut MaybeConn,
+    cache: &ValidationCache,
     payload: &TokenPayload,
 ) -> Result<ResolvedScope> {
     Ok(match &payload.scope {
         Scope::Unscoped => ResolvedScope::Unscoped,
         Scope::System(_) => ResolvedScope::System,
         Scope::Domain(id) => ResolvedScope::Domain(
-            resource_store::get_domain(conn, id)?
-                .ok_or_else(|| Error::could_not_find("domain", id))?,
+            cached_domain(conn, cache, id)?.ok_or_else(|| Error::could_not_find("domain", id))?,
         ),
         Scope::Project(id) => {
-            let project = resource_store::get_project(conn, id)?
+            let project = cache
+                .projects
+                .get_or_load(cache, id.clone(), || {
+                    resource_store::get_project(conn.get()?, id)
+                })?
                 .ok_or_else(|| Error::could_not_find("project", id))?;
             let domain_id = project.domain_id.clone().unwrap_or_default();
-            let domain = resource_store::get_domain(conn, &domain_id)?
+            let domain = cached_domain(conn, cache, &domain_id)?
                 .ok_or_else(|| Error::could_not_find("domain", &domain_id))?;
             ResolvedScope::Project { project, domain }
         }
@@ -389,8 +514,11 @@ pub fn issue(
     config: &Config,
     req: IssueRequest,
 ) -> Result<Token> {
+    let conn = &mut MaybeConn::open(conn);
+    tokens.cache.sync(conn)?;
     let (roles, oauth1) = token_roles(
         conn,
+        &tokens.cache,
         &req.user.id,
         &req.scope,
         req.access_token_id.as_deref(),
@@ -401,7 +529,7 @@ pub fn issue(
             "no role on the requested scope",
         ));
     }
-    let user_domain = resource_store::get_domain(conn, &req.user.domain_id)?
+    let user_domain = cached_domain(conn, &tokens.cache, &req.user.domain_id)?
         .ok_or_else(|| Error::unauthorized_because("user's domain not found"))?;
     let now = Utc::now();
     let mut expires_at = req.expires_at.unwrap_or_else(|| {
@@ -439,6 +567,12 @@ pub fn issue(
     payload.app_cred_id = req.application_credential.as_ref().map(|ac| ac.id.clone());
     payload.access_token_id = req.access_token_id;
     let encoded = encode_token(&tokens.keys, &tokens.codec, &payload)?;
+    crate::observability::metrics::token_issued(match &req.scope {
+        ResolvedScope::Unscoped => "unscoped",
+        ResolvedScope::Project { .. } => "project",
+        ResolvedScope::Domain(_) => "domain",
+        ResolvedScope::System => "system",
+    });
     Ok(Token {
         id: encoded.id,
         payload,
@@ -469,8 +603,78 @@ fn id_name(id: &str, name: &str) -> Value {
 
 /// The catalog for a token's scope (Keystone's `get_v3_catalog`; endpoints whose URL
 /// needs a project id are left out of domain- and system-scoped catalogs).
-pub fn catalog_for(conn: &mut AnyConnection, config: &Config, token: &Token) -> Result<Value> {
-    catalog::v3_catalog(conn, config, &token.user.id, token.project_id())
+pub fn catalog_for(
+    conn: &mut AnyConnection,
+    tokens: &TokenFormatter,
+    config: &Config,
+    token: &Token,
+) -> Result<Value> {
+    Ok(cached_catalog(&mut MaybeConn::open(conn), tokens, config, token)?
+        .value
+        .clone())
+}
+
+/// A catalog and its JSON text, serialised once per cache fill: validation splices the
+/// text into the token body instead of cloning and serialising the catalog every time.
+pub struct RenderedCatalog {
+    pub value: Value,
+    pub json: String,
+}
+
+fn cached_catalog(
+    conn: &mut MaybeConn,
+    tokens: &TokenFormatter,
+    config: &Config,
+    token: &Token,
+) -> Result<Arc<RenderedCatalog>> {
+    let cache = &tokens.cache;
+    cache.sync(conn)?;
+    let key = (
+        token.user.id.clone(),
+        token.project_id().map(str::to_string),
+    );
+    cache.catalogs.get_or_load_value(cache, key, || {
+        let value = catalog::v3_catalog(conn.get()?, config, &token.user.id, token.project_id())?;
+        let json = to_ascii_string(&value, Style::Python);
+        Ok(Arc::new(RenderedCatalog { value, json }))
+    })
+}
+
+/// [`catalog_for`] from an async handler: from the cache when it holds it, else on the
+/// blocking pool.
+pub async fn catalog_async(
+    db: &Db,
+    tokens: &Arc<TokenFormatter>,
+    config: &Arc<Config>,
+    token: &Token,
+) -> Result<Arc<RenderedCatalog>> {
+    match cached_catalog(&mut MaybeConn::none(), tokens, config, token) {
+        Err(e) if crate::db::needs_database(&e) => {}
+        done => return done,
+    }
+    let (tokens, config, token) = (tokens.clone(), config.clone(), token.clone());
+    db.read(move |conn| cached_catalog(&mut MaybeConn::open(conn), &tokens, &config, &token))
+        .await
+}
+
+/// Stands for the catalog in a rendered body until its text replaces it: random per
+/// process, so no stored name can spell it.
+static CATALOG_PLACEHOLDER: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("ksrs-catalog-{}", uuid::Uuid::new_v4().simple()));
+
+/// [`render`] as Keystone's JSON text, with a catalog already rendered.
+pub fn render_json(token: &Token, catalog: Option<&RenderedCatalog>) -> String {
+    let catalog = catalog.filter(|_| !matches!(token.scope, ResolvedScope::Unscoped));
+    let placeholder = catalog.map(|_| Value::from(CATALOG_PLACEHOLDER.as_str()));
+    let text = to_ascii_string(&render(token, placeholder), Style::Python);
+    match catalog {
+        Some(catalog) => text.replacen(
+            &format!("\"{}\"", CATALOG_PLACEHOLDER.as_str()),
+            &catalog.json,
+            1,
+        ),
+        None => text,
+    }
 }
 
 /// The `{"token": …}` body, in Keystone's key order (tokens-api.md §3).

@@ -50,6 +50,7 @@ fn state(config: Config) -> web::Data<AppState> {
         keys: crate::token::KeyRing::from_keys(&["MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="])
             .unwrap(),
         codec: crate::token::PayloadCodec::from_config(&config),
+        cache: crate::cache::ValidationCache::disabled(),
     };
     let policy = crate::policy::Enforcer::from_config(&config).unwrap();
     web::Data::new(AppState {

@@ -1,0 +1,214 @@
+//! Caches of what token validation reads: users, domains, projects, effective roles per
+//! (user, scope), catalogs per (user, project) and the revocation events.
+//!
+//! Correctness comes from the database's change epoch ([`crate::db::Epoch`]): an entry is
+//! used only while the epoch it was read in is still current. Every write transaction this
+//! process commits advances the epoch at once; writes by other nodes sharing the database
+//! are noticed by polling the shared change marker ([`crate::db::change_marker`]) at most
+//! every `[validation_cache] sync_interval_ms` — the bound on cross-node staleness,
+//! revocations included. Entries also expire after `expiration_time` seconds whatever the
+//! marker says, which bounds staleness for writes no marker records (Python Keystone nodes
+//! in a mixed fleet write no `ksrs_generation`; their revocations still move the marker).
+
+use crate::config::ValidationCacheSection;
+use crate::db::{ChangeMarker, Epoch, MaybeConn};
+use crate::error::Result;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+struct Entry<V> {
+    epoch: u64,
+    stored: Instant,
+    value: V,
+}
+
+/// One map of cached values, bounded in size and age, tagged with the epoch of their read.
+pub struct Cache<K, V> {
+    name: &'static str,
+    entries: RwLock<HashMap<K, Entry<V>>>,
+}
+
+impl<K: Eq + Hash, V: Clone> Cache<K, V> {
+    fn new(name: &'static str) -> Self {
+        Cache {
+            name,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn lookup(&self, key: &K, epoch: u64, ttl: Duration) -> Option<V> {
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(key)
+            .filter(|e| e.epoch == epoch && e.stored.elapsed() < ttl)
+            .map(|e| e.value.clone())
+    }
+
+    fn store(&self, key: K, epoch: u64, value: V, max_entries: usize) {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        // Emptying beats tracking recency here: refills are a handful of indexed reads.
+        if entries.len() >= max_entries && !entries.contains_key(&key) {
+            entries.clear();
+        }
+        entries.insert(
+            key,
+            Entry {
+                epoch,
+                stored: Instant::now(),
+                value,
+            },
+        );
+    }
+
+    /// The cached value, or `load`'s (stored when it is `Some`). The epoch is taken before
+    /// `load` reads, so a write committed meanwhile leaves the entry already outdated.
+    pub fn get_or_load(
+        &self,
+        shared: &ValidationCache,
+        key: K,
+        load: impl FnOnce() -> Result<Option<V>>,
+    ) -> Result<Option<V>> {
+        if !shared.settings.enabled {
+            return load();
+        }
+        let epoch = shared.epoch.current();
+        if let Some(v) = self.lookup(&key, epoch, shared.ttl()) {
+            crate::observability::metrics::cache_lookup(self.name, true);
+            return Ok(Some(v));
+        }
+        let value = load()?;
+        crate::observability::metrics::cache_lookup(self.name, false);
+        if let Some(v) = &value {
+            self.store(key, epoch, v.clone(), shared.settings.max_entries.max(1));
+        }
+        Ok(value)
+    }
+
+    /// As [`Cache::get_or_load`] for values that always exist.
+    pub fn get_or_load_value(
+        &self,
+        shared: &ValidationCache,
+        key: K,
+        load: impl FnOnce() -> Result<V>,
+    ) -> Result<V> {
+        Ok(self
+            .get_or_load(shared, key, || load().map(Some))?
+            .expect("a loaded value was returned"))
+    }
+}
+
+/// All validation caches of one server, and the poll of the shared change marker.
+pub struct ValidationCache {
+    settings: ValidationCacheSection,
+    epoch: Arc<Epoch>,
+    started: Instant,
+    /// Milliseconds since `started` from which the marker is due to be read again.
+    next_sync_ms: AtomicU64,
+    last_marker: Mutex<Option<ChangeMarker>>,
+    pub users: Cache<String, crate::identity::User>,
+    pub domains: Cache<String, crate::resource::Project>,
+    pub projects: Cache<String, crate::resource::Project>,
+    /// Effective roles, keyed by user and scope.
+    pub roles: Cache<(String, String), Vec<crate::assignment::Role>>,
+    /// Catalogs, keyed by user and project (none: domain- and system-scoped tokens).
+    pub catalogs: Cache<(String, Option<String>), Arc<crate::token::provider::RenderedCatalog>>,
+    pub revocations: Cache<(), Arc<Vec<crate::revoke::RevocationEvent>>>,
+}
+
+impl ValidationCache {
+    pub fn new(settings: ValidationCacheSection, epoch: Arc<Epoch>) -> Self {
+        ValidationCache {
+            settings,
+            epoch,
+            started: Instant::now(),
+            next_sync_ms: AtomicU64::new(0),
+            last_marker: Mutex::new(None),
+            users: Cache::new("user"),
+            domains: Cache::new("domain"),
+            projects: Cache::new("project"),
+            roles: Cache::new("effective_roles"),
+            catalogs: Cache::new("catalog"),
+            revocations: Cache::new("revocation_events"),
+        }
+    }
+
+    /// No caching: every lookup reads the database (tools and tests without a server).
+    pub fn disabled() -> Self {
+        let settings = ValidationCacheSection {
+            enabled: false,
+            sync_interval_ms: 0,
+            expiration_time: 0,
+            max_entries: 1,
+        };
+        Self::new(settings, Arc::default())
+    }
+
+    fn ttl(&self) -> Duration {
+        Duration::from_secs(self.settings.expiration_time)
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Is a look at the shared change marker due?
+    fn sync_due(&self) -> bool {
+        self.settings.enabled
+            && (self.settings.sync_interval_ms == 0
+                || self.elapsed_ms() >= self.next_sync_ms.load(Ordering::Relaxed))
+    }
+
+    /// Take the due look: only one caller per interval wins it.
+    fn claim_sync(&self) -> bool {
+        if self.settings.sync_interval_ms == 0 {
+            return true;
+        }
+        let now = self.elapsed_ms();
+        let due = self.next_sync_ms.load(Ordering::Relaxed);
+        now >= due
+            && self
+                .next_sync_ms
+                .compare_exchange(
+                    due,
+                    now + self.settings.sync_interval_ms,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+    }
+
+    /// Notice writes other nodes made: when the shared marker moved since the last look,
+    /// every entry read before is outdated. Call before the lookups of a request. Without
+    /// a connection, a due look fails with [`crate::db::needs_database`] (and stays due).
+    pub fn sync(&self, conn: &mut MaybeConn) -> Result<()> {
+        if !self.sync_due() {
+            return Ok(());
+        }
+        if !conn.has_connection() {
+            return conn.get().map(|_| ());
+        }
+        if !self.claim_sync() {
+            return Ok(());
+        }
+        let marker = match crate::db::change_marker(conn.get()?) {
+            Ok(m) => m,
+            Err(e) => {
+                // Unknown state: look again on the next request instead of trusting entries.
+                self.next_sync_ms.store(0, Ordering::Relaxed);
+                return Err(e);
+            }
+        };
+        let mut last = self.last_marker.lock().unwrap_or_else(|p| p.into_inner());
+        if *last != Some(marker) {
+            if last.is_some() {
+                tracing::debug!("the database changed elsewhere: validation caches dropped");
+            }
+            self.epoch.advance();
+            *last = Some(marker);
+        }
+        Ok(())
+    }
+}

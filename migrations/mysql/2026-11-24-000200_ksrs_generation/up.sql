@@ -1,0 +1,10 @@
+-- keystone-rs only (Keystone has no such table): a counter every keystone-rs write
+-- transaction increments before it commits. Nodes sharing the database poll it (with the
+-- revocation_event high-water mark) to drop their validation caches within
+-- [validation_cache] sync_interval_ms of a write made by another node.
+CREATE TABLE IF NOT EXISTS `ksrs_generation` (
+  `id` INTEGER NOT NULL,
+  `generation` BIGINT NOT NULL,
+  PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+INSERT INTO `ksrs_generation` (`id`, `generation`) VALUES (1, 0);
