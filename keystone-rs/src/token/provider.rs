@@ -169,6 +169,12 @@ pub fn validate_with(
     if let Some(kind) = unsupported {
         return Err(failed_to_validate().with_detail(format!("{kind} tokens are not served yet")));
     }
+    // Keystone's token model checks the project (and its domain) exist before the user: a
+    // token of a deleted domain's user answers "Could not find project".
+    let project_scope = match &payload.scope {
+        Scope::Project(_) => Some(resolve_payload_scope(conn, &payload)?),
+        _ => None,
+    };
     let user = identity_store::get(conn, &payload.user_id)?
         .ok_or_else(|| Error::could_not_find("user", &payload.user_id))?;
 
@@ -182,7 +188,10 @@ pub fn validate_with(
         return Err(failed_to_validate().with_detail("token expired"));
     }
 
-    let scope = resolve_payload_scope(conn, &payload)?;
+    let scope = match project_scope {
+        Some(scope) => scope,
+        None => resolve_payload_scope(conn, &payload)?,
+    };
     let application_credential = match &payload.app_cred_id {
         Some(id) => Some(
             app_cred::store::get(conn, id)?
