@@ -1205,7 +1205,9 @@ fn assert_404(r: &Response, message: &str) {
     assert_eq!(r.status, 404, "{}", r.body);
     assert_eq!(
         r.body,
-        format!("{{\"error\":{{\"code\":404,\"message\":\"{message}\",\"title\":\"Not Found\"}}}}\n")
+        format!(
+            "{{\"error\":{{\"code\":404,\"message\":\"{message}\",\"title\":\"Not Found\"}}}}\n"
+        )
     );
 }
 
@@ -1233,7 +1235,9 @@ fn leftovers(s: &TestServer, user: &str) -> (i64, i64, i64) {
                 .count()
                 .get_result::<i64>(conn)?
                 + acar::table
-                    .filter(acar::application_credential_id.ne_all(ac::table.select(ac::internal_id)))
+                    .filter(
+                        acar::application_credential_id.ne_all(ac::table.select(ac::internal_id)),
+                    )
                     .count()
                     .get_result::<i64>(conn)?;
             Ok((acs, rules, orphans))
@@ -1292,7 +1296,10 @@ fn deleting_the_owner_deletes_credentials_and_rules_and_their_tokens_fail() {
         .read_blocking(move |conn| {
             use diesel::prelude::*;
             use keystone_rs::db::schema::credential as c;
-            Ok(c::table.filter(c::user_id.eq(&u)).count().get_result(conn)?)
+            Ok(c::table
+                .filter(c::user_id.eq(&u))
+                .count()
+                .get_result(conn)?)
         })
         .unwrap();
     assert_eq!(creds, 0);
@@ -1328,7 +1335,14 @@ fn deleting_a_role_deletes_the_credentials_of_its_direct_holders_on_that_project
     );
     let group = created_id(&r, "group");
     assert_eq!(
-        send(&s, "PUT", &format!("/v3/groups/{group}/users/{other}"), &admin, None).status,
+        send(
+            &s,
+            "PUT",
+            &format!("/v3/groups/{group}/users/{other}"),
+            &admin,
+            None
+        )
+        .status,
         204
     );
     assert_eq!(
@@ -1397,7 +1411,13 @@ fn project_deletion_and_grant_removal_keep_credentials_as_keystone_does() {
     let token = ac_auth(&s, json!({"id": issued.id, "secret": "s"})).subject_token();
 
     // Project deleted: the credential stays with a dangling project; its tokens fail.
-    let r = send(&s, "DELETE", &format!("/v3/projects/{project}"), &admin, None);
+    let r = send(
+        &s,
+        "DELETE",
+        &format!("/v3/projects/{project}"),
+        &admin,
+        None,
+    );
     assert_eq!(r.status, 204, "{}", r.body);
     assert_404(
         &validate_on(&s, &admin, &token),
@@ -1432,7 +1452,14 @@ fn domain_deletion_deletes_its_users_credentials_through_the_user_delete() {
     );
     let group = created_id(&r, "group");
     assert_eq!(
-        send(&s, "PUT", &format!("/v3/groups/{group}/users/{user}"), &admin, None).status,
+        send(
+            &s,
+            "PUT",
+            &format!("/v3/groups/{group}/users/{user}"),
+            &admin,
+            None
+        )
+        .status,
         204
     );
     assert_eq!(validate_on(&node2, &admin, &issued.token).status, 200);
@@ -1459,6 +1486,12 @@ fn domain_deletion_deletes_its_users_credentials_through_the_user_delete() {
         &format!("Could not find Application Credential: {}.", issued.id),
     );
     assert_eq!(leftovers(&s, &user), (0, 0, 0));
-    assert_eq!(s.get(&format!("/v3/users/{user}"), Some(&admin)).status, 404);
-    assert_eq!(s.get(&format!("/v3/groups/{group}"), Some(&admin)).status, 404);
+    assert_eq!(
+        s.get(&format!("/v3/users/{user}"), Some(&admin)).status,
+        404
+    );
+    assert_eq!(
+        s.get(&format!("/v3/groups/{group}"), Some(&admin)).status,
+        404
+    );
 }

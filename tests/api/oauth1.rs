@@ -1122,7 +1122,13 @@ fn project_deletion_removes_its_delegations_and_their_tokens_fail() {
     let pending = f.new_request_token_for(&c, &project);
     assert_eq!(f.validate(&node2, &token).status, 200);
 
-    let r = send(s, "DELETE", &format!("/v3/projects/{project}"), &f.admin, None);
+    let r = send(
+        s,
+        "DELETE",
+        &format!("/v3/projects/{project}"),
+        &f.admin,
+        None,
+    );
     assert_eq!(r.status, 204, "{}", r.body);
 
     // As Keystone (checked against it): the project's absence answers first.

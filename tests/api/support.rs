@@ -379,7 +379,13 @@ impl TestServer {
 
 /// A request with the caller's token and, when given, a JSON body.
 #[allow(dead_code)] // used by some test modules only
-pub fn send(s: &TestServer, method: &str, path: &str, token: &str, body: Option<&Value>) -> Response {
+pub fn send(
+    s: &TestServer,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> Response {
     let text = body.map(|b| b.to_string());
     let mut headers = vec![("X-Auth-Token", token)];
     if text.is_some() {
