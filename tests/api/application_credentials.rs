@@ -2,7 +2,7 @@
 //! exchanges in tests/vectors/http-delegation (ids substituted, role order normalised where
 //! Keystone's own order depends on the database).
 
-use crate::support::{Response, TestServer};
+use crate::support::{Response, TestServer, role_id, send};
 use keystone_rs::application_credential::store as ac_store;
 use keystone_rs::assignment::store as roles;
 use keystone_rs::identity::{NewUser, password, store as users};
@@ -1115,4 +1115,383 @@ fn user_limit_is_enforced() {
     assert_eq!(r.status, 403);
     assert!(r.body.contains("Unable to create additional application credentials, maximum of 1 already exceeded for user."));
     let _ = (&f.reader, &f.admin);
+}
+
+// ---- cascades through the public APIs ---------------------------------------------------
+
+fn created_id(r: &Response, kind: &str) -> String {
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.json()[kind]["id"].as_str().unwrap().to_string()
+}
+
+/// A user of `domain` created through the API, granted `roles` on `project`.
+fn api_user(s: &TestServer, admin: &str, domain: &str, project: &str, roles: &[&str]) -> String {
+    let name = uuid::Uuid::new_v4().simple().to_string();
+    let r = s.post_json(
+        "/v3/users",
+        Some(admin),
+        &json!({"user": {"name": name, "domain_id": domain, "password": "pw"}}),
+    );
+    let user = created_id(&r, "user");
+    grant(s, admin, project, &user, roles);
+    user
+}
+
+fn grant(s: &TestServer, admin: &str, project: &str, user: &str, roles: &[&str]) {
+    for role in roles {
+        let r = send(
+            s,
+            "PUT",
+            &format!("/v3/projects/{project}/users/{user}/roles/{role}"),
+            admin,
+            None,
+        );
+        assert_eq!(r.status, 204, "{}", r.body);
+    }
+}
+
+fn api_project(s: &TestServer, admin: &str, domain: &str) -> String {
+    let name = uuid::Uuid::new_v4().simple().to_string();
+    let r = s.post_json(
+        "/v3/projects",
+        Some(admin),
+        &json!({"project": {"name": name, "domain_id": domain}}),
+    );
+    created_id(&r, "project")
+}
+
+/// A credential of `user` on `project` (with an access rule, so the user owns one), and a
+/// token issued through it.
+struct Issued {
+    id: String,
+    token: String,
+}
+
+fn issue_credential(s: &TestServer, user: &str, project: &str, roles: Value) -> Issued {
+    let r = s.post_json(
+        "/v3/auth/tokens",
+        None,
+        &json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "id": user, "password": "pw"}}}, "scope": {"project": {"id": project}}}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let user_token = r.subject_token();
+    let name = uuid::Uuid::new_v4().simple().to_string();
+    let r = s.post_json(
+        &format!("/v3/users/{user}/application_credentials"),
+        Some(&user_token),
+        &json!({"application_credential": {"name": name, "secret": "s", "roles": roles,
+            "access_rules": [{"service": "identity", "method": "GET", "path": "/v3/auth/tokens"}]}}),
+    );
+    let id = created_id(&r, "application_credential");
+    let token = ac_auth(s, json!({"id": id, "secret": "s"})).subject_token();
+    Issued { id, token }
+}
+
+fn validate_on(s: &TestServer, admin: &str, token: &str) -> Response {
+    s.request(
+        "GET",
+        "/v3/auth/tokens",
+        &[
+            ("X-Auth-Token", admin),
+            ("X-Subject-Token", token),
+            ("OpenStack-Identity-Access-Rules", "1"),
+        ],
+        None,
+    )
+}
+
+fn assert_404(r: &Response, message: &str) {
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(
+        r.body,
+        format!(
+            "{{\"error\":{{\"code\":404,\"message\":\"{message}\",\"title\":\"Not Found\"}}}}\n"
+        )
+    );
+}
+
+/// Rows the user still has: credentials, access rules, links of credentials that are gone.
+fn leftovers(s: &TestServer, user: &str) -> (i64, i64, i64) {
+    use diesel::prelude::*;
+    use keystone_rs::db::schema::{
+        access_rule, application_credential as ac, application_credential_access_rule as acar,
+        application_credential_role as acr,
+    };
+    let user = user.to_string();
+    s.db()
+        .read_blocking(move |conn| {
+            let acs: i64 = ac::table
+                .filter(ac::user_id.eq(&user))
+                .count()
+                .get_result(conn)?;
+            let rules: i64 = access_rule::table
+                .filter(access_rule::user_id.eq(&user))
+                .count()
+                .get_result(conn)?;
+            let live = ac::table.select(ac::internal_id);
+            let orphans: i64 = acr::table
+                .filter(acr::application_credential_id.ne_all(live))
+                .count()
+                .get_result::<i64>(conn)?
+                + acar::table
+                    .filter(
+                        acar::application_credential_id.ne_all(ac::table.select(ac::internal_id)),
+                    )
+                    .count()
+                    .get_result::<i64>(conn)?;
+            Ok((acs, rules, orphans))
+        })
+        .expect("leftovers")
+}
+
+#[test]
+fn deleting_the_owner_deletes_credentials_and_rules_and_their_tokens_fail() {
+    let s = TestServer::start();
+    let node2 = s.second_node();
+    let admin = s.admin_token();
+    let member = role_id(&s, &admin, "member");
+    let project = api_project(&s, &admin, "default");
+    let user = api_user(&s, &admin, "default", &project, &[&member]);
+    let issued = issue_credential(&s, &user, &project, json!([]));
+    // An EC2-style credential too: with foreign keys on, every dependent row must go first.
+    let u = user.clone();
+    s.db()
+        .write_blocking(move |conn| {
+            use diesel::prelude::*;
+            use keystone_rs::db::schema::credential as c;
+            diesel::insert_into(c::table)
+                .values((
+                    c::id.eq(uuid::Uuid::new_v4().simple().to_string()),
+                    c::user_id.eq(&u),
+                    c::type_.eq("ec2"),
+                    c::key_hash.eq("k"),
+                    c::encrypted_blob.eq("b"),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .expect("credential row");
+    assert_eq!(validate_on(&node2, &admin, &issued.token).status, 200);
+    assert_eq!(leftovers(&s, &user), (1, 1, 0));
+
+    let r = send(&s, "DELETE", &format!("/v3/users/{user}"), &admin, None);
+    assert_eq!(r.status, 204, "{}", r.body);
+
+    // Keystone: the user's revocation event and absence answer first.
+    for node in [&s, &node2] {
+        assert_404(
+            &validate_on(node, &admin, &issued.token),
+            &format!("Could not find user: {user}."),
+        );
+    }
+    assert_404(
+        &ac_auth(&node2, json!({"id": issued.id, "secret": "s"})),
+        &format!("Could not find Application Credential: {}.", issued.id),
+    );
+    assert_eq!(leftovers(&s, &user), (0, 0, 0));
+    let u = user.clone();
+    let creds: i64 = s
+        .db()
+        .read_blocking(move |conn| {
+            use diesel::prelude::*;
+            use keystone_rs::db::schema::credential as c;
+            Ok(c::table
+                .filter(c::user_id.eq(&u))
+                .count()
+                .get_result(conn)?)
+        })
+        .unwrap();
+    assert_eq!(creds, 0);
+}
+
+#[test]
+fn deleting_a_role_deletes_the_credentials_of_its_direct_holders_on_that_project() {
+    let s = TestServer::start();
+    let node2 = s.second_node();
+    let admin = s.admin_token();
+    let member = role_id(&s, &admin, "member");
+    let r = s.post_json(
+        "/v3/roles",
+        Some(&admin),
+        &json!({"role": {"name": "doomed"}}),
+    );
+    let doomed = created_id(&r, "role");
+    let (p1, p2) = (
+        api_project(&s, &admin, "default"),
+        api_project(&s, &admin, "default"),
+    );
+    let user = api_user(&s, &admin, "default", &p1, &[&member, &doomed]);
+    grant(&s, &admin, &p2, &user, &[&member]);
+    // A credential without the role goes too: Keystone deletes all of the user's on p1.
+    let on_p1 = issue_credential(&s, &user, &p1, json!([{"id": member}]));
+    let on_p2 = issue_credential(&s, &user, &p2, json!([]));
+    // A holder through a group keeps theirs (Keystone looks at direct grants only).
+    let other = api_user(&s, &admin, "default", &p1, &[&member]);
+    let r = s.post_json(
+        "/v3/groups",
+        Some(&admin),
+        &json!({"group": {"name": "holders", "domain_id": "default"}}),
+    );
+    let group = created_id(&r, "group");
+    assert_eq!(
+        send(
+            &s,
+            "PUT",
+            &format!("/v3/groups/{group}/users/{other}"),
+            &admin,
+            None
+        )
+        .status,
+        204
+    );
+    assert_eq!(
+        send(
+            &s,
+            "PUT",
+            &format!("/v3/projects/{p1}/groups/{group}/roles/{doomed}"),
+            &admin,
+            None
+        )
+        .status,
+        204
+    );
+    let others = issue_credential(&s, &other, &p1, json!([{"id": member}]));
+    for t in [&on_p1.token, &on_p2.token, &others.token] {
+        assert_eq!(validate_on(&node2, &admin, t).status, 200);
+    }
+
+    let r = send(&s, "DELETE", &format!("/v3/roles/{doomed}"), &admin, None);
+    assert_eq!(r.status, 204, "{}", r.body);
+
+    for node in [&s, &node2] {
+        assert_404(
+            &validate_on(node, &admin, &on_p1.token),
+            &format!("Could not find Application Credential: {}.", on_p1.id),
+        );
+        assert_eq!(validate_on(node, &admin, &on_p2.token).status, 200);
+        assert_eq!(validate_on(node, &admin, &others.token).status, 200);
+    }
+    assert_404(
+        &s.get(
+            &format!("/v3/users/{user}/application_credentials/{}", on_p1.id),
+            Some(&admin),
+        ),
+        &format!("Could not find Application Credential: {}.", on_p1.id),
+    );
+    // The rules stay (they are the user's), and no link rows are left behind.
+    assert_eq!(leftovers(&s, &user), (1, 1, 0));
+}
+
+#[test]
+fn project_deletion_and_grant_removal_keep_credentials_as_keystone_does() {
+    let s = TestServer::start();
+    let admin = s.admin_token();
+    let member = role_id(&s, &admin, "member");
+    let project = api_project(&s, &admin, "default");
+    let user = api_user(&s, &admin, "default", &project, &[&member]);
+    let issued = issue_credential(&s, &user, &project, json!([]));
+
+    // Grant removed: the credential stays; its tokens lose their only role.
+    let r = send(
+        &s,
+        "DELETE",
+        &format!("/v3/projects/{project}/users/{user}/roles/{member}"),
+        &admin,
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_404(
+        &validate_on(&s, &admin, &issued.token),
+        &format!("Could not find token: {}.", issued.token),
+    );
+    let path = format!("/v3/users/{user}/application_credentials/{}", issued.id);
+    assert_eq!(s.get(&path, Some(&admin)).status, 200);
+    grant(&s, &admin, &project, &user, &[&member]);
+    let token = ac_auth(&s, json!({"id": issued.id, "secret": "s"})).subject_token();
+
+    // Project deleted: the credential stays with a dangling project; its tokens fail.
+    let r = send(
+        &s,
+        "DELETE",
+        &format!("/v3/projects/{project}"),
+        &admin,
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_404(
+        &validate_on(&s, &admin, &token),
+        &format!("Could not find project: {project}."),
+    );
+    assert_404(
+        &ac_auth(&s, json!({"id": issued.id, "secret": "s"})),
+        &format!("Could not find project: {project}."),
+    );
+    assert_eq!(s.get(&path, Some(&admin)).status, 200);
+}
+
+#[test]
+fn domain_deletion_deletes_its_users_credentials_through_the_user_delete() {
+    let s = TestServer::start();
+    let node2 = s.second_node();
+    let admin = s.admin_token();
+    let member = role_id(&s, &admin, "member");
+    let r = s.post_json(
+        "/v3/domains",
+        Some(&admin),
+        &json!({"domain": {"name": "doomed"}}),
+    );
+    let domain = created_id(&r, "domain");
+    let project = api_project(&s, &admin, &domain);
+    let user = api_user(&s, &admin, &domain, &project, &[&member]);
+    let issued = issue_credential(&s, &user, &project, json!([]));
+    let r = s.post_json(
+        "/v3/groups",
+        Some(&admin),
+        &json!({"group": {"name": "g", "domain_id": domain}}),
+    );
+    let group = created_id(&r, "group");
+    assert_eq!(
+        send(
+            &s,
+            "PUT",
+            &format!("/v3/groups/{group}/users/{user}"),
+            &admin,
+            None
+        )
+        .status,
+        204
+    );
+    assert_eq!(validate_on(&node2, &admin, &issued.token).status, 200);
+
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("/v3/domains/{domain}"),
+        &admin,
+        Some(&json!({"domain": {"enabled": false}})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = send(&s, "DELETE", &format!("/v3/domains/{domain}"), &admin, None);
+    assert_eq!(r.status, 204, "{}", r.body);
+
+    for node in [&s, &node2] {
+        assert_404(
+            &validate_on(node, &admin, &issued.token),
+            &format!("Could not find project: {project}."),
+        );
+    }
+    assert_404(
+        &ac_auth(&s, json!({"id": issued.id, "secret": "s"})),
+        &format!("Could not find Application Credential: {}.", issued.id),
+    );
+    assert_eq!(leftovers(&s, &user), (0, 0, 0));
+    assert_eq!(
+        s.get(&format!("/v3/users/{user}"), Some(&admin)).status,
+        404
+    );
+    assert_eq!(
+        s.get(&format!("/v3/groups/{group}"), Some(&admin)).status,
+        404
+    );
 }

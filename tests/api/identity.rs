@@ -1,21 +1,12 @@
 //! Users, groups, membership and passwords over HTTP: bodies, filters, errors, policy and
 //! the revocation each change must cause (expected values taken from Python Keystone 30).
 
-use crate::support::{Response, TestServer};
+use crate::support::{Response, TestServer, send};
 use keystone_rs::assignment::store as roles;
 use serde_json::{Value, json};
 
 fn keys(v: &Value) -> Vec<String> {
     v.as_object().expect("object").keys().cloned().collect()
-}
-
-fn send(s: &TestServer, method: &str, path: &str, token: &str, body: Option<&Value>) -> Response {
-    let text = body.map(|b| b.to_string());
-    let mut headers = vec![("X-Auth-Token", token)];
-    if text.is_some() {
-        headers.push(("Content-Type", "application/json"));
-    }
-    s.request(method, path, &headers, text.as_deref().map(str::as_bytes))
 }
 
 fn create_user(s: &TestServer, admin: &str, user: Value) -> Value {

@@ -2,9 +2,7 @@
 //! whole delegation flow, every refusal as a 4xx, and the revocation cascade — also as
 //! seen by a second node sharing the database and the key repository.
 
-use crate::support::{Response, TestServer};
-use keystone_rs::assignment::store as roles;
-use keystone_rs::identity::{self, store as users};
+use crate::support::{Response, TestServer, role_id, send};
 use oauth1_request as oauth;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -134,6 +132,10 @@ impl Fixture {
     }
 
     fn request_token(&self, c: &Consumer) -> Response {
+        self.request_token_for(c, &self.project_id)
+    }
+
+    fn request_token_for(&self, c: &Consumer, project_id: &str) -> Response {
         let path = "/v3/OS-OAUTH1/request_token";
         let auth = Signer {
             consumer: c,
@@ -142,12 +144,16 @@ impl Fixture {
             verifier: None,
         }
         .authorization(&self.url(path));
-        self.signed_post(path, &auth, &[("Requested-Project-Id", &self.project_id)])
+        self.signed_post(path, &auth, &[("Requested-Project-Id", project_id)])
     }
 
     /// A request token id and secret.
     fn new_request_token(&self, c: &Consumer) -> (String, String) {
-        let r = self.request_token(c);
+        self.new_request_token_for(c, &self.project_id)
+    }
+
+    fn new_request_token_for(&self, c: &Consumer, project_id: &str) -> (String, String) {
+        let r = self.request_token_for(c, project_id);
         assert_eq!(r.status, 201, "{}", r.body);
         let f = form(&r.body);
         (f["oauth_token"].clone(), f["oauth_token_secret"].clone())
@@ -180,7 +186,11 @@ impl Fixture {
 
     /// Request token → authorization by `caller` → access token.
     fn delegate(&self, c: &Consumer, caller: &str, roles: Value) -> Access {
-        let (rt, rts) = self.new_request_token(c);
+        self.delegate_on(c, caller, roles, &self.project_id)
+    }
+
+    fn delegate_on(&self, c: &Consumer, caller: &str, roles: Value, project_id: &str) -> Access {
+        let (rt, rts) = self.new_request_token_for(c, project_id);
         let r = self.authorize(caller, &rt, roles);
         assert_eq!(r.status, 200, "{}", r.body);
         let verifier = r.json()["token"]["oauth_verifier"]
@@ -826,12 +836,14 @@ fn consumer_crud_as_keystone() {
 fn access_token_deletion_kills_its_tokens() {
     let f = Fixture::new(TestServer::start());
     let s = &f.s;
+    let node2 = s.second_node();
     let c = f.consumer();
     let access = f.delegate(&c, &f.admin, json!([{"name": "member"}]));
     let kept = f.delegate(&c, &f.admin, json!([{"name": "reader"}]));
     let token = f.oauth_token(&c, &access);
     let other = f.oauth_token(&c, &kept);
     assert_eq!(f.validate(s, &token).status, 200);
+    assert_eq!(f.validate(&node2, &token).status, 200);
 
     let path = format!(
         "/v3/users/{}/OS-OAUTH1/access_tokens/{}",
@@ -853,12 +865,14 @@ fn access_token_deletion_kills_its_tokens() {
         204
     );
 
-    let v = f.validate(s, &token);
-    assert_eq!(v.status, 404);
-    assert_eq!(
-        v.body,
-        vector_body("oauth1_validate_after_access_token_delete")
-    );
+    for node in [s, &node2] {
+        let v = f.validate(node, &token);
+        assert_eq!(v.status, 404);
+        assert_eq!(
+            v.body,
+            vector_body("oauth1_validate_after_access_token_delete")
+        );
+    }
     let r = f.oauth_auth_with(&f.auth_header(&c, &access));
     assert_status(&r, 404);
     assert_eq!(
@@ -944,40 +958,30 @@ fn consumer_deletion_kills_every_delegation_on_every_node() {
     assert_eq!(event["OS-OAUTH1:consumer_id"], c.id.as_str());
 }
 
-/// Arrange what the user and grant APIs (not on this branch) would do: a second admin of
-/// the admin project.
-fn make_admin_user(s: &TestServer, project_id: &str) -> (String, String) {
-    let user_id = uuid::Uuid::new_v4().simple().to_string();
-    let config = s.config.clone();
-    let id = user_id.clone();
-    let pid = project_id.to_string();
-    s.db()
-        .write_blocking(move |conn| {
-            let hash = identity::password::hash_password("alicepw", &config.identity)?;
-            users::create_local(
-                conn,
-                &identity::NewUser {
-                    id: id.clone(),
-                    domain_id: "default".into(),
-                    name: "alice".into(),
-                    enabled: true,
-                    default_project_id: None,
-                    extra: Default::default(),
-                    password_hash: Some(hash),
-                },
-            )?;
-            let admin = roles::find_global_role_by_name(conn, "admin")?.expect("admin role");
-            roles::grant(
-                conn,
-                roles::AssignmentType::UserProject,
-                &id,
-                &pid,
-                &admin.id,
-                false,
-            )
-        })
-        .unwrap();
-    let r = s.post_json(
+fn grant_admin(f: &Fixture, user: &str, project: &str) {
+    let role = role_id(&f.s, &f.admin, "admin");
+    let r = send(
+        &f.s,
+        "PUT",
+        &format!("/v3/projects/{project}/users/{user}/roles/{role}"),
+        &f.admin,
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+}
+
+/// A second admin of `project`, made through the user and grant APIs, and their token.
+fn make_admin_user(f: &Fixture, project_id: &str) -> (String, String) {
+    let name = uuid::Uuid::new_v4().simple().to_string();
+    let r = f.s.post_json(
+        "/v3/users",
+        Some(&f.admin),
+        &json!({"user": {"name": name, "domain_id": "default", "password": "alicepw"}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let user_id = r.json()["user"]["id"].as_str().unwrap().to_string();
+    grant_admin(f, &user_id, project_id);
+    let r = f.s.post_json(
         "/v3/auth/tokens",
         None,
         &json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
@@ -988,16 +992,40 @@ fn make_admin_user(s: &TestServer, project_id: &str) -> (String, String) {
     (user_id, r.subject_token())
 }
 
+/// Rows of the user's delegations (request tokens they authorized, access tokens).
+fn delegation_rows(s: &TestServer, user: &str) -> (i64, i64) {
+    use diesel::prelude::*;
+    use keystone_rs::db::schema::{access_token as at, request_token as rt};
+    let user = user.to_string();
+    s.db()
+        .read_blocking(move |conn| {
+            let requests: i64 = rt::table
+                .filter(rt::authorizing_user_id.eq(&user))
+                .count()
+                .get_result(conn)?;
+            let accesses: i64 = at::table
+                .filter(at::authorizing_user_id.eq(&user))
+                .count()
+                .get_result(conn)?;
+            Ok((requests, accesses))
+        })
+        .expect("rows")
+}
+
 #[test]
 fn delegating_user_losing_role_disabled_or_deleted_kills_tokens() {
     let f = Fixture::new(TestServer::start());
     let s = &f.s;
     let node2 = s.second_node();
     let c = f.consumer();
-    let (alice, alice_token) = make_admin_user(s, &f.project_id);
+    let (alice, alice_token) = make_admin_user(&f, &f.project_id);
     let access = f.delegate(&c, &alice_token, json!([{"name": "member"}]));
     let token = f.oauth_token(&c, &access);
     assert_eq!(f.validate(&node2, &token).status, 200);
+    // One more delegation left half-way: authorized, not yet exchanged.
+    let (rt, _) = f.new_request_token(&c);
+    let r = f.authorize(&alice_token, &rt, json!([{"name": "member"}]));
+    assert_eq!(r.status, 200, "{}", r.body);
 
     // Policy: alice's delegated token is not an admin's, and members cannot manage
     // consumers; access-token deletion answers with Keystone's odd target name.
@@ -1014,24 +1042,16 @@ fn delegating_user_losing_role_disabled_or_deleted_kills_tokens() {
         r.body
     );
 
-    // Role lost: the delegated role drops out at validation.
-    let db = s.db();
-    let revoke_grant = |db: &keystone_rs::db::Db| {
-        let (alice, project) = (alice.clone(), f.project_id.clone());
-        db.write_blocking(move |conn| {
-            use diesel::prelude::*;
-            use keystone_rs::db::schema::assignment as a;
-            diesel::delete(
-                a::table
-                    .filter(a::actor_id.eq(&alice))
-                    .filter(a::target_id.eq(&project)),
-            )
-            .execute(conn)?;
-            Ok(())
-        })
-        .unwrap()
-    };
-    revoke_grant(&db);
+    // Role lost (the grant API): the delegated role drops out at validation.
+    let role = role_id(s, &f.admin, "admin");
+    let r = send(
+        s,
+        "DELETE",
+        &format!("/v3/projects/{}/users/{alice}/roles/{role}", f.project_id),
+        &f.admin,
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
     for node in [s, &node2] {
         let v = f.validate(node, &token);
         assert_eq!(v.status, 404, "{}", v.body);
@@ -1039,50 +1059,38 @@ fn delegating_user_losing_role_disabled_or_deleted_kills_tokens() {
     }
     assert_status(&f.oauth_auth_with(&f.auth_header(&c, &access)), 401);
 
-    // Role back, user disabled.
-    let (a2, p2) = (alice.clone(), f.project_id.clone());
-    db.write_blocking(move |conn| {
-        let admin = roles::find_global_role_by_name(conn, "admin")?.expect("admin role");
-        roles::grant(
-            conn,
-            roles::AssignmentType::UserProject,
-            &a2,
-            &p2,
-            &admin.id,
-            false,
-        )
-    })
-    .unwrap();
+    // Role back, user disabled (the user API).
+    grant_admin(&f, &alice, &f.project_id);
     let token = f.oauth_token(&c, &access);
-    let a2 = alice.clone();
-    db.write_blocking(move |conn| users::set_enabled(conn, &a2, false))
-        .unwrap();
-    assert_eq!(f.validate(&node2, &token).status, 404);
+    assert_eq!(f.validate(&node2, &token).status, 200);
+    let set_enabled = |enabled: bool| {
+        let r = send(
+            s,
+            "PATCH",
+            &format!("/v3/users/{alice}"),
+            &f.admin,
+            Some(&json!({"user": {"enabled": enabled}})),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    set_enabled(false);
+    for node in [s, &node2] {
+        assert_eq!(f.validate(node, &token).status, 404);
+    }
     assert_status(&f.oauth_auth_with(&f.auth_header(&c, &access)), 401);
 
-    // Deleted (as the user API does it): tokens fail with Keystone's 404, and unlike
-    // Keystone the user's access tokens do not linger.
-    let a2 = alice.clone();
-    db.write_blocking(move |conn| users::set_enabled(conn, &a2, true))
-        .unwrap();
+    // Deleted (the user API): tokens fail with Keystone's 404, and unlike Keystone the
+    // user's request and access tokens do not linger.
+    set_enabled(true);
     let token = f.oauth_token(&c, &access);
-    let a2 = alice.clone();
-    let retention = keystone_rs::revoke::retention_secs(&s.config);
-    db.write_blocking(move |conn| {
-        use diesel::prelude::*;
-        use keystone_rs::db::schema::user as u;
-        diesel::delete(u::table.filter(u::id.eq(&a2))).execute(conn)?;
-        keystone_rs::oauth1::on_user_deleted(conn, &a2)?;
-        keystone_rs::revoke::store::insert(
-            conn,
-            &keystone_rs::revoke::RevocationEvent::for_user(&a2),
-            retention,
-        )
-    })
-    .unwrap();
-    let v = f.validate(&node2, &token);
-    assert_eq!(v.status, 404);
-    assert_eq!(message(&v), format!("Could not find user: {alice}."));
+    assert_eq!(delegation_rows(s, &alice), (1, 1));
+    let r = send(s, "DELETE", &format!("/v3/users/{alice}"), &f.admin, None);
+    assert_eq!(r.status, 204, "{}", r.body);
+    for node in [s, &node2] {
+        let v = f.validate(node, &token);
+        assert_eq!(v.status, 404);
+        assert_eq!(message(&v), format!("Could not find user: {alice}."));
+    }
     let r = f.oauth_auth_with(&f.auth_header(&c, &access));
     assert_status(&r, 404);
     let list = s.get(
@@ -1090,6 +1098,62 @@ fn delegating_user_losing_role_disabled_or_deleted_kills_tokens() {
         Some(&f.admin),
     );
     assert_eq!(list.json()["access_tokens"], json!([]));
+    assert_eq!(delegation_rows(s, &alice), (0, 0));
+}
+
+#[test]
+fn project_deletion_removes_its_delegations_and_their_tokens_fail() {
+    let f = Fixture::new(TestServer::start());
+    let s = &f.s;
+    let node2 = s.second_node();
+    let c = f.consumer();
+    let r = s.post_json(
+        "/v3/projects",
+        Some(&f.admin),
+        &json!({"project": {"name": "delegated", "domain_id": "default"}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let project = r.json()["project"]["id"].as_str().unwrap().to_string();
+    grant_admin(&f, &f.admin_id, &project);
+    let doomed = f.delegate_on(&c, &f.admin, json!([{"name": "member"}]), &project);
+    let token = f.oauth_token(&c, &doomed);
+    let kept = f.delegate(&c, &f.admin, json!([{"name": "member"}]));
+    let kept_token = f.oauth_token(&c, &kept);
+    let pending = f.new_request_token_for(&c, &project);
+    assert_eq!(f.validate(&node2, &token).status, 200);
+
+    let r = send(
+        s,
+        "DELETE",
+        &format!("/v3/projects/{project}"),
+        &f.admin,
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+
+    // As Keystone (checked against it): the project's absence answers first.
+    for node in [s, &node2] {
+        let v = f.validate(node, &token);
+        assert_eq!(v.status, 404, "{}", v.body);
+        assert_eq!(message(&v), format!("Could not find project: {project}."));
+        assert_eq!(f.validate(node, &kept_token).status, 200);
+    }
+    // Keystone: 404 "Could not find project"; here the access token is gone with it.
+    let r = f.oauth_auth_with(&f.auth_header(&c, &doomed));
+    assert_status(&r, 404);
+    assert_eq!(message(&r), "Access token not found");
+    let list = s.get(
+        &format!("/v3/users/{}/OS-OAUTH1/access_tokens", f.admin_id),
+        Some(&f.admin),
+    );
+    let ids: Vec<Value> = list.json()["access_tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].clone())
+        .collect();
+    assert_eq!(ids, [json!(kept.id)]);
+    assert_status(&f.authorize(&f.admin, &pending.0, json!([])), 404);
 }
 
 #[test]

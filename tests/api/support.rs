@@ -384,3 +384,28 @@ impl TestServer {
         id
     }
 }
+
+/// A request with the caller's token and, when given, a JSON body.
+#[allow(dead_code)] // used by some test modules only
+pub fn send(
+    s: &TestServer,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> Response {
+    let text = body.map(|b| b.to_string());
+    let mut headers = vec![("X-Auth-Token", token)];
+    if text.is_some() {
+        headers.push(("Content-Type", "application/json"));
+    }
+    s.request(method, path, &headers, text.as_deref().map(str::as_bytes))
+}
+
+/// The id of the (global) role with this name, through the role API.
+#[allow(dead_code)]
+pub fn role_id(s: &TestServer, admin: &str, name: &str) -> String {
+    let r = s.get(&format!("/v3/roles?name={name}"), Some(admin));
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["roles"][0]["id"].as_str().unwrap().to_string()
+}

@@ -153,6 +153,9 @@ pub fn delete_role(conn: &mut AnyConnection, role_id: &str) -> Result<()> {
     if role.is_immutable() {
         return Err(immutable_refusal("delete", role_id));
     }
+    // Keystone's role-deleted notification: before the grants go, the application
+    // credentials of every user holding a direct grant of the role on a project.
+    crate::application_credential::store::delete_for_role(conn, role_id)?;
     store::delete_role(conn, role_id)
 }
 

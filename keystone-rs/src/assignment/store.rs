@@ -235,18 +235,8 @@ fn conflict_or(e: diesel::result::Error, role: &Role) -> Error {
 }
 
 /// Delete a role and everything hanging off it: its assignments (project, domain and
-/// system), the implications it takes part in, its options, and — as Keystone's
-/// notification does — the application credentials of every user directly assigned the
-/// role on a project (for that project).
+/// system), the implications it takes part in, its options.
 pub fn delete_role(conn: &mut AnyConnection, role_id: &str) -> Result<()> {
-    let user_projects: Vec<(String, String)> = assignment::table
-        .filter(assignment::role_id.eq(role_id))
-        .filter(assignment::type_.eq(AssignmentType::UserProject))
-        .select((assignment::actor_id, assignment::target_id))
-        .load(conn)?;
-    for (user_id, project_id) in &user_projects {
-        delete_application_credentials(conn, user_id, project_id)?;
-    }
     diesel::delete(assignment::table.filter(assignment::role_id.eq(role_id))).execute(conn)?;
     diesel::delete(system_assignment::table.filter(system_assignment::role_id.eq(role_id)))
         .execute(conn)?;
@@ -260,32 +250,6 @@ pub fn delete_role(conn: &mut AnyConnection, role_id: &str) -> Result<()> {
     .execute(conn)?;
     diesel::delete(role_option::table.filter(role_option::role_id.eq(role_id))).execute(conn)?;
     diesel::delete(role::table.filter(role::id.eq(role_id))).execute(conn)?;
-    Ok(())
-}
-
-/// Keystone's `delete_application_credentials_for_user_on_project` (with the rows that
-/// cascade from an application credential).
-fn delete_application_credentials(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    project_id: &str,
-) -> Result<()> {
-    use crate::db::schema::{
-        application_credential as ac, application_credential_access_rule as acar,
-        application_credential_role as acr,
-    };
-    let ids: Vec<i32> = ac::table
-        .filter(ac::user_id.eq(user_id))
-        .filter(ac::project_id.eq(project_id))
-        .select(ac::internal_id)
-        .load(conn)?;
-    if ids.is_empty() {
-        return Ok(());
-    }
-    diesel::delete(acr::table.filter(acr::application_credential_id.eq_any(&ids))).execute(conn)?;
-    diesel::delete(acar::table.filter(acar::application_credential_id.eq_any(&ids)))
-        .execute(conn)?;
-    diesel::delete(ac::table.filter(ac::internal_id.eq_any(&ids))).execute(conn)?;
     Ok(())
 }
 

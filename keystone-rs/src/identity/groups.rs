@@ -99,15 +99,15 @@ pub fn update(
 }
 
 /// `DELETE /v3/groups/{group_id}`: members' tokens are revoked when the group held roles.
-pub fn delete(conn: &mut AnyConnection, config: &Config, group_id: &str) -> Result<()> {
+/// Also how a deleted domain's groups go, in the caller's transaction.
+pub fn delete(conn: &mut AnyConnection, retention_secs: i64, group_id: &str) -> Result<()> {
     get(conn, group_id)?;
     let had_roles = group_store::has_assignments(conn, group_id)?;
     let members = group_store::member_ids(conn, group_id)?;
     group_store::delete(conn, group_id)?;
     if had_roles {
-        let retention = revoke::retention_secs(config);
         for user_id in members {
-            revoke::store::insert(conn, &RevocationEvent::for_user(&user_id), retention)?;
+            revoke::store::insert(conn, &RevocationEvent::for_user(&user_id), retention_secs)?;
         }
     }
     Ok(())

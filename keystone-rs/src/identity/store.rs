@@ -585,16 +585,15 @@ pub fn write_federated(
     Ok(())
 }
 
-/// Delete a user and everything Keystone deletes with it: memberships, role assignments
-/// (project, domain and system), credentials, application credentials and access rules,
+/// Delete a user and what the identity, assignment, credential and trust managers delete
+/// with it: memberships, role assignments (project, domain and system), credentials,
 /// trusts (soft-deleted, as Keystone's trust driver does), the id mapping, and the
 /// user's own rows.
 pub fn delete_user(conn: &mut AnyConnection, user_id: &str) -> Result<()> {
     use crate::assignment::store::AssignmentType;
     use crate::db::schema::{
-        access_rule, application_credential as ac, application_credential_access_rule as acar,
-        application_credential_role as acr, assignment, credential,
-        expiring_user_group_membership as eugm, id_mapping, system_assignment, trust,
+        assignment, credential, expiring_user_group_membership as eugm, id_mapping,
+        system_assignment, trust,
     };
     diesel::delete(user_group_membership::table.filter(user_group_membership::user_id.eq(user_id)))
         .execute(conn)?;
@@ -614,25 +613,6 @@ pub fn delete_user(conn: &mut AnyConnection, user_id: &str) -> Result<()> {
     )
     .execute(conn)?;
     diesel::delete(credential::table.filter(credential::user_id.eq(user_id))).execute(conn)?;
-    let app_creds: Vec<i32> = ac::table
-        .filter(ac::user_id.eq(user_id))
-        .select(ac::internal_id)
-        .load(conn)?;
-    if !app_creds.is_empty() {
-        diesel::delete(acr::table.filter(acr::application_credential_id.eq_any(&app_creds)))
-            .execute(conn)?;
-        diesel::delete(acar::table.filter(acar::application_credential_id.eq_any(&app_creds)))
-            .execute(conn)?;
-        diesel::delete(ac::table.filter(ac::internal_id.eq_any(&app_creds))).execute(conn)?;
-    }
-    let rules: Vec<i32> = access_rule::table
-        .filter(access_rule::user_id.eq(user_id))
-        .select(access_rule::id)
-        .load(conn)?;
-    if !rules.is_empty() {
-        diesel::delete(acar::table.filter(acar::access_rule_id.eq_any(&rules))).execute(conn)?;
-        diesel::delete(access_rule::table.filter(access_rule::id.eq_any(&rules))).execute(conn)?;
-    }
     let now = Utc::now().naive_utc();
     diesel::update(
         trust::table.filter(trust::deleted_at.is_null()).filter(

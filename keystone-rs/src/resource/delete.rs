@@ -8,6 +8,7 @@ use super::{
 };
 use crate::db::AnyConnection;
 use crate::error::Result;
+use crate::identity;
 use crate::revoke::{self, RevocationEvent};
 
 /// `DELETE /v3/projects/{id}`: a leaf project, or a disabled domain with everything in it
@@ -43,6 +44,7 @@ fn delete_leaf(conn: &mut AnyConnection, s: &Settings, p: &Project) -> Result<()
     store::delete_project(conn, &p.id)?;
     cascade::delete_project_assignments(conn, &p.id)?;
     cascade::delete_project_dependents(conn, &p.id)?;
+    crate::oauth1::on_project_deleted(conn, &p.id)?;
     revoke::store::insert(
         conn,
         &RevocationEvent::for_project(&p.id),
@@ -72,22 +74,13 @@ fn delete_domain_tree(conn: &mut AnyConnection, s: &Settings, domain: &Project) 
     for p in order {
         delete_leaf(conn, s, p)?;
     }
+    // Through identity's own deletes, so their cascades (application credentials, OAuth1
+    // delegations, revocation events) are the same as for DELETE /v3/users and /v3/groups.
     for group_id in cascade::group_ids_in_domain(conn, &domain.id)? {
-        for user_id in cascade::delete_group(conn, &group_id)? {
-            revoke::store::insert(
-                conn,
-                &RevocationEvent::for_user(&user_id),
-                s.revocation_retention_secs,
-            )?;
-        }
+        identity::groups::delete(conn, s.revocation_retention_secs, &group_id)?;
     }
     for user_id in cascade::user_ids_in_domain(conn, &domain.id)? {
-        cascade::delete_user(conn, &user_id)?;
-        revoke::store::insert(
-            conn,
-            &RevocationEvent::for_user(&user_id),
-            s.revocation_retention_secs,
-        )?;
+        identity::users::delete(conn, s.revocation_retention_secs, &user_id)?;
     }
     delete_leaf(conn, s, domain)?;
     cascade::delete_domain_config(conn, &domain.id)?;

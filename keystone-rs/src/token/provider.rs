@@ -255,6 +255,12 @@ fn check_token_once(
     }
     let cache = &tokens.cache;
     cache.sync(conn)?;
+    // Keystone's token model checks the project (and its domain) exist before the user: a
+    // token of a deleted domain's user answers "Could not find project".
+    let project_scope = match &payload.scope {
+        Scope::Project(_) => Some(resolve_payload_scope(conn, cache, &payload)?),
+        _ => None,
+    };
     let user = cache
         .users
         .get_or_load(cache, payload.user_id.clone(), || {
@@ -272,7 +278,10 @@ fn check_token_once(
         return Err(failed_to_validate().with_detail("token expired"));
     }
 
-    let scope = resolve_payload_scope(conn, cache, &payload)?;
+    let scope = match project_scope {
+        Some(scope) => scope,
+        None => resolve_payload_scope(conn, cache, &payload)?,
+    };
     let application_credential = match &payload.app_cred_id {
         Some(id) => Some(
             app_cred::store::get(conn.get()?, id)?

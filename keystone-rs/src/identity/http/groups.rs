@@ -158,7 +158,7 @@ pub async fn delete(
     let st = state.clone();
     state
         .db
-        .write(move |conn| ops::delete(conn, &st.config, &group_id))
+        .write(move |conn| ops::delete(conn, crate::revoke::retention_secs(&st.config), &group_id))
         .await?;
     Ok(no_content())
 }

@@ -189,7 +189,7 @@ pub async fn delete(
     let st = state.clone();
     state
         .db
-        .write(move |conn| ops::delete(conn, &st.config, &user_id))
+        .write(move |conn| ops::delete(conn, crate::revoke::retention_secs(&st.config), &user_id))
         .await?;
     Ok(no_content())
 }
