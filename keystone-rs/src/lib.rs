@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod manage;
 pub mod oauth1;
 pub mod policy;
+pub mod ratelimit;
 pub mod resource;
 pub mod revoke;
 pub mod token;

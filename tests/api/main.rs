@@ -14,5 +14,7 @@ mod identity;
 mod oauth1;
 mod policy_coverage;
 mod resource;
+mod rate_limit;
 mod revocation;
+mod security_compliance;
 mod tokens;
