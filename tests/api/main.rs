@@ -16,5 +16,6 @@ mod policy_coverage;
 mod resource;
 mod rate_limit;
 mod revocation;
+mod secrets_in_logs;
 mod security_compliance;
 mod tokens;
