@@ -17,9 +17,16 @@ static RING: LazyLock<KeyRing> = LazyLock::new(|| {
 
 static CODEC: LazyLock<PayloadCodec> = LazyLock::new(|| {
     PayloadCodec::new(
-        ["external", "password", "token", "oauth1", "mapped", "application_credential"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "external",
+            "password",
+            "token",
+            "oauth1",
+            "mapped",
+            "application_credential",
+        ]
+        .map(String::from)
+        .to_vec(),
         "default",
     )
 });

@@ -341,7 +341,8 @@ impl Config {
                     .map(str::to_string),
             },
             rate_limit: RateLimitSection {
-                issue_requests_per_minute: r.opt_parse("rate_limit", "issue_requests_per_minute")?,
+                issue_requests_per_minute: r
+                    .opt_parse("rate_limit", "issue_requests_per_minute")?,
                 trusted_proxies: r
                     .value("rate_limit", "trusted_proxies")
                     .unwrap_or_default()

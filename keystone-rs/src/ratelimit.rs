@@ -165,7 +165,8 @@ impl RateLimiter {
         let source = self.source(peer, &forwarded)?;
         let retry_after = self.take(source, Instant::now()).err()?;
         tracing::warn!(source = %source, path = req.path(), "rate limit exceeded");
-        let mut response = actix_web::ResponseError::error_response(&too_many_requests(retry_after));
+        let mut response =
+            actix_web::ResponseError::error_response(&too_many_requests(retry_after));
         if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&retry_after.to_string()) {
             response
                 .headers_mut()
@@ -265,6 +266,10 @@ mod tests {
         assert!(n.contains(ip("::ffff:192.168.1.1")));
         assert!(!n.contains(ip("192.169.0.1")));
         assert!(Network::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
-        assert!(!Network::parse("2001:db8::/32").unwrap().contains(ip("8.8.8.8")));
+        assert!(
+            !Network::parse("2001:db8::/32")
+                .unwrap()
+                .contains(ip("8.8.8.8"))
+        );
     }
 }

@@ -33,7 +33,10 @@ fn debug_log_of_a_full_run_holds_no_secret() {
     // Validation, HEAD, and a token in the query string (which clients should never do).
     assert_eq!(s.tokens("GET", "", &admin, &unscoped).status, 200);
     assert_eq!(s.tokens("HEAD", "", &admin, &unscoped).status, 200);
-    let r = s.get(&format!("/v3/users?name={USER_PASSWORD}&token={admin}"), Some(&admin));
+    let r = s.get(
+        &format!("/v3/users?name={USER_PASSWORD}&token={admin}"),
+        Some(&admin),
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     // A token-method login, then revocation; then the revoked one is refused.
     let r = s.post_json(
@@ -150,7 +153,10 @@ fn debug_log_of_a_full_run_holds_no_secret() {
     let r = s.request(
         "POST",
         "/v3/OS-OAUTH1/request_token",
-        &[("Authorization", header.as_str()), ("Requested-Project-Id", "x")],
+        &[
+            ("Authorization", header.as_str()),
+            ("Requested-Project-Id", "x"),
+        ],
         Some(b""),
     );
     assert!(matches!(r.status, 400 | 401 | 404), "{}", r.body);

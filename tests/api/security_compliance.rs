@@ -6,7 +6,8 @@ use crate::support::{Response, TestServer};
 use serde_json::{Value, json};
 
 const GENERIC_401: &str = "The request you have made requires authentication.";
-const RULE: &str = "Passwords must contain at least 1 letter, 1 digit, and be a minimum length of 7 characters.";
+const RULE: &str =
+    "Passwords must contain at least 1 letter, 1 digit, and be a minimum length of 7 characters.";
 
 fn login(s: &TestServer, user_id: &str, password: &str) -> Response {
     s.post_json(
@@ -34,7 +35,10 @@ fn patch_user(s: &TestServer, admin: &str, user_id: &str, user: Value) -> Respon
     s.request(
         "PATCH",
         &format!("/v3/users/{user_id}"),
-        &[("X-Auth-Token", admin), ("Content-Type", "application/json")],
+        &[
+            ("X-Auth-Token", admin),
+            ("Content-Type", "application/json"),
+        ],
         Some(body.as_bytes()),
     )
 }
@@ -216,10 +220,21 @@ fn password_regex_applies_to_every_new_password() {
         &mismatch,
     );
     // The original password is checked first; then the new one.
-    assert_error(&change_password(&s, &user, "wrong", "short"), 401, GENERIC_401);
-    assert_error(&change_password(&s, &user, "abc12345", "short"), 400, &mismatch);
+    assert_error(
+        &change_password(&s, &user, "wrong", "short"),
+        401,
+        GENERIC_401,
+    );
+    assert_error(
+        &change_password(&s, &user, "abc12345", "short"),
+        400,
+        &mismatch,
+    );
     // Python's re.match anchors at the start only: a trailing newline-free match suffices.
-    assert_eq!(change_password(&s, &user, "abc12345", "xyz98765").status, 204);
+    assert_eq!(
+        change_password(&s, &user, "abc12345", "xyz98765").status,
+        204
+    );
     assert_eq!(login(&s, &user, "xyz98765").status, 201);
 }
 
@@ -257,7 +272,11 @@ fn password_history_age_and_expiry_rules() {
     assert_eq!(r.status, 201, "{}", r.body);
     let user = r.json()["user"]["id"].as_str().unwrap().to_string();
     // change_password_upon_first_use: an administrator's password is expired already.
-    assert!(r.json()["user"]["password_expires_at"].is_string(), "{}", r.body);
+    assert!(
+        r.json()["user"]["password_expires_at"].is_string(),
+        "{}",
+        r.body
+    );
     assert_error(
         &login(&s, &user, "first-pw-1"),
         401,

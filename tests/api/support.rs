@@ -132,7 +132,11 @@ impl TestServer {
     /// The `keystone-rs serve` binary on a fresh deployment, with `env` set and its stderr
     /// (the log) written to `log`.
     #[allow(dead_code)] // used by some test modules only
-    pub fn spawn_binary(extra_conf: &str, env: &[(&str, &str)], log: &std::path::Path) -> TestServer {
+    pub fn spawn_binary(
+        extra_conf: &str,
+        env: &[(&str, &str)],
+        log: &std::path::Path,
+    ) -> TestServer {
         let (config, listener, dir) = Self::deploy(extra_conf);
         let port = listener.local_addr().expect("addr").port();
         // The child binds the port itself; nothing else asks for this one in between.
@@ -146,7 +150,12 @@ impl TestServer {
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
             .stdout(std::fs::File::create(log).expect("log file"))
-            .stderr(std::fs::File::options().append(true).open(log).expect("log file"))
+            .stderr(
+                std::fs::File::options()
+                    .append(true)
+                    .open(log)
+                    .expect("log file"),
+            )
             .spawn()
             .expect("spawn keystone-rs");
         let server = TestServer {
@@ -163,7 +172,10 @@ impl TestServer {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        panic!("keystone-rs did not listen on {port}: {}", std::fs::read_to_string(log).unwrap_or_default());
+        panic!(
+            "keystone-rs did not listen on {port}: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
     }
 
     fn agent() -> ureq::Agent {

@@ -28,7 +28,8 @@ fn lock_expired(config: &Config, count: i32, last_failure: Option<NaiveDateTime>
         return false;
     }
     // A count without a time (written by hand) is treated as long past.
-    last_failure.is_none_or(|at| at + Duration::seconds(sc.lockout_duration) <= Utc::now().naive_utc())
+    last_failure
+        .is_none_or(|at| at + Duration::seconds(sc.lockout_duration) <= Utc::now().naive_utc())
 }
 
 /// Keystone's `_is_account_locked`: refuses a locked user; a lockout that has run out is

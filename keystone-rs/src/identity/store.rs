@@ -523,10 +523,11 @@ pub fn record_failed_auth(conn: &mut AnyConnection, user_id: &str, restart: bool
     } else {
         diesel::update(target)
             .set((
-                local_user::failed_auth_count
-                    .eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Integer>>(
-                        "COALESCE(failed_auth_count, 0) + 1",
-                    )),
+                local_user::failed_auth_count.eq(diesel::dsl::sql::<
+                    diesel::sql_types::Nullable<diesel::sql_types::Integer>,
+                >(
+                    "COALESCE(failed_auth_count, 0) + 1"
+                )),
                 local_user::failed_auth_at.eq(Some(now)),
             ))
             .execute(conn)?;
