@@ -71,4 +71,10 @@ if [[ ${SKIP_INTEROP:-0} != 1 ]]; then
   log "client interop"
   KEYSTONE_RS_BIN="$PWD/target/debug/keystone-rs" tests/interop/run.sh
 fi
+# Fuzzing needs its own instrumented build of every dependency (~8-15 min on 2 cores), so it
+# is opt-in here: FUZZ_SECONDS=12 tools/test.sh gives each fuzz target 12 s.
+if [[ ${FUZZ_SECONDS:-0} != 0 ]]; then
+  log "fuzz smoke run (${FUZZ_SECONDS}s per target)"
+  tools/fuzz.sh "$FUZZ_SECONDS"
+fi
 log "all tests passed"

@@ -22,6 +22,7 @@ pub struct Config {
     pub validation_cache: ValidationCacheSection,
     pub healthcheck: HealthcheckSection,
     pub metrics: MetricsSection,
+    pub rate_limit: RateLimitSection,
     /// Every section/option as read, for subsystems added later (and for tests).
     pub raw: BTreeMap<String, BTreeMap<String, String>>,
     /// The file this came from, if any (relative paths in it are taken as they are).
@@ -108,6 +109,16 @@ pub struct ResourceSection {
     pub list_limit: Option<usize>,
 }
 
+/// `[rate_limit]`: keystone-rs's own section (Keystone has no such limit); see ratelimit.rs.
+#[derive(Debug, Clone, Default)]
+pub struct RateLimitSection {
+    /// Token/OAuth1 issue requests a source may make per minute (its burst as well); unset
+    /// or 0 turns the limit off.
+    pub issue_requests_per_minute: Option<u32>,
+    /// Peers whose `X-Forwarded-For` is believed: addresses or CIDR networks.
+    pub trusted_proxies: Vec<crate::ratelimit::Network>,
+}
+
 #[derive(Debug, Clone)]
 pub struct SecurityComplianceSection {
     pub lockout_failure_attempts: Option<u32>,
@@ -115,6 +126,31 @@ pub struct SecurityComplianceSection {
     pub disable_user_account_days_inactive: Option<u32>,
     pub password_expires_days: Option<u32>,
     pub change_password_upon_first_use: bool,
+    pub password_regex: Option<PasswordRegex>,
+    /// Shown to the user when a password does not match (Keystone prints `None` if unset).
+    pub password_regex_description: Option<String>,
+}
+
+/// `[security_compliance] password_regex`, compiled once.
+#[derive(Debug, Clone)]
+pub struct PasswordRegex {
+    pub pattern: String,
+    /// Anchored at the start only, as Python's `re.match`. `None` when the pattern does
+    /// not compile: Keystone starts anyway and refuses every new password with a
+    /// configuration error, so we do too. fancy-regex, because Python's syntax (and the
+    /// usual password rules) need look-ahead, which the `regex` crate lacks.
+    pub compiled: Option<fancy_regex::Regex>,
+}
+
+impl PasswordRegex {
+    fn new(pattern: String) -> Self {
+        let compiled = fancy_regex::Regex::new(&format!("\\A(?:{pattern})"))
+            .map_err(|e| {
+                tracing::error!(error = %e, "Unable to validate password due to invalid regular expression - password_regex: {pattern}");
+            })
+            .ok();
+        PasswordRegex { pattern, compiled }
+    }
 }
 
 /// keystone-rs's caches of what token validation reads (README, "Caching").
@@ -327,6 +363,33 @@ impl Config {
                     "change_password_upon_first_use",
                     false,
                 )?,
+                password_regex: r
+                    .value("security_compliance", "password_regex")
+                    .filter(|p| !p.is_empty())
+                    .map(|p| PasswordRegex::new(p.to_string())),
+                password_regex_description: r
+                    .value("security_compliance", "password_regex_description")
+                    .map(str::to_string),
+            },
+            rate_limit: RateLimitSection {
+                issue_requests_per_minute: r
+                    .opt_parse("rate_limit", "issue_requests_per_minute")?,
+                trusted_proxies: r
+                    .value("rate_limit", "trusted_proxies")
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(|t| {
+                        crate::ratelimit::Network::parse(t).ok_or_else(|| {
+                            r.fail(
+                                "rate_limit",
+                                "trusted_proxies",
+                                format!("{t:?} is not an IP address or network"),
+                            )
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
             },
             validation_cache: ValidationCacheSection {
                 enabled: r.boolean("validation_cache", "enabled", true)?,
@@ -439,6 +502,12 @@ const KNOWN: &[(&str, &str)] = &[
     ("healthcheck", "backends"),
     ("healthcheck", "disable_by_file_path"),
     ("metrics", "enabled"),
+    ("security_compliance", "password_regex"),
+    ("rate_limit", "issue_requests_per_minute"),
+    ("rate_limit", "trusted_proxies"),
+    ("security_compliance", "password_regex_description"),
+    ("security_compliance", "unique_last_password_count"),
+    ("security_compliance", "minimum_password_age"),
 ];
 
 struct Reader<'a> {

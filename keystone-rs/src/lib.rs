@@ -18,6 +18,7 @@ pub mod manage;
 pub mod oauth1;
 pub mod observability;
 pub mod policy;
+pub mod ratelimit;
 pub mod resource;
 pub mod revoke;
 pub mod token;

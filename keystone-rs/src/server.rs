@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::Error;
 use crate::policy::Enforcer;
+use crate::ratelimit::RateLimiter;
 use crate::token::provider::TokenFormatter;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
@@ -20,6 +21,8 @@ pub struct AppState {
     pub db: Db,
     pub tokens: Arc<TokenFormatter>,
     pub policy: Arc<Enforcer>,
+    /// Shared by every worker: one count per source for the whole process.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
 }
 
 pub type State = web::Data<AppState>;
@@ -31,11 +34,13 @@ impl AppState {
         let mut tokens = TokenFormatter::from_config(&config)?;
         tokens.cache = ValidationCache::new(config.validation_cache.clone(), db.epoch().clone());
         let policy = Enforcer::from_config(&config)?;
+        let rate_limiter = RateLimiter::from_config(&config.rate_limit).map(Arc::new);
         Ok(AppState {
             config: Arc::new(config),
             db,
             tokens: Arc::new(tokens),
             policy: Arc::new(policy),
+            rate_limiter,
         })
     }
 }
@@ -87,6 +92,24 @@ pub fn app(
         .configure(routes)
         .configure(|cfg| crate::observability::http::configure(cfg, metrics_enabled))
         .default_service(web::to(not_found))
+        // Innermost: paths are normalised already; refused requests still get the
+        // request id and the common headers from the wrappers below.
+        .wrap_fn({
+            let limiter = state.rate_limiter.clone();
+            move |req, srv| {
+                let refused = limiter.as_ref().and_then(|l| l.check(&req));
+                let fut = match refused {
+                    Some(response) => Err(req.into_response(response)),
+                    None => Ok(srv.call(req)),
+                };
+                async move {
+                    match fut {
+                        Err(refused) => Ok(refused.map_into_right_body()),
+                        Ok(fut) => Ok(fut.await?.map_into_left_body()),
+                    }
+                }
+            }
+        })
         // Outermost first in the chain below: request id and logging see every response.
         .wrap_fn(move |req, srv| {
             let www_authenticate = format!(

@@ -17,17 +17,32 @@ pub struct TestServer {
     pub config: Config,
     pub dir: tempfile::TempDir,
     agent: ureq::Agent,
-    handle: actix_web::dev::ServerHandle,
+    running: Running,
+}
+
+/// An in-process server, or the real binary in a child process (to see its own logging).
+enum Running {
+    InProcess(actix_web::dev::ServerHandle),
+    Child(std::process::Child),
 }
 
 impl Drop for TestServer {
     /// Stop the server so its connection pool closes: a test run starts ~100 servers and
     /// PostgreSQL allows 100 connections.
     fn drop(&mut self) {
-        let handle = self.handle.clone();
-        let _ =
-            std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false)))
+        match &mut self.running {
+            Running::InProcess(handle) => {
+                let handle = handle.clone();
+                let _ = std::thread::spawn(move || {
+                    actix_web::rt::System::new().block_on(handle.stop(false))
+                })
                 .join();
+            }
+            Running::Child(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
     }
 }
 
@@ -85,6 +100,12 @@ impl TestServer {
 
     /// Start with extra keystone.conf text appended to the test configuration.
     pub fn start_with(extra_conf: &str) -> TestServer {
+        let (config, listener, dir) = Self::deploy(extra_conf);
+        Self::serve(config, listener, dir)
+    }
+
+    /// A fresh deployment (database, keys, bootstrap) and the listener it will serve on.
+    fn deploy(extra_conf: &str) -> (Config, std::net::TcpListener, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("tempdir");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
@@ -112,7 +133,65 @@ impl TestServer {
         opts.internal_url = Some(endpoint.clone());
         opts.admin_url = Some(endpoint);
         bootstrap::run(&config, &db, &opts).expect("bootstrap");
-        Self::serve(config, listener, dir)
+        std::fs::write(dir.path().join("keystone.conf"), conf).expect("write keystone.conf");
+        (config, listener, dir)
+    }
+
+    /// The `keystone-rs serve` binary on a fresh deployment, with `env` set and its stderr
+    /// (the log) written to `log`.
+    #[allow(dead_code)] // used by some test modules only
+    pub fn spawn_binary(
+        extra_conf: &str,
+        env: &[(&str, &str)],
+        log: &std::path::Path,
+    ) -> TestServer {
+        let (config, listener, dir) = Self::deploy(extra_conf);
+        let port = listener.local_addr().expect("addr").port();
+        // The child binds the port itself; nothing else asks for this one in between.
+        drop(listener);
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_keystone-rs"))
+            .arg("serve")
+            .arg("--config-file")
+            .arg(dir.path().join("keystone.conf"))
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{port}"))
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(log).expect("log file"))
+            .stderr(
+                std::fs::File::options()
+                    .append(true)
+                    .open(log)
+                    .expect("log file"),
+            )
+            .spawn()
+            .expect("spawn keystone-rs");
+        let server = TestServer {
+            base: format!("http://127.0.0.1:{port}"),
+            config,
+            dir,
+            agent: Self::agent(),
+            running: Running::Child(child),
+        };
+        for _ in 0..100 {
+            let up = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+            if up {
+                return server;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!(
+            "keystone-rs did not listen on {port}: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into()
     }
 
     /// Another node of this deployment: the same database and Fernet key repository, its
@@ -143,17 +222,12 @@ impl TestServer {
             })
         });
         let handle = rx.recv().expect("server started");
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .into();
         TestServer {
             base: format!("http://127.0.0.1:{port}"),
             config,
             dir,
-            agent,
-            handle,
+            agent: Self::agent(),
+            running: Running::InProcess(handle),
         }
     }
 

@@ -10,6 +10,7 @@ use super::{
 use crate::assignment::store as assignment_store;
 use crate::context::{self, SUBJECT_TOKEN_HEADER, base_url, header, json_body};
 use crate::error::{Error, Result};
+use crate::identity::lockout;
 use crate::json::{Style, resource_body, to_ascii_string};
 use crate::resource::store as resource_store;
 use crate::revoke::{self, RevocationEvent};
@@ -92,6 +93,8 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
     let writes = auth.methods.iter().any(|m| m == "oauth1");
     let scope_given = body.get("auth").and_then(|a| a.get("scope")).is_some();
     let st = state.clone();
+    let failed = password::FailedLogin::default();
+    let failed_in_work = failed.clone();
     let work = move |conn: &mut crate::db::AnyConnection| {
         let config = &st.config;
         // Keystone resolves the scope before running the methods; a credential fixes it
@@ -116,7 +119,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
         for method in &auth.methods {
             let data = auth.identity.get(method).cloned().unwrap_or(Value::Null);
             let result = match method.as_str() {
-                "password" => password::authenticate(conn, config, &data)?,
+                "password" => password::authenticate(conn, config, &data, &failed_in_work)?,
                 "token" => token_method::authenticate(conn, &st.tokens, config, &data)?,
                 "oauth1" => oauth1::authenticate(conn, &signed)?,
                 "application_credential" => app_cred_method::authenticate(conn, config, &data)?,
@@ -188,13 +191,23 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
         let body = provider::render(&token, catalog);
         Ok((token, body))
     };
-    let (token, body) = if writes {
-        let issued = state.db.write(work).await?;
-        crate::oauth1::http::purge_nonces_if_due(&state).await;
+    let outcome = if writes {
+        let issued = state.db.write(work).await;
+        if issued.is_ok() {
+            crate::oauth1::http::purge_nonces_if_due(&state).await;
+        }
         issued
     } else {
-        state.db.read(work).await?
+        state.db.read(work).await
     };
+    if let Some(user_id) = failed.take() {
+        let st = state.clone();
+        state
+            .db
+            .write(move |conn| lockout::record_failure(conn, &st.config, &user_id))
+            .await?;
+    }
+    let (token, body) = outcome?;
     Ok(token_response(StatusCode::CREATED, &token, &body))
 }
 

@@ -6,13 +6,34 @@ use super::scope::{find_domain, parse_domain_ref};
 use crate::config::Config;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
-use crate::identity::{password::check_password, store as identity_store};
+use crate::identity::options::{self, IGNORE_PASSWORD_EXPIRY};
+use crate::identity::{lockout, password::check_password, store as identity_store};
 use serde_json::Value;
+use std::sync::{Arc, Mutex};
+
+/// The user whose password was just refused. A failed request's work is rolled back, so
+/// the lockout counter is written afterwards, in a transaction of its own
+/// ([`lockout::record_failure`]).
+#[derive(Debug, Clone, Default)]
+pub struct FailedLogin(Arc<Mutex<Option<String>>>);
+
+impl FailedLogin {
+    fn set(&self, user_id: &str) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(user_id.to_string());
+        }
+    }
+
+    pub fn take(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
 
 pub fn authenticate(
     conn: &mut AnyConnection,
     config: &Config,
     data: &Value,
+    failed: &FailedLogin,
 ) -> Result<MethodOutcome> {
     let path = "identity/password/user";
     let user_obj = match data.get("user") {
@@ -50,15 +71,8 @@ pub fn authenticate(
     }
     .ok_or_else(|| denied("unknown user"))?;
 
-    let password = password.ok_or_else(|| denied("no password given"))?;
-    let record = identity_store::current_password(conn, &user.id)?;
-    let hash = record
-        .as_ref()
-        .and_then(|r| r.hash.clone())
-        .ok_or_else(|| denied("user has no password"))?;
-    if !check_password(&password, &hash, &config.identity)? {
-        return Err(denied("wrong password"));
-    }
+    // Keystone's UserAuthInfo refuses a disabled user or domain before the password is
+    // looked at, so those attempts never count towards a lockout.
     if !user.enabled {
         return Err(denied("user disabled"));
     }
@@ -66,7 +80,23 @@ pub fn authenticate(
     if !domain.is_some_and(|d| d.enabled) {
         return Err(denied("user domain disabled"));
     }
-    if let Some(expires) = record.and_then(|r| r.expires_at) {
+    let options = identity_store::options_of(conn, std::slice::from_ref(&user.id))?
+        .remove(&user.id)
+        .unwrap_or_default();
+    lockout::check_not_locked(conn, config, &user.id, &options)?;
+    let record = identity_store::current_password(conn, &user.id)?;
+    let hash = record.as_ref().and_then(|r| r.hash.clone());
+    // A missing password or a user without one is a wrong password to Keystone: it counts.
+    let matches = match (&password, &hash) {
+        (Some(p), Some(h)) => check_password(p, h, &config.identity)?,
+        _ => false,
+    };
+    if !matches {
+        failed.set(&user.id);
+        return Err(denied("wrong password"));
+    }
+    let exempt = options::is_true(&options, IGNORE_PASSWORD_EXPIRY);
+    if let Some(expires) = record.and_then(|r| r.expires_at).filter(|_| !exempt) {
         if expires <= chrono::Utc::now().naive_utc() {
             return Err(Error::unauthorized_shown(format!(
                 "The password is expired and needs to be changed for user: {}.",
@@ -74,6 +104,7 @@ pub fn authenticate(
             )));
         }
     }
+    lockout::record_success(conn, &user.id)?;
     Ok(MethodOutcome {
         user_id: user.id,
         ..Default::default()

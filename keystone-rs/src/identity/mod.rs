@@ -8,6 +8,7 @@
 pub mod groups;
 pub mod http;
 pub mod listing;
+pub mod lockout;
 pub mod model;
 pub mod options;
 pub mod password;

@@ -495,6 +495,46 @@ pub fn rename(conn: &mut AnyConnection, user_id: &str, name: &str) -> Result<()>
     Ok(())
 }
 
+/// The failed-login counter of a local user: `(failed_auth_count, failed_auth_at)`.
+pub fn failed_auth(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> Result<Option<(i32, Option<NaiveDateTime>)>> {
+    let row: Option<(Option<i32>, Option<NaiveDateTime>)> = local_user::table
+        .filter(local_user::user_id.eq(user_id))
+        .select((local_user::failed_auth_count, local_user::failed_auth_at))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(count, at)| (count.unwrap_or(0), at)))
+}
+
+/// Count one more failed login now, or start counting again at one (`restart`). One
+/// UPDATE, so concurrent failures on other nodes are never lost to a read-modify-write.
+pub fn record_failed_auth(conn: &mut AnyConnection, user_id: &str, restart: bool) -> Result<()> {
+    let now = Utc::now().naive_utc();
+    let target = local_user::table.filter(local_user::user_id.eq(user_id));
+    if restart {
+        diesel::update(target)
+            .set((
+                local_user::failed_auth_count.eq(Some(1)),
+                local_user::failed_auth_at.eq(Some(now)),
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::update(target)
+            .set((
+                local_user::failed_auth_count.eq(diesel::dsl::sql::<
+                    diesel::sql_types::Nullable<diesel::sql_types::Integer>,
+                >(
+                    "COALESCE(failed_auth_count, 0) + 1"
+                )),
+                local_user::failed_auth_at.eq(Some(now)),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Enabling a user clears its failed-login counter (Keystone's `enabled` setter).
 pub fn reset_failed_auth(conn: &mut AnyConnection, user_id: &str) -> Result<()> {
     diesel::update(local_user::table.filter(local_user::user_id.eq(user_id)))

@@ -88,6 +88,36 @@ fn must_change_password(config: &Config, options: &StoredOptions) -> bool {
         && !options::is_true(options, IGNORE_CHANGE_PASSWORD)
 }
 
+/// Keystone's `validate_password`: with `[security_compliance] password_regex` set, a new
+/// password must be a string that the expression matches from its start.
+pub fn validate_password(config: &Config, password: &Value) -> Result<()> {
+    let Some(rule) = &config.security_compliance.password_regex else {
+        return Ok(());
+    };
+    let Value::String(password) = password else {
+        return Err(Error::bad_request(
+            "Password validation error: Password must be a string type.",
+        ));
+    };
+    let Some(regex) = &rule.compiled else {
+        return Err(Error::bad_request(
+            "Password validation error: Unable to validate password due to invalid configuration.",
+        ));
+    };
+    // An expression that gives up (backtracking limit) refuses rather than admits.
+    if regex.is_match(password).unwrap_or(false) {
+        return Ok(());
+    }
+    let description = config
+        .security_compliance
+        .password_regex_description
+        .as_deref()
+        .unwrap_or("None");
+    Err(Error::bad_request(format!(
+        "The password does not match the requirements: {description}."
+    )))
+}
+
 /// Keystone's `StringLengthExceeded` (a 400 without the ValidationError suffix).
 pub fn string_too_long(value: &str, column: &str, length: usize) -> Error {
     Error::bad_request(format!(
@@ -447,13 +477,18 @@ pub fn password_change_state(
 
 /// The checks Keystone makes after the original password was verified, except the
 /// history check (which compares hashes and runs on the blocking pool).
-pub fn check_password_change_allowed(config: &Config, state: &PasswordChangeState) -> Result<()> {
+pub fn check_password_change_allowed(
+    config: &Config,
+    state: &PasswordChangeState,
+    new_password: &str,
+) -> Result<()> {
     if !state.user.enabled {
         return Err(Error::unauthorized_shown(format!(
             "The account is disabled for user: {}.",
             state.user.id
         )));
     }
+    validate_password(config, &Value::String(new_password.to_string()))?;
     if options::is_true(&state.options, LOCK_PASSWORD) {
         return Err(Error::bad_request(
             "You cannot change your password at this time due to password policy disallowing password changes. \

@@ -57,6 +57,7 @@ fn state(config: Config) -> web::Data<AppState> {
         db: Db::open("sqlite://", 1).unwrap(),
         tokens: Arc::new(tokens),
         policy: Arc::new(policy),
+        rate_limiter: None,
         config: Arc::new(config),
     })
 }

@@ -8,7 +8,7 @@ use crate::context::{self, json_body};
 use crate::error::{Error, Result};
 use crate::identity::listing::{self, build_hints, query_object, query_pairs};
 use crate::identity::users::{self as ops, PasswordInput};
-use crate::identity::{UserDetails, password, schema, store};
+use crate::identity::{UserDetails, lockout, password, schema, store};
 use crate::policy::TargetBuilder;
 use crate::server::State;
 use actix_web::http::StatusCode;
@@ -48,6 +48,9 @@ pub(super) async fn hashed(
     state: &State,
     user: &serde_json::Map<String, Value>,
 ) -> Result<PasswordInput> {
+    if let Some(p) = user.get("password") {
+        ops::validate_password(&state.config, p)?;
+    }
     match user.get("password") {
         None => Ok(PasswordInput::Absent),
         Some(Value::String(p)) => {
@@ -217,25 +220,44 @@ pub async fn change_password(
         .to_string();
 
     let id = user_id.clone();
+    let st = state.clone();
+    // Keystone's change_password authenticates with the original password first: the
+    // lockout applies, and a wrong original password counts as a failed login.
     let found = state
         .db
-        .read(move |conn| ops::password_change_state(conn, &id))
+        .write(move |conn| {
+            let found = ops::password_change_state(conn, &id)?;
+            if let Some(s) = &found {
+                lockout::check_not_locked(conn, &st.config, &id, &s.options)?;
+            }
+            Ok(found)
+        })
         .await?;
     let denied = |why: &str| Error::unauthorized_because(format!("password change refused: {why}"));
     let state_now = found.ok_or_else(|| denied("unknown user"))?;
-    let current = state_now
-        .history
-        .last()
-        .and_then(|p| p.hash.clone())
-        .ok_or_else(|| denied("no password"))?;
+    let current = state_now.history.last().and_then(|p| p.hash.clone());
     let st = state.clone();
-    let matches =
-        web::block(move || password::check_password(&original, &current, &st.config.identity))
-            .await??;
+    let matches = web::block(move || match current {
+        Some(hash) => password::check_password(&original, &hash, &st.config.identity),
+        None => Ok(false),
+    })
+    .await??;
+    let st = state.clone();
+    let id = user_id.clone();
+    state
+        .db
+        .write(move |conn| {
+            if matches {
+                lockout::record_success(conn, &id)
+            } else {
+                lockout::record_failure(conn, &st.config, &id)
+            }
+        })
+        .await?;
     if !matches {
         return Err(denied("wrong original password"));
     }
-    ops::check_password_change_allowed(&state.config, &state_now)?;
+    ops::check_password_change_allowed(&state.config, &state_now, &new_password)?;
     let (count, previous) = ops::history_to_check(&state.config, &state_now);
     let st = state.clone();
     let candidate = new_password.clone();
