@@ -15,6 +15,7 @@ pub mod auth;
 pub mod catalog;
 pub mod manage;
 pub mod oauth1;
+pub mod oauth2;
 pub mod policy;
 pub mod resource;
 pub mod revoke;

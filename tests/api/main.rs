@@ -12,6 +12,7 @@ mod concurrency;
 mod errors;
 mod identity;
 mod oauth1;
+mod oauth2;
 mod policy_coverage;
 mod resource;
 mod revocation;
