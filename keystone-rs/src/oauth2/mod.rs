@@ -508,13 +508,13 @@ pub fn issue_token(
     )
 }
 
-/// RFC 6749 §5.1 `expires_in`: the seconds the token really has left (Keystone always says
-/// `[token] expiration`, even when the credential's expiry cut the token short).
-pub fn expires_in(token: &Token, now: DateTime<Utc>) -> i64 {
-    let left = (token.payload.expires_at - now).num_milliseconds();
-    // Round to the nearest second: a fresh token is minted at whole seconds and
-    // `[token] expiration` long.
-    ((left + 500) / 1000).max(0)
+/// RFC 6749 §5.1 `expires_in`: the seconds the token has from its issue (Keystone always
+/// says `[token] expiration`, even when the credential's expiry cut the token short). A
+/// fresh token's expiry is `[token] expiration` after the issue, cut to whole seconds, so
+/// rounding up gives exactly that.
+pub fn expires_in(token: &Token, config: &Config) -> i64 {
+    let left_ms = (token.payload.expires_at - token.issued_at).num_milliseconds();
+    ((left_ms + 999) / 1000).clamp(0, config.token.expiration)
 }
 
 fn id_name(id: &str, name: &str) -> Value {
