@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import os
+import sqlite3
 import time
 import uuid
 
@@ -237,3 +239,84 @@ def test_basic_header_as_keystoneauth_sends_it(keystone, admin, admin_ids):
     body = resp.json()
     assert set(body) == {"access_token", "expires_in", "token_type"}
     assert body["token_type"] == "Bearer"
+
+
+@pytest.mark.mixed_fleet
+@pytest.mark.skipif(os.environ.get("INTEROP_SKIP_MIXED") == "1", reason="INTEROP_SKIP_MIXED=1")
+def test_mixed_fleet_oauth2(tmp_path_factory):
+    """Python Keystone 30 and keystone-rs sharing data and keys: the OAuth2 access tokens of
+    each validate on the other with the same body, and the error table answers the same
+    bytes (except where DEVIATIONS.md says keystone-rs follows RFC 6749)."""
+    python = servers.PythonKeystone(servers.peer_venv(), tmp_path_factory.mktemp("py-oauth2"))
+    python.prepare()
+    rs = None
+    try:
+        python.start()
+        py_url = python.base_url + "/v3"
+        admin_token, issued = clients.issue_token(py_url)
+        user_id = issued["token"]["user"]["id"]
+        resp = requests.post(f"{py_url}/users/{user_id}/application_credentials",
+                             headers={"X-Auth-Token": admin_token}, timeout=clients.TIMEOUT,
+                             json={"application_credential": {"name": "oauth2"}})
+        assert resp.status_code == 201, resp.text
+        ac = resp.json()["application_credential"]
+
+        adopted = tmp_path_factory.mktemp("rs-oauth2")
+        with sqlite3.connect(python.db_path) as src, \
+                sqlite3.connect(adopted / "keystone.db") as dst:
+            src.backup(dst)
+        rs = servers.KeystoneRs(servers.keystone_rs_binary(), adopted,
+                                connection=f"sqlite:///{adopted / 'keystone.db'}",
+                                key_repository=python.key_repository)
+        rs.write_config()
+        rs.manage("db_sync")
+        rs.start()
+        rs_admin, _ = clients.issue_token(rs.base_url + "/v3")
+
+        def post(base, **kwargs):
+            return requests.post(f"{base}/v3/OS-OAUTH2/token", timeout=clients.TIMEOUT,
+                                 **kwargs)
+
+        basic = requests.auth.HTTPBasicAuth(ac["id"], ac["secret"])
+        grant = {"grant_type": "client_credentials"}
+        tokens = []
+        for base in (python.base_url, rs.base_url):
+            resp = post(base, data=grant, auth=basic)
+            assert resp.status_code == 200, f"{base}: {resp.text}"
+            assert resp.json()["expires_in"] == 3600
+            tokens.append(resp.json()["access_token"])
+        for token in tokens:
+            bodies = []
+            for base, caller in ((python.base_url, admin_token), (rs.base_url, rs_admin)):
+                resp = requests.get(f"{base}/v3/auth/tokens", timeout=clients.TIMEOUT,
+                                    headers={"X-Auth-Token": caller, "X-Subject-Token": token})
+                assert resp.status_code == 200, f"{base}: {resp.text}"
+                body = resp.json()
+                for service in body["token"].get("catalog", []):
+                    service["endpoints"].sort(key=lambda e: e["id"])
+                body["token"].get("catalog", []).sort(key=lambda s: s["id"])
+                body["token"]["roles"].sort(key=lambda r: r["id"])
+                bodies.append(body)
+            assert bodies[0] == bodies[1]
+            assert bodies[0]["token"]["methods"] == ["application_credential"]
+
+        wrong = requests.auth.HTTPBasicAuth(ac["id"], "nope")
+        cases = [dict(data={}, auth=basic), dict(data={"grant_type": "password"}, auth=basic),
+                 dict(data=grant), dict(data=grant, auth=wrong)]
+        for case in cases:
+            answers = [post(base, **case) for base in (python.base_url, rs.base_url)]
+            assert answers[0].status_code == answers[1].status_code, case
+            assert answers[0].content == answers[1].content, case
+        answers = [requests.get(f"{base}/v3/OS-OAUTH2/token", timeout=clients.TIMEOUT)
+                   for base in (python.base_url, rs.base_url)]
+        assert [a.status_code for a in answers] == [405, 405]
+        assert answers[0].content == answers[1].content
+        # RFC 6749 where Keystone is not: an unknown client is 401 invalid_client, not 404.
+        unknown = requests.auth.HTTPBasicAuth("0" * 32, "x")
+        answers = [post(base, data=grant, auth=unknown) for base in (python.base_url, rs.base_url)]
+        assert [a.status_code for a in answers] == [404, 401]
+        assert answers[1].json()["error"] == "invalid_client"
+    finally:
+        python.stop()
+        if rs:
+            rs.stop()

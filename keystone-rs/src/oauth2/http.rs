@@ -106,18 +106,14 @@ impl ResponseError for OAuthError {
     }
 }
 
+/// Keystone's own 405 for these routes (no `Allow` header, as Keystone's).
 async fn method_not_allowed() -> HttpResponse {
-    let mut res = OAuthError::new(
+    OAuthError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "other_error",
         "The method is not allowed for the requested URL.",
     )
-    .error_response();
-    res.headers_mut().insert(
-        actix_web::http::header::ALLOW,
-        actix_web::http::header::HeaderValue::from_static("POST"),
-    );
-    res
+    .error_response()
 }
 
 /// The form, as Flask's `request.form` sees it: a body that is not form-encoded (JSON,
