@@ -11,6 +11,10 @@ use serde_json::{Map, Value};
 /// Leeway for clocks that disagree a little (`exp`, `nbf`, `iat` in the future).
 pub const CLOCK_SKEW_SECS: i64 = 60;
 
+/// The longest an assertion may still be valid for (keystonemiddleware's
+/// `jwt_bearer_time_out` defaults to an hour).
+pub const MAX_LIFETIME_SECS: i64 = 86400;
+
 /// Assertions longer than this are refused before any decoding.
 const MAX_ASSERTION_LEN: usize = 16 * 1024;
 
@@ -261,16 +265,20 @@ pub fn check_claims<'a>(
     let exp = assertion
         .time_claim("exp")?
         .ok_or_else(|| "assertion has no exp".to_string())?;
-    if exp + CLOCK_SKEW_SECS <= now_s {
+    if exp.saturating_add(CLOCK_SKEW_SECS) <= now_s {
         return Err("assertion expired".into());
     }
+    // Its jti is remembered until exp: a bound keeps the replay table bounded.
+    if exp.saturating_sub(now_s) > MAX_LIFETIME_SECS {
+        return Err("assertion exp too far in the future".into());
+    }
     if let Some(nbf) = assertion.time_claim("nbf")? {
-        if nbf - CLOCK_SKEW_SECS > now_s {
+        if nbf.saturating_sub(CLOCK_SKEW_SECS) > now_s {
             return Err("assertion not valid yet".into());
         }
     }
     if let Some(iat) = assertion.time_claim("iat")? {
-        if iat - CLOCK_SKEW_SECS > now_s {
+        if iat.saturating_sub(CLOCK_SKEW_SECS) > now_s {
             return Err("assertion issued in the future".into());
         }
     }
@@ -278,7 +286,7 @@ pub fn check_claims<'a>(
         .string_claim("jti")
         .filter(|j| !j.is_empty())
         .ok_or_else(|| "assertion has no jti".to_string())?;
-    Ok((jti, exp + CLOCK_SKEW_SECS))
+    Ok((jti, exp.saturating_add(CLOCK_SKEW_SECS)))
 }
 
 /// The header's algorithm without checking anything else: it decides which of the two JWT
@@ -318,6 +326,19 @@ mod tests {
         assert!(check_claims(&a, "c", &["http://y".to_string()], now).is_err());
         let late = now + chrono::Duration::seconds(400);
         assert!(check_claims(&a, "c", &auds, late).is_err());
+    }
+
+    #[test]
+    fn extreme_times_are_refused_without_overflow() {
+        let now = Utc::now();
+        let auds = vec!["a".to_string()];
+        let two_days = now.timestamp() + 2 * 86400;
+        for (exp, nbf) in [(i64::MAX, i64::MIN), (i64::MIN, 0), (two_days, 0)] {
+            let claims = serde_json::json!({"iss": "c", "sub": "c", "aud": "a", "jti": "j",
+                "exp": exp, "nbf": nbf, "iat": i64::MIN});
+            let a = Assertion::parse(&sign_hs256(&claims, b"k")).unwrap();
+            assert!(check_claims(&a, "c", &auds, now).is_err());
+        }
     }
 
     #[test]

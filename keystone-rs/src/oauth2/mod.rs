@@ -169,7 +169,7 @@ impl ClientAuthentication {
     pub fn from_request(authorization: Option<&str>, form: &Form) -> OAuthResult<Self> {
         let basic = authorization
             .map(|h| h.trim())
-            .filter(|h| h.len() >= 6 && h[..6].eq_ignore_ascii_case("basic "));
+            .filter(|h| h.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("basic ")));
         let assertion = form.get("client_assertion");
         let secret = form.get("client_secret");
         let present = [basic.is_some(), assertion.is_some(), secret.is_some()];
@@ -180,7 +180,7 @@ impl ClientAuthentication {
             .with_basic_challenge(basic.is_some()));
         }
         if let Some(header) = basic {
-            let (client_id, client_secret) = decode_basic(&header[6..]).ok_or_else(|| {
+            let (client_id, client_secret) = decode_basic(header.get(6..).unwrap_or_default()).ok_or_else(|| {
                 OAuthError::invalid_client("malformed Basic header").with_basic_challenge(true)
             })?;
             if let Some(form_id) = form.get("client_id") {
@@ -251,8 +251,9 @@ impl Form {
     pub fn parse(body: &[u8]) -> OAuthResult<Form> {
         let pairs: Vec<(String, String)> = serde_urlencoded_pairs(body)
             .ok_or_else(|| OAuthError::invalid_request("The request body is not form-encoded."))?;
-        for (i, (k, _)) in pairs.iter().enumerate() {
-            if pairs[..i].iter().any(|(earlier, _)| earlier == k) {
+        let mut seen = std::collections::HashSet::new();
+        for (k, _) in &pairs {
+            if !seen.insert(k.as_str()) {
                 return Err(OAuthError::invalid_request(format!(
                     "The parameter {k} is repeated."
                 )));
