@@ -227,10 +227,10 @@ impl PublicKey {
         } else {
             return Err("not a PEM RSA or P-256 public key".into());
         };
-        if let PublicKey::Rsa(k) = &key {
-            if k.n().bits() < MIN_RSA_BITS {
-                return Err(format!("RSA keys need at least {MIN_RSA_BITS} bits"));
-            }
+        if let PublicKey::Rsa(k) = &key
+            && k.n().bits() < MIN_RSA_BITS
+        {
+            return Err(format!("RSA keys need at least {MIN_RSA_BITS} bits"));
         }
         Ok(key)
     }
