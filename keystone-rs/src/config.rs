@@ -17,6 +17,7 @@ pub struct Config {
     pub oslo_policy: OsloPolicySection,
     pub oslo_middleware: OsloMiddlewareSection,
     pub oauth1: OAuth1Section,
+    pub oauth2: OAuth2Section,
     pub resource: ResourceSection,
     pub security_compliance: SecurityComplianceSection,
     pub validation_cache: ValidationCacheSection,
@@ -102,6 +103,15 @@ pub struct OsloMiddlewareSection {
 pub struct OAuth1Section {
     pub request_token_duration: i64,
     pub access_token_duration: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct OAuth2Section {
+    /// `oauth2_authn_methods`: the client authentication methods the OAuth2 endpoints
+    /// accept. Keystone knows `tls_client_auth` and `client_secret_basic` (under which it also
+    /// takes a secret sent in the form); keystone-rs adds `client_secret_post`,
+    /// `client_secret_jwt` and `private_key_jwt`, all enabled by default.
+    pub authn_methods: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -347,6 +357,20 @@ impl Config {
                 request_token_duration: r.parse("oauth1", "request_token_duration", 28800)?,
                 access_token_duration: r.parse("oauth1", "access_token_duration", 86400)?,
             },
+            oauth2: OAuth2Section {
+                authn_methods: r.list("oauth2", "oauth2_authn_methods").unwrap_or_else(|| {
+                    [
+                        "tls_client_auth",
+                        "client_secret_basic",
+                        "client_secret_post",
+                        "client_secret_jwt",
+                        "private_key_jwt",
+                    ]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+                }),
+            },
             resource: ResourceSection {
                 list_limit: r.opt_parse("resource", "list_limit")?,
             },
@@ -488,6 +512,7 @@ const KNOWN: &[(&str, &str)] = &[
     ("oslo_middleware", "max_request_body_size"),
     ("oauth1", "request_token_duration"),
     ("oauth1", "access_token_duration"),
+    ("oauth2", "oauth2_authn_methods"),
     ("resource", "list_limit"),
     ("security_compliance", "lockout_failure_attempts"),
     ("security_compliance", "lockout_duration"),

@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod manage;
 pub mod oauth1;
 pub mod observability;
+pub mod oauth2;
 pub mod policy;
 pub mod ratelimit;
 pub mod resource;

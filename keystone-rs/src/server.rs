@@ -53,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::catalog::http::configure(cfg);
     crate::application_credential::http::configure(cfg);
     crate::oauth1::http::configure(cfg);
+    crate::oauth2::http::configure(cfg);
     crate::resource::http::configure(cfg);
     crate::identity::http::configure(cfg);
     crate::assignment::http::configure(cfg);
@@ -138,7 +139,9 @@ pub fn app(
                 if status == StatusCode::PAYLOAD_TOO_LARGE {
                     let (req, _) = res.into_parts();
                     res = ServiceResponse::new(req, too_large()).map_into_right_body();
-                } else if status == StatusCode::METHOD_NOT_ALLOWED {
+                } else if status == StatusCode::METHOD_NOT_ALLOWED
+                    && !res.request().path().starts_with(crate::oauth2::http::PATH_PREFIX)
+                {
                     let (req, _) = res.into_parts();
                     res = ServiceResponse::new(req, method_not_allowed()).map_into_right_body();
                 }

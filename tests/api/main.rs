@@ -13,6 +13,7 @@ mod errors;
 mod identity;
 mod oauth1;
 mod observability;
+mod oauth2;
 mod policy_coverage;
 mod policy_reload;
 mod rate_limit;

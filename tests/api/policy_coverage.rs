@@ -21,6 +21,10 @@ const UNENFORCED: &[(&str, &str)] = &[
     ("/v3/OS-OAUTH1/request_token", "post"),
     ("/v3/OS-OAUTH1/access_token", "post"),
     ("/v3/OS-OAUTH2/token", "post"),
+    // keystone-rs: RFC 7662 introspection authenticates the client like the token endpoint;
+    // RFC 8414 metadata is public.
+    ("/v3/OS-OAUTH2/introspect", "post"),
+    ("/.well-known/oauth-authorization-server", "get"),
     ("/v3/users/{user_id}/password", "post"),
 ];
 

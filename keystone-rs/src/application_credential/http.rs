@@ -394,7 +394,7 @@ async fn create_credential(
 
 /// Keystone replaces the path's user id by the credential's owner before policy, so the
 /// owner check is against the real owner.
-async fn owner_target(
+pub(crate) async fn owner_target(
     state: &State,
     user_id: &str,
     credential_id: &str,

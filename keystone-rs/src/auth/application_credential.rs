@@ -137,6 +137,24 @@ pub fn authenticate(
         Err(e) if e.status.as_u16() == 404 => return Err(denied("credential vanished")),
         Err(e) => return Err(e),
     };
+    check_owner(conn, &ac)?;
+    let secret = data
+        .get("secret")
+        .and_then(Value::as_str)
+        .ok_or_else(|| denied("no secret"))?;
+    if !secret_matches(conn, config, &ac, secret)? {
+        return Err(denied("wrong secret"));
+    }
+    check_unexpired(&ac)?;
+    Ok(MethodOutcome {
+        user_id: ac.user_id.clone(),
+        application_credential: Some(ac),
+        ..Default::default()
+    })
+}
+
+/// The owner must exist and be enabled in an enabled domain.
+pub fn check_owner(conn: &mut AnyConnection, ac: &ApplicationCredential) -> Result<()> {
     let user = identity_store::get(conn, &ac.user_id)?.ok_or_else(|| denied("unknown owner"))?;
     let domain = resource_store::get_domain(conn, &user.domain_id)?;
     if !domain.is_some_and(|d| d.enabled) {
@@ -145,22 +163,25 @@ pub fn authenticate(
     if !user.enabled {
         return Err(denied("owner disabled"));
     }
-    let secret = data
-        .get("secret")
-        .and_then(Value::as_str)
-        .ok_or_else(|| denied("no secret"))?;
+    Ok(())
+}
+
+/// Keystone's password check (with its length rule) of a presented secret.
+pub fn secret_matches(
+    conn: &mut AnyConnection,
+    config: &Config,
+    ac: &ApplicationCredential,
+    secret: &str,
+) -> Result<bool> {
     let hash = store::secret_hash(conn, &ac.id)?.ok_or_else(|| denied("credential vanished"))?;
-    if !check_password(secret, &hash, &config.identity)? {
-        return Err(denied("wrong secret"));
-    }
+    check_password(secret, &hash, &config.identity)
+}
+
+pub fn check_unexpired(ac: &ApplicationCredential) -> Result<()> {
     if ac.is_expired(chrono::Utc::now().naive_utc()) {
         return Err(denied("credential expired"));
     }
-    Ok(MethodOutcome {
-        user_id: ac.user_id.clone(),
-        application_credential: Some(ac),
-        ..Default::default()
-    })
+    Ok(())
 }
 
 /// The token's scope: the credential's project, which must exist and be enabled with its

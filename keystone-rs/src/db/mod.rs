@@ -3,6 +3,7 @@
 
 pub mod enums;
 pub mod migrate;
+pub mod replay;
 pub mod schema;
 mod url;
 

@@ -555,6 +555,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// OAuth 2.0 JWT client authentication registered on an application credential.
+    ksrs_oauth2_client (application_credential_id) {
+        application_credential_id -> Text,
+        jwt_secret -> Nullable<Text>,
+        public_key -> Nullable<Text>,
+        public_key_alg -> Nullable<Text>,
+        /// Microseconds since the epoch, UTC.
+        created_at -> BigInt,
+    }
+}
+
 // Joins along Keystone's single-column foreign keys.
 diesel::joinable!(local_user -> user (user_id));
 diesel::joinable!(password -> local_user (local_user_id));
@@ -633,4 +645,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     limit,
     token,
     ksrs_replay,
+    ksrs_oauth2_client,
 );

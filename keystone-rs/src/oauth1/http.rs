@@ -167,18 +167,7 @@ fn form_response(id: &str, secret: &str, expires_at: Option<&str>) -> HttpRespon
 
 /// Expired nonces go now and then, after a signed request has been served.
 pub async fn purge_nonces_if_due(state: &State) {
-    let now = Utc::now();
-    if !super::nonce_purge_due(now) {
-        return;
-    }
-    let now_us = now.timestamp_micros();
-    if let Err(e) = state
-        .db
-        .write(move |conn| store::purge_expired_nonces(conn, now_us))
-        .await
-    {
-        tracing::warn!(error = %e, "purging expired OAuth1 nonces failed; next time");
-    }
+    crate::db::replay::purge_if_due(&state.db, &super::NONCE_PURGE, store::NONCE_KIND).await;
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {

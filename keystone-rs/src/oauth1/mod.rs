@@ -14,7 +14,6 @@ use crate::token::provider::ResolvedScope;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use rand::seq::SliceRandom;
 use serde_json::{Map, Value};
-use std::sync::atomic::{AtomicI64, Ordering};
 
 /// A consumer. The secret is stored in plaintext: HMAC needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -194,15 +193,7 @@ pub fn remember_nonce(
     signed: &signature::CheckedRequest,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    // `ksrs_replay.value` holds 255 characters; Keystone accepts nonces of any length.
-    const MAX_VALUE: usize = 255;
-    let mut value = format!("{}:{}", signed.consumer_key, signed.nonce);
-    if value.len() > MAX_VALUE {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(signed.nonce.as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        value = format!("{}:sha256:{hex}", signed.consumer_key);
-    }
+    let value = crate::db::replay::scoped_value(&signed.consumer_key, &signed.nonce);
     let window_end = signed.timestamp + signature::TIMESTAMP_LIFETIME_SECS + 1;
     let expires_at_us = window_end.saturating_mul(1_000_000);
     if store::remember_nonce(conn, &value, now.timestamp_micros(), expires_at_us)? {
@@ -212,21 +203,8 @@ pub fn remember_nonce(
     }
 }
 
-/// When this process last purged expired nonces (seconds since the epoch).
-static LAST_NONCE_PURGE: AtomicI64 = AtomicI64::new(0);
-const NONCE_PURGE_INTERVAL_SECS: i64 = 60;
-
-/// True at most once a minute per process: then the caller purges expired nonces, in a
-/// transaction of its own (a range delete inside every request's transaction would make
-/// concurrent requests wait on each other's gap locks on MySQL).
-pub fn nonce_purge_due(now: DateTime<Utc>) -> bool {
-    let now = now.timestamp();
-    let last = LAST_NONCE_PURGE.load(Ordering::Relaxed);
-    now - last >= NONCE_PURGE_INTERVAL_SECS
-        && LAST_NONCE_PURGE
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-}
+/// When this process last purged expired nonces.
+pub static NONCE_PURGE: crate::db::replay::PurgeClock = crate::db::replay::PurgeClock::new();
 
 /// Called when a user is deleted: Keystone leaves the user's request and access tokens
 /// behind (api-ref/DEVIATIONS.md); we remove them in the same transaction.

@@ -3,12 +3,12 @@
 
 use super::{AccessToken, Consumer, RequestToken};
 use crate::db::AnyConnection;
-use crate::db::schema::{access_token, consumer, ksrs_replay, request_token, role, role_option};
+use crate::db::replay;
+use crate::db::schema::{access_token, consumer, request_token, role, role_option};
 use crate::error::Result;
 use crate::identity::store::parse_extra;
 use crate::json::{Style, to_ascii_string};
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::{Map, Value};
 
 // ---- consumers --------------------------------------------------------------------------
@@ -305,53 +305,17 @@ pub fn role_options(conn: &mut AnyConnection, role_id: &str) -> Result<Map<Strin
 
 pub const NONCE_KIND: &str = "oauth1_nonce";
 
-/// Remember a nonce until `expires_at_us` (µs since the epoch), in the caller's
-/// transaction. False when it is already remembered and not yet expired — by this node or
-/// any other sharing the database: the table's primary key turns a race between two
-/// replays into a unique violation. Only the one row is touched, so concurrent requests
-/// never lock each other (purging is [`purge_expired_nonces`], in a transaction of its own).
+/// Remember a nonce until `expires_at_us` (µs since the epoch): [`replay::remember`].
 pub fn remember_nonce(
     conn: &mut AnyConnection,
     value: &str,
     now_us: i64,
     expires_at_us: i64,
 ) -> Result<bool> {
-    let row = ksrs_replay::table
-        .filter(ksrs_replay::kind.eq(NONCE_KIND))
-        .filter(ksrs_replay::value.eq(value));
-    let existing: Option<i64> = row.select(ksrs_replay::expires_at).first(conn).optional()?;
-    match existing {
-        Some(until) if until >= now_us => Ok(false),
-        // An expired row not purged yet: take it over, unless another request just did.
-        Some(_) => {
-            let n = diesel::update(row.filter(ksrs_replay::expires_at.lt(now_us)))
-                .set(ksrs_replay::expires_at.eq(expires_at_us))
-                .execute(conn)?;
-            Ok(n == 1)
-        }
-        None => {
-            let inserted = diesel::insert_into(ksrs_replay::table)
-                .values((
-                    ksrs_replay::kind.eq(NONCE_KIND),
-                    ksrs_replay::value.eq(value),
-                    ksrs_replay::expires_at.eq(expires_at_us),
-                ))
-                .execute(conn);
-            match inserted {
-                Ok(_) => Ok(true),
-                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
-                Err(e) => Err(e.into()),
-            }
-        }
-    }
+    replay::remember(conn, NONCE_KIND, value, now_us, expires_at_us)
 }
 
 /// Forget nonces whose window has passed.
 pub fn purge_expired_nonces(conn: &mut AnyConnection, now_us: i64) -> Result<usize> {
-    Ok(diesel::delete(
-        ksrs_replay::table
-            .filter(ksrs_replay::kind.eq(NONCE_KIND))
-            .filter(ksrs_replay::expires_at.lt(now_us)),
-    )
-    .execute(conn)?)
+    replay::purge_expired(conn, NONCE_KIND, now_us)
 }
