@@ -21,11 +21,14 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// The routes limited: every unauthenticated way to obtain a credential.
-const LIMITED: [&str; 3] = [
+/// The routes limited: every unauthenticated way to obtain a credential, and the OAuth 2.0
+/// introspection endpoint, whose client authentication would otherwise let secrets be guessed.
+const LIMITED: [&str; 5] = [
     "/v3/auth/tokens",
     "/v3/OS-OAUTH1/request_token",
     "/v3/OS-OAUTH1/access_token",
+    "/v3/OS-OAUTH2/token",
+    "/v3/OS-OAUTH2/introspect",
 ];
 
 /// Above this many tracked sources, the ones whose buckets have refilled are forgotten,

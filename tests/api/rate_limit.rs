@@ -48,6 +48,10 @@ fn issue_routes_are_limited_per_source() {
     let r = s.request("POST", "/v3/OS-OAUTH1/request_token/", &[], Some(b""));
     assert_limited(&r);
     assert_limited(&s.request("POST", "/v3/OS-OAUTH1/access_token", &[], Some(b"")));
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let body = b"grant_type=client_credentials";
+    assert_limited(&s.request("POST", "/v3/OS-OAUTH2/token", &form, Some(body)));
+    assert_limited(&s.request("POST", "/v3/OS-OAUTH2/introspect", &form, Some(b"token=x")));
     // Not a client's own address to choose: without trusted proxies the header is ignored.
     assert_limited(&wrong_login(&s, Some("198.51.100.1")));
     // Token validation and everything else carries on.

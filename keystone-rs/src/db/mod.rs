@@ -181,6 +181,35 @@ impl Epoch {
     }
 }
 
+/// One write transaction. On SQLite it starts with `BEGIN IMMEDIATE`: a deferred transaction
+/// that reads first and writes later cannot wait for another connection's write lock (SQLite
+/// answers "database is locked" at once instead of honouring the busy timeout), which two
+/// nodes sharing one file, or a Python Keystone beside us, would otherwise hit.
+fn write_transaction<T>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T>,
+) -> Result<T> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <AnyConnection as Connection>::TransactionManager;
+    if let AnyConnection::Sqlite(sqlite) = conn {
+        AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    } else {
+        Manager::begin_transaction(conn)?;
+    }
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = Manager::rollback_transaction(conn) {
+                tracing::error!(error = %rollback, "rolling back a failed transaction failed");
+            }
+            Err(e)
+        }
+    }
+}
+
 /// The shared change marker: `ksrs_generation` (bumped by every keystone-rs write
 /// transaction) and the `revocation_event` high-water mark and count (which also move when
 /// Python Keystone nodes sharing the database revoke).
@@ -383,8 +412,7 @@ impl Db {
             .sqlite_writer
             .as_ref()
             .map(|m| m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        // Through the deref: `transaction` on the pooled wrapper would hand `f` the wrapper.
-        let result = (*conn).transaction(|conn| {
+        let result = write_transaction(conn, |conn| {
             let value = f(conn)?;
             bump_generation(conn)?;
             Ok(value)
