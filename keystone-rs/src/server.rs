@@ -140,7 +140,10 @@ pub fn app(
                     let (req, _) = res.into_parts();
                     res = ServiceResponse::new(req, too_large()).map_into_right_body();
                 } else if status == StatusCode::METHOD_NOT_ALLOWED
-                    && !res.request().path().starts_with(crate::oauth2::http::PATH_PREFIX)
+                    && !res
+                        .request()
+                        .path()
+                        .starts_with(crate::oauth2::http::PATH_PREFIX)
                 {
                     let (req, _) = res.into_parts();
                     res = ServiceResponse::new(req, method_not_allowed()).map_into_right_body();

@@ -180,9 +180,10 @@ impl ClientAuthentication {
             .with_basic_challenge(basic.is_some()));
         }
         if let Some(header) = basic {
-            let (client_id, client_secret) = decode_basic(header.get(6..).unwrap_or_default()).ok_or_else(|| {
-                OAuthError::invalid_client("malformed Basic header").with_basic_challenge(true)
-            })?;
+            let (client_id, client_secret) = decode_basic(header.get(6..).unwrap_or_default())
+                .ok_or_else(|| {
+                    OAuthError::invalid_client("malformed Basic header").with_basic_challenge(true)
+                })?;
             if let Some(form_id) = form.get("client_id") {
                 if form_id != client_id {
                     return Err(OAuthError::invalid_request(

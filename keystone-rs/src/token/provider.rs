@@ -618,9 +618,11 @@ pub fn catalog_for(
     config: &Config,
     token: &Token,
 ) -> Result<Value> {
-    Ok(cached_catalog(&mut MaybeConn::open(conn), tokens, config, token)?
-        .value
-        .clone())
+    Ok(
+        cached_catalog(&mut MaybeConn::open(conn), tokens, config, token)?
+            .value
+            .clone(),
+    )
 }
 
 /// A catalog and its JSON text, serialised once per cache fill: validation splices the
