@@ -15,7 +15,7 @@ mod support;
 use diesel::connection::SimpleConnection;
 use keystone_rs::db::migrate::{self, MigrationReport};
 use keystone_rs::db::{AnyConnection, Backend};
-use support::{KEYSTONE_SCHEMA, KSRS_REPLAY, TempDb, migration_sql};
+use support::{KEYSTONE_SCHEMA, TempDb, ksrs_migrations, migration_sql};
 
 // ---- shared checks, run per backend ---------------------------------------------------
 
@@ -31,7 +31,7 @@ fn fresh_database_migrates_like_keystone(db: &TempDb) {
             backend: db.backend,
             keystone_stamped: false,
             recorded: vec![],
-            applied: vec![KEYSTONE_SCHEMA.to_string(), KSRS_REPLAY.to_string()],
+            applied: [vec![KEYSTONE_SCHEMA.to_string()], ksrs_migrations()].concat(),
         }
     );
     assert!(migrate::is_current(&mut conn).expect("is_current"));
@@ -83,7 +83,7 @@ fn adopts_keystone_database(db: &TempDb, mut conn: AnyConnection) {
             backend: db.backend,
             keystone_stamped: true,
             recorded: vec![KEYSTONE_SCHEMA.to_string()],
-            applied: vec![KSRS_REPLAY.to_string()],
+            applied: ksrs_migrations(),
         }
     );
     assert!(migrate::is_current(&mut conn).expect("is_current after"));
@@ -357,7 +357,7 @@ mod mysql {
         let report = migrate::run_pending(&mut conn).expect("run_pending completes the schema");
         assert_eq!(
             report.applied,
-            vec![KEYSTONE_SCHEMA.to_string(), KSRS_REPLAY.to_string()]
+            [vec![KEYSTONE_SCHEMA.to_string()], ksrs_migrations()].concat()
         );
         catalog::assert_same(
             "after an interrupted migration",

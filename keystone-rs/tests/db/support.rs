@@ -195,3 +195,14 @@ pub fn migration_sql(backend: Backend, folder: &str) -> String {
 
 pub const KEYSTONE_SCHEMA: &str = "2026-11-24-000000_keystone_schema";
 pub const KSRS_REPLAY: &str = "2026-11-24-000100_ksrs_replay";
+
+/// keystone-rs's own migrations, in order: what runs on top of Keystone's schema.
+pub fn ksrs_migrations() -> Vec<String> {
+    [
+        KSRS_REPLAY,
+        "2026-11-24-000200_ksrs_generation",
+        "2026-11-24-000300_ksrs_oauth2_client",
+    ]
+    .map(String::from)
+    .to_vec()
+}
