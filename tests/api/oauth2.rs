@@ -710,3 +710,28 @@ fn authorization_server_metadata() {
     assert!(methods.contains(&json!("private_key_jwt")));
     assert!(!methods.contains(&json!("tls_client_auth")));
 }
+
+#[test]
+fn deleting_the_credential_forgets_its_jwt_registration() {
+    let f = Fixture::new();
+    assert_eq!(
+        f.register(&json!({"client": {"secret": f.secret}})).status,
+        200
+    );
+    let path = format!(
+        "/v3/users/{}/application_credentials/{}",
+        f.user_id, f.client_id
+    );
+    let r =
+        f.s.request("DELETE", &path, &[("X-Auth-Token", &f.admin_token)], None);
+    assert_eq!(r.status, 204, "{}", r.body);
+    let id = f.client_id.clone();
+    let left =
+        f.s.db()
+            .read_blocking(move |conn| keystone_rs::oauth2::store::get(conn, &id))
+            .unwrap();
+    assert!(
+        left.is_none(),
+        "the registration (and its readable secret) outlived the credential"
+    );
+}

@@ -402,6 +402,11 @@ fn delete_internal(conn: &mut AnyConnection, internal_ids: &[i32]) -> Result<()>
     if internal_ids.is_empty() {
         return Ok(());
     }
+    let public_ids: Vec<String> = ac::table
+        .filter(ac::internal_id.eq_any(internal_ids))
+        .select(ac::id)
+        .load(conn)?;
+    crate::oauth2::store::delete_for_credentials(conn, &public_ids)?;
     // The foreign keys cascade where they exist; adopted databases may lack them.
     diesel::delete(ac_role::table.filter(ac_role::application_credential_id.eq_any(internal_ids)))
         .execute(conn)?;

@@ -68,6 +68,15 @@ pub fn delete(conn: &mut AnyConnection, application_credential_id: &str) -> Resu
     )
 }
 
+/// Credentials being deleted: their registrations go with them (a `client_secret_jwt`
+/// registration keeps the secret readable, so it must not outlive the credential).
+pub fn delete_for_credentials(conn: &mut AnyConnection, ids: &[String]) -> Result<()> {
+    if !ids.is_empty() {
+        diesel::delete(t::table.filter(t::application_credential_id.eq_any(ids))).execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Remember a client's `jti` until `expires_at_us`; false when it was seen already.
 pub fn remember_jti(
     conn: &mut AnyConnection,
