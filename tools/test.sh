@@ -69,7 +69,7 @@ KEYSTONE_TEST_DATABASE=mysql://root@127.0.0.1:3306/test \
 
 if [[ ${SKIP_INTEROP:-0} != 1 ]]; then
   log "client interop"
-  KEYSTONE_RS_BIN="$PWD/target/debug/keystone-rs" tests/interop/run.sh
+  KEYSTONE_RS_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/keystone-rs" tests/interop/run.sh
 fi
 # Fuzzing needs its own instrumented build of every dependency (~8-15 min on 2 cores), so it
 # is opt-in here: FUZZ_SECONDS=12 tools/test.sh gives each fuzz target 12 s.
