@@ -199,7 +199,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
         Ok((token, body))
     };
     let _turn = crate::identity::password::hashing_turn(
-        methods_verifying_a_hash.iter().any(|m| auth_methods.contains(m)),
+        auth_methods.iter().any(|m| methods_verifying_a_hash.contains(&m.as_str())),
     )
     .await;
     let outcome = if writes {
