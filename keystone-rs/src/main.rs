@@ -7,9 +7,6 @@ use keystone_rs::manage::{self, bootstrap};
 use keystone_rs::server::{self, AppState};
 use std::path::PathBuf;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "keystone-rs",
