@@ -26,7 +26,7 @@ import report
 import seed as seeding
 from scenarios import SCENARIOS, Scenario, select
 from targets import (REPO, KeystoneRsTarget, PeerTarget, RssSampler, find_peer_tools,
-                     wait_until_idle)
+                     process_tree_cpu_ticks, wait_until_idle)
 
 
 # Fewer completed requests than this make a rate too rough to compare (a bcrypt-bound
@@ -118,9 +118,15 @@ def measure(target, scenario: Scenario, seed: seeding.Seed, settings: load.LoadS
         load.run(target.base_url, req, load.LoadSettings(
             warmup, settings.threads, settings.connections, settings.timeout))
         wait_until_idle(target.root_pid())
+    hz = os.sysconf("SC_CLK_TCK")
+    cpu_before = process_tree_cpu_ticks(target.root_pid())
     with RssSampler(target.root_pid()) as rss:
         result = load.run(target.base_url, req, settings)
+    cpu_s = (process_tree_cpu_ticks(target.root_pid()) - cpu_before) / hz
     return {"status": "ok", **result.to_json(), "rss_mib": round(rss.peak_kib / 1024, 1),
+            "cpu_s": round(cpu_s, 2),
+            "cpu_ms_per_request": round(cpu_s * 1000 / result.requests, 2)
+            if result.requests else None,
             "few_samples": result.requests < FEW_SAMPLES}
 
 

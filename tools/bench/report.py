@@ -68,6 +68,20 @@ def bcrypt_lines(results: dict) -> list[str]:
                   for server, r in entry["results"].items() if "of_bcrypt_bound" in r]
         if shares:
             out.append(f"  {entry['title']}: {', '.join(shares)} of the bound")
+    # Rates suffer from whatever else the machine runs; CPU per request hardly does.
+    per_verification = bound.get("cpu_ms_per_verification")
+    if per_verification:
+        out.append(f"CPU per request, against {per_verification:.0f} ms per bcrypt "
+                   "verification (share of the request's CPU that is bcrypt):")
+        for entry in results["scenarios"]:
+            if not entry.get("bcrypt_bound"):
+                continue
+            costs = [f"{server} {r['cpu_ms_per_request']:.0f} ms "
+                     f"({min(per_verification / r['cpu_ms_per_request'], 1) * 100:.0f}%)"
+                     for server, r in entry["results"].items()
+                     if r.get("status") == "ok" and r.get("cpu_ms_per_request")]
+            if costs:
+                out.append(f"  {entry['title']}: {', '.join(costs)}")
     return out
 
 
