@@ -32,7 +32,12 @@ import servers
 from test_oauth2 import echo_identity
 
 ROOT_CN = "Interop Root CA"
+# The first rule applies only to certificates with an OU and an e-mail address (the name
+# test below); the others map CN and DC.
 MAPPING = {"rules": [{
+    "local": [{"user": {"name": "{0}", "email": "{1}"}}],
+    "remote": [{"type": "SSL_CLIENT_SUBJECT_DN_OU"},
+               {"type": "SSL_CLIENT_SUBJECT_DN_EMAILADDRESS"}]}, {
     "local": [{"user": {"name": "{0}", "domain": {"id": "{1}"}}}],
     "remote": [{"type": "SSL_CLIENT_SUBJECT_DN_CN"},
                {"type": "SSL_CLIENT_SUBJECT_DN_DC"},
@@ -111,8 +116,10 @@ class Deployment:
         return requests.request(method, f"{self.auth_url}{path}", verify=self.ca, timeout=30,
                                 headers=headers, **kwargs)
 
-    def user(self, name: str, project_id: str | None = None, role: str | None = None) -> str:
-        body = {"name": name, "domain_id": servers.DOMAIN_ID, "password": uuid.uuid4().hex}
+    def user(self, name: str, project_id: str | None = None, role: str | None = None,
+             **extra) -> str:
+        body = {"name": name, "domain_id": servers.DOMAIN_ID, "password": uuid.uuid4().hex,
+                **extra}
         if project_id:
             body["default_project_id"] = project_id
         resp = self.admin("POST", "/users", json={"user": body})
@@ -333,3 +340,45 @@ def test_introspection_refuses_a_certificate_of_another_user(tls, setup):
                          cert=(str(svc_cert), str(svc_key)), verify=tls.ca, timeout=30)
     assert resp.status_code == 401, resp.text
     assert resp.json()["error"] == "invalid_client"
+
+
+def keystone_dn(der: bytes) -> dict:
+    """Keystone's own reading of a certificate's subject (keystone.common.utils
+    get_certificate_subject_dn): RFC 4514 strings split on '=', the last repeat winning."""
+    dn = {}
+    for item in x509.load_der_x509_certificate(der).subject:
+        name, value = item.rfc4514_string().split("=")
+        if item.oid == NameOID.EMAIL_ADDRESS:
+            name = "emailAddress"
+        dn[name] = value
+    return dn
+
+
+def test_names_are_read_as_keystone_reads_them(tls, setup):
+    """RFC 4514 escaping, repeated attributes and emailAddress as Python cryptography and
+    Keystone produce them: the user's name and e-mail are what Keystone's code makes of the
+    certificate, and the mapping must reproduce them exactly."""
+    cert, key, der = tls.pki.issue("probe", [
+        (NameOID.COMMON_NAME, "ignored"),
+        (NameOID.ORGANIZATIONAL_UNIT_NAME, "first"),
+        (NameOID.ORGANIZATIONAL_UNIT_NAME, '#Sales, R&D + "Ops" <x>'),
+        (NameOID.EMAIL_ADDRESS, "svc+mtls@example.org"),
+    ])
+    dn = keystone_dn(der)
+    # (no ';': Keystone's rule engine splits attribute values on it; no trailing blank:
+    # user names are stripped)
+    assert dn["OU"] == '\\#Sales\\, R&D \\+ \\"Ops\\" \\<x\\>'
+    user_id = tls.user(dn["OU"], setup["project_id"], "member", email=dn["emailAddress"])
+    resp = requests.post(f"{tls.auth_url}/OS-OAUTH2/token",
+                         data={"grant_type": "client_credentials", "client_id": user_id},
+                         cert=(str(cert), str(key)), verify=tls.ca, timeout=30)
+    assert resp.status_code == 200, resp.text
+    # With the other e-mail address the mapped e-mail no longer matches the user's.
+    cert, key, _ = tls.pki.issue("probe2", [
+        (NameOID.ORGANIZATIONAL_UNIT_NAME, '#Sales, R&D + "Ops" <x>'),
+        (NameOID.EMAIL_ADDRESS, "other@example.org"),
+    ])
+    resp = requests.post(f"{tls.auth_url}/OS-OAUTH2/token",
+                         data={"grant_type": "client_credentials", "client_id": user_id},
+                         cert=(str(cert), str(key)), verify=tls.ca, timeout=30)
+    assert resp.status_code == 401, resp.text
