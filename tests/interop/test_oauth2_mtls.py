@@ -15,6 +15,7 @@ import datetime
 import hashlib
 import ipaddress
 import os
+import sqlite3
 import ssl
 import uuid
 from pathlib import Path
@@ -28,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from keystonemiddleware import external_oauth2_token, oauth2_mtls_token
 
+import clients
 import servers
 from test_oauth2 import echo_identity
 
@@ -382,3 +384,94 @@ def test_names_are_read_as_keystone_reads_them(tls, setup):
                          data={"grant_type": "client_credentials", "client_id": user_id},
                          cert=(str(cert), str(key)), verify=tls.ca, timeout=30)
     assert resp.status_code == 401, resp.text
+
+
+@pytest.mark.mixed_fleet
+@pytest.mark.skipif(os.environ.get("INTEROP_SKIP_MIXED") == "1", reason="INTEROP_SKIP_MIXED=1")
+def test_mixed_fleet_bound_token_and_mapping(tmp_path_factory):
+    """Python Keystone 30 and keystone-rs sharing data and keys: the mapping Keystone stored
+    is what keystone-rs runs, and the certificate-bound token keystone-rs issues validates on
+    Keystone with the same body, `oauth2_credential` included (the Fernet OAuth2 payload)."""
+    python = servers.PythonKeystone(servers.peer_venv(), tmp_path_factory.mktemp("py-mtls"))
+    python.prepare()
+    rs = None
+    try:
+        python.start()
+        py_url = python.base_url + "/v3"
+        admin_token, _ = clients.issue_token(py_url)
+
+        def py(method, path, **kwargs):
+            return requests.request(method, f"{py_url}{path}", timeout=30,
+                                    headers={"X-Auth-Token": admin_token}, **kwargs)
+        resp = py("POST", "/projects", json={"project": {
+            "name": "mtls-mixed", "domain_id": servers.DOMAIN_ID}})
+        assert resp.status_code == 201, resp.text
+        project_id = resp.json()["project"]["id"]
+        resp = py("POST", "/users", json={"user": {
+            "name": "mtls-mixed-app", "domain_id": servers.DOMAIN_ID,
+            "default_project_id": project_id}})
+        assert resp.status_code == 201, resp.text
+        user_id = resp.json()["user"]["id"]
+        role_id = py("GET", "/roles?name=member").json()["roles"][0]["id"]
+        assert py("PUT", f"/projects/{project_id}/users/{user_id}/roles/{role_id}").status_code \
+            == 204
+        resp = py("PUT", "/OS-FEDERATION/mappings/oauth2_mapping", json={"mapping": MAPPING})
+        assert resp.status_code == 201, resp.text
+        py_mapping = resp.json()["mapping"]
+
+        pki = Pki(tmp_path_factory.mktemp("pki-mixed"))
+        cert, key, _ = pki.issue("server", [(NameOID.COMMON_NAME, "127.0.0.1")], server=True)
+        app_cert, app_key, app_der = pki.issue("app", [
+            (NameOID.DOMAIN_COMPONENT, servers.DOMAIN_ID),
+            (NameOID.COMMON_NAME, "mtls-mixed-app")])
+        adopted = tmp_path_factory.mktemp("rs-mtls")
+        with sqlite3.connect(python.db_path) as src, \
+                sqlite3.connect(adopted / "keystone.db") as dst:
+            src.backup(dst)
+        rs = servers.KeystoneRs(
+            servers.keystone_rs_binary(), adopted,
+            connection=f"sqlite:///{adopted / 'keystone.db'}",
+            key_repository=python.key_repository,
+            extra_conf=f"[ssl]\ncertfile = {cert}\nkeyfile = {key}\nca_certs = {pki.ca_file}\n",
+            ca_file=pki.ca_file)
+        rs.write_config()
+        rs.manage("db_sync")
+        rs.start()
+        ca = str(pki.ca_file)
+        rs_url = rs.base_url + "/v3"
+        rs_admin = requests.post(f"{rs_url}/auth/tokens", json=clients.password_auth_body(
+            "project"), verify=ca, timeout=30).headers["X-Subject-Token"]
+
+        resp = requests.get(f"{rs_url}/OS-FEDERATION/mappings/oauth2_mapping", verify=ca,
+                            headers={"X-Auth-Token": rs_admin}, timeout=30)
+        assert resp.status_code == 200, resp.text
+        rs_mapping = resp.json()["mapping"]
+        for m in (py_mapping, rs_mapping):
+            del m["links"]
+        assert rs_mapping == py_mapping
+
+        resp = requests.post(f"{rs_url}/OS-OAUTH2/token", verify=ca, timeout=30,
+                             data={"grant_type": "client_credentials", "client_id": user_id},
+                             cert=(str(app_cert), str(app_key)))
+        assert resp.status_code == 200, resp.text
+        token = resp.json()["access_token"]
+        bodies = []
+        for url, caller, verify in ((py_url, admin_token, True), (rs_url, rs_admin, ca)):
+            resp = requests.get(f"{url}/auth/tokens", verify=verify, timeout=30,
+                                headers={"X-Auth-Token": caller, "X-Subject-Token": token})
+            assert resp.status_code == 200, f"{url}: {resp.text}"
+            body = resp.json()
+            for service in body["token"].get("catalog", []):
+                service["endpoints"].sort(key=lambda e: e["id"])
+            body["token"].get("catalog", []).sort(key=lambda s: s["id"])
+            body["token"]["roles"].sort(key=lambda r: r["id"])
+            bodies.append(body)
+        assert bodies[0] == bodies[1]
+        pem = ssl.DER_cert_to_PEM_cert(app_der)
+        assert bodies[0]["token"]["oauth2_credential"] == {"x5t#S256": base64.urlsafe_b64encode(
+            hashlib.sha256(pem.encode("ascii")).digest()).decode()}
+        assert bodies[0]["token"]["methods"] == []
+    finally:
+        python.stop()
+        if rs:
+            rs.stop()
