@@ -137,6 +137,57 @@ mod tests {
     }
 
     #[test]
+    fn plain_http_unless_certfile_and_no_half_configurations() {
+        assert!(server_config(&SslSection::default()).unwrap().is_none());
+        for ssl in [
+            SslSection {
+                keyfile: Some("k.pem".into()),
+                ..Default::default()
+            },
+            SslSection {
+                cert_required: true,
+                ..Default::default()
+            },
+            SslSection {
+                certfile: Some("/nonexistent/cert.pem".into()),
+                ..Default::default()
+            },
+        ] {
+            assert!(server_config(&ssl).is_err(), "{ssl:?}");
+        }
+    }
+
+    #[test]
+    fn a_certificate_and_key_make_a_server_and_cert_required_needs_cas() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let certfile = dir.path().join("cert.pem");
+        let keyfile = dir.path().join("key.pem");
+        std::fs::write(&certfile, cert.pem()).unwrap();
+        std::fs::write(&keyfile, key.serialize_pem()).unwrap();
+        let ssl = SslSection {
+            certfile: Some(certfile.clone()),
+            keyfile: Some(keyfile),
+            ..Default::default()
+        };
+        assert!(server_config(&ssl).unwrap().is_some());
+        let required = SslSection {
+            cert_required: true,
+            ..ssl.clone()
+        };
+        assert!(server_config(&required).is_err());
+        let with_cas = SslSection {
+            ca_certs: Some(certfile),
+            ..required
+        };
+        assert!(server_config(&with_cas).unwrap().is_some());
+    }
+
+    #[test]
     fn thumbprints_differ_in_input_and_padding() {
         let der = b"not really a certificate";
         assert_eq!(keystone_thumbprint(der).len(), 44);
