@@ -211,9 +211,8 @@ fn check_certificate_binding(req: &HttpRequest, token: &Token) -> Result<()> {
         .peer_certificate
         .as_deref()
         .map(crate::tls::keystone_thumbprint);
-    let matches = presented.is_some_and(|p| {
-        subtle::ConstantTimeEq::ct_eq(p.as_bytes(), bound_to.as_bytes()).into()
-    });
+    let matches = presented
+        .is_some_and(|p| subtle::ConstantTimeEq::ct_eq(p.as_bytes(), bound_to.as_bytes()).into());
     if matches {
         Ok(())
     } else {

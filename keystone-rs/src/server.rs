@@ -264,7 +264,11 @@ pub fn build(
 /// Run the HTTP server until SIGTERM/SIGINT; in-flight requests are drained.
 pub async fn serve(state: AppState, bind: &str) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(bind)?;
-    let scheme = if state.config.ssl.certfile.is_some() { "https" } else { "http" };
+    let scheme = if state.config.ssl.certfile.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     tracing::info!(%bind, scheme, "keystone-rs listening");
     build(state, listener)?.await?;
     Ok(())

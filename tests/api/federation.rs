@@ -17,7 +17,13 @@ fn mapping_lifecycle_has_keystones_bodies() {
     let admin = s.admin_token();
     let path = format!("{PATH}/m1");
 
-    let r = send(&s, "PUT", &path, &admin, Some(&json!({"mapping": {"rules": cn_rules()}})));
+    let r = send(
+        &s,
+        "PUT",
+        &path,
+        &admin,
+        Some(&json!({"mapping": {"rules": cn_rules()}})),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     let expected = json!({"mapping": {
         "id": "m1",
@@ -27,7 +33,12 @@ fn mapping_lifecycle_has_keystones_bodies() {
     }});
     assert_eq!(r.json(), expected);
     // Keystone's key order: id, rules, schema_version, links.
-    assert!(r.body.starts_with("{\"mapping\": {\"id\": \"m1\", \"rules\": "), "{}", r.body);
+    assert!(
+        r.body
+            .starts_with("{\"mapping\": {\"id\": \"m1\", \"rules\": "),
+        "{}",
+        r.body
+    );
 
     let r = send(&s, "GET", &path, &admin, None);
     assert_eq!(r.status, 200, "{}", r.body);
@@ -35,7 +46,13 @@ fn mapping_lifecycle_has_keystones_bodies() {
     let r = send(&s, "HEAD", &path, &admin, None);
     assert_eq!(r.status, 200);
 
-    let r = send(&s, "PUT", &path, &admin, Some(&json!({"mapping": {"rules": cn_rules()}})));
+    let r = send(
+        &s,
+        "PUT",
+        &path,
+        &admin,
+        Some(&json!({"mapping": {"rules": cn_rules()}})),
+    );
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(
         r.json()["error"]["message"],
@@ -55,7 +72,13 @@ fn mapping_lifecycle_has_keystones_bodies() {
     assert_eq!(r.json()["mapping"]["rules"], patched);
     assert_eq!(r.json()["mapping"]["schema_version"], "2.0");
 
-    let r = send(&s, "PUT", &format!("{PATH}/m0"), &admin, Some(&json!({"mapping": {"rules": cn_rules()}})));
+    let r = send(
+        &s,
+        "PUT",
+        &format!("{PATH}/m0"),
+        &admin,
+        Some(&json!({"mapping": {"rules": cn_rules()}})),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     let r = send(&s, "GET", PATH, &admin, None);
     assert_eq!(r.status, 200, "{}", r.body);
@@ -80,7 +103,13 @@ fn mapping_lifecycle_has_keystones_bodies() {
         assert_eq!(r.status, 404, "{method}: {}", r.body);
         assert_eq!(r.json()["error"]["message"], "Could not find mapping: m1.");
     }
-    let r = send(&s, "PATCH", &path, &admin, Some(&json!({"mapping": {"rules": cn_rules()}})));
+    let r = send(
+        &s,
+        "PATCH",
+        &path,
+        &admin,
+        Some(&json!({"mapping": {"rules": cn_rules()}})),
+    );
     assert_eq!(r.status, 404, "{}", r.body);
 }
 
@@ -156,7 +185,11 @@ fn mappings_need_an_admin() {
         ("GET", PATH.to_string(), None),
         ("GET", format!("{PATH}/x"), None),
         ("PUT", format!("{PATH}/x"), Some(json!({"mapping": {}}))),
-        ("PATCH", format!("{PATH}/x"), Some(json!({"mapping": {"rules": cn_rules()}}))),
+        (
+            "PATCH",
+            format!("{PATH}/x"),
+            Some(json!({"mapping": {"rules": cn_rules()}})),
+        ),
         ("DELETE", format!("{PATH}/x"), None),
     ] {
         let r = send(&s, method, &path, &token, body.as_ref());

@@ -260,19 +260,30 @@ fn tls_client_auth_issues_a_certificate_bound_token() {
 fn a_bound_token_needs_its_certificate_over_tls() {
     let m = Mtls::new();
     let token = m.bound_token();
-    let headers = [("X-Auth-Token", token.as_str()), ("X-Subject-Token", token.as_str())];
+    let headers = [
+        ("X-Auth-Token", token.as_str()),
+        ("X-Subject-Token", token.as_str()),
+    ];
     let own = m.s.tls_agent(m.cert.identity());
-    let r = m.s.request_via(&own, "GET", "/v3/auth/tokens", &headers, None).unwrap();
+    let r =
+        m.s.request_via(&own, "GET", "/v3/auth/tokens", &headers, None)
+            .unwrap();
     assert_eq!(r.status, 200, "with its certificate: {}", r.body);
 
     let none = m.s.tls_agent(None);
-    let r = m.s.request_via(&none, "GET", "/v3/auth/tokens", &headers, None).unwrap();
+    let r =
+        m.s.request_via(&none, "GET", "/v3/auth/tokens", &headers, None)
+            .unwrap();
     assert_eq!(r.status, 401, "without a certificate: {}", r.body);
 
     // The same user's other certificate is still not the one the token is bound to.
-    let other = m.root.issue(&[(DnType::CommonName, "mtls-client")], &[], true);
+    let other = m
+        .root
+        .issue(&[(DnType::CommonName, "mtls-client")], &[], true);
     let agent = m.s.tls_agent(other.identity());
-    let r = m.s.request_via(&agent, "GET", "/v3/auth/tokens", &headers, None).unwrap();
+    let r =
+        m.s.request_via(&agent, "GET", "/v3/auth/tokens", &headers, None)
+            .unwrap();
     assert_eq!(r.status, 401, "with another certificate: {}", r.body);
 
     // As a subject token it validates for anyone (binding is the presenter's business).
@@ -288,7 +299,10 @@ fn introspection_by_certificate_carries_the_rfc8705_thumbprint() {
     let r = m.form_via(
         &agent,
         INTROSPECT,
-        &format!("token={token}&token_type_hint=access_token&client_id={}", m.user_id),
+        &format!(
+            "token={token}&token_type_hint=access_token&client_id={}",
+            m.user_id
+        ),
     );
     assert_eq!(r.status, 200, "{}", r.body);
     let body = r.json();
@@ -312,7 +326,11 @@ fn introspection_by_certificate_carries_the_rfc8705_thumbprint() {
 
     // Introspection without a client authentication is refused.
     let none = m.s.tls_agent(None);
-    let r = m.form_via(&none, INTROSPECT, &format!("token={token}&client_id={}", m.user_id));
+    let r = m.form_via(
+        &none,
+        INTROSPECT,
+        &format!("token={token}&client_id={}", m.user_id),
+    );
     assert_invalid_client(&r, "no certificate, no secret");
 }
 
@@ -321,7 +339,10 @@ fn tls_client_auth_refusals_are_invalid_client() {
     let m = Mtls::new();
     let cert = &m.cert;
 
-    assert_invalid_client(&m.token_with(cert, "0123456789abcdef0123456789abcdef"), "unknown user");
+    assert_invalid_client(
+        &m.token_with(cert, "0123456789abcdef0123456789abcdef"),
+        "unknown user",
+    );
     let agent = m.s.tls_agent(cert.identity());
     let r = m.form_via(&agent, TOKEN, "grant_type=client_credentials");
     assert_invalid_client(&r, "no client_id");
@@ -331,7 +352,9 @@ fn tls_client_auth_refusals_are_invalid_client() {
     assert_invalid_client(&m.token_with(cert, &someone), "name mismatch");
 
     let (no_project, _) = make_client_user(&m.s, &m.admin, "no-default-project", false, false);
-    let leaf = m.root.issue(&[(DnType::CommonName, "no-default-project")], &[], true);
+    let leaf = m
+        .root
+        .issue(&[(DnType::CommonName, "no-default-project")], &[], true);
     assert_invalid_client(&m.token_with(&leaf, &no_project), "no default project");
 
     let (no_roles, _) = make_client_user(&m.s, &m.admin, "no-roles", true, false);
@@ -351,7 +374,9 @@ fn tls_client_auth_refusals_are_invalid_client() {
     assert_invalid_client(&m.token_with(&leaf, &m.user_id), "'=' in a name value");
 
     // A trusted CA the mapping does not accept as issuer.
-    let leaf = m.other.issue(&[(DnType::CommonName, "mtls-client")], &[], true);
+    let leaf = m
+        .other
+        .issue(&[(DnType::CommonName, "mtls-client")], &[], true);
     assert_invalid_client(&m.token_with(&leaf, &m.user_id), "issuer not in any_one_of");
 
     // The mapping requires the organisation to be the user's domain name.
@@ -365,7 +390,10 @@ fn tls_client_auth_refusals_are_invalid_client() {
             "remote": [{"type": "SSL_CLIENT_SUBJECT_DN_CN"}, {"type": "SSL_CLIENT_SUBJECT_DN_O"}]}]}})),
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_invalid_client(&m.token_with(cert, &m.user_id), "O=Example is not domain Default");
+    assert_invalid_client(
+        &m.token_with(cert, &m.user_id),
+        "O=Example is not domain Default",
+    );
     let r = send(
         &m.s,
         "PATCH",
@@ -376,7 +404,10 @@ fn tls_client_auth_refusals_are_invalid_client() {
             "remote": [{"type": "SSL_CLIENT_SUBJECT_DN_CN"}, {"type": "SSL_CLIENT_SUBJECT_DN_O"}]}]}})),
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_invalid_client(&m.token_with(cert, &m.user_id), "O=Example is not the user id");
+    assert_invalid_client(
+        &m.token_with(cert, &m.user_id),
+        "O=Example is not the user id",
+    );
 
     let r = send(&m.s, "DELETE", MAPPING, &m.admin, None);
     assert_eq!(r.status, 204, "{}", r.body);
@@ -396,7 +427,10 @@ fn certificates_of_unknown_issuers_fail_the_handshake() {
         &[FORM],
         Some(format!("grant_type=client_credentials&client_id={}", m.user_id).as_bytes()),
     );
-    assert!(r.is_err(), "an unknown CA's certificate must not get through");
+    assert!(
+        r.is_err(),
+        "an unknown CA's certificate must not get through"
+    );
 }
 
 #[test]
@@ -408,7 +442,13 @@ fn tls_client_auth_can_be_disabled() {
     let r = m.s.get("/.well-known/oauth-authorization-server", None);
     assert_eq!(r.status, 200, "{}", r.body);
     let methods = &r.json()["token_endpoint_auth_methods_supported"];
-    assert!(!methods.as_array().unwrap().contains(&json!("tls_client_auth")), "{methods}");
+    assert!(
+        !methods
+            .as_array()
+            .unwrap()
+            .contains(&json!("tls_client_auth")),
+        "{methods}"
+    );
 }
 
 #[test]
@@ -425,12 +465,20 @@ fn metadata_and_plain_requests_over_tls() {
         "{meta}"
     );
     assert_eq!(meta["tls_client_certificate_bound_access_tokens"], true);
-    assert!(meta["issuer"].as_str().unwrap().starts_with("https://"), "{meta}");
+    assert!(
+        meta["issuer"].as_str().unwrap().starts_with("https://"),
+        "{meta}"
+    );
     // An ordinary token works over TLS with or without a client certificate.
     let own = m.s.tls_agent(m.cert.identity());
-    let r = m
-        .s
-        .request_via(&own, "GET", "/v3/projects", &[("X-Auth-Token", &m.admin)], None)
+    let r =
+        m.s.request_via(
+            &own,
+            "GET",
+            "/v3/projects",
+            &[("X-Auth-Token", &m.admin)],
+            None,
+        )
         .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
 }

@@ -238,7 +238,11 @@ impl TestServer {
 
     fn tls_agent_for(config: &Config, client: Option<(&str, &str)>) -> ureq::Agent {
         use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
-        let ca_file = config.ssl.ca_certs.as_ref().expect("[ssl] ca_certs in TLS tests");
+        let ca_file = config
+            .ssl
+            .ca_certs
+            .as_ref()
+            .expect("[ssl] ca_certs in TLS tests");
         let ca_pem = std::fs::read(ca_file).expect("read CA");
         let ca = Certificate::from_pem(&ca_pem).expect("CA PEM");
         let mut tls = TlsConfig::builder()

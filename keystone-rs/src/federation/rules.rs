@@ -37,7 +37,10 @@ impl Mapped {
     /// A string attribute of the user (`name`, `id`, `email`), when present and non-empty
     /// (Keystone compares only truthy values).
     pub fn user_attr(&self, key: &str) -> Option<&str> {
-        self.user.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+        self.user
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
     }
 
     /// `user.domain.id` / `user.domain.name`, when present and non-empty.
@@ -56,10 +59,7 @@ type DirectMap = Vec<String>;
 
 /// Run `rules` (a checked mapping's rules list) against an assertion: attribute name →
 /// value, several values separated by `;`.
-pub fn process(
-    rules: &Value,
-    assertion: &[(String, String)],
-) -> Result<Mapped, MappingError> {
+pub fn process(rules: &Value, assertion: &[(String, String)]) -> Result<Mapped, MappingError> {
     let assertion: Vec<(&str, Vec<String>)> = assertion
         .iter()
         .map(|(k, v)| (k.as_str(), v.split(';').map(str::to_string).collect()))
@@ -312,7 +312,9 @@ pub fn python_format(template: &str, direct_maps: &[DirectMap]) -> Result<String
                     return fail("cannot mix automatic and manual field numbering");
                 }
                 let map = direct_maps.get(index).ok_or_else(|| {
-                    MappingError(format!("the rule refers to remote match {index}, which does not exist"))
+                    MappingError(format!(
+                        "the rule refers to remote match {index}, which does not exist"
+                    ))
                 })?;
                 out.push_str(&direct_map_text(map));
             }
@@ -351,7 +353,10 @@ mod tests {
         let m = process(&rules, &ok).unwrap();
         assert_eq!(m.user_domain_attr("id"), Some("default"));
         let other = assertion(&[("CN", "bob"), ("ISSUER", "root_b"), ("DC", "default")]);
-        assert!(process(&rules, &other).is_err(), "no rule matched: no identity values");
+        assert!(
+            process(&rules, &other).is_err(),
+            "no rule matched: no identity values"
+        );
     }
 
     #[test]
@@ -392,8 +397,12 @@ mod tests {
     #[test]
     fn bad_references_and_formats_are_errors_not_panics() {
         for template in ["{1}", "{name}", "{", "}", "{0!r}", "{}{0}"] {
-            let rules = json!([{"local": [{"user": {"name": template}}], "remote": [{"type": "CN"}]}]);
-            assert!(process(&rules, &assertion(&[("CN", "c")])).is_err(), "{template}");
+            let rules =
+                json!([{"local": [{"user": {"name": template}}], "remote": [{"type": "CN"}]}]);
+            assert!(
+                process(&rules, &assertion(&[("CN", "c")])).is_err(),
+                "{template}"
+            );
         }
         let rules = json!([{"local": [{"user": {"name": "{0}"}}],
                             "remote": [{"type": "CN", "any_one_of": ["("], "regex": true}]}]);

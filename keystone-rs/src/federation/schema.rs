@@ -223,9 +223,13 @@ mod tests {
             rules(json!([])),
             rules(json!([{"local": [{"user": {"nam": "{0}"}}], "remote": [{"type": "a"}]}])),
             rules(json!([{"local": [], "remote": []}])),
-            rules(json!([{"local": [], "remote": [{"type": "a", "any_one_of": ["x"], "not_any_of": ["y"]}]}])),
+            rules(
+                json!([{"local": [], "remote": [{"type": "a", "any_one_of": ["x"], "not_any_of": ["y"]}]}]),
+            ),
             rules(json!([{"local": [{"user": {"type": "other"}}], "remote": [{"type": "a"}]}])),
-            rules(json!([{"local": [], "remote": [{"type": "a", "regex": "yes", "whitelist": []}]}])),
+            rules(
+                json!([{"local": [], "remote": [{"type": "a", "regex": "yes", "whitelist": []}]}]),
+            ),
             rules(json!([{"local": [], "remote": [{"type": "a"}], "extra": 1}])),
         ] {
             let e = check("1.0", &bad).unwrap_err();

@@ -10,7 +10,10 @@ use diesel::prelude::*;
 use serde_json::Value;
 
 fn encode_rules(rules: &Value) -> String {
-    to_ascii_string(&Value::from(to_ascii_string(rules, Style::Python)), Style::Python)
+    to_ascii_string(
+        &Value::from(to_ascii_string(rules, Style::Python)),
+        Style::Python,
+    )
 }
 
 /// The rules of a row; a row some other writer stored single-encoded reads as well.
@@ -98,7 +101,8 @@ mod tests {
 
     #[test]
     fn rules_are_double_encoded_like_keystones() {
-        let rules = serde_json::json!([{"local": [{"user": {"name": "{0}"}}], "remote": [{"type": "CN"}]}]);
+        let rules =
+            serde_json::json!([{"local": [{"user": {"name": "{0}"}}], "remote": [{"type": "CN"}]}]);
         let text = encode_rules(&rules);
         assert_eq!(
             text,

@@ -6,11 +6,11 @@
 //! The two OAuth endpoints answer RFC 6749 error JSON only, never Keystone's error JSON.
 
 use super::{ClientAuthentication, Form, OAuthError, OAuthResult, mtls, store};
-use crate::token::provider::Token;
 use crate::context::{self, base_url, header, json_body, request_base_url};
 use crate::error::{Error, Result};
 use crate::json::{Style, resource_body, to_ascii_string};
 use crate::server::State;
+use crate::token::provider::Token;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};

@@ -183,7 +183,11 @@ pub fn authenticate(
     };
     let email = user.extra.get("email").and_then(|v| v.as_str());
     let checks = [
-        ("user name", mapped.user_attr("name"), Some(user.name.as_str())),
+        (
+            "user name",
+            mapped.user_attr("name"),
+            Some(user.name.as_str()),
+        ),
         ("user id", mapped.user_attr("id"), Some(user.id.as_str())),
         ("user email", mapped.user_attr("email"), email),
         (
@@ -208,7 +212,9 @@ pub fn authenticate(
         return Ok(Err(refuse("tls_client_auth: the user is disabled")));
     }
     if !user_domain.enabled {
-        return Ok(Err(refuse("tls_client_auth: the user's domain is disabled")));
+        return Ok(Err(refuse(
+            "tls_client_auth: the user's domain is disabled",
+        )));
     }
     Ok(Ok(user))
 }
@@ -223,7 +229,9 @@ pub fn issue_bound_token(
     certificate_der: &[u8],
 ) -> crate::error::Result<OAuthResult<Token>> {
     let Some(project_id) = user.default_project_id.clone() else {
-        return Ok(Err(refuse("tls_client_auth: the user has no default project")));
+        return Ok(Err(refuse(
+            "tls_client_auth: the user has no default project",
+        )));
     };
     let scope = match crate::auth::oauth1::project_scope(conn, &project_id) {
         Ok(scope) => scope,
