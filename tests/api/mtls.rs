@@ -379,6 +379,23 @@ fn tls_client_auth_refusals_are_invalid_client() {
         .issue(&[(DnType::CommonName, "mtls-client")], &[], true);
     assert_invalid_client(&m.token_with(&leaf, &m.user_id), "issuer not in any_one_of");
 
+    // A disabled user gets no token (Keystone would mint one that never validates).
+    let user_path = format!("/v3/users/{}", m.user_id);
+    let disable = |enabled: bool| {
+        let r = send(
+            &m.s,
+            "PATCH",
+            &user_path,
+            &m.admin,
+            Some(&json!({"user": {"enabled": enabled}})),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    disable(false);
+    assert_invalid_client(&m.token_with(cert, &m.user_id), "disabled user");
+    disable(true);
+    assert_eq!(m.token_with(cert, &m.user_id).status, 200);
+
     // The mapping requires the organisation to be the user's domain name.
     let r = send(
         &m.s,
