@@ -1,5 +1,6 @@
 //! Caches of what token validation reads: users, domains, projects, effective roles per
-//! (user, scope), catalogs per (user, project) and the revocation events.
+//! (user, scope), catalogs per (user, project), the revocation events, and the validated
+//! tokens themselves.
 //!
 //! Correctness comes from the database's change epoch ([`crate::db::Epoch`]): an entry is
 //! used only while the epoch it was read in is still current. Every write transaction this
@@ -116,6 +117,8 @@ pub struct ValidationCache {
     /// Catalogs, keyed by user and project (none: domain- and system-scoped tokens).
     pub catalogs: Cache<(String, Option<String>), Arc<crate::token::provider::RenderedCatalog>>,
     pub revocations: Cache<(), Arc<Vec<crate::revoke::RevocationEvent>>>,
+    /// Whole validated tokens, keyed by the token as presented.
+    pub tokens: Cache<String, Arc<crate::token::provider::Token>>,
 }
 
 impl ValidationCache {
@@ -132,6 +135,7 @@ impl ValidationCache {
             roles: Cache::new("effective_roles"),
             catalogs: Cache::new("catalog"),
             revocations: Cache::new("revocation_events"),
+            tokens: Cache::new("token"),
         }
     }
 

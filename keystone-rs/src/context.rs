@@ -12,6 +12,7 @@ use actix_web::HttpRequest;
 use actix_web::http::header::{HOST, HeaderMap};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// The base URL Keystone advertises, without a trailing slash: `[DEFAULT] public_endpoint`
 /// if set, else `scheme://host[:port]<prefix>` rebuilt from the request the way Keystone's
@@ -170,7 +171,7 @@ pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// The caller's token, validated. Missing or invalid: 401.
-pub async fn caller(state: &State, req: &HttpRequest) -> Result<Token> {
+pub async fn caller(state: &State, req: &HttpRequest) -> Result<Arc<Token>> {
     let token_id = header(req.headers(), AUTH_TOKEN_HEADER)
         .ok_or_else(|| Error::unauthorized_because("no X-Auth-Token"))?
         .to_string();
@@ -250,7 +251,11 @@ pub fn credentials(token: &Token) -> crate::policy::Credentials {
 
 /// Enforce `action` for the caller against `target`: the one place routes authorise.
 pub fn authorize(state: &State, caller: &Token, action: &str, target: &Value) -> Result<()> {
-    state.policy.enforce(action, target, &credentials(caller))
+    let creds = caller
+        .derived
+        .policy_credentials
+        .get_or_init(|| Arc::new(credentials(caller).to_map()));
+    state.policy.enforce_dict(action, target, creds)
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::{NormalizePath, TrailingSlash};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use std::sync::Arc;
 
@@ -172,7 +171,10 @@ pub fn app(
                 Ok(res)
             }
         })
-        .wrap(NormalizePath::new(TrailingSlash::Trim))
+        .wrap_fn(|mut req, srv| {
+            normalize_path(&mut req);
+            srv.call(req)
+        })
         .wrap_fn(|req, srv| {
             let id = request_id();
             let fut = srv.call(req);
@@ -205,6 +207,68 @@ pub fn app(
                 Ok(res)
             }
         })
+}
+
+/// actix's `NormalizePath::trim()`: trailing slashes trimmed, repeated ones merged, so
+/// `/v3/projects/` routes as `/v3/projects` (Keystone's `strict_slashes=False`). Written
+/// out because the middleware runs a regular expression over every request's path, which
+/// showed in the validation profile; this one looks once and rewrites only what needs it.
+fn normalize_path(req: &mut ServiceRequest) {
+    let Some(path) = normalized_path(req.path()) else {
+        return;
+    };
+    let mut parts = req.head().uri.clone().into_parts();
+    let path_and_query = match parts.path_and_query.as_ref().and_then(|pq| pq.query()) {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    let Ok(path_and_query) = actix_web::http::uri::PathAndQuery::try_from(path_and_query) else {
+        return;
+    };
+    parts.path_and_query = Some(path_and_query);
+    if let Ok(uri) = actix_web::http::Uri::from_parts(parts) {
+        req.match_info_mut().get_mut().update(&uri);
+        req.head_mut().uri = uri;
+    }
+}
+
+/// The normalised form of `path`, when it differs.
+fn normalized_path(path: &str) -> Option<String> {
+    let trailing = path.len() > 1 && path.ends_with('/');
+    if !trailing && !path.contains("//") {
+        return None;
+    }
+    let mut out = String::with_capacity(path.len());
+    for c in path.trim_end_matches('/').chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    (out != path).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalized_path;
+
+    #[test]
+    fn paths_normalise_as_actix_trim_does() {
+        for (path, want) in [
+            ("/v3", None),
+            ("/", None),
+            ("", None),
+            ("/v3/", Some("/v3")),
+            ("/v3/projects//", Some("/v3/projects")),
+            ("//v3//auth///tokens", Some("/v3/auth/tokens")),
+            ("//", Some("/")),
+            ("///", Some("/")),
+        ] {
+            assert_eq!(normalized_path(path).as_deref(), want, "{path}");
+        }
+    }
 }
 
 /// Unknown routes: werkzeug's HTML page, as Python Keystone answers.

@@ -25,7 +25,8 @@ import load
 import report
 import seed as seeding
 from scenarios import SCENARIOS, Scenario, select
-from targets import REPO, KeystoneRsTarget, PeerTarget, RssSampler, find_peer_tools
+from targets import (REPO, KeystoneRsTarget, PeerTarget, RssSampler, find_peer_tools,
+                     wait_until_idle)
 
 
 # Fewer completed requests than this make a rate too rough to compare (a bcrypt-bound
@@ -116,6 +117,7 @@ def measure(target, scenario: Scenario, seed: seeding.Seed, settings: load.LoadS
     if warmup:
         load.run(target.base_url, req, load.LoadSettings(
             warmup, settings.threads, settings.connections, settings.timeout))
+        wait_until_idle(target.root_pid())
     with RssSampler(target.root_pid()) as rss:
         result = load.run(target.base_url, req, settings)
     return {"status": "ok", **result.to_json(), "rss_mib": round(rss.peak_kib / 1024, 1),

@@ -42,8 +42,8 @@ def find_peer_tools() -> Path | None:
     return next((c for c in candidates if (c / "setup.sh").is_file()), None)
 
 
-def process_tree_rss_kib(root: int) -> int:
-    """Resident memory of a process and all its descendants (gunicorn's workers)."""
+def process_tree(root: int) -> list[int]:
+    """A process and all its descendants (gunicorn's workers)."""
     children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -56,10 +56,18 @@ def process_tree_rss_kib(root: int) -> int:
         fields = stat.rpartition(")")[2].split()
         if len(fields) > 1:
             children.setdefault(int(fields[1]), []).append(int(entry.name))
-    total, todo = 0, [root]
+    tree, todo = [], [root]
     while todo:
         pid = todo.pop()
+        tree.append(pid)
         todo.extend(children.get(pid, []))
+    return tree
+
+
+def process_tree_rss_kib(root: int) -> int:
+    """Resident memory of a process and all its descendants."""
+    total = 0
+    for pid in process_tree(root):
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -67,6 +75,36 @@ def process_tree_rss_kib(root: int) -> int:
         except OSError:
             continue
     return total
+
+
+def process_tree_cpu_ticks(root: int) -> int:
+    """User + system CPU time of a process tree, in clock ticks."""
+    total = 0
+    for pid in process_tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def wait_until_idle(root: int, timeout: float = 30.0, interval: float = 0.2) -> float:
+    """Waits until a server's process tree has (almost) stopped using CPU: the requests a
+    finished load run left in flight are done. Without it, a warm-up's leftover work (a
+    queue of bcrypt verifications, say) runs into the measured window, whose first
+    completions then come late. Returns the seconds waited."""
+    started = time.monotonic()
+    hz = os.sysconf("SC_CLK_TCK")
+    last = process_tree_cpu_ticks(root)
+    while time.monotonic() - started < timeout:
+        time.sleep(interval)
+        now = process_tree_cpu_ticks(root)
+        # under 5% of one core over the interval
+        if (now - last) / hz < 0.05 * interval:
+            break
+        last = now
+    return time.monotonic() - started
 
 
 class RssSampler:

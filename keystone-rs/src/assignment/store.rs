@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::identity::store::parse_extra;
 use crate::resource::{Project, ROOT_DOMAIN_ID, store as resource_store};
 use diesel::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub use crate::db::enums::AssignmentType;
 pub const USER_SYSTEM: &str = "UserSystem";
@@ -984,99 +984,155 @@ pub fn within_domain(
     Ok(out)
 }
 
-fn domain_name(
-    conn: &mut AnyConnection,
-    cache: &mut HashMap<String, String>,
-    id: &str,
-) -> Result<String> {
-    if let Some(name) = cache.get(id) {
-        return Ok(name.clone());
+/// What `include_names` reads for a list of assignments, loaded in one query per kind
+/// (a listing of hundreds of assignments names a handful of entities many times).
+struct NamedEntities {
+    /// user id → (name, domain id); also groups.
+    users: HashMap<String, (String, String)>,
+    groups: HashMap<String, (String, String)>,
+    roles: HashMap<String, Role>,
+    /// Projects and domains, by id.
+    projects: HashMap<String, Project>,
+}
+
+impl NamedEntities {
+    fn load(conn: &mut AnyConnection, refs: &[Assignment]) -> Result<NamedEntities> {
+        let (mut users, mut groups, mut targets, mut roles) = (
+            BTreeSet::new(),
+            BTreeSet::new(),
+            BTreeSet::new(),
+            BTreeSet::new(),
+        );
+        for r in refs {
+            match &r.target {
+                Target::Domain(id) | Target::Project(id) => {
+                    targets.insert(id.clone());
+                }
+                _ => {}
+            }
+            match &r.actor {
+                Actor::User(id) => users.insert(id.clone()),
+                Actor::Group(id) => groups.insert(id.clone()),
+            };
+            roles.insert(r.role_id.clone());
+        }
+        let ids = |set: BTreeSet<String>| set.into_iter().collect::<Vec<_>>();
+        let users: HashMap<_, _> = crate::identity::store::get_many(conn, &ids(users))?
+            .into_iter()
+            .map(|u| (u.id.clone(), (u.name, u.domain_id)))
+            .collect();
+        let groups: HashMap<_, _> = crate::identity::store::groups::get_many(conn, &ids(groups))?
+            .into_iter()
+            .map(|g| (g.id.clone(), (g.name, g.domain_id)))
+            .collect();
+        let roles: HashMap<_, _> = get_roles(conn, &ids(roles))?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect();
+        let mut projects: HashMap<_, _> = resource_store::get_projects(conn, &ids(targets))?
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect();
+        // The domains the named entities live in.
+        let owners: BTreeSet<String> = projects
+            .values()
+            .map(|p| p.domain_id.clone().unwrap_or_else(|| ROOT_DOMAIN_ID.to_string()))
+            .chain(users.values().map(|(_, d)| d.clone()))
+            .chain(groups.values().map(|(_, d)| d.clone()))
+            .chain(roles.values().filter_map(|r| r.domain_id.clone()))
+            .filter(|d| !projects.contains_key(d))
+            .collect();
+        projects.extend(
+            resource_store::get_projects(conn, &ids(owners))?
+                .into_iter()
+                .map(|p| (p.id.clone(), p)),
+        );
+        Ok(NamedEntities {
+            users,
+            groups,
+            roles,
+            projects,
+        })
     }
-    let domain =
-        resource_store::get_domain(conn, id)?.ok_or_else(|| Error::could_not_find("domain", id))?;
-    cache.insert(id.to_string(), domain.name.clone());
-    Ok(domain.name)
+
+    /// A domain's name; a domain that is gone is Keystone's 404.
+    fn domain(&self, id: &str) -> Result<super::format::DomainName> {
+        let domain = self
+            .projects
+            .get(id)
+            .filter(|d| d.is_domain)
+            .ok_or_else(|| Error::could_not_find("domain", id))?;
+        Ok(super::format::DomainName {
+            id: id.to_string(),
+            name: domain.name.clone(),
+        })
+    }
+
+    /// A user's or group's name and domain (in `entities`); gone: none.
+    fn actor(
+        &self,
+        entities: &HashMap<String, (String, String)>,
+        id: &str,
+    ) -> Result<Option<(String, super::format::DomainName)>> {
+        match entities.get(id) {
+            Some((name, domain_id)) => Ok(Some((name.clone(), self.domain(domain_id)?))),
+            None => Ok(None),
+        }
+    }
 }
 
 /// The names `include_names` shows. Users and groups that are gone get empty names;
-/// projects, domains and roles must exist (Keystone's 404s).
+/// projects, domains and roles must exist (Keystone's 404s, checked in listing order).
 pub fn resolve_names(
     conn: &mut AnyConnection,
     refs: &[Assignment],
 ) -> Result<super::format::Names> {
-    use super::format::DomainName;
+    let entities = NamedEntities::load(conn, refs)?;
     let mut names = super::format::Names::default();
-    let mut domains: HashMap<String, String> = HashMap::new();
     for r in refs {
         match &r.target {
             Target::Domain(d) if !names.domains.contains_key(d) => {
-                let name = domain_name(conn, &mut domains, d)?;
+                let name = entities.domain(d)?.name;
                 names.domains.insert(d.clone(), name);
             }
             Target::Project(p) if !names.projects.contains_key(p) => {
-                let project = resource_store::get_any(conn, p)?
+                let project = entities
+                    .projects
+                    .get(p)
                     .ok_or_else(|| Error::could_not_find("project", p))?;
-                let domain_id = project
-                    .domain_id
-                    .clone()
-                    .unwrap_or_else(|| ROOT_DOMAIN_ID.to_string());
-                let name = domain_name(conn, &mut domains, &domain_id)?;
-                names.projects.insert(
-                    p.clone(),
-                    (
-                        project.name,
-                        DomainName {
-                            id: domain_id,
-                            name,
-                        },
-                    ),
-                );
+                let domain_id = project.domain_id.as_deref().unwrap_or(ROOT_DOMAIN_ID);
+                let domain = entities.domain(domain_id)?;
+                names
+                    .projects
+                    .insert(p.clone(), (project.name.clone(), domain));
             }
             _ => {}
         }
         match &r.actor {
             Actor::User(u) if !names.users.contains_key(u) => {
-                if let Some(user) = crate::identity::store::get(conn, u)? {
-                    let name = domain_name(conn, &mut domains, &user.domain_id)?;
-                    names.users.insert(
-                        u.clone(),
-                        (
-                            user.name,
-                            DomainName {
-                                id: user.domain_id,
-                                name,
-                            },
-                        ),
-                    );
+                if let Some(named) = entities.actor(&entities.users, u)? {
+                    names.users.insert(u.clone(), named);
                 }
             }
             Actor::Group(g) if !names.groups.contains_key(g) => {
-                if let Some(group) = get_group(conn, g)? {
-                    let name = domain_name(conn, &mut domains, &group.domain_id)?;
-                    names.groups.insert(
-                        g.clone(),
-                        (
-                            group.name,
-                            DomainName {
-                                id: group.domain_id,
-                                name,
-                            },
-                        ),
-                    );
+                if let Some(named) = entities.actor(&entities.groups, g)? {
+                    names.groups.insert(g.clone(), named);
                 }
             }
             _ => {}
         }
         if !names.roles.contains_key(&r.role_id) {
-            let role = require_role(conn, &r.role_id)?;
+            let role = entities
+                .roles
+                .get(&r.role_id)
+                .ok_or_else(|| Error::could_not_find("role", &r.role_id))?;
             let domain = match &role.domain_id {
-                Some(d) => Some(DomainName {
-                    id: d.clone(),
-                    name: domain_name(conn, &mut domains, d)?,
-                }),
+                Some(d) => Some(entities.domain(d)?),
                 None => None,
             };
-            names.roles.insert(r.role_id.clone(), (role.name, domain));
+            names
+                .roles
+                .insert(r.role_id.clone(), (role.name.clone(), domain));
         }
     }
     Ok(names)

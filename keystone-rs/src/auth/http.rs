@@ -19,6 +19,7 @@ use crate::token::provider::{self, IssueRequest, ResolvedScope, Token};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -77,7 +78,11 @@ fn token_response(status: StatusCode, token: &Token, body: &Value) -> HttpRespon
     token_text_response(status, token, to_ascii_string(body, Style::Python))
 }
 
-fn token_text_response(status: StatusCode, token: &Token, body: String) -> HttpResponse {
+fn token_text_response(
+    status: StatusCode,
+    token: &Token,
+    body: impl actix_web::body::MessageBody + 'static,
+) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("application/json")
         .insert_header((SUBJECT_TOKEN_HEADER, token.id.as_str()))
@@ -92,6 +97,8 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
     // The oauth1 method remembers its nonce: a write, in one transaction with the rest.
     let writes = auth.methods.iter().any(|m| m == "oauth1");
     let scope_given = body.get("auth").and_then(|a| a.get("scope")).is_some();
+    let methods_verifying_a_hash = ["password", crate::application_credential::METHOD];
+    let auth_methods = auth.methods.clone();
     let st = state.clone();
     let failed = password::FailedLogin::default();
     let failed_in_work = failed.clone();
@@ -192,6 +199,10 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
         let body = provider::render(&token, catalog);
         Ok((token, body))
     };
+    let _turn = crate::identity::password::hashing_turn(
+        auth_methods.iter().any(|m| methods_verifying_a_hash.contains(&m.as_str())),
+    )
+    .await;
     let outcome = if writes {
         let issued = state.db.write(work).await;
         if issued.is_ok() {
@@ -238,7 +249,7 @@ fn default_project_scope(
 }
 
 /// The subject token, validated, and the policy target Keystone builds from it.
-async fn subject(state: &State, req: &HttpRequest, allow_expired: bool) -> Result<Token> {
+async fn subject(state: &State, req: &HttpRequest, allow_expired: bool) -> Result<Arc<Token>> {
     let subject_id = header(req.headers(), SUBJECT_TOKEN_HEADER)
         .ok_or_else(|| Error::not_found("No token in the request"))?
         .to_string();
@@ -270,12 +281,22 @@ async fn validate(state: State, req: HttpRequest) -> Result<HttpResponse> {
     };
     context::authorize(&state, &caller, action, &subject_target(&subject))?;
     let with_catalog = !has_query_param(&req, "nocatalog");
-    let catalog = if with_catalog {
-        Some(provider::catalog_async(&state.db, &state.tokens, &state.config, &subject).await?)
-    } else {
-        None
+    let cached_body = &subject.derived.validation_body[usize::from(with_catalog)];
+    let body = match cached_body.get() {
+        Some(body) => body.clone(),
+        None => {
+            let catalog = if with_catalog {
+                Some(
+                    provider::catalog_async(&state.db, &state.tokens, &state.config, &subject)
+                        .await?,
+                )
+            } else {
+                None
+            };
+            let body = web::Bytes::from(provider::render_json(&subject, catalog.as_deref()));
+            cached_body.get_or_init(|| body).clone()
+        }
     };
-    let body = provider::render_json(&subject, catalog.as_deref());
     // HEAD answers with GET's headers (actix drops the body of HEAD responses).
     Ok(token_text_response(StatusCode::OK, &subject, body))
 }

@@ -161,6 +161,24 @@ pub fn hash_password(password: &str, cfg: &IdentitySection) -> Result<String> {
     }
 }
 
+/// A turn at verifying a password hash, for a request that will verify one: at most one
+/// verification per core runs at a time. Logins beyond that wait here, on the async
+/// worker, before they take a blocking thread and a database connection; so a burst of
+/// logins neither oversubscribes the cores (every login slower, token validation starved
+/// of CPU) nor holds pooled connections while it waits, and a client that gives up
+/// before its turn costs no hashing at all. `None` when the request verifies no hash.
+pub async fn hashing_turn(verifies_a_hash: bool) -> Option<tokio::sync::SemaphorePermit<'static>> {
+    static TURNS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        tokio::sync::Semaphore::new(cores)
+    });
+    if !verifies_a_hash {
+        return None;
+    }
+    // The semaphore is never closed.
+    TURNS.acquire().await.ok()
+}
+
 /// Keystone's `check_password`: the §1.4 length rule of this configuration (so an over-long
 /// password is a 403 under `strict_password_check`), then [`verify_password`]'s check.
 pub fn check_password(password: &str, stored: &str, cfg: &IdentitySection) -> Result<bool> {

@@ -174,6 +174,8 @@ async fn authenticated_client(
             Utc::now(),
         ))
     };
+    // The secret methods verify the credential's hashed secret.
+    let _turn = crate::identity::password::hashing_turn(!is_jwt).await;
     let outcome = if is_jwt {
         let r = state.db.write(work).await;
         crate::db::replay::purge_if_due(&state.db, &super::JTI_PURGE, store::JTI_KIND).await;

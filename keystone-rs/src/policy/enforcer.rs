@@ -9,7 +9,7 @@ use super::parser::{Problem, RuleText, parse};
 use crate::config::Config;
 use crate::error::Error;
 use actix_web::http::StatusCode;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -289,6 +289,17 @@ impl Enforcer {
 
     /// Enforces `action` as Keystone does: Ok, or the 403 Keystone sends.
     pub fn enforce(&self, action: &str, target: &Value, creds: &Credentials) -> Result<(), Error> {
+        self.enforce_dict(action, target, &creds.to_map())
+    }
+
+    /// [`Enforcer::enforce`] with the credentials already as oslo.policy's dict
+    /// ([`Credentials::to_map`]): callers that check one token often build it once.
+    pub fn enforce_dict(
+        &self,
+        action: &str,
+        target: &Value,
+        creds: &Map<String, Value>,
+    ) -> Result<(), Error> {
         if !self.is_enforceable(action) {
             tracing::warn!(
                 action,
@@ -296,7 +307,7 @@ impl Enforcer {
             );
             return Err(Error::new(StatusCode::FORBIDDEN, INVALID_ACTION_MESSAGE));
         }
-        let decision = self.check(action, target, creds);
+        let decision = self.check_dict(action, target, creds);
         match decision.outcome {
             Outcome::Allowed => Ok(()),
             Outcome::Undecidable(reason) => {
@@ -317,10 +328,14 @@ impl Enforcer {
     /// `target` is Keystone's target dict, nested or already flattened (see
     /// [`super::target`]); a non-object is taken as empty.
     pub fn check(&self, rule: &str, target: &Value, creds: &Credentials) -> Decision {
+        self.check_dict(rule, target, &creds.to_map())
+    }
+
+    /// [`Enforcer::check`] with the credentials as oslo.policy's dict.
+    pub fn check_dict(&self, rule: &str, target: &Value, creds: &Map<String, Value>) -> Decision {
         self.maybe_reload();
         let rules = self.current_rules();
-        let creds = creds.to_map();
-        let token_scope = token_scope(&creds);
+        let token_scope = token_scope(creds);
         // Keystone flattens before enforcing; flattening a flat target changes nothing, so
         // callers may pass either form.
         let target = &super::target::flatten(target);
@@ -345,7 +360,7 @@ impl Enforcer {
             let evaluation = Evaluation {
                 rules: &lookup,
                 target,
-                creds: &creds,
+                creds,
             };
             match effective.check.evaluate(&evaluation) {
                 Ok(true) => Outcome::Allowed,

@@ -137,7 +137,7 @@ async fn project_route(
     state: &State,
     req: &HttpRequest,
     id: &str,
-) -> Result<(Token, Option<Project>, TargetBuilder)> {
+) -> Result<(std::sync::Arc<Token>, Option<Project>, TargetBuilder)> {
     let caller = context::caller(state, req).await?;
     let project = load_project(state, id).await?;
     let target = project_target(project.as_ref()).path_var("project_id", id);
@@ -478,7 +478,7 @@ async fn tag_route(
     state: &State,
     req: &HttpRequest,
     path: web::Path<(String, String)>,
-) -> Result<(Token, Option<Project>, TargetBuilder, String, String)> {
+) -> Result<(std::sync::Arc<Token>, Option<Project>, TargetBuilder, String, String)> {
     let (id, value) = path.into_inner();
     let (caller, project, target) = project_route(state, req, &id).await?;
     let target = target.path_var("value", value.as_str());

@@ -59,11 +59,24 @@ pub struct Token {
     pub user_domain: Project,
     pub scope: ResolvedScope,
     pub roles: Vec<Role>,
-    /// The credential an `application_credential` token was issued from (re-read at
-    /// every validation).
+    /// The credential an `application_credential` token was issued from (re-read whenever
+    /// the token is validated at a new state of the database).
     pub application_credential: Option<ApplicationCredential>,
     /// Tokens obtained with the `oauth1` method: their access token and its consumer.
     pub oauth1: Option<crate::oauth1::Delegation>,
+    /// Renderings of this token, made once and reused while it stays in the validation cache.
+    pub derived: Derived,
+}
+
+/// What requests derive from a validated token, kept with it: a cached token answers its
+/// next validation or policy check without rendering anything again. Everything here is
+/// a function of the token's fields, so it is exactly as fresh as the token itself.
+#[derive(Debug, Clone, Default)]
+pub struct Derived {
+    /// The oslo.policy credentials dict of the token as a caller (`context::authorize`).
+    pub policy_credentials: std::sync::OnceLock<Arc<Map<String, Value>>>,
+    /// The `GET /v3/auth/tokens` body without (`[0]`) and with (`[1]`) the catalog.
+    pub validation_body: [std::sync::OnceLock<actix_web::web::Bytes>; 2],
 }
 
 impl Token {
@@ -123,7 +136,7 @@ pub fn validate(
     config: &Config,
     token_id: &str,
     allow_expired: bool,
-) -> Result<Token> {
+) -> Result<Arc<Token>> {
     validate_with(
         conn,
         tokens,
@@ -157,7 +170,7 @@ pub fn validate_with(
     token_id: &str,
     allow_expired: bool,
     access_rules_version: Option<&str>,
-) -> Result<Token> {
+) -> Result<Arc<Token>> {
     let check = Check {
         token_id,
         allow_expired,
@@ -182,7 +195,7 @@ pub async fn validate_async(
     token_id: &str,
     allow_expired: bool,
     access_rules_version: Option<&str>,
-) -> Result<Token> {
+) -> Result<Arc<Token>> {
     let check = Check {
         token_id,
         allow_expired,
@@ -216,7 +229,7 @@ fn check_token(
     tokens: &TokenFormatter,
     config: &Config,
     check: &Check,
-) -> Result<Token> {
+) -> Result<Arc<Token>> {
     let result = check_token_once(conn, tokens, config, check);
     match &result {
         Err(e) if crate::db::needs_database(e) => {}
@@ -225,7 +238,55 @@ fn check_token(
     result
 }
 
+/// A token validated at the current state of the database is kept whole in the validation
+/// cache: its next validation decodes and loads nothing. What depends on the clock and on
+/// the validating client rather than on stored state is checked on every use.
 fn check_token_once(
+    conn: &mut MaybeConn,
+    tokens: &TokenFormatter,
+    config: &Config,
+    check: &Check,
+) -> Result<Arc<Token>> {
+    let cache = &tokens.cache;
+    cache.sync(conn)?;
+    let token = cache
+        .tokens
+        .get_or_load_value(cache, check.token_id.to_string(), || {
+            load_token(conn, tokens, config, check).map(Arc::new)
+        })?;
+    check_expiry(&token.payload, config, check.allow_expired)?;
+    check_access_rules(&token, check.access_rules_version)?;
+    Ok(token)
+}
+
+/// Keystone's expiry check, with `[token] allow_expired_window` when asked for.
+fn check_expiry(payload: &TokenPayload, config: &Config, allow_expired: bool) -> Result<()> {
+    let window = if allow_expired {
+        Duration::seconds(config.token.allow_expired_window)
+    } else {
+        Duration::zero()
+    };
+    if payload.expires_at + window <= Utc::now() {
+        return Err(failed_to_validate().with_detail("token expired"));
+    }
+    Ok(())
+}
+
+/// A credential's access rules only reach clients that announce they understand them.
+fn check_access_rules(token: &Token, access_rules_version: Option<&str>) -> Result<()> {
+    let has_rules = token
+        .application_credential
+        .as_ref()
+        .is_some_and(|ac| !ac.access_rules.is_empty());
+    if has_rules && !understands_access_rules(access_rules_version) {
+        return Err(failed_to_validate()
+            .with_detail("access rules not understood by the validating client"));
+    }
+    Ok(())
+}
+
+/// Decode the token and load and check everything it refers to, in Keystone's order.
+fn load_token(
     conn: &mut MaybeConn,
     tokens: &TokenFormatter,
     config: &Config,
@@ -252,7 +313,6 @@ fn check_token_once(
         return Err(failed_to_validate().with_detail(format!("{kind} tokens are not served yet")));
     }
     let cache = &tokens.cache;
-    cache.sync(conn)?;
     // Keystone's token model checks the project (and its domain) exist before the user: a
     // token of a deleted domain's user answers "Could not find project".
     let project_scope = match &payload.scope {
@@ -266,15 +326,7 @@ fn check_token_once(
         })?
         .ok_or_else(|| Error::could_not_find("user", &payload.user_id))?;
 
-    let now = Utc::now();
-    let window = if allow_expired {
-        Duration::seconds(config.token.allow_expired_window)
-    } else {
-        Duration::zero()
-    };
-    if payload.expires_at + window <= now {
-        return Err(failed_to_validate().with_detail("token expired"));
-    }
+    check_expiry(&payload, config, allow_expired)?;
 
     let scope = match project_scope {
         Some(scope) => scope,
@@ -346,14 +398,7 @@ fn check_token_once(
             "Could not find token: {token_id}."
         )));
     }
-    let has_rules = application_credential
-        .as_ref()
-        .is_some_and(|ac| !ac.access_rules.is_empty());
-    if has_rules && !understands_access_rules(access_rules_version) {
-        return Err(failed_to_validate()
-            .with_detail("access rules not understood by the validating client"));
-    }
-    Ok(Token {
+    let token = Token {
         id: token_id.to_string(),
         payload,
         issued_at,
@@ -363,7 +408,10 @@ fn check_token_once(
         roles,
         application_credential,
         oauth1,
-    })
+        derived: Derived::default(),
+    };
+    check_access_rules(&token, access_rules_version)?;
+    Ok(token)
 }
 
 /// A credential token's roles: only project-scoped credentials carry any.
@@ -594,6 +642,7 @@ pub fn issue(
         roles,
         application_credential: req.application_credential,
         oauth1,
+        derived: Derived::default(),
     })
 }
 
