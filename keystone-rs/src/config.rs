@@ -24,6 +24,7 @@ pub struct Config {
     pub healthcheck: HealthcheckSection,
     pub metrics: MetricsSection,
     pub rate_limit: RateLimitSection,
+    pub ssl: SslSection,
     /// Every section/option as read, for subsystems added later (and for tests).
     pub raw: BTreeMap<String, BTreeMap<String, String>>,
     /// The file this came from, if any (relative paths in it are taken as they are).
@@ -112,6 +113,23 @@ pub struct OAuth2Section {
     /// takes a secret sent in the form); keystone-rs adds `client_secret_post`,
     /// `client_secret_jwt` and `private_key_jwt`, all enabled by default.
     pub authn_methods: Vec<String>,
+    /// `oauth2_cert_dn_mapping_id`: the federation mapping `tls_client_auth` runs on the
+    /// client certificate's subject and issuer names.
+    pub cert_dn_mapping_id: String,
+}
+
+/// `[ssl]`: TLS served by keystone-rs itself (the option names of Keystone's former
+/// `[eventlet_server_ssl]`); see tls.rs. TLS is on when `certfile` is set.
+#[derive(Debug, Clone, Default)]
+pub struct SslSection {
+    /// PEM server certificate chain.
+    pub certfile: Option<PathBuf>,
+    /// PEM private key (default: `certfile`, for a combined file).
+    pub keyfile: Option<PathBuf>,
+    /// PEM CA certificates that issue client certificates; without it none is asked for.
+    pub ca_certs: Option<PathBuf>,
+    /// Refuse connections without a client certificate (default: optional).
+    pub cert_required: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -370,6 +388,15 @@ impl Config {
                     .map(|s| s.to_string())
                     .collect()
                 }),
+                cert_dn_mapping_id: r
+                    .string("oauth2", "oauth2_cert_dn_mapping_id")
+                    .unwrap_or_else(|| "oauth2_mapping".into()),
+            },
+            ssl: SslSection {
+                certfile: r.string("ssl", "certfile").map(PathBuf::from),
+                keyfile: r.string("ssl", "keyfile").map(PathBuf::from),
+                ca_certs: r.string("ssl", "ca_certs").map(PathBuf::from),
+                cert_required: r.boolean("ssl", "cert_required", false)?,
             },
             resource: ResourceSection {
                 list_limit: r.opt_parse("resource", "list_limit")?,
@@ -513,6 +540,11 @@ const KNOWN: &[(&str, &str)] = &[
     ("oauth1", "request_token_duration"),
     ("oauth1", "access_token_duration"),
     ("oauth2", "oauth2_authn_methods"),
+    ("oauth2", "oauth2_cert_dn_mapping_id"),
+    ("ssl", "certfile"),
+    ("ssl", "keyfile"),
+    ("ssl", "ca_certs"),
+    ("ssl", "cert_required"),
     ("resource", "list_limit"),
     ("security_compliance", "lockout_failure_attempts"),
     ("security_compliance", "lockout_duration"),

@@ -193,9 +193,34 @@ pub async fn caller(state: &State, req: &HttpRequest) -> Result<Arc<Token>> {
             Error::unauthorized_because(format!("caller token rejected ({})", e.status.as_u16()))
         }
     })?;
+    check_certificate_binding(req, &token)?;
     // A credential token with access rules only reaches what its rules allow.
     crate::application_credential::http::enforce_access_rules(state, req, &token).await?;
     Ok(token)
+}
+
+/// A certificate-bound token (OAuth2 `tls_client_auth`) presented over a TLS connection
+/// keystone-rs terminated must come with the certificate it is bound to (RFC 8705 §3).
+/// Keystone never checks the binding; over plain HTTP (TLS ended by a proxy) keystone-rs
+/// cannot either (api-ref/DEVIATIONS.md).
+fn check_certificate_binding(req: &HttpRequest, token: &Token) -> Result<()> {
+    let (Some(bound_to), Some(tls)) = (&token.payload.thumbprint, crate::tls::connection(req))
+    else {
+        return Ok(());
+    };
+    let presented = tls
+        .peer_certificate
+        .as_deref()
+        .map(crate::tls::keystone_thumbprint);
+    let matches = presented
+        .is_some_and(|p| subtle::ConstantTimeEq::ct_eq(p.as_bytes(), bound_to.as_bytes()).into());
+    if matches {
+        Ok(())
+    } else {
+        Err(Error::unauthorized_because(
+            "certificate-bound token without its client certificate",
+        ))
+    }
 }
 
 /// Policy credentials of a token (shared/spec/policy.md §5.1).

@@ -9,11 +9,13 @@ pub mod error;
 pub mod identity;
 pub mod json;
 pub mod server;
+pub mod tls;
 
 pub mod application_credential;
 pub mod assignment;
 pub mod auth;
 pub mod catalog;
+pub mod federation;
 pub mod manage;
 pub mod oauth1;
 pub mod oauth2;

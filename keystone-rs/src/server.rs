@@ -53,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::application_credential::http::configure(cfg);
     crate::oauth1::http::configure(cfg);
     crate::oauth2::http::configure(cfg);
+    crate::federation::http::configure(cfg);
     crate::resource::http::configure(cfg);
     crate::identity::http::configure(cfg);
     crate::assignment::http::configure(cfg);
@@ -314,17 +315,25 @@ pub fn build(
     state: AppState,
     listener: std::net::TcpListener,
 ) -> std::io::Result<actix_web::dev::Server> {
+    let tls = crate::tls::server_config(&state.config.ssl).map_err(std::io::Error::other)?;
     let state = web::Data::new(state);
-    Ok(HttpServer::new(move || app(state.clone()))
-        .listen(listener)?
-        .shutdown_timeout(30)
-        .run())
+    let server = HttpServer::new(move || app(state.clone())).on_connect(crate::tls::on_connect);
+    let server = match tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls)?,
+        None => server.listen(listener)?,
+    };
+    Ok(server.shutdown_timeout(30).run())
 }
 
 /// Run the HTTP server until SIGTERM/SIGINT; in-flight requests are drained.
 pub async fn serve(state: AppState, bind: &str) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(bind)?;
-    tracing::info!(%bind, "keystone-rs listening");
+    let scheme = if state.config.ssl.certfile.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(%bind, scheme, "keystone-rs listening");
     build(state, listener)?.await?;
     Ok(())
 }

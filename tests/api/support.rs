@@ -222,13 +222,50 @@ impl TestServer {
             })
         });
         let handle = rx.recv().expect("server started");
+        let (scheme, agent) = match &config.ssl.certfile {
+            // The test CA in `[ssl] ca_certs` signed the server's certificate too.
+            Some(_) => ("https", Self::tls_agent_for(&config, None)),
+            None => ("http", Self::agent()),
+        };
         TestServer {
-            base: format!("http://127.0.0.1:{port}"),
+            base: format!("{scheme}://127.0.0.1:{port}"),
             config,
             dir,
-            agent: Self::agent(),
+            agent,
             running: Running::InProcess(handle),
         }
+    }
+
+    fn tls_agent_for(config: &Config, client: Option<(&str, &str)>) -> ureq::Agent {
+        use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
+        let ca_file = config
+            .ssl
+            .ca_certs
+            .as_ref()
+            .expect("[ssl] ca_certs in TLS tests");
+        let ca_pem = std::fs::read(ca_file).expect("read CA");
+        let ca = Certificate::from_pem(&ca_pem).expect("CA PEM");
+        let mut tls = TlsConfig::builder()
+            .provider(TlsProvider::Rustls)
+            .root_certs(RootCerts::new_with_certs(&[ca]));
+        if let Some((cert_pem, key_pem)) = client {
+            let cert = Certificate::from_pem(cert_pem.as_bytes()).expect("client cert PEM");
+            let key = PrivateKey::from_pem(key_pem.as_bytes()).expect("client key PEM");
+            tls = tls.client_cert(Some(ClientCert::new_with_certs(&[cert], key)));
+        }
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .tls_config(tls.build())
+            .build()
+            .into()
+    }
+
+    /// A TLS client of this server presenting `client` (certificate PEM, key PEM), or no
+    /// certificate.
+    #[allow(dead_code)] // used by some test modules only
+    pub fn tls_agent(&self, client: Option<(&str, &str)>) -> ureq::Agent {
+        Self::tls_agent_for(&self.config, client)
     }
 
     fn finish(
@@ -267,6 +304,20 @@ impl TestServer {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Response {
+        self.request_via(&self.agent, method, path, headers, body)
+            .expect("HTTP exchange")
+    }
+
+    /// [`Self::request`] through another client (a TLS agent with a client certificate);
+    /// a connection or handshake failure is the error.
+    pub fn request_via(
+        &self,
+        agent: &ureq::Agent,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Response, ureq::Error> {
         let url = format!("{}{}", self.base, path);
         let mut builder = ureq::http::Request::builder().method(method).uri(&url);
         for (k, v) in headers {
@@ -275,7 +326,8 @@ impl TestServer {
         let req = builder
             .body(body.map(|b| b.to_vec()).unwrap_or_default())
             .expect("request");
-        Self::finish(method, path, self.agent.run(req))
+        let resp = agent.run(req)?;
+        Ok(Self::finish(method, path, Ok(resp)))
     }
 
     pub fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {

@@ -68,16 +68,22 @@ def free_port() -> int:
 
 
 def wait_until_serving(base_url: str, proc: subprocess.Popen | None, log: Path,
-                       timeout: float = 60.0) -> None:
-    """Polls GET /v3 until it answers 200; fails early if the process died."""
+                       timeout: float = 60.0, ca_file: Path | None = None) -> None:
+    """Polls GET /v3 until it answers 200; fails early if the process died. `ca_file`
+    verifies an https server's certificate."""
     deadline = time.monotonic() + timeout
     last = ""
+    context = None
+    if ca_file is not None:
+        import ssl
+        context = ssl.create_default_context(cafile=str(ca_file))
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode} before serving "
                                f"{base_url}/v3\n{tail(log)}")
         try:
-            with urllib.request.urlopen(f"{base_url}/v3", timeout=5) as resp:
+            with urllib.request.urlopen(f"{base_url}/v3", timeout=5,
+                                        context=context) as resp:
                 if resp.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, OSError) as e:
@@ -220,11 +226,17 @@ class KeystoneRs:
     """keystone-rs in `workdir`, listening on 127.0.0.1:`port`."""
 
     def __init__(self, binary: Path, workdir: Path, port: int | None = None,
-                 connection: str | None = None, key_repository: Path | None = None):
+                 connection: str | None = None, key_repository: Path | None = None,
+                 extra_conf: str = "", ca_file: Path | None = None):
+        """`extra_conf` is appended to keystone.conf; with an `[ssl]` section in it,
+        `ca_file` is the CA that signed the server's certificate (https)."""
         self.binary = Path(binary)
         self.workdir = Path(workdir)
         self.port = port or free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.extra_conf = extra_conf
+        self.ca_file = ca_file
+        scheme = "https" if ca_file else "http"
+        self.base_url = f"{scheme}://127.0.0.1:{self.port}"
         self.connection = connection or f"sqlite:///{self.workdir}/keystone.db"
         self.key_repository = key_repository or self.workdir / "fernet-keys"
         self.conf = self.workdir / "keystone.conf"
@@ -238,7 +250,8 @@ class KeystoneRs:
                 f"keystone-rs binary not found at {self.binary}: build it (cargo build) "
                 "or set KEYSTONE_RS_BIN")
         (self.workdir / "log").mkdir(parents=True, exist_ok=True)
-        self.conf.write_text(keystone_conf(self.workdir, self.connection, self.key_repository))
+        self.conf.write_text(keystone_conf(self.workdir, self.connection, self.key_repository)
+                             + self.extra_conf)
 
     def manage(self, *args: str) -> None:
         run_logged([str(self.binary), "manage", "--config-file", str(self.conf), *args],
@@ -258,7 +271,7 @@ class KeystoneRs:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=detach)
         try:
-            wait_until_serving(self.base_url, self.proc, self.log)
+            wait_until_serving(self.base_url, self.proc, self.log, ca_file=self.ca_file)
         except Exception:
             self.stop()
             raise

@@ -188,6 +188,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
                 parent_audit_id: outcome.parent_audit_id,
                 access_token_id: outcome.oauth1.map(|g| g.access_token_id),
                 application_credential: outcome.application_credential,
+                thumbprint: None,
             },
         )?;
         let catalog = if with_catalog {

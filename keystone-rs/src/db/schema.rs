@@ -567,6 +567,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The RFC 8705 thumbprint of each certificate a token was bound to, by Keystone's.
+    ksrs_oauth2_certificate (thumbprint) {
+        thumbprint -> Text,
+        x5t_s256 -> Text,
+        /// Microseconds since the epoch, UTC.
+        created_at -> BigInt,
+    }
+}
+
 // Joins along Keystone's single-column foreign keys.
 diesel::joinable!(local_user -> user (user_id));
 diesel::joinable!(password -> local_user (local_user_id));
@@ -646,4 +656,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     token,
     ksrs_replay,
     ksrs_oauth2_client,
+    ksrs_oauth2_certificate,
 );

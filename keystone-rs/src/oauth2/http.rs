@@ -5,11 +5,12 @@
 //!
 //! The two OAuth endpoints answer RFC 6749 error JSON only, never Keystone's error JSON.
 
-use super::{ClientAuthentication, Form, OAuthError, OAuthResult, store};
+use super::{ClientAuthentication, Form, OAuthError, OAuthResult, mtls, store};
 use crate::context::{self, base_url, header, json_body, request_base_url};
 use crate::error::{Error, Result};
 use crate::json::{Style, resource_body, to_ascii_string};
 use crate::server::State;
+use crate::token::provider::Token;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -204,15 +205,20 @@ async fn token(state: State, req: HttpRequest, body: web::Bytes) -> OAuthResult<
             ));
         }
     }
-    let basic = header(req.headers(), "authorization")
-        .is_some_and(|h| h.trim().to_ascii_lowercase().starts_with("basic "));
-    let ac = authenticated_client(&state, &req, &form).await?;
-    let st = state.clone();
-    let token = state
-        .db
-        .read(move |conn| super::issue_token(conn, &st.tokens, &st.config, ac))
-        .await
-        .map_err(|e| OAuthError::from(e).with_basic_challenge(basic))?;
+    let token = match tls_client_certificate(&req, &form) {
+        Some(der) => bound_token(&state, &form, der).await?,
+        None => {
+            let basic = header(req.headers(), "authorization")
+                .is_some_and(|h| h.trim().to_ascii_lowercase().starts_with("basic "));
+            let ac = authenticated_client(&state, &req, &form).await?;
+            let st = state.clone();
+            state
+                .db
+                .read(move |conn| super::issue_token(conn, &st.tokens, &st.config, ac))
+                .await
+                .map_err(|e| OAuthError::from(e).with_basic_challenge(basic))?
+        }
+    };
     Ok(oauth_json(
         StatusCode::OK,
         &json!({
@@ -223,13 +229,73 @@ async fn token(state: State, req: HttpRequest, body: web::Bytes) -> OAuthResult<
     ))
 }
 
+/// The certificate a `tls_client_auth` client authenticates with: the one the client
+/// presented in keystone-rs's TLS handshake (verified against `[ssl] ca_certs`), when the
+/// request carries no other client credentials. Keystone takes a certificate over any
+/// Basic header; here a client that sends a secret or an assertion is authenticated by
+/// it, whatever certificate its TLS library offered (api-ref/DEVIATIONS.md).
+fn tls_client_certificate(req: &HttpRequest, form: &Form) -> Option<Vec<u8>> {
+    let other_credentials = header(req.headers(), "authorization")
+        .is_some_and(|h| h.trim().to_ascii_lowercase().starts_with("basic "))
+        || form.get("client_secret").is_some()
+        || form.get("client_assertion").is_some();
+    if other_credentials {
+        return None;
+    }
+    crate::tls::connection(req)?.peer_certificate.clone()
+}
+
+fn tls_client_id(form: &Form) -> OAuthResult<String> {
+    form.get("client_id")
+        .map(str::to_string)
+        .ok_or_else(|| OAuthError::invalid_client("tls_client_auth without client_id"))
+}
+
+/// `tls_client_auth` at the token endpoint: authenticate, issue the bound token, and
+/// remember the certificate's RFC 8705 thumbprint for introspection.
+async fn bound_token(state: &State, form: &Form, der: Vec<u8>) -> OAuthResult<Token> {
+    let client_id = tls_client_id(form)?;
+    let st = state.clone();
+    let certificate = der.clone();
+    let token = state
+        .db
+        .read(move |conn| {
+            let user = match mtls::authenticate(conn, &st.config, &client_id, &certificate)? {
+                Ok(user) => user,
+                Err(refused) => return Ok(Err(refused)),
+            };
+            mtls::issue_bound_token(conn, &st.tokens, &st.config, user, &certificate)
+        })
+        .await??;
+    let thumbprint = crate::tls::keystone_thumbprint(&der);
+    let x5t = crate::tls::rfc8705_thumbprint(&der);
+    let now_us = Utc::now().timestamp_micros();
+    state
+        .db
+        .write(move |conn| store::remember_certificate(conn, &thumbprint, &x5t, now_us))
+        .await?;
+    Ok(token)
+}
+
 async fn introspect(state: State, req: HttpRequest, body: web::Bytes) -> OAuthResult<HttpResponse> {
     let form = read_form(&req, &body)?;
     let subject = form
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("The parameter token is required."))?
         .to_string();
-    authenticated_client(&state, &req, &form).await?;
+    match tls_client_certificate(&req, &form) {
+        Some(der) => {
+            let client_id = tls_client_id(&form)?;
+            let st = state.clone();
+            state
+                .db
+                .read(move |conn| mtls::authenticate(conn, &st.config, &client_id, &der))
+                .await??;
+        }
+        None => {
+            authenticated_client(&state, &req, &form).await?;
+        }
+    }
     let st = state.clone();
     let issuer = base_url(&req, &state.config);
     // Whatever does not validate — garbage, expired, revoked, of a disabled user — is
@@ -238,7 +304,13 @@ async fn introspect(state: State, req: HttpRequest, body: web::Bytes) -> OAuthRe
         .db
         .read(move |conn| {
             match crate::token::provider::validate(conn, &st.tokens, &st.config, &subject, false) {
-                Ok(token) => Ok(super::introspection(&token, &issuer)),
+                Ok(token) => {
+                    let x5t = match &token.payload.thumbprint {
+                        Some(t) => store::certificate_x5t(conn, t)?,
+                        None => None,
+                    };
+                    Ok(super::introspection(&token, &issuer, x5t.as_deref()))
+                }
                 Err(e) if e.status.is_server_error() => Err(e),
                 Err(_) => Ok(json!({"active": false})),
             }
@@ -256,16 +328,8 @@ async fn metadata(state: State, req: HttpRequest) -> HttpResponse {
         .authn_methods
         .iter()
         .map(String::as_str)
-        // Named in Keystone's default, but mTLS is not served by keystone-rs yet.
-        .filter(|m| {
-            matches!(
-                *m,
-                "client_secret_basic"
-                    | "client_secret_post"
-                    | "client_secret_jwt"
-                    | "private_key_jwt"
-            )
-        })
+        // `tls_client_auth` only where clients can present a certificate to us.
+        .filter(|m| *m != mtls::METHOD || state.config.ssl.ca_certs.is_some())
         .collect();
     let mut methods = methods;
     if methods.contains(&"client_secret_basic") && !methods.contains(&"client_secret_post") {
@@ -282,6 +346,7 @@ async fn metadata(state: State, req: HttpRequest) -> HttpResponse {
         "token_endpoint_auth_signing_alg_values_supported": algs,
         "introspection_endpoint_auth_methods_supported": methods,
         "introspection_endpoint_auth_signing_alg_values_supported": algs,
+        "tls_client_certificate_bound_access_tokens": state.config.ssl.ca_certs.is_some(),
     });
     HttpResponse::Ok()
         .content_type("application/json")

@@ -3,10 +3,12 @@
 //!
 //! Client authentication is one enum, [`ClientAuthentication`]: each variant says how a
 //! client proved who it is, and [`authenticate_client`] turns any of them into the
-//! application credential. `tls_client_auth` (RFC 8705) will be one more variant.
+//! application credential. `tls_client_auth` (RFC 8705) authenticates a *user* instead
+//! (mtls.rs), so it stays outside that enum.
 
 pub mod http;
 pub mod jwt;
+pub mod mtls;
 pub mod store;
 
 use crate::application_credential::ApplicationCredential;
@@ -506,6 +508,7 @@ pub fn issue_token(
             parent_audit_id: None,
             access_token_id: None,
             application_credential: Some(ac),
+            thumbprint: None,
         },
     )
 }
@@ -531,11 +534,14 @@ fn id_name(id: &str, name: &str) -> Value {
 /// `sub`/`username`/`user_domain` (and `user`), `project` with its `domain`, or `domain`, or
 /// `system.all`; `roles` comma-separated; `exp`/`iat` in epoch seconds; `client_id` the
 /// application credential the token was issued to.
-pub fn introspection(token: &Token, issuer: &str) -> Value {
+pub fn introspection(token: &Token, issuer: &str, x5t_s256: Option<&str>) -> Value {
     let mut m = Map::new();
     m.insert("active".into(), true.into());
     if let Some(ac) = &token.application_credential {
         m.insert("client_id".into(), ac.id.clone().into());
+    } else if token.payload.thumbprint.is_some() {
+        // A `tls_client_auth` client is the user itself.
+        m.insert("client_id".into(), token.user.id.clone().into());
     }
     m.insert("token_type".into(), "Bearer".into());
     m.insert("exp".into(), token.payload.expires_at.timestamp().into());
@@ -569,8 +575,10 @@ pub fn introspection(token: &Token, issuer: &str) -> Value {
     m.insert("roles".into(), token.role_names().join(",").into());
     m.insert("methods".into(), token.payload.methods.clone().into());
     m.insert("audit_ids".into(), token.payload.audit_ids.clone().into());
-    // `cnf.x5t#S256` comes with certificate-bound tokens (tls_client_auth, not served yet);
-    // it must then be RFC 8705's thumbprint of the DER, unpadded, which is not what the
-    // Fernet payload keeps (SHA-256 of the PEM, padded; oauth2.md A5, B3.5).
+    // RFC 8705 §3.2: the DER thumbprint, unpadded — not the Fernet payload's (SHA-256 of
+    // the PEM, padded; oauth2.md A5, B3.5). Tokens bound elsewhere (Keystone) have none.
+    if let Some(x5t) = x5t_s256 {
+        m.insert("cnf".into(), serde_json::json!({"x5t#S256": x5t}));
+    }
     Value::Object(m)
 }

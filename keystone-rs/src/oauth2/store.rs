@@ -88,3 +88,48 @@ pub fn remember_jti(
     let value = replay::scoped_value(client_id, jti);
     replay::remember(conn, JTI_KIND, &value, now_us, expires_at_us)
 }
+
+/// Remember the RFC 8705 thumbprint of a certificate a token is bound to (idempotent: a
+/// row another request wrote first is as good).
+pub fn remember_certificate(
+    conn: &mut AnyConnection,
+    thumbprint: &str,
+    x5t_s256: &str,
+    now_us: i64,
+) -> Result<()> {
+    use crate::db::schema::ksrs_oauth2_certificate as c;
+    let known = c::table
+        .filter(c::thumbprint.eq(thumbprint))
+        .select(c::thumbprint)
+        .first::<String>(conn)
+        .optional()?;
+    if known.is_some() {
+        return Ok(());
+    }
+    match diesel::insert_into(c::table)
+        .values((
+            c::thumbprint.eq(thumbprint),
+            c::x5t_s256.eq(x5t_s256),
+            c::created_at.eq(now_us),
+        ))
+        .execute(conn)
+    {
+        Ok(_) => Ok(()),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The RFC 8705 thumbprint of the certificate with this Keystone thumbprint, if a token
+/// was bound to it here.
+pub fn certificate_x5t(conn: &mut AnyConnection, thumbprint: &str) -> Result<Option<String>> {
+    use crate::db::schema::ksrs_oauth2_certificate as c;
+    Ok(c::table
+        .filter(c::thumbprint.eq(thumbprint))
+        .select(c::x5t_s256)
+        .first::<String>(conn)
+        .optional()?)
+}

@@ -306,8 +306,6 @@ fn load_token(
         Some("trust")
     } else if payload.federated.is_some() {
         Some("federated")
-    } else if payload.thumbprint.is_some() {
-        Some("OAuth2 mTLS")
     } else {
         None
     };
@@ -562,6 +560,9 @@ pub struct IssueRequest {
     pub application_credential: Option<ApplicationCredential>,
     /// Set by the `oauth1` method: the token carries that access token's delegation.
     pub access_token_id: Option<String>,
+    /// OAuth2 `tls_client_auth`: the client certificate's Keystone thumbprint (the token
+    /// is bound to that certificate).
+    pub thumbprint: Option<String>,
 }
 
 /// Mint a token: roles must exist for a scoped token (else 401), then encrypt.
@@ -623,6 +624,7 @@ pub fn issue(
     payload.trust_id = None;
     payload.app_cred_id = req.application_credential.as_ref().map(|ac| ac.id.clone());
     payload.access_token_id = req.access_token_id;
+    payload.thumbprint = req.thumbprint;
     let encoded = encode_token(&tokens.keys, &tokens.codec, &payload)?;
     crate::observability::metrics::token_issued(match &req.scope {
         ResolvedScope::Unscoped => "unscoped",
@@ -794,6 +796,12 @@ pub fn render(token: &Token, catalog: Option<Value>) -> Value {
     }
     if let Some(ac) = &token.application_credential {
         t.insert("application_credential".into(), ac.token_json());
+    }
+    if let Some(thumbprint) = &token.payload.thumbprint {
+        t.insert(
+            "oauth2_credential".into(),
+            serde_json::json!({"x5t#S256": thumbprint}),
+        );
     }
     let mut outer = Map::new();
     outer.insert("token".into(), Value::Object(t));

@@ -848,6 +848,15 @@ pub fn roundtrip_every_table(conn: &mut AnyConnection) -> Vec<(&'static str, usi
             created_at: 1795610271000000_i64
         }
     );
+    roundtrip!(
+        conn,
+        covered,
+        ksrs_oauth2_certificate {
+            thumbprint: s("GeuMEUC12t6CinhZ5kHg4bcwVaSAbT170Mad2xOXV78="),
+            x5t_s256: s("Case-Sensitive_x5t-AbCdEfGhIjKlMnOpQrStUvWxYz0123"),
+            created_at: 1795610271000000_i64
+        }
+    );
     // The change marker nodes poll: one row, seeded by its migration (not in `table!`; the
     // cache code reads it with plain SQL).
     #[derive(diesel::QueryableByName)]

@@ -202,6 +202,7 @@ pub fn ksrs_migrations() -> Vec<String> {
         KSRS_REPLAY,
         "2026-11-24-000200_ksrs_generation",
         "2026-11-24-000300_ksrs_oauth2_client",
+        "2026-11-24-000400_ksrs_oauth2_certificate",
     ]
     .map(String::from)
     .to_vec()

@@ -1,0 +1,1 @@
+DROP TABLE ksrs_oauth2_certificate;
