@@ -942,7 +942,16 @@ fn catalog_follows_endpoint_and_service_changes() {
         "A project-scoped token is required to produce a service catalog.",
     );
 
-    // A disabled endpoint, then a disabled service, leave the catalog.
+    // A disabled endpoint, then a disabled service, leave the catalog — also the catalog
+    // of a token whose validation body was rendered (and kept) before the change.
+    let validated = s.tokens("GET", "", &admin, &subject);
+    assert!(
+        validated.json()["token"]["catalog"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["type"] == "compute")
+    );
     let r = call(
         &s,
         "PATCH",
