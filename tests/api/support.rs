@@ -440,9 +440,26 @@ impl TestServer {
     }
 
     pub fn make_user(&self, name: &str, domain_id: &str, password: &str) -> String {
+        self.make_user_hashed(name, domain_id, password, &self.config.identity)
+    }
+
+    /// A user whose password hash has this many bcrypt rounds: each login costs 2^rounds.
+    pub fn make_slow_user(&self, name: &str, password: &str, rounds: u32) -> String {
+        let mut identity = self.config.identity.clone();
+        identity.password_hash_rounds = Some(rounds);
+        self.make_user_hashed(name, "default", password, &identity)
+    }
+
+    fn make_user_hashed(
+        &self,
+        name: &str,
+        domain_id: &str,
+        password: &str,
+        identity: &keystone_rs::config::IdentitySection,
+    ) -> String {
         use keystone_rs::identity::{NewUser, password::hash_password, store::create_local};
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let hash = hash_password(password, &self.config.identity).expect("hash");
+        let hash = hash_password(password, identity).expect("hash");
         let new = NewUser {
             id: id.clone(),
             domain_id: domain_id.into(),

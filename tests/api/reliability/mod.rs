@@ -5,3 +5,5 @@
 mod db_faults;
 mod key_repository;
 mod private_db;
+mod shared_deployment;
+mod shutdown;

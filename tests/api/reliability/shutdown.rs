@@ -1,0 +1,84 @@
+//! SIGTERM (what systemd and Kubernetes send) drains the requests in flight: they finish
+//! with their normal answer, the listener closes, and the process exits 0.
+
+use crate::support::TestServer;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// Logins in flight at once; with 2^13 bcrypt rounds each takes a few hundred ms of CPU.
+const IN_FLIGHT: usize = 6;
+const ROUNDS: u32 = 13;
+/// server.rs's `shutdown_timeout`, plus slack for a loaded machine.
+const EXIT_WITHIN: Duration = Duration::from_secs(35);
+
+#[test]
+fn sigterm_drains_in_flight_logins_refuses_new_connections_and_exits_zero() {
+    let log_dir = tempfile::tempdir().expect("tempdir");
+    let log = log_dir.path().join("keystone.log");
+    let mut s = TestServer::spawn_binary("", &[], &log);
+    let user = s.make_slow_user("slow-login", "slow-password-1", ROUNDS);
+    let pid = s.child().id().to_string();
+    let port = s.base.rsplit(':').next().expect("port").to_string();
+    let login = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "id": user, "password": "slow-password-1"}}}}});
+    let mut refused_after_term = None;
+    let mut signalled = None;
+    let statuses: Vec<(u16, Duration)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..IN_FLIGHT)
+            .map(|_| {
+                let (s, login) = (&s, &login);
+                scope.spawn(move || {
+                    let started = Instant::now();
+                    let r = s.post_json("/v3/auth/tokens", None, login);
+                    (r.status, started.elapsed())
+                })
+            })
+            .collect();
+        // Every login has reached bcrypt; none can have finished.
+        std::thread::sleep(Duration::from_millis(300));
+        let term = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(term.success());
+        signalled = Some(Instant::now());
+        std::thread::sleep(Duration::from_millis(200));
+        let connect = std::net::TcpStream::connect(format!("127.0.0.1:{port}"));
+        refused_after_term = Some(connect.map_err(|e| e.kind()));
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("login thread"))
+            .collect()
+    });
+    let signalled = signalled.expect("signalled");
+    let mut exit = None;
+    while signalled.elapsed() < EXIT_WITHIN {
+        if let Some(status) = s.child().try_wait().expect("wait") {
+            exit = Some((status, signalled.elapsed()));
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    eprintln!(
+        "SIGTERM with {IN_FLIGHT} logins in flight: {statuses:?}; new connection: \
+         {refused_after_term:?}; exit: {exit:?}"
+    );
+    for (status, took) in &statuses {
+        assert_eq!(*status, 201, "a login in flight at SIGTERM (took {took:?})\n{log_text}");
+    }
+    assert!(
+        statuses.iter().any(|(_, took)| *took > Duration::from_millis(500)),
+        "the logins were not slow enough to be in flight at SIGTERM: {statuses:?}"
+    );
+    assert!(
+        matches!(
+            refused_after_term,
+            Some(Err(std::io::ErrorKind::ConnectionRefused))
+        ),
+        "a connection after SIGTERM: {refused_after_term:?}"
+    );
+    let (status, took) = exit.unwrap_or_else(|| panic!("still running {EXIT_WITHIN:?} after SIGTERM"));
+    assert!(status.success(), "exit status {status} after SIGTERM\n{log_text}");
+    eprintln!("exited 0 {took:?} after SIGTERM");
+}
