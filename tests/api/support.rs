@@ -104,8 +104,7 @@ impl TestServer {
 
     /// Start with extra keystone.conf text appended to the test configuration.
     pub fn start_with(extra_conf: &str) -> TestServer {
-        let (config, listener, dir) =
-            Self::deploy(test_database_server().as_deref(), extra_conf);
+        let (config, listener, dir) = Self::deploy(test_database_server().as_deref(), extra_conf);
         Self::serve(config, listener, dir)
     }
 
@@ -160,8 +159,7 @@ impl TestServer {
         env: &[(&str, &str)],
         log: &std::path::Path,
     ) -> TestServer {
-        let (config, listener, dir) =
-            Self::deploy(test_database_server().as_deref(), extra_conf);
+        let (config, listener, dir) = Self::deploy(test_database_server().as_deref(), extra_conf);
         let port = listener.local_addr().expect("addr").port();
         // The child binds the port itself; nothing else asks for this one in between.
         drop(listener);

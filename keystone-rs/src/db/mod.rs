@@ -327,10 +327,10 @@ impl Db {
 
     /// A failure that means the connection is gone takes it out of the pool.
     fn note_failure<T>(&self, conn: &mut PooledConnection, result: &Result<T>) {
-        if let Err(e) = result {
-            if e.status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE {
-                conn.mark_lost(&self.health);
-            }
+        if let Err(e) = result
+            && e.status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE
+        {
+            conn.mark_lost(&self.health);
         }
     }
 

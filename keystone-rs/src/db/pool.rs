@@ -109,11 +109,11 @@ pub fn is_connection_lost(e: &diesel::result::Error) -> bool {
         D::DatabaseError(_, info) => {
             let message = info.message().to_ascii_lowercase();
             [
-                "server has gone away",                      // CR_SERVER_GONE_ERROR 2006
-                "lost connection to",                        // CR_SERVER_LOST 2013/2055
-                "server shutdown in progress",               // ER_SERVER_SHUTDOWN 1053
-                "connection was killed",                     // ER_CONNECTION_KILLED 1927
-                "can't connect to",                          // CR_CONN_HOST_ERROR 2002/2003
+                "server has gone away",        // CR_SERVER_GONE_ERROR 2006
+                "lost connection to",          // CR_SERVER_LOST 2013/2055
+                "server shutdown in progress", // ER_SERVER_SHUTDOWN 1053
+                "connection was killed",       // ER_CONNECTION_KILLED 1927
+                "can't connect to",            // CR_CONN_HOST_ERROR 2002/2003
                 "terminating connection due to administrator command", // 57P01
                 "server closed the connection unexpectedly",
                 "no connection to the server",

@@ -81,13 +81,21 @@ fn write_load(
                 let name = format!("fault-u-{writer}-{i}");
                 let body = json!({"user": {"name": name, "domain_id": "default",
                                            "password": format!("pw-{writer}-{i}")}});
-                ("create user", name, send(s, "POST", "/v3/users", admin, Some(&body)))
+                (
+                    "create user",
+                    name,
+                    send(s, "POST", "/v3/users", admin, Some(&body)),
+                )
             }
             1 => {
                 let name = format!("fault-p-{writer}-{i}");
                 let body = json!({"project": {"name": name, "domain_id": "default",
                                               "tags": ["alpha", "beta"]}});
-                ("create project", name, send(s, "POST", "/v3/projects", admin, Some(&body)))
+                (
+                    "create project",
+                    name,
+                    send(s, "POST", "/v3/projects", admin, Some(&body)),
+                )
             }
             _ => {
                 let (Some(user), Some(project)) = (&last_user, &last_project) else {
@@ -116,7 +124,11 @@ fn write_load(
         // A request that straddles a phase change belongs to neither.
         let phase_now = phase.load(Ordering::Acquire);
         outcomes.lock().unwrap().push(Outcome {
-            phase: if phase_now == started_in { started_in } else { u8::MAX },
+            phase: if phase_now == started_in {
+                started_in
+            } else {
+                u8::MAX
+            },
             op,
             status: r.status,
             elapsed,
@@ -222,9 +234,18 @@ fn run(kind: Kind) {
             o.body
         );
     }
-    assert!(by_phase(BEFORE).all(|o| o.status != 503), "503 before the crash");
-    assert!(by_phase(DOWN).count() > 0, "no request while the database was down");
-    assert!(by_phase(DOWN).all(|o| o.status == 503), "a write succeeded without a database");
+    assert!(
+        by_phase(BEFORE).all(|o| o.status != 503),
+        "503 before the crash"
+    );
+    assert!(
+        by_phase(DOWN).count() > 0,
+        "no request while the database was down"
+    );
+    assert!(
+        by_phase(DOWN).all(|o| o.status == 503),
+        "a write succeeded without a database"
+    );
     assert!(
         slowest_down < FAST,
         "a request took {slowest_down:?} to fail while the database was down"
@@ -309,13 +330,25 @@ fn run(kind: Kind) {
         match &o.acknowledged {
             Some(key) => {
                 acknowledged += 1;
-                assert_eq!(stored(key), 1, "{kind:?}: acknowledged {} {key} was lost", o.op);
+                assert_eq!(
+                    stored(key),
+                    1,
+                    "{kind:?}: acknowledged {} {key} was lost",
+                    o.op
+                );
             }
             // A 503 whose commit reached the database before the connection went: the
             // client could not know. Counted, not an error.
             None if o.op != "grant" => {
-                let table = if o.op == "create user" { "local_user" } else { "project" };
-                let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE name = '{}'", o.attempted);
+                let table = if o.op == "create user" {
+                    "local_user"
+                } else {
+                    "project"
+                };
+                let sql = format!(
+                    "SELECT COUNT(*) AS n FROM {table} WHERE name = '{}'",
+                    o.attempted
+                );
                 ambiguous_committed += count(&s, &sql);
             }
             None => {}

@@ -2,8 +2,8 @@
 //! only, disk full): a clear error and a non-zero exit, and the keys on disk exactly as
 //! they were — every file whole, every key still loading.
 
-use keystone_rs::token::keys::KeyRepository;
 use keystone_rs::token::keyring::KeyRing;
+use keystone_rs::token::keys::KeyRepository;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -92,21 +92,33 @@ impl Drop for ReadOnly {
         let d = self.dir.to_str().expect("UTF-8");
         let mut args: Vec<&str> = self.undo[1..].to_vec();
         args.push(d);
-        assert!(run_ok(self.undo[0], &args), "could not undo {:?} on {d}", self.undo);
+        assert!(
+            run_ok(self.undo[0], &args),
+            "could not undo {:?} on {d}",
+            self.undo
+        );
     }
 }
 
 /// The keys are those of before and still load as a key ring.
 fn assert_untouched(repo: &Path, before: &BTreeMap<String, Vec<u8>>, what: &str) {
-    assert_eq!(&snapshot(repo), before, "{what}: the key repository changed");
+    assert_eq!(
+        &snapshot(repo),
+        before,
+        "{what}: the key repository changed"
+    );
     let keys = KeyRepository::new(repo.to_path_buf(), 3);
-    assert!(KeyRing::open(keys).is_ok(), "{what}: the keys no longer load");
+    assert!(
+        KeyRing::open(keys).is_ok(),
+        "{what}: the keys no longer load"
+    );
 }
 
 fn assert_clear_failure(ran: &Ran, repo: &Path, cause: &[&str], what: &str) {
     assert!(!ran.success, "{what}: exited 0\n{}", ran.stderr);
     assert!(
-        ran.stderr.contains(&repo.display().to_string()) && cause.iter().any(|c| ran.stderr.contains(c)),
+        ran.stderr.contains(&repo.display().to_string())
+            && cause.iter().any(|c| ran.stderr.contains(c)),
         "{what}: the error does not name the repository and the cause:\n{}",
         ran.stderr
     );
@@ -119,7 +131,11 @@ fn assert_clear_failure(ran: &Ran, repo: &Path, cause: &[&str], what: &str) {
 
 #[test]
 fn a_read_only_key_repository_fails_rotation_and_setup_and_keeps_its_keys() {
-    const CAUSES: &[&str] = &["Read-only file system", "Operation not permitted", "Permission denied"];
+    const CAUSES: &[&str] = &[
+        "Read-only file system",
+        "Operation not permitted",
+        "Permission denied",
+    ];
     let mut tried = Vec::new();
     for how in ["read-only bind mount", "chattr +i"] {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -167,8 +183,11 @@ impl SmallDisk {
     fn mount() -> Option<SmallDisk> {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path().to_str().expect("UTF-8");
-        run_ok("mount", &["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", d])
-            .then_some(SmallDisk(dir))
+        run_ok(
+            "mount",
+            &["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", d],
+        )
+        .then_some(SmallDisk(dir))
     }
 
     /// Write until the device says it is full.

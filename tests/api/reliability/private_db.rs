@@ -106,7 +106,16 @@ impl PrivateDb {
                 );
                 let log = self.dir.path().join("server.log");
                 let data = self.data();
-                let args = ["-D", path(&data), "-l", path(&log), "-w", "-o", &options, "start"];
+                let args = [
+                    "-D",
+                    path(&data),
+                    "-l",
+                    path(&log),
+                    "-w",
+                    "-o",
+                    &options,
+                    "start",
+                ];
                 self.pg_ctl_args(&args);
             }
             Kind::Mariadb => {
@@ -116,8 +125,14 @@ impl PrivateDb {
                     .arg(format!("--datadir={}", self.data().display()))
                     .arg(format!("--port={}", self.port))
                     .arg("--bind-address=127.0.0.1")
-                    .arg(format!("--socket={}", self.dir.path().join("mysqld.sock").display()))
-                    .arg(format!("--pid-file={}", self.dir.path().join("mysqld.pid").display()))
+                    .arg(format!(
+                        "--socket={}",
+                        self.dir.path().join("mysqld.sock").display()
+                    ))
+                    .arg(format!(
+                        "--pid-file={}",
+                        self.dir.path().join("mysqld.pid").display()
+                    ))
                     .arg("--skip-log-bin")
                     .arg("--innodb-buffer-pool-size=32M")
                     .arg("--max-connections=40");
@@ -202,18 +217,19 @@ impl PrivateDb {
         let url = self.url();
         loop {
             let db = keystone_rs::db::Db::open(&url, 1).expect("url");
-            if db.read_blocking(|conn| {
-                use diesel::connection::SimpleConnection;
-                Ok(conn.batch_execute("SELECT 1")?)
-            })
-            .is_ok()
+            if db
+                .read_blocking(|conn| {
+                    use diesel::connection::SimpleConnection;
+                    Ok(conn.batch_execute("SELECT 1")?)
+                })
+                .is_ok()
             {
                 return;
             }
-            if let Some(child) = self.mariadbd.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("mariadbd exited ({status}): {}", self.log());
-                }
+            if let Some(child) = self.mariadbd.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!("mariadbd exited ({status}): {}", self.log());
             }
             assert!(
                 started.elapsed() < Duration::from_secs(60),

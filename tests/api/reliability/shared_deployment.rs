@@ -111,7 +111,13 @@ fn a_key_rotation_while_two_nodes_serve_loses_no_valid_token() {
 }
 
 /// Poll `node` until the token no longer validates, within the sync interval.
-fn assert_rejected_within(node: &TestServer, caller: &str, token: &str, bound: Duration, what: &str) {
+fn assert_rejected_within(
+    node: &TestServer,
+    caller: &str,
+    token: &str,
+    bound: Duration,
+    what: &str,
+) {
     let since = Instant::now();
     loop {
         let status = node.tokens("GET", "", caller, token).status;
@@ -131,7 +137,9 @@ fn assert_rejected_within(node: &TestServer, caller: &str, token: &str, bound: D
 #[test]
 fn user_and_project_deletions_on_one_node_are_honoured_on_the_other() {
     let interval = 300;
-    let a = TestServer::start_with(&format!("[validation_cache]\nsync_interval_ms = {interval}\n"));
+    let a = TestServer::start_with(&format!(
+        "[validation_cache]\nsync_interval_ms = {interval}\n"
+    ));
     let b = a.second_node();
     let bound = Duration::from_millis(interval + 700);
     let admin = a.admin_token();
@@ -140,7 +148,13 @@ fn user_and_project_deletions_on_one_node_are_honoured_on_the_other() {
     let kept_user = a.make_user("kept-user", "default", "kept-pass-1");
     let project = a.make_project("doomed-project", "default", None);
     for u in [&user, &kept_user] {
-        let r = send(&a, "PUT", &format!("/v3/projects/{project}/users/{u}/roles/{member}"), &admin, None);
+        let r = send(
+            &a,
+            "PUT",
+            &format!("/v3/projects/{project}/users/{u}/roles/{member}"),
+            &admin,
+            None,
+        );
         assert_eq!(r.status, 204, "{}", r.body);
     }
     let login = |s: &TestServer, id: &str, password: &str, scope: serde_json::Value| {
@@ -155,7 +169,12 @@ fn user_and_project_deletions_on_one_node_are_honoured_on_the_other() {
     };
     // Issued on a, validated (and cached) on b.
     let user_token = login(&a, &user, "doomed-pass-1", serde_json::Value::Null);
-    let scoped = login(&a, &kept_user, "kept-pass-1", json!({"project": {"id": project}}));
+    let scoped = login(
+        &a,
+        &kept_user,
+        "kept-pass-1",
+        json!({"project": {"id": project}}),
+    );
     for _ in 0..2 {
         assert_eq!(b.tokens("GET", "", &admin, &user_token).status, 200);
         assert_eq!(b.tokens("GET", "", &admin, &scoped).status, 200);
@@ -165,11 +184,26 @@ fn user_and_project_deletions_on_one_node_are_honoured_on_the_other() {
     assert_eq!(r.status, 204, "{}", r.body);
     assert_eq!(a.tokens("GET", "", &admin, &user_token).status, 404);
     assert_rejected_within(&b, &admin, &user_token, bound, "deleted user's token");
-    assert_eq!(b.get(&format!("/v3/users/{user}"), Some(&admin)).status, 404);
+    assert_eq!(
+        b.get(&format!("/v3/users/{user}"), Some(&admin)).status,
+        404
+    );
 
-    let r = send(&a, "DELETE", &format!("/v3/projects/{project}"), &admin, None);
+    let r = send(
+        &a,
+        "DELETE",
+        &format!("/v3/projects/{project}"),
+        &admin,
+        None,
+    );
     assert_eq!(r.status, 204, "{}", r.body);
-    assert_rejected_within(&b, &admin, &scoped, bound, "token scoped to a deleted project");
+    assert_rejected_within(
+        &b,
+        &admin,
+        &scoped,
+        bound,
+        "token scoped to a deleted project",
+    );
     // The user itself is fine: an unscoped token issued on b validates on a.
     let unscoped = login(&b, &kept_user, "kept-pass-1", serde_json::Value::Null);
     assert_eq!(a.tokens("GET", "", &admin, &unscoped).status, 200);

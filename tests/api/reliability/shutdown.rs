@@ -65,10 +65,15 @@ fn sigterm_drains_in_flight_logins_refuses_new_connections_and_exits_zero() {
          {refused_after_term:?}; exit: {exit:?}"
     );
     for (status, took) in &statuses {
-        assert_eq!(*status, 201, "a login in flight at SIGTERM (took {took:?})\n{log_text}");
+        assert_eq!(
+            *status, 201,
+            "a login in flight at SIGTERM (took {took:?})\n{log_text}"
+        );
     }
     assert!(
-        statuses.iter().any(|(_, took)| *took > Duration::from_millis(500)),
+        statuses
+            .iter()
+            .any(|(_, took)| *took > Duration::from_millis(500)),
         "the logins were not slow enough to be in flight at SIGTERM: {statuses:?}"
     );
     assert!(
@@ -78,7 +83,11 @@ fn sigterm_drains_in_flight_logins_refuses_new_connections_and_exits_zero() {
         ),
         "a connection after SIGTERM: {refused_after_term:?}"
     );
-    let (status, took) = exit.unwrap_or_else(|| panic!("still running {EXIT_WITHIN:?} after SIGTERM"));
-    assert!(status.success(), "exit status {status} after SIGTERM\n{log_text}");
+    let (status, took) =
+        exit.unwrap_or_else(|| panic!("still running {EXIT_WITHIN:?} after SIGTERM"));
+    assert!(
+        status.success(),
+        "exit status {status} after SIGTERM\n{log_text}"
+    );
     eprintln!("exited 0 {took:?} after SIGTERM");
 }
