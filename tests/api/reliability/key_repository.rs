@@ -2,6 +2,7 @@
 //! only, disk full): a clear error and a non-zero exit, and the keys on disk exactly as
 //! they were — every file whole, every key still loading.
 
+use super::private_db::is_root;
 use keystone_rs::token::keyring::KeyRing;
 use keystone_rs::token::keys::KeyRepository;
 use std::collections::BTreeMap;
@@ -55,14 +56,14 @@ fn run_ok(program: &str, args: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// A way of making a directory read-only that holds even for root, undone on drop.
+/// A way of making a directory read-only, undone on drop.
 struct ReadOnly {
     dir: PathBuf,
     undo: &'static [&'static str],
 }
 
 impl ReadOnly {
-    /// A read-only bind mount of the directory over itself, else the immutable attribute.
+    /// Make `dir` read-only `how`; `None` when this machine or user cannot.
     fn apply(dir: &Path, how: &str) -> Option<ReadOnly> {
         let d = dir.to_str().expect("UTF-8");
         let done = match how {
@@ -74,11 +75,14 @@ impl ReadOnly {
                     })
             }
             "chattr +i" => run_ok("chattr", &["+i", d]),
+            // Root writes through permission bits: only an unprivileged run can use them.
+            "chmod 0500 (not root)" => !is_root() && run_ok("chmod", &["0500", d]),
             _ => unreachable!(),
         };
         let undo: &'static [&'static str] = match how {
             "read-only bind mount" => &["umount"],
-            _ => &["chattr", "-i"],
+            "chattr +i" => &["chattr", "-i"],
+            _ => &["chmod", "0700"],
         };
         done.then(|| ReadOnly {
             dir: dir.to_path_buf(),
@@ -137,7 +141,7 @@ fn a_read_only_key_repository_fails_rotation_and_setup_and_keeps_its_keys() {
         "Permission denied",
     ];
     let mut tried = Vec::new();
-    for how in ["read-only bind mount", "chattr +i"] {
+    for how in ["read-only bind mount", "chattr +i", "chmod 0500 (not root)"] {
         let dir = tempfile::tempdir().expect("tempdir");
         let repo = dir.path().join("fernet-keys");
         let empty = dir.path().join("empty");
@@ -168,8 +172,8 @@ fn a_read_only_key_repository_fails_rotation_and_setup_and_keeps_its_keys() {
     }
     if tried.is_empty() {
         eprintln!(
-            "SKIPPED: neither a read-only bind mount nor chattr +i works here (root ignores \
-             permission bits, so chmod proves nothing)"
+            "SKIPPED: neither a read-only bind mount nor chattr +i works here, and root \
+             ignores permission bits"
         );
     } else {
         eprintln!("read-only key repository: tried {tried:?}");
@@ -187,7 +191,7 @@ impl SmallDisk {
             "mount",
             &["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", d],
         )
-        .then_some(SmallDisk(dir))
+        .then(|| SmallDisk(dir))
     }
 
     /// Write until the device says it is full.
@@ -238,7 +242,16 @@ fn a_full_disk_fails_rotation_and_setup_and_keeps_the_keys_whole() {
     } else {
         eprintln!("SKIPPED (tmpfs part): mounting a small tmpfs is not permitted here");
     }
-    // Everywhere: the temporary key file is /dev/full, whose writes fail with ENOSPC.
+    // Everywhere /dev/full is writable: the temporary key file is /dev/full, whose writes
+    // fail with ENOSPC.
+    if std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .is_err()
+    {
+        eprintln!("SKIPPED (/dev/full part): /dev/full cannot be opened for writing here");
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = dir.path().join("fernet-keys");
     assert!(manage(&repo, "fernet_setup").success);
