@@ -159,6 +159,7 @@ fn run(kind: Kind) {
     let outcomes = Mutex::new(Vec::new());
     let mut down_for = Duration::ZERO;
     let mut recovered_after = None;
+    let mut health_down = None;
     std::thread::scope(|scope| {
         for writer in 0..WRITERS {
             let (s, admin, member) = (&s, admin.as_str(), member.as_str());
@@ -171,8 +172,12 @@ fn run(kind: Kind) {
         db.crash();
         phase.store(DOWN, Ordering::Release);
         // Long enough for every pooled connection to be tried and for r2d2's reconnect
-        // back-off to grow.
-        std::thread::sleep(Duration::from_secs(3));
+        // back-off to grow; meanwhile a load balancer's health probe sees the outage.
+        std::thread::sleep(Duration::from_millis(500));
+        let probed = Instant::now();
+        let health = s.get("/healthcheck", None);
+        health_down = Some((health.status, health.body, probed.elapsed()));
+        std::thread::sleep(Duration::from_millis(2500));
         phase.store(STARTING, Ordering::Release);
         db.start_server();
         down_for = crashed.elapsed();
@@ -220,6 +225,22 @@ fn run(kind: Kind) {
         statuses(STARTING),
         statuses(RESTARTED),
         statuses(u8::MAX),
+    );
+
+    let (status, body, took) = health_down.expect("probed");
+    assert_eq!(
+        (status, body.trim()),
+        (503, "DATABASE UNAVAILABLE"),
+        "/healthcheck while the database is down"
+    );
+    assert!(
+        took < FAST,
+        "/healthcheck took {took:?} while the database was down"
+    );
+    assert_eq!(
+        s.get("/healthcheck", None).status,
+        200,
+        "/healthcheck after recovery"
     );
 
     // Every answer is a success or Keystone's 503 (openapi::check validated the body).
