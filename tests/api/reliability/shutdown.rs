@@ -35,8 +35,21 @@ fn sigterm_drains_in_flight_logins_refuses_new_connections_and_exits_zero() {
                 })
             })
             .collect();
-        // Every login has reached bcrypt; none can have finished.
-        std::thread::sleep(Duration::from_millis(300));
+        // Signal once every login is inside bcrypt: each holds a pool connection there.
+        let all_in_flight = format!("keystone_db_pool_connections{{state=\"in_use\"}} {IN_FLIGHT}");
+        let waiting = Instant::now();
+        while !s
+            .get("/metrics", None)
+            .body
+            .lines()
+            .any(|l| l == all_in_flight)
+        {
+            assert!(
+                waiting.elapsed() < Duration::from_secs(20),
+                "the logins never were all in flight"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         // The shell's kill: a procps-less image has no kill binary.
         let term = std::process::Command::new("sh")
             .args(["-c", &format!("kill -TERM {pid}")])
@@ -85,8 +98,8 @@ fn sigterm_drains_in_flight_logins_refuses_new_connections_and_exits_zero() {
         );
     }
     assert!(
-        statuses.iter().any(|(_, after)| *after > 0.0),
-        "every login was answered before SIGTERM, none was in flight: {statuses:?}"
+        statuses.iter().all(|(_, after)| *after > 0.0),
+        "a login was answered before SIGTERM, so it was not in flight: {statuses:?}"
     );
     assert!(
         matches!(
