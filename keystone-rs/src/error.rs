@@ -238,9 +238,7 @@ impl From<diesel::result::Error> for Error {
                 "Conflict occurred attempting to store the entity - Duplicate entry.",
             )
             .with_detail(info.message().to_string()),
-            D::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                Error::service_unavailable(e.to_string())
-            }
+            _ if crate::db::is_connection_lost(&e) => Error::service_unavailable(e.to_string()),
             _ => Error::internal(format!("database: {e}")),
         }
     }

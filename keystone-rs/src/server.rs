@@ -325,7 +325,8 @@ pub fn build(
     Ok(server.shutdown_timeout(30).run())
 }
 
-/// Run the HTTP server until SIGTERM/SIGINT; in-flight requests are drained.
+/// Run the HTTP server until a signal: SIGTERM stops accepting and drains the requests in
+/// flight (up to `shutdown_timeout`), SIGINT and SIGQUIT stop at once (actix-server's rules).
 pub async fn serve(state: AppState, bind: &str) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(bind)?;
     let scheme = if state.config.ssl.certfile.is_some() {

@@ -19,6 +19,7 @@ mod observability;
 mod policy_coverage;
 mod policy_reload;
 mod rate_limit;
+mod reliability;
 mod resource;
 mod revocation;
 mod secrets_in_logs;

@@ -148,6 +148,16 @@ pub fn check(method: &str, path: &str, status: u16, content_type: Option<&str>, 
     {
         return;
     }
+    // Any operation can answer 503 while the database is unreachable, with the error JSON:
+    // declared once, in `info.description`.
+    if status == 503 && responses.get("503").is_none() {
+        let error: Value = serde_json::from_str(body)
+            .unwrap_or_else(|e| panic!("{method} {path} 503: not the error JSON ({e}): {body}"));
+        assert_eq!(error["error"]["code"], 503, "{method} {path}: {body}");
+        assert_eq!(error["error"]["title"], "Service Unavailable", "{body}");
+        assert!(error["error"]["message"].is_string(), "{body}");
+        return;
+    }
     let Some(response) = responses
         .get(status.to_string())
         .or_else(|| responses.get("default"))

@@ -71,16 +71,20 @@ impl Response {
     }
 }
 
-/// A fresh database on the configured server, or a SQLite file in `dir`.
-fn database_url(dir: &std::path::Path) -> String {
-    let Some(server_url) = std::env::var("KEYSTONE_TEST_DATABASE")
+/// The database server the tests run on (`KEYSTONE_TEST_DATABASE`), if not SQLite.
+pub fn test_database_server() -> Option<String> {
+    std::env::var("KEYSTONE_TEST_DATABASE")
         .ok()
         .filter(|u| !u.is_empty())
-    else {
+}
+
+/// A fresh database on `server_url`, or a SQLite file in `dir`.
+fn database_url(dir: &std::path::Path, server_url: Option<&str>) -> String {
+    let Some(server_url) = server_url else {
         return format!("sqlite:///{}", dir.join("keystone.db").display());
     };
     let name = format!("ks_test_{}", uuid::Uuid::new_v4().simple());
-    let db = Db::open(&server_url, 1).expect("test database server URL");
+    let db = Db::open(server_url, 1).expect("test database server URL");
     db.read_blocking(|conn| {
         use diesel::connection::SimpleConnection;
         conn.batch_execute(&format!("CREATE DATABASE {name}"))
@@ -100,16 +104,26 @@ impl TestServer {
 
     /// Start with extra keystone.conf text appended to the test configuration.
     pub fn start_with(extra_conf: &str) -> TestServer {
-        let (config, listener, dir) = Self::deploy(extra_conf);
+        let (config, listener, dir) = Self::deploy(test_database_server().as_deref(), extra_conf);
+        Self::serve(config, listener, dir)
+    }
+
+    /// Start on a fresh database of this server (a URL as `KEYSTONE_TEST_DATABASE`).
+    #[allow(dead_code)] // used by some test modules only
+    pub fn start_on(server_url: &str, extra_conf: &str) -> TestServer {
+        let (config, listener, dir) = Self::deploy(Some(server_url), extra_conf);
         Self::serve(config, listener, dir)
     }
 
     /// A fresh deployment (database, keys, bootstrap) and the listener it will serve on.
-    fn deploy(extra_conf: &str) -> (Config, std::net::TcpListener, tempfile::TempDir) {
+    fn deploy(
+        server_url: Option<&str>,
+        extra_conf: &str,
+    ) -> (Config, std::net::TcpListener, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("tempdir");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let url = database_url(dir.path());
+        let url = database_url(dir.path(), server_url);
         // Tests arrange rows with direct writes (`db()`), which a server notices only at its
         // next look at the shared change marker: look at every request, unless the test
         // configures the caches itself.
@@ -145,7 +159,7 @@ impl TestServer {
         env: &[(&str, &str)],
         log: &std::path::Path,
     ) -> TestServer {
-        let (config, listener, dir) = Self::deploy(extra_conf);
+        let (config, listener, dir) = Self::deploy(test_database_server().as_deref(), extra_conf);
         let port = listener.local_addr().expect("addr").port();
         // The child binds the port itself; nothing else asks for this one in between.
         drop(listener);
@@ -184,6 +198,15 @@ impl TestServer {
             "keystone-rs did not listen on {port}: {}",
             std::fs::read_to_string(log).unwrap_or_default()
         );
+    }
+
+    /// The `keystone-rs serve` process of [`TestServer::spawn_binary`].
+    #[allow(dead_code)] // used by some test modules only
+    pub fn child(&mut self) -> &mut std::process::Child {
+        match &mut self.running {
+            Running::Child(child) => child,
+            Running::InProcess(_) => panic!("an in-process server has no child process"),
+        }
     }
 
     fn agent() -> ureq::Agent {
@@ -467,9 +490,26 @@ impl TestServer {
     }
 
     pub fn make_user(&self, name: &str, domain_id: &str, password: &str) -> String {
+        self.make_user_hashed(name, domain_id, password, &self.config.identity)
+    }
+
+    /// A user whose password hash has this many bcrypt rounds: each login costs 2^rounds.
+    pub fn make_slow_user(&self, name: &str, password: &str, rounds: u32) -> String {
+        let mut identity = self.config.identity.clone();
+        identity.password_hash_rounds = Some(rounds);
+        self.make_user_hashed(name, "default", password, &identity)
+    }
+
+    fn make_user_hashed(
+        &self,
+        name: &str,
+        domain_id: &str,
+        password: &str,
+        identity: &keystone_rs::config::IdentitySection,
+    ) -> String {
         use keystone_rs::identity::{NewUser, password::hash_password, store::create_local};
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let hash = hash_password(password, &self.config.identity).expect("hash");
+        let hash = hash_password(password, identity).expect("hash");
         let new = NewUser {
             id: id.clone(),
             domain_id: domain_id.into(),

@@ -3,6 +3,7 @@
 
 pub mod enums;
 pub mod migrate;
+mod pool;
 pub mod replay;
 pub mod schema;
 mod url;
@@ -10,12 +11,22 @@ mod url;
 use crate::error::{Error, Result};
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::ManageConnection;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+pub use pool::{ConnectionManager, Health, PoolConnection, is_connection_lost};
 pub use url::{Backend, ConnectionUrl, parse_connection_url};
+
+/// How long a request waits for a connection while the server is reachable (all of the
+/// pool busy): then 503.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A waiting request looks this often whether the server went down meanwhile.
+const CHECKOUT_SLICE: Duration = Duration::from_millis(100);
+/// r2d2 retries a failed connect with a doubling delay capped at half its
+/// `connection_timeout` (which nothing else here uses): this caps it at 250 ms, so the pool
+/// is back within that of the server.
+const RECONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
 macro_rules! any_connection {
     ($($variant:ident($conn:ty)),+ $(,)?) => {
@@ -78,80 +89,6 @@ pub fn last_insert_id(conn: &mut AnyConnection) -> Result<i64> {
     };
     let row: InsertedId = diesel::RunQueryDsl::get_result(diesel::sql_query(sql), conn)?;
     Ok(row.id)
-}
-
-/// Opens connections for the pool, dispatching on the URL scheme ourselves: diesel's own
-/// multi-connection `establish` hides the real error of a refused PostgreSQL/MySQL connect.
-#[derive(Debug, Clone)]
-pub struct ConnectionManager {
-    url: ConnectionUrl,
-}
-
-impl ConnectionManager {
-    pub fn new(url: ConnectionUrl) -> Self {
-        ConnectionManager { url }
-    }
-
-    pub fn connect(&self) -> std::result::Result<AnyConnection, diesel::ConnectionError> {
-        match self.url.backend {
-            Backend::Sqlite => {
-                let mut conn = diesel::SqliteConnection::establish(&self.url.diesel_url)?;
-                // WAL lets readers run beside the writer; the busy timeout makes writers
-                // from other processes wait instead of failing with "database is locked";
-                // foreign keys keep deletes from leaving orphans (Keystone leaves them off).
-                conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-                )
-                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
-                Ok(AnyConnection::Sqlite(conn))
-            }
-            #[cfg(feature = "postgres")]
-            Backend::Postgres => {
-                let mut conn = diesel::PgConnection::establish(&self.url.diesel_url)?;
-                conn.batch_execute("SET TIME ZONE 'UTC'")
-                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
-                Ok(AnyConnection::Postgresql(conn))
-            }
-            #[cfg(feature = "mysql")]
-            Backend::Mysql => {
-                let mut conn = diesel::MysqlConnection::establish(&self.url.diesel_url)?;
-                // READ COMMITTED: InnoDB's default REPEATABLE READ takes gap locks on range
-                // deletes (revocation-event pruning) that deadlock concurrent writers.
-                for statement in [
-                    "SET time_zone = '+00:00', sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')",
-                    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
-                ] {
-                    conn.batch_execute(statement)
-                        .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
-                }
-                Ok(AnyConnection::Mysql(conn))
-            }
-            #[allow(unreachable_patterns)]
-            other => Err(diesel::ConnectionError::BadConnection(format!(
-                "this build has no {other:?} support: rebuild with `--features {}`",
-                other.cargo_feature()
-            ))),
-        }
-    }
-}
-
-impl ManageConnection for ConnectionManager {
-    type Connection = AnyConnection;
-    type Error = diesel::r2d2::Error;
-
-    fn connect(&self) -> std::result::Result<AnyConnection, Self::Error> {
-        ConnectionManager::connect(self).map_err(diesel::r2d2::Error::ConnectionError)
-    }
-
-    fn is_valid(&self, conn: &mut AnyConnection) -> std::result::Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(diesel::r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
-        false
-    }
 }
 
 /// A transaction the database aborted only because of concurrent ones (deadlock,
@@ -304,6 +241,7 @@ pub struct Db {
     /// read-to-write upgrade failures that surface as "database is locked".
     sqlite_writer: Option<Arc<Mutex<()>>>,
     epoch: Arc<Epoch>,
+    health: Arc<Health>,
     max_size: u32,
 }
 
@@ -317,18 +255,22 @@ impl Db {
         } else {
             max_size.max(1)
         };
+        let health = Arc::new(Health::default());
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
             .min_idle(Some(0))
-            .connection_timeout(Duration::from_secs(10))
+            .connection_timeout(RECONNECT_TIMEOUT)
+            // Connections are tested only after a loss (see pool.rs), not on every checkout.
             .test_on_check_out(false)
-            .build_unchecked(ConnectionManager::new(url));
+            .error_handler(Box::new(pool::QuietErrorHandler))
+            .build_unchecked(ConnectionManager::reporting_to(url, health.clone()));
         let sqlite_writer = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Db {
             pool,
             backend,
             sqlite_writer,
             epoch: Arc::default(),
+            health,
             max_size,
         })
     }
@@ -351,10 +293,45 @@ impl Db {
         self.max_size
     }
 
+    /// The database server as the pool last saw it.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// A connection, or 503: at once while the server is known to be down, after
+    /// [`CHECKOUT_TIMEOUT`] when the pool stays busy.
     pub fn get(&self) -> Result<PooledConnection> {
-        self.pool
-            .get()
-            .map_err(|e| Error::service_unavailable(format!("database pool: {e}")))
+        let deadline = Instant::now() + CHECKOUT_TIMEOUT;
+        loop {
+            let mut conn = if self.health.is_down() {
+                // r2d2 keeps reconnecting in the background; only an idle connection
+                // could serve meanwhile.
+                self.pool.try_get().ok_or_else(|| {
+                    Error::service_unavailable("database pool: the database is unreachable")
+                })?
+            } else {
+                match self.pool.get_timeout(CHECKOUT_SLICE) {
+                    Ok(conn) => conn,
+                    Err(e) if Instant::now() >= deadline => {
+                        return Err(Error::service_unavailable(format!("database pool: {e}")));
+                    }
+                    Err(_) => continue,
+                }
+            };
+            // A connection that fails the check is discarded when dropped here.
+            if conn.verify(&self.health) {
+                return Ok(conn);
+            }
+        }
+    }
+
+    /// A failure that means the connection is gone takes it out of the pool.
+    fn note_failure<T>(&self, conn: &mut PooledConnection, result: &Result<T>) {
+        if let Err(e) = result
+            && e.status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE
+        {
+            conn.mark_lost(&self.health);
+        }
     }
 
     /// Run read-only queries on the blocking pool.
@@ -404,7 +381,9 @@ impl Db {
 
     pub fn read_blocking<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
         let mut conn = self.get()?;
-        f(&mut conn)
+        let result = f(&mut conn);
+        self.note_failure(&mut conn, &result);
+        result
     }
 
     pub fn write_blocking<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
@@ -422,6 +401,7 @@ impl Db {
         });
         // After the commit: a cache fill that read before it carries the older epoch.
         self.epoch.advance();
+        self.note_failure(&mut pooled, &result);
         result
     }
 }

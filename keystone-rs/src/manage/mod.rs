@@ -11,9 +11,9 @@ use crate::token::keys::KeyRepository;
 /// left as Keystone made it.
 pub fn db_sync(config: &Config) -> anyhow::Result<()> {
     ensure_sqlite_dir(config)?;
-    let db = Db::open(&config.database.connection, 1)?;
-    let mut conn = db.get()?;
-    let report = migrate::run_pending(&mut conn)?;
+    let db = Db::open(&config.database.connection, 1).map_err(for_operator)?;
+    let mut conn = db.get().map_err(for_operator)?;
+    let report = migrate::run_pending(&mut conn).map_err(for_operator)?;
     if report.applied.is_empty() {
         println!("Database is up to date ({:?}).", report.backend);
     }
@@ -48,11 +48,20 @@ pub fn key_repository(config: &Config) -> KeyRepository {
 }
 
 pub fn fernet_setup(config: &Config) -> anyhow::Result<()> {
-    key_repository(config).setup()?;
+    key_repository(config).setup().map_err(for_operator)?;
     Ok(())
 }
 
 pub fn fernet_rotate(config: &Config) -> anyhow::Result<()> {
-    key_repository(config).rotate()?;
+    key_repository(config).rotate().map_err(for_operator)?;
     Ok(())
+}
+
+/// The operator running a command sees what went wrong: the detail an HTTP client is
+/// never shown (which file, which OS error).
+fn for_operator(e: crate::error::Error) -> anyhow::Error {
+    match e.detail {
+        Some(detail) => anyhow::anyhow!(detail),
+        None => anyhow::anyhow!(e.message),
+    }
 }

@@ -242,10 +242,16 @@ impl KeyRepository {
             .open(&path)
             .map_err(|e| self.io_error("create a temporary key", e))?;
         // A left-over 0.tmp keeps its old mode on open; tighten it.
-        file.set_permissions(fs::Permissions::from_mode(0o600))
+        let written = file
+            .set_permissions(fs::Permissions::from_mode(0o600))
             .and_then(|()| file.write_all(key.as_bytes()))
-            .and_then(|()| file.sync_all())
-            .map_err(|e| self.io_error("write a temporary key", e))
+            .and_then(|()| file.sync_all());
+        if let Err(e) = written {
+            // A full disk leaves a short file: do not leave it for anyone to find.
+            let _ = fs::remove_file(&path);
+            return Err(self.io_error("write a temporary key", e));
+        }
+        Ok(())
     }
 
     fn rename(&self, from: &str, to: &str) -> Result<()> {
