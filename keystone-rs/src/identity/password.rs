@@ -167,7 +167,8 @@ pub fn hash_password(password: &str, cfg: &IdentitySection) -> Result<String> {
 /// logins neither oversubscribes the cores (every login slower, token validation starved
 /// of CPU) nor holds pooled connections while it waits, and a client that gives up
 /// before its turn costs no hashing at all. `None` when the request verifies no hash.
-pub async fn hashing_turn(verifies_a_hash: bool) -> Option<tokio::sync::SemaphorePermit<'static>> {
+/// `/metrics` shows the turns running and waiting (`keystone_password_checks`).
+pub async fn hashing_turn(verifies_a_hash: bool) -> Option<HashingTurn> {
     static TURNS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         tokio::sync::Semaphore::new(cores)
@@ -175,8 +176,20 @@ pub async fn hashing_turn(verifies_a_hash: bool) -> Option<tokio::sync::Semaphor
     if !verifies_a_hash {
         return None;
     }
+    let waiting = crate::observability::metrics::password_check("waiting");
     // The semaphore is never closed.
-    TURNS.acquire().await.ok()
+    let permit = TURNS.acquire().await.ok()?;
+    drop(waiting);
+    Some(HashingTurn {
+        _permit: permit,
+        _running: crate::observability::metrics::password_check("running"),
+    })
+}
+
+/// A login's turn at hashing: held until its request is done with the hash.
+pub struct HashingTurn {
+    _permit: tokio::sync::SemaphorePermit<'static>,
+    _running: crate::observability::metrics::GaugeGuard,
 }
 
 /// Keystone's `check_password`: the §1.4 length rule of this configuration (so an over-long

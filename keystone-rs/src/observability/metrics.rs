@@ -1,5 +1,6 @@
 //! Prometheus metrics (`GET /metrics`): requests by route pattern and status, token issue
-//! and validation counts, cache hits and misses, database pool usage.
+//! and validation counts, cache hits and misses, password checks running and waiting,
+//! database pool usage.
 //!
 //! Labels are bounded: the route is actix's match pattern (`/v3/users/{user_id}`), never
 //! the raw path, and requests that match no route share one label. The process-wide
@@ -21,6 +22,7 @@ pub struct Metrics {
     pub tokens_issued: IntCounterVec,
     pub token_validations: IntCounterVec,
     pub cache_lookups: IntCounterVec,
+    pub password_checks: IntGaugeVec,
 }
 
 /// Buckets from 100 µs (a cached validation) to 5 s (a slow bcrypt or a stuck database).
@@ -67,11 +69,23 @@ fn build() -> prometheus::Result<Metrics> {
         ),
         &["cache", "result"],
     )?;
+    let password_checks = IntGaugeVec::new(
+        Opts::new(
+            "keystone_password_checks",
+            "Password and secret hash verifications of logins, by state: running (at most \
+             one per core) and waiting for their turn.",
+        ),
+        &["state"],
+    )?;
     registry.register(Box::new(requests.clone()))?;
     registry.register(Box::new(request_seconds.clone()))?;
     registry.register(Box::new(tokens_issued.clone()))?;
     registry.register(Box::new(token_validations.clone()))?;
     registry.register(Box::new(cache_lookups.clone()))?;
+    registry.register(Box::new(password_checks.clone()))?;
+    for state in ["running", "waiting"] {
+        password_checks.with_label_values(&[state]).set(0);
+    }
     Ok(Metrics {
         registry,
         requests,
@@ -79,6 +93,7 @@ fn build() -> prometheus::Result<Metrics> {
         tokens_issued,
         token_validations,
         cache_lookups,
+        password_checks,
     })
 }
 
@@ -116,6 +131,22 @@ pub fn token_validated(valid: bool) {
         .token_validations
         .with_label_values(&[if valid { "valid" } else { "invalid" }])
         .inc();
+}
+
+/// Counts a login in `state` ("running" or "waiting") for as long as the guard lives.
+pub fn password_check(state: &'static str) -> GaugeGuard {
+    let gauge = METRICS.password_checks.with_label_values(&[state]);
+    gauge.inc();
+    GaugeGuard(gauge)
+}
+
+/// Takes its one back from a gauge when dropped (also when the request is abandoned).
+pub struct GaugeGuard(prometheus::IntGauge);
+
+impl Drop for GaugeGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 pub fn token_issued(scope: &str) {
