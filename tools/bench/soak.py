@@ -82,7 +82,9 @@ def plan_rate(peak_rps: float, p50_ms: float, share: float) -> dict:
     waits for the answer, then `delay_ms` (wrk takes whole milliseconds): enough connections
     that the delay is at least MIN_DELAY_MS, so rounding it moves the rate by 5 % at most."""
     target = max(peak_rps * share, MIN_RPS)
-    latency = max(p50_ms, 0.1)
+    # The answer time at this lighter load: at most the peak's median, and for CPU-bound
+    # requests about what one request costs when every core serves one.
+    latency = max(min(p50_ms, 1000 * (os.cpu_count() or 1) / max(peak_rps, 0.1)), 0.1)
     connections = max(1, math.ceil(target * (MIN_DELAY_MS + latency) / 1000))
     delay = max(round(connections * 1000 / target - latency), 0)
     return {"target_rps": round(target, 2), "connections": connections, "delay_ms": delay}
