@@ -77,14 +77,13 @@ class RssLog:
         self._thread.join()
 
 
-def plan_rate(peak_rps: float, p50_ms: float, share: float) -> dict:
+def plan_rate(peak_rps: float, alone_ms: float, share: float) -> dict:
     """wrk settings for one scenario's share of the load. Each connection sends a request,
     waits for the answer, then `delay_ms` (wrk takes whole milliseconds): enough connections
     that the delay is at least MIN_DELAY_MS, so rounding it moves the rate by 5 % at most."""
     target = max(peak_rps * share, MIN_RPS)
-    # The answer time at this lighter load: at most the peak's median, and for CPU-bound
-    # requests about what one request costs when every core serves one.
-    latency = max(min(p50_ms, 1000 * (os.cpu_count() or 1) / max(peak_rps, 0.1)), 0.1)
+    # At half load a request takes about what it takes alone (timed at the preflight).
+    latency = max(alone_ms, 0.1)
     connections = max(1, math.ceil(target * (MIN_DELAY_MS + latency) / 1000))
     delay = max(round(connections * 1000 / target - latency), 0)
     return {"target_rps": round(target, 2), "connections": connections, "delay_ms": delay}
@@ -118,12 +117,14 @@ def run(args) -> int:
         seed = seeding.seed(target.base_url)
         for group, reason in seed.missing.items():
             log(f"  {group} not seeded ({reason})")
-        requests_by_key = {}
+        requests_by_key, alone_ms = {}, {}
         for s in scenarios:
             if any(n in seed.missing for n in s.needs):
                 continue
             req = s.request(seed)
+            started = time.monotonic()
             status, body = preflight(target, req)
+            alone_ms[s.key] = (time.monotonic() - started) * 1000
             if not 200 <= status < 300:
                 raise RuntimeError(f"{s.key}: preflight {status} {body}")
             requests_by_key[s.key] = req
@@ -132,7 +133,8 @@ def run(args) -> int:
         for key, req in requests_by_key.items():
             peak = load.run(target.base_url, req, load.LoadSettings(args.probe, 1, 8, 30))
             result["plan"][key] = {"peak_rps": round(peak.rps, 1), "peak_p50_ms": peak.p50_ms,
-                                   **plan_rate(peak.rps, peak.p50_ms, share)}
+                                   "alone_ms": round(alone_ms[key], 2),
+                                   **plan_rate(peak.rps, alone_ms[key], share)}
             log(f"  {key:20} peak {peak.rps:9.1f} req/s -> "
                 f"{result['plan'][key]['target_rps']} req/s")
         total_target = sum(p["target_rps"] for p in result["plan"].values())
