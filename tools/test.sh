@@ -78,7 +78,7 @@ log "API fuzzing (schemathesis, ${SCHEMATHESIS_EXAMPLES:-25} examples per operat
 KEYSTONE_RS_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/keystone-rs" \
   tools/schemathesis.sh --max-examples "${SCHEMATHESIS_EXAMPLES:-25}"
 # A short fuzz run of every target (FUZZ_SECONDS each, 15 by default; 0 skips it): mostly a
-# check that the targets build and their seeds pass. The instrumented build of every
+# check that the targets build and their seeds pass (about 100 s). The instrumented build of every
 # dependency took 6 min on 2 cores (November 2026); tools/fuzz.sh runs longer campaigns.
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 if [[ $FUZZ_SECONDS != 0 ]]; then
