@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 SECONDS_PER_TARGET=${1:-600}
 shift || true
-ALL=(fernet_token policy oauth1_header keystone_conf json_bodies)
+ALL=(fernet_token policy oauth1_header oauth2_client_auth keystone_conf json_bodies)
 TARGETS=("$@")
 ((${#TARGETS[@]})) || TARGETS=("${ALL[@]}")
 export RUSTC_BOOTSTRAP=1 CARGO_TERM_COLOR=never

@@ -145,8 +145,16 @@ pub fn app(
                         .path()
                         .starts_with(crate::oauth2::http::PATH_PREFIX)
                 {
-                    let (req, _) = res.into_parts();
-                    res = ServiceResponse::new(req, method_not_allowed()).map_into_right_body();
+                    // Keep actix's `Allow` (the route's methods): RFC 9110 §15.5.6 wants
+                    // it, and Keystone (werkzeug) sends it.
+                    let (req, original) = res.into_parts();
+                    let mut replaced = method_not_allowed();
+                    if let Some(allow) = original.headers().get(actix_web::http::header::ALLOW) {
+                        replaced
+                            .headers_mut()
+                            .insert(actix_web::http::header::ALLOW, allow.clone());
+                    }
+                    res = ServiceResponse::new(req, replaced).map_into_right_body();
                 }
                 let headers = res.headers_mut();
                 // Keystone's auth middleware names the base URL without `/v3`.

@@ -157,4 +157,9 @@ fn unknown_route_and_wrong_method() {
     let r = s.request("PUT", "/v3/auth/tokens", &[], None);
     assert_eq!(r.status, 405);
     assert_eq!(r.body, vector_body("method_not_allowed"));
+    // RFC 9110 §15.5.6, and Keystone sends it too ("HEAD, OPTIONS, DELETE, POST, GET"):
+    // the methods the route serves.
+    let mut allow: Vec<&str> = r.header("Allow").expect("Allow").split(", ").collect();
+    allow.sort_unstable();
+    assert_eq!(allow, ["DELETE", "GET", "HEAD", "POST"]);
 }

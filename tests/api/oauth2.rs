@@ -324,6 +324,7 @@ fn error_table() {
             "{method}"
         );
         assert_eq!(r.status, 405);
+        assert_eq!(r.header("Allow"), Some("POST"), "{method}");
     }
     assert_oauth_error(
         &f.s.request("GET", INTROSPECT, &[], None),

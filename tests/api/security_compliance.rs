@@ -313,3 +313,121 @@ fn password_history_age_and_expiry_rules() {
          day(s) or contact your administrator to reset your password.",
     );
 }
+
+/// Move a user's `last_active_at` (and `created_at`) as if time had passed.
+fn age_user(s: &TestServer, user_id: &str, last_active_days_ago: Option<i64>, created_days_ago: i64) {
+    use diesel::prelude::*;
+    use keystone_rs::db::schema::user;
+    let id = user_id.to_string();
+    let today = chrono::Utc::now().date_naive();
+    let last = last_active_days_ago.map(|d| today - chrono::Duration::days(d));
+    let created = chrono::Utc::now().naive_utc() - chrono::Duration::days(created_days_ago);
+    s.db()
+        .write_blocking(move |conn| {
+            diesel::update(user::table.filter(user::id.eq(&id)))
+                .set((user::last_active_at.eq(last), user::created_at.eq(Some(created))))
+                .execute(conn)?;
+            Ok(())
+        })
+        .expect("age user");
+}
+
+fn last_active(s: &TestServer, user_id: &str) -> Option<chrono::NaiveDate> {
+    let id = user_id.to_string();
+    s.db()
+        .read_blocking(move |conn| keystone_rs::identity::store::get(conn, &id))
+        .expect("read user")
+        .expect("user")
+        .last_active_at
+}
+
+fn shown_enabled(s: &TestServer, admin: &str, user_id: &str) -> Value {
+    let r = s.get(&format!("/v3/users/{user_id}"), Some(admin));
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["user"]["enabled"].clone()
+}
+
+#[test]
+fn users_inactive_for_the_configured_days_are_disabled_until_enabled_again() {
+    let s = TestServer::start_with(
+        "[security_compliance]\ndisable_user_account_days_inactive = 2\n",
+    );
+    let admin = s.admin_token();
+    let today = chrono::Utc::now().date_naive();
+    let domain = s.make_domain("inactivity");
+    let created = create_user(
+        &s,
+        &admin,
+        json!({"name": "sleepy", "domain_id": domain, "password": "right-pw-1"}),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let user = created.json()["user"]["id"].as_str().unwrap().to_string();
+    // Creating an enabled user makes today its last active day (Keystone's setter).
+    assert_eq!(last_active(&s, &user), Some(today));
+
+    // One day short of the limit: still enabled, and a password login moves the day on.
+    age_user(&s, &user, Some(1), 30);
+    assert_eq!(shown_enabled(&s, &admin, &user), json!(true));
+    let first = login(&s, &user, "right-pw-1");
+    assert_eq!(first.status, 201, "{}", first.body);
+    let token = first.subject_token();
+    assert_eq!(last_active(&s, &user), Some(today));
+
+    // At the limit the user reads as disabled everywhere: the API, password logins (the
+    // generic 401 of a disabled user, not counted as a failure) and its tokens.
+    age_user(&s, &user, Some(2), 30);
+    assert_eq!(shown_enabled(&s, &admin, &user), json!(false));
+    let listed = s.get(&format!("/v3/users?domain_id={domain}"), Some(&admin));
+    assert_eq!(listed.json()["users"][0]["enabled"], json!(false), "{}", listed.body);
+    assert_error(&login(&s, &user, "right-pw-1"), 401, GENERIC_401);
+    assert_eq!(failed_count(&s, &user), 0);
+    let check = s.tokens("GET", "", &admin, &token);
+    assert_eq!(check.status, 404, "{}", check.body);
+
+    // An administrator enables it again: today is its last active day.
+    let r = patch_user(&s, &admin, &user, json!({"enabled": true}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["user"]["enabled"], json!(true));
+    assert_eq!(last_active(&s, &user), Some(today));
+    assert_eq!(login(&s, &user, "right-pw-1").status, 201);
+
+    // Never active: counted from created_at.
+    age_user(&s, &user, None, 2);
+    assert_eq!(shown_enabled(&s, &admin, &user), json!(false));
+    age_user(&s, &user, None, 1);
+    assert_eq!(shown_enabled(&s, &admin, &user), json!(true));
+
+    // Another update of an inactive user stores it disabled (Keystone rebuilds the row
+    // from the user as shown): becoming active again does not bring it back.
+    age_user(&s, &user, Some(5), 30);
+    let r = patch_user(&s, &admin, &user, json!({"email": "sleepy@example.org"}));
+    assert_eq!(r.json()["user"]["enabled"], json!(false), "{}", r.body);
+    age_user(&s, &user, Some(0), 30);
+    assert_eq!(shown_enabled(&s, &admin, &user), json!(false));
+
+    // ignore_user_inactivity exempts a user.
+    let exempt = create_user(
+        &s,
+        &admin,
+        json!({"name": "exempt", "domain_id": domain, "password": "right-pw-1",
+               "options": {"ignore_user_inactivity": true}}),
+    );
+    assert_eq!(exempt.status, 201, "{}", exempt.body);
+    let exempt = exempt.json()["user"]["id"].as_str().unwrap().to_string();
+    age_user(&s, &exempt, Some(90), 90);
+    assert_eq!(shown_enabled(&s, &admin, &exempt), json!(true));
+    assert_eq!(login(&s, &exempt, "right-pw-1").status, 201);
+}
+
+#[test]
+fn inactivity_is_not_enforced_by_default_but_logins_are_still_recorded() {
+    let s = TestServer::start();
+    let admin = s.admin_token();
+    let domain = s.make_domain("noinactivity");
+    let user = s.make_user("idle", &domain, "right-pw-1");
+    age_user(&s, &user, Some(3650), 3650);
+    assert_eq!(shown_enabled(&s, &admin, &user), json!(true));
+    assert_eq!(login(&s, &user, "right-pw-1").status, 201);
+    // Keystone records the day of every password login, option or not.
+    assert_eq!(last_active(&s, &user), Some(chrono::Utc::now().date_naive()));
+}

@@ -35,6 +35,9 @@ class LoadSettings:
     threads: int
     connections: int
     timeout: int  # seconds a single request may take before it counts as a timeout
+    # wrk only: each connection waits this long after an answer before its next request
+    # (tools/bench/soak.py's rate limit); None sends back to back
+    delay_ms: float | None = None
 
 
 @dataclass
@@ -86,7 +89,10 @@ def run_wrk(base_url: str, req: Request, s: LoadSettings) -> LoadResult:
         cmd = ["wrk", f"-t{s.threads}", f"-c{max(s.connections, s.threads)}",
                f"-d{s.duration}s", "--timeout", f"{s.timeout}s", "-s", str(LUA),
                base_url + req.path]
-        proc = subprocess.run(cmd, env={"BENCH_REQUEST": spec.name, "PATH": "/usr/bin:/bin"},
+        env = {"BENCH_REQUEST": spec.name, "PATH": "/usr/bin:/bin"}
+        if s.delay_ms is not None:
+            env["BENCH_DELAY_MS"] = str(s.delay_ms)
+        proc = subprocess.run(cmd, env=env,
                               capture_output=True, text=True, timeout=s.duration + s.timeout + 30)
     line = next((l for l in proc.stdout.splitlines() if l.startswith("BENCH_RESULT ")), None)
     if proc.returncode != 0 or line is None:

@@ -23,6 +23,15 @@ local body = file:read("*a")
 file:close()
 if body ~= nil and body ~= "" then wrk.body = body end
 
+-- $BENCH_DELAY_MS (tools/bench/soak.py): a pause before each request, which caps the rate
+-- of every connection; wrk calls delay() only when the script defines it.
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if delay_ms then
+  function delay()
+    return delay_ms
+  end
+end
+
 local threads = {}
 
 function setup(thread)

@@ -10,13 +10,16 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$REPO/target}
 
-build=1; args=()
-for a in "$@"; do
-  case $a in
+# --entry: the Python script to run (tools/soak.sh runs soak.py with the same setup)
+entry=bench.py; build=1; args=()
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --entry) entry=${2:?--entry needs a script}; shift ;;
     --no-build) build=0 ;;
-    -h|--help) build=0; args+=("$a") ;;
-    *) args+=("$a") ;;
+    -h|--help) build=0; args+=("$1") ;;
+    *) args+=("$1") ;;
   esac
+  shift
 done
 [[ -n ${KEYSTONE_RS_BIN:-} ]] && build=0
 
@@ -44,4 +47,4 @@ if ((build)); then
   (cd "$REPO" && cargo build --release --locked -p keystone-rs)
 fi
 
-exec "$VENV/bin/python" "$HERE/bench.py" ${args[@]+"${args[@]}"}
+exec "$VENV/bin/python" "$HERE/$entry" ${args[@]+"${args[@]}"}

@@ -6,7 +6,7 @@ use crate::application_credential::{ApplicationCredential, schema::py_repr, stor
 use crate::config::Config;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
-use crate::identity::{password::check_password, store as identity_store};
+use crate::identity::{inactivity, password::check_password, store as identity_store};
 use crate::resource::{Project, store as resource_store};
 use crate::token::provider::ResolvedScope;
 use serde_json::{Map, Value, json};
@@ -137,7 +137,7 @@ pub fn authenticate(
         Err(e) if e.status.as_u16() == 404 => return Err(denied("credential vanished")),
         Err(e) => return Err(e),
     };
-    check_owner(conn, &ac)?;
+    check_owner(conn, config, &ac)?;
     let secret = data
         .get("secret")
         .and_then(Value::as_str)
@@ -154,13 +154,17 @@ pub fn authenticate(
 }
 
 /// The owner must exist and be enabled in an enabled domain.
-pub fn check_owner(conn: &mut AnyConnection, ac: &ApplicationCredential) -> Result<()> {
+pub fn check_owner(
+    conn: &mut AnyConnection,
+    config: &Config,
+    ac: &ApplicationCredential,
+) -> Result<()> {
     let user = identity_store::get(conn, &ac.user_id)?.ok_or_else(|| denied("unknown owner"))?;
     let domain = resource_store::get_domain(conn, &user.domain_id)?;
     if !domain.is_some_and(|d| d.enabled) {
         return Err(denied("owner's domain disabled"));
     }
-    if !user.enabled {
+    if !user.enabled || inactivity::is_inactive(conn, config, &user)? {
         return Err(denied("owner disabled"));
     }
     Ok(())

@@ -128,7 +128,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
             let result = match method.as_str() {
                 "password" => password::authenticate(conn, config, &data, &failed_in_work)?,
                 "token" => token_method::authenticate(conn, &st.tokens, config, &data)?,
-                "oauth1" => oauth1::authenticate(conn, &signed)?,
+                "oauth1" => oauth1::authenticate(conn, config, &signed)?,
                 "application_credential" => app_cred_method::authenticate(conn, config, &data)?,
                 _ => return Err(unsupported_method(&config.auth.methods)),
             };

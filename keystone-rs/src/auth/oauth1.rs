@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::context::base_url;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
-use crate::identity::store as identity_store;
+use crate::identity::{inactivity, store as identity_store};
 use crate::oauth1::signature::{self, Endpoint, OAuthHeader};
 use crate::oauth1::{self, http::signing_uri, store as oauth1_store};
 use crate::resource::store as resource_store;
@@ -45,7 +45,11 @@ pub struct Grant {
     pub project_id: String,
 }
 
-pub fn authenticate(conn: &mut AnyConnection, request: &SignedRequest) -> Result<MethodOutcome> {
+pub fn authenticate(
+    conn: &mut AnyConnection,
+    config: &Config,
+    request: &SignedRequest,
+) -> Result<MethodOutcome> {
     let value = request.authorization.as_deref().ok_or_else(|| {
         Error::validation(
             "No Authorization headers found, cannot proceed with OAuth related calls.",
@@ -84,7 +88,7 @@ pub fn authenticate(conn: &mut AnyConnection, request: &SignedRequest) -> Result
     oauth1::remember_nonce(conn, &signed, now)?;
     let user = identity_store::get(conn, &access_token.authorizing_user_id)?
         .ok_or_else(|| Error::could_not_find("user", &access_token.authorizing_user_id))?;
-    if !user.enabled {
+    if !user.enabled || inactivity::is_inactive(conn, config, &user)? {
         return Err(Error::unauthorized_because("user disabled"));
     }
     if !resource_store::get_domain(conn, &user.domain_id)?.is_some_and(|d| d.enabled) {

@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::identity::options::{self, IGNORE_PASSWORD_EXPIRY};
-use crate::identity::{lockout, password::check_password, store as identity_store};
+use crate::identity::{inactivity, lockout, password::check_password, store as identity_store};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
@@ -52,7 +52,7 @@ pub fn authenticate(
     let denied = |why: &str| Error::unauthorized_because(why.to_string());
 
     // Keystone: a name (with its domain) wins over an id.
-    let user = if let Some(name) = name {
+    let mut user = if let Some(name) = name {
         let domain = user_obj
             .get("domain")
             .ok_or_else(|| Error::expecting("domain", "user"))?;
@@ -70,6 +70,7 @@ pub fn authenticate(
         )));
     }
     .ok_or_else(|| denied("unknown user"))?;
+    inactivity::apply(conn, config, &mut user)?;
 
     // Keystone's UserAuthInfo refuses a disabled user or domain before the password is
     // looked at, so those attempts never count towards a lockout.
@@ -105,6 +106,7 @@ pub fn authenticate(
         }
     }
     lockout::record_success(conn, &user.id)?;
+    inactivity::record_activity(conn, &user)?;
     Ok(MethodOutcome {
         user_id: user.id,
         ..Default::default()

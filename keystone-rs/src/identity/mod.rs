@@ -8,6 +8,7 @@
 pub mod groups;
 pub mod http;
 pub mod listing;
+pub mod inactivity;
 pub mod lockout;
 pub mod model;
 pub mod options;

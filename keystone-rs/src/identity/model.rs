@@ -1,7 +1,7 @@
 //! Users and groups as the API shows them, in Keystone's key order.
 
 use super::options::{self, StoredOptions};
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -14,6 +14,9 @@ pub struct User {
     pub extra: Map<String, Value>,
     /// When the current password expires, if it does.
     pub password_expires_at: Option<NaiveDateTime>,
+    /// The last day of a successful password authentication (see `inactivity`).
+    pub last_active_at: Option<NaiveDate>,
+    pub created_at: Option<NaiveDateTime>,
 }
 
 /// The user's current password row.
@@ -206,6 +209,8 @@ mod tests {
                 default_project_id: None,
                 extra,
                 password_expires_at: None,
+                last_active_at: None,
+                created_at: None,
             },
             options: vec![("1001".into(), json!(true))],
             federated: vec![],

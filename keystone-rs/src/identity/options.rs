@@ -62,6 +62,7 @@ pub const IGNORE_CHANGE_PASSWORD: &str = "1000";
 pub const IGNORE_PASSWORD_EXPIRY: &str = "1001";
 pub const IGNORE_LOCKOUT: &str = "1002";
 pub const LOCK_PASSWORD: &str = "1003";
+pub const IGNORE_USER_INACTIVITY: &str = "1004";
 
 pub fn by_id(id: &str) -> Option<&'static UserOption> {
     USER_OPTIONS.iter().find(|o| o.id == id)

@@ -14,12 +14,20 @@ use crate::db::schema::{
     federated_user, local_user, nonlocal_user, password, user, user_group_membership, user_option,
 };
 use crate::error::{Error, Result};
-use chrono::{NaiveDateTime, Utc};
+use chrono::{NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
-type UserRow = (String, Option<String>, Option<bool>, Option<String>, String);
+type UserRow = (
+    String,
+    Option<String>,
+    Option<bool>,
+    Option<String>,
+    String,
+    Option<NaiveDateTime>,
+    Option<NaiveDate>,
+);
 
 fn user_columns() -> (
     user::id,
@@ -27,6 +35,8 @@ fn user_columns() -> (
     user::enabled,
     user::default_project_id,
     user::domain_id,
+    user::created_at,
+    user::last_active_at,
 ) {
     (
         user::id,
@@ -34,6 +44,8 @@ fn user_columns() -> (
         user::enabled,
         user::default_project_id,
         user::domain_id,
+        user::created_at,
+        user::last_active_at,
     )
 }
 
@@ -121,15 +133,21 @@ fn build_many(conn: &mut AnyConnection, rows: Vec<UserRow>) -> Result<Vec<User>>
     let mut expiries = expiries_of(conn, &ids)?;
     Ok(rows
         .into_iter()
-        .map(|(id, extra, enabled, default_project_id, domain_id)| User {
-            name: names.remove(&id).unwrap_or_default(),
-            password_expires_at: expiries.remove(&id).flatten(),
-            id,
-            domain_id,
-            enabled: enabled.unwrap_or(false),
-            default_project_id,
-            extra: parse_extra(extra.as_deref()),
-        })
+        .map(
+            |(id, extra, enabled, default_project_id, domain_id, created_at, last_active_at)| {
+                User {
+                    name: names.remove(&id).unwrap_or_default(),
+                    password_expires_at: expiries.remove(&id).flatten(),
+                    id,
+                    domain_id,
+                    enabled: enabled.unwrap_or(false),
+                    default_project_id,
+                    extra: parse_extra(extra.as_deref()),
+                    last_active_at,
+                    created_at,
+                }
+            },
+        )
         .collect())
 }
 
@@ -453,6 +471,14 @@ pub fn set_password(conn: &mut AnyConnection, user_id: &str, new: &NewPassword<'
 pub fn set_enabled(conn: &mut AnyConnection, user_id: &str, enabled: bool) -> Result<()> {
     diesel::update(user::table.filter(user::id.eq(user_id)))
         .set(user::enabled.eq(Some(enabled)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Keystone's `last_active_at` (see `identity::inactivity`).
+pub fn set_last_active(conn: &mut AnyConnection, user_id: &str, day: NaiveDate) -> Result<()> {
+    diesel::update(user::table.filter(user::id.eq(user_id)))
+        .set(user::last_active_at.eq(Some(day)))
         .execute(conn)?;
     Ok(())
 }

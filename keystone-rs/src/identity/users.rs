@@ -7,6 +7,7 @@ use super::listing::{self, Hints, run_truncated};
 use super::options::{
     self, IGNORE_CHANGE_PASSWORD, IGNORE_PASSWORD_EXPIRY, LOCK_PASSWORD, StoredOptions,
 };
+use super::inactivity;
 use super::store::{self, NewPassword, UserSource};
 use super::{FederatedObject, User, UserDetails, new_id};
 use crate::config::Config;
@@ -273,6 +274,7 @@ pub fn create(
         default_project_id.as_deref(),
     )?;
     store::insert_local_user(conn, &id, &domain_id, &name)?;
+    let last_active_at = mark_enabled(conn, config, &id, enabled)?;
     let mut password_expires_at = None;
     if *password != PasswordInput::Absent {
         let now = Utc::now().naive_utc();
@@ -305,10 +307,28 @@ pub fn create(
             default_project_id,
             extra,
             password_expires_at,
+            last_active_at,
+            created_at: None,
         },
         options: stored_options,
         federated,
     })
+}
+
+/// Keystone's `enabled` setter: with the inactivity limit set, enabling a user (creating
+/// or updating one that is enabled) makes today its last active day.
+fn mark_enabled(
+    conn: &mut AnyConnection,
+    config: &Config,
+    user_id: &str,
+    enabled: bool,
+) -> Result<Option<chrono::NaiveDate>> {
+    if !enabled || !inactivity::enforced(config) {
+        return Ok(None);
+    }
+    let today = inactivity::today();
+    store::set_last_active(conn, user_id, today)?;
+    Ok(Some(today))
 }
 
 /// `PATCH /v3/users/{user_id}` after the API checks (user exists, ids match).
@@ -319,8 +339,11 @@ pub fn update(
     changes: &Map<String, Value>,
     password: &PasswordInput,
 ) -> Result<UserDetails> {
-    let old =
+    let mut old =
         store::get_details(conn, user_id)?.ok_or_else(|| Error::could_not_find("user", user_id))?;
+    // Keystone rebuilds the row from the user as shown: an inactive user stays disabled in
+    // the row unless this update enables it.
+    inactivity::apply_details(config, &mut old);
     if let Some(domain) = changes.get("domain_id") {
         if domain.as_str() != Some(old.user.domain_id.as_str()) {
             return Err(Error::bad_request("Cannot change Domain ID"));
@@ -379,6 +402,9 @@ pub fn update(
     )?;
     if let Some(name) = &name {
         store::rename(conn, user_id, name)?;
+    }
+    if let Some(day) = mark_enabled(conn, config, user_id, user.enabled)? {
+        user.last_active_at = Some(day);
     }
     if user.enabled {
         // Keystone's `enabled` setter runs on every update and clears the lockout counter.
@@ -482,7 +508,7 @@ pub fn check_password_change_allowed(
     state: &PasswordChangeState,
     new_password: &str,
 ) -> Result<()> {
-    if !state.user.enabled {
+    if !state.user.enabled || inactivity::is_inactive_with(config, &state.user, &state.options) {
         return Err(Error::unauthorized_shown(format!(
             "The account is disabled for user: {}.",
             state.user.id
@@ -587,7 +613,15 @@ pub fn list(
     listing::translate_password_expiry(hints)?;
     let max = listing::max_db_limit(config);
     let users = run_truncated(hints, |h| store::list(conn, UserSource::All, h, max))?;
-    store::details(conn, users, false)
+    shown(config, store::details(conn, users, false)?)
+}
+
+/// Users as Keystone shows them (inactive ones disabled).
+fn shown(config: &Config, mut users: Vec<UserDetails>) -> Result<Vec<UserDetails>> {
+    for d in &mut users {
+        inactivity::apply_details(config, d);
+    }
+    Ok(users)
 }
 
 /// `GET /v3/groups/{group_id}/users` (the group is known to exist).
@@ -615,5 +649,5 @@ pub fn list_in_group(
         listing::max_db_limit(config),
     )?;
     hints.filters = sql_hints.filters;
-    store::details(conn, users, false)
+    shown(config, store::details(conn, users, false)?)
 }

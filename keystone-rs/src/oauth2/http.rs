@@ -107,14 +107,20 @@ impl ResponseError for OAuthError {
     }
 }
 
-/// Keystone's own 405 for these routes (no `Allow` header, as Keystone's).
+/// Keystone's own 405 body for these routes, with the `Allow` header RFC 9110 §15.5.6 asks
+/// for (Keystone's lists every method of its resource class; these routes serve POST only).
 async fn method_not_allowed() -> HttpResponse {
-    OAuthError::new(
+    let mut res = OAuthError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "other_error",
         "The method is not allowed for the requested URL.",
     )
-    .error_response()
+    .error_response();
+    res.headers_mut().insert(
+        actix_web::http::header::ALLOW,
+        actix_web::http::header::HeaderValue::from_static("POST"),
+    );
+    res
 }
 
 /// The form, as Flask's `request.form` sees it: a body that is not form-encoded (JSON,

@@ -422,12 +422,13 @@ pub fn authenticate_client(
         | ClientAuthentication::PrivateKeyJwt {
             client_id,
             assertion,
-        } => authenticate_jwt(conn, client_id.as_deref(), assertion, audiences, now),
+        } => authenticate_jwt(conn, config, client_id.as_deref(), assertion, audiences, now),
     }
 }
 
 fn authenticate_jwt(
     conn: &mut AnyConnection,
+    config: &Config,
     form_client_id: Option<&str>,
     compact: &str,
     audiences: &[String],
@@ -450,7 +451,7 @@ fn authenticate_jwt(
     verify_signature(&assertion, &reg).map_err(OAuthError::invalid_client)?;
     let (jti, remember_until) = jwt::check_claims(&assertion, &client_id, audiences, now)
         .map_err(OAuthError::invalid_client)?;
-    ac_method::check_owner(conn, &ac)?;
+    ac_method::check_owner(conn, config, &ac)?;
     ac_method::check_unexpired(&ac)?;
     let now_us = now.timestamp_micros();
     let until_us = remember_until.saturating_mul(1_000_000);

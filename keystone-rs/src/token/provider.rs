@@ -12,7 +12,7 @@ use crate::catalog;
 use crate::config::Config;
 use crate::db::{AnyConnection, Db, MaybeConn};
 use crate::error::{Error, Result};
-use crate::identity::{User, store as identity_store};
+use crate::identity::{User, inactivity, store as identity_store};
 use crate::json::{Style, to_ascii_string};
 use crate::resource::{Project, store as resource_store};
 use crate::revoke::{self, TokenValues};
@@ -365,7 +365,9 @@ fn load_token(
             user_domain.id
         )));
     }
-    if !user.enabled {
+    let inactive = inactivity::past_limit(config, &user)
+        && inactivity::is_inactive(conn.get()?, config, &user)?;
+    if !user.enabled || inactive {
         return Err(Error::not_found(format!(
             "Could not find token: {token_id}."
         )));

@@ -25,13 +25,17 @@ const LIST_FILTERS: [&str; 7] = [
     "password_expires_at",
 ];
 
-/// The stored user (with options) for a policy target, if it exists.
+/// The user (with options) as Keystone shows it, for a policy target, if it exists.
 async fn load(state: &State, user_id: &str) -> Result<Option<UserDetails>> {
     let id = user_id.to_string();
-    state
+    let mut user = state
         .db
         .read(move |conn| store::get_details(conn, &id))
-        .await
+        .await?;
+    if let Some(d) = &mut user {
+        crate::identity::inactivity::apply_details(&state.config, d);
+    }
+    Ok(user)
 }
 
 /// Keystone's `_build_user_target_enforcement`: `target.user` when the user exists.
