@@ -148,10 +148,11 @@ impl ConnectionManager {
             Backend::Sqlite => {
                 let mut conn = diesel::SqliteConnection::establish(&self.url.diesel_url)?;
                 // WAL lets readers run beside the writer; the busy timeout makes writers
-                // from other processes wait instead of failing with "database is locked";
+                // from other processes wait instead of failing with "database is locked"
+                // (set first: switching to WAL takes a lock another writer may hold);
                 // foreign keys keep deletes from leaving orphans (Keystone leaves them off).
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
                      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                 )
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
@@ -204,7 +205,11 @@ impl ManageConnection for ConnectionManager {
                 })
             }
             Err(e) => {
-                self.health.connect_failed(&e);
+                // An embedded file has no server to go down: a failed open (a lock held
+                // past the busy timeout) is that request's failure alone.
+                if self.url.backend != Backend::Sqlite {
+                    self.health.connect_failed(&e);
+                }
                 Err(diesel::r2d2::Error::ConnectionError(e))
             }
         }
