@@ -85,4 +85,6 @@ if [[ $FUZZ_SECONDS != 0 ]]; then
   log "fuzz smoke run (${FUZZ_SECONDS}s per target)"
   tools/fuzz.sh "$FUZZ_SECONDS"
 fi
+log "dependency advisories (cargo audit against tools/audit's snapshot)"
+tools/audit.sh
 log "all tests passed"
