@@ -45,8 +45,8 @@ class LoadResult:
     tool: str
     requests: int
     seconds: float
+    # answers that were not 2xx: wrk counts those of 400 and above (request.lua)
     non2xx: int
-    first_non2xx_status: int
     p50_ms: float
     p99_ms: float
     socket_errors: int
@@ -101,7 +101,7 @@ def run_wrk(base_url: str, req: Request, s: LoadSettings) -> LoadResult:
     errors = r["socket_errors"]
     return LoadResult(
         tool="wrk", requests=r["requests"], seconds=r["duration_us"] / 1e6,
-        non2xx=r["non2xx"], first_non2xx_status=r["first_non2xx_status"],
+        non2xx=r["non2xx"],
         p50_ms=r["latency_us"]["p50"] / 1000, p99_ms=r["latency_us"]["p99"] / 1000,
         socket_errors=errors["connect"] + errors["read"] + errors["write"] + errors["timeout"])
 
@@ -131,7 +131,7 @@ def run_ab(base_url: str, req: Request, s: LoadSettings) -> LoadResult:
     p50 = percentiles.get(50) or longest
     p99 = percentiles.get(99) or longest
     return LoadResult(tool="ab", requests=int(complete), seconds=seconds, non2xx=non2xx,
-                      first_non2xx_status=0, p50_ms=p50, p99_ms=p99, socket_errors=failed)
+                      p50_ms=p50, p99_ms=p99, socket_errors=failed)
 
 
 def parse_ab_csv(text: str) -> dict[int, float]:
