@@ -315,7 +315,12 @@ fn password_history_age_and_expiry_rules() {
 }
 
 /// Move a user's `last_active_at` (and `created_at`) as if time had passed.
-fn age_user(s: &TestServer, user_id: &str, last_active_days_ago: Option<i64>, created_days_ago: i64) {
+fn age_user(
+    s: &TestServer,
+    user_id: &str,
+    last_active_days_ago: Option<i64>,
+    created_days_ago: i64,
+) {
     use diesel::prelude::*;
     use keystone_rs::db::schema::user;
     let id = user_id.to_string();
@@ -325,7 +330,10 @@ fn age_user(s: &TestServer, user_id: &str, last_active_days_ago: Option<i64>, cr
     s.db()
         .write_blocking(move |conn| {
             diesel::update(user::table.filter(user::id.eq(&id)))
-                .set((user::last_active_at.eq(last), user::created_at.eq(Some(created))))
+                .set((
+                    user::last_active_at.eq(last),
+                    user::created_at.eq(Some(created)),
+                ))
                 .execute(conn)?;
             Ok(())
         })
@@ -349,9 +357,8 @@ fn shown_enabled(s: &TestServer, admin: &str, user_id: &str) -> Value {
 
 #[test]
 fn users_inactive_for_the_configured_days_are_disabled_until_enabled_again() {
-    let s = TestServer::start_with(
-        "[security_compliance]\ndisable_user_account_days_inactive = 2\n",
-    );
+    let s =
+        TestServer::start_with("[security_compliance]\ndisable_user_account_days_inactive = 2\n");
     let admin = s.admin_token();
     let today = chrono::Utc::now().date_naive();
     let domain = s.make_domain("inactivity");
@@ -378,7 +385,12 @@ fn users_inactive_for_the_configured_days_are_disabled_until_enabled_again() {
     age_user(&s, &user, Some(2), 30);
     assert_eq!(shown_enabled(&s, &admin, &user), json!(false));
     let listed = s.get(&format!("/v3/users?domain_id={domain}"), Some(&admin));
-    assert_eq!(listed.json()["users"][0]["enabled"], json!(false), "{}", listed.body);
+    assert_eq!(
+        listed.json()["users"][0]["enabled"],
+        json!(false),
+        "{}",
+        listed.body
+    );
     assert_error(&login(&s, &user, "right-pw-1"), 401, GENERIC_401);
     assert_eq!(failed_count(&s, &user), 0);
     let check = s.tokens("GET", "", &admin, &token);
@@ -429,5 +441,8 @@ fn inactivity_is_not_enforced_by_default_but_logins_are_still_recorded() {
     assert_eq!(shown_enabled(&s, &admin, &user), json!(true));
     assert_eq!(login(&s, &user, "right-pw-1").status, 201);
     // Keystone records the day of every password login, option or not.
-    assert_eq!(last_active(&s, &user), Some(chrono::Utc::now().date_naive()));
+    assert_eq!(
+        last_active(&s, &user),
+        Some(chrono::Utc::now().date_naive())
+    );
 }

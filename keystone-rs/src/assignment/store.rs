@@ -1036,7 +1036,11 @@ impl NamedEntities {
         // The domains the named entities live in.
         let owners: BTreeSet<String> = projects
             .values()
-            .map(|p| p.domain_id.clone().unwrap_or_else(|| ROOT_DOMAIN_ID.to_string()))
+            .map(|p| {
+                p.domain_id
+                    .clone()
+                    .unwrap_or_else(|| ROOT_DOMAIN_ID.to_string())
+            })
             .chain(users.values().map(|(_, d)| d.clone()))
             .chain(groups.values().map(|(_, d)| d.clone()))
             .chain(roles.values().filter_map(|r| r.domain_id.clone()))

@@ -200,7 +200,9 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
         Ok((token, body))
     };
     let _turn = crate::identity::password::hashing_turn(
-        auth_methods.iter().any(|m| methods_verifying_a_hash.contains(&m.as_str())),
+        auth_methods
+            .iter()
+            .any(|m| methods_verifying_a_hash.contains(&m.as_str())),
     )
     .await;
     let outcome = if writes {

@@ -116,13 +116,31 @@ mod tests {
         let today: NaiveDate = "2026-03-10".parse().unwrap();
         let old = user(true, Some("2026-03-07"), None);
         assert!(!past_limit_on(&config, &old, today), "option unset");
-        config.security_compliance.disable_user_account_days_inactive = Some(3);
+        config
+            .security_compliance
+            .disable_user_account_days_inactive = Some(3);
         assert!(past_limit_on(&config, &old, today));
-        assert!(!past_limit_on(&config, &user(true, Some("2026-03-08"), None), today));
-        assert!(!past_limit_on(&config, &user(false, Some("2026-03-01"), None), today));
+        assert!(!past_limit_on(
+            &config,
+            &user(true, Some("2026-03-08"), None),
+            today
+        ));
+        assert!(!past_limit_on(
+            &config,
+            &user(false, Some("2026-03-01"), None),
+            today
+        ));
         // never active: from created_at, as Keystone's property does
-        assert!(past_limit_on(&config, &user(true, None, Some("2026-03-07 23:59:59")), today));
-        assert!(!past_limit_on(&config, &user(true, None, Some("2026-03-08 00:00:00")), today));
+        assert!(past_limit_on(
+            &config,
+            &user(true, None, Some("2026-03-07 23:59:59")),
+            today
+        ));
+        assert!(!past_limit_on(
+            &config,
+            &user(true, None, Some("2026-03-08 00:00:00")),
+            today
+        ));
         assert!(!past_limit_on(&config, &user(true, None, None), today));
     }
 }

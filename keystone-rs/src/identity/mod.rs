@@ -7,8 +7,8 @@
 
 pub mod groups;
 pub mod http;
-pub mod listing;
 pub mod inactivity;
+pub mod listing;
 pub mod lockout;
 pub mod model;
 pub mod options;

@@ -3,11 +3,11 @@
 //! connection inside the caller's transaction; password hashing happens before (it is
 //! slow and must not hold the transaction open).
 
+use super::inactivity;
 use super::listing::{self, Hints, run_truncated};
 use super::options::{
     self, IGNORE_CHANGE_PASSWORD, IGNORE_PASSWORD_EXPIRY, LOCK_PASSWORD, StoredOptions,
 };
-use super::inactivity;
 use super::store::{self, NewPassword, UserSource};
 use super::{FederatedObject, User, UserDetails, new_id};
 use crate::config::Config;

@@ -422,7 +422,14 @@ pub fn authenticate_client(
         | ClientAuthentication::PrivateKeyJwt {
             client_id,
             assertion,
-        } => authenticate_jwt(conn, config, client_id.as_deref(), assertion, audiences, now),
+        } => authenticate_jwt(
+            conn,
+            config,
+            client_id.as_deref(),
+            assertion,
+            audiences,
+            now,
+        ),
     }
 }
 

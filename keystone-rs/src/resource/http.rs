@@ -478,7 +478,13 @@ async fn tag_route(
     state: &State,
     req: &HttpRequest,
     path: web::Path<(String, String)>,
-) -> Result<(std::sync::Arc<Token>, Option<Project>, TargetBuilder, String, String)> {
+) -> Result<(
+    std::sync::Arc<Token>,
+    Option<Project>,
+    TargetBuilder,
+    String,
+    String,
+)> {
     let (id, value) = path.into_inner();
     let (caller, project, target) = project_route(state, req, &id).await?;
     let target = target.path_var("value", value.as_str());
