@@ -80,11 +80,7 @@ async fn get_mapping(
         .read(move |conn| store::get(conn, &lookup))
         .await?
         .ok_or_else(|| not_found(&id))?;
-    let base = base_url(&req, &state.config);
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"mapping": mapping.to_json(&base)}),
-    ))
+    Ok(mapping_response(&state, &req, StatusCode::OK, &mapping))
 }
 
 async fn create_mapping(
@@ -101,11 +97,7 @@ async fn create_mapping(
         .db
         .write(move |conn| store::create(conn, &stored))
         .await?;
-    let base = base_url(&req, &state.config);
-    Ok(json_response(
-        StatusCode::CREATED,
-        &json!({"mapping": mapping.to_json(&base)}),
-    ))
+    Ok(mapping_response(&state, &req, StatusCode::CREATED, &mapping))
 }
 
 async fn update_mapping(
@@ -128,11 +120,7 @@ async fn update_mapping(
             store::update(conn, &stored).map(|_| ())
         })
         .await?;
-    let base = base_url(&req, &state.config);
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"mapping": mapping.to_json(&base)}),
-    ))
+    Ok(mapping_response(&state, &req, StatusCode::OK, &mapping))
 }
 
 async fn delete_mapping(
@@ -151,4 +139,15 @@ async fn delete_mapping(
         return Err(not_found(&id));
     }
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `{"mapping": …}` with its links, as every single-mapping route answers.
+fn mapping_response(
+    state: &State,
+    req: &HttpRequest,
+    status: StatusCode,
+    mapping: &super::Mapping,
+) -> HttpResponse {
+    let base = base_url(req, &state.config);
+    json_response(status, &json!({"mapping": mapping.to_json(&base)}))
 }
