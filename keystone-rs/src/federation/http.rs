@@ -97,7 +97,12 @@ async fn create_mapping(
         .db
         .write(move |conn| store::create(conn, &stored))
         .await?;
-    Ok(mapping_response(&state, &req, StatusCode::CREATED, &mapping))
+    Ok(mapping_response(
+        &state,
+        &req,
+        StatusCode::CREATED,
+        &mapping,
+    ))
 }
 
 async fn update_mapping(
