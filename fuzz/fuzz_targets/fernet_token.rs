@@ -2,7 +2,7 @@
 //! payload inside (only reachable with a valid key, so fuzzed directly as well).
 #![no_main]
 
-use keystone_rs::token::{KeyRing, PayloadCodec, decode_token};
+use keystone_rs::fernet::{KeyRing, PayloadCodec, decode_token};
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 

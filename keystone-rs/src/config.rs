@@ -4,6 +4,7 @@
 
 use ini::Ini;
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -144,7 +145,7 @@ pub struct RateLimitSection {
     /// or 0 turns the limit off.
     pub issue_requests_per_minute: Option<u32>,
     /// Peers whose `X-Forwarded-For` is believed: addresses or CIDR networks.
-    pub trusted_proxies: Vec<crate::ratelimit::Network>,
+    pub trusted_proxies: Vec<Network>,
 }
 
 #[derive(Debug, Clone)]
@@ -432,7 +433,7 @@ impl Config {
                     .map(str::trim)
                     .filter(|t| !t.is_empty())
                     .map(|t| {
-                        crate::ratelimit::Network::parse(t).ok_or_else(|| {
+                        Network::parse(t).ok_or_else(|| {
                             r.fail(
                                 "rate_limit",
                                 "trusted_proxies",
@@ -659,6 +660,45 @@ impl Reader<'_> {
                 format!("'{v}' is not one of {}", allowed.join(", ")),
             )),
         }
+    }
+}
+
+/// An address, or a network in CIDR notation, from `trusted_proxies`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    pub fn parse(text: &str) -> Option<Network> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
+            None => (text.parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Network { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let bits = |ip: IpAddr| -> (u128, u8) {
+            match ip {
+                IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
+                IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                    Some(v4) => (u128::from(u32::from(v4)), 32),
+                    None => (u128::from(v6), 128),
+                },
+            }
+        };
+        let (net, net_width) = bits(self.addr);
+        let (ip, ip_width) = bits(ip);
+        if net_width != ip_width {
+            return false;
+        }
+        let shift = u32::from(net_width - self.prefix.min(net_width));
+        let mask = if shift >= 128 { 0 } else { u128::MAX << shift };
+        (net & mask) == (ip & mask)
     }
 }
 

@@ -4,13 +4,15 @@
 pub const AUTH_TOKEN_HEADER: &str = "X-Auth-Token";
 pub const SUBJECT_TOKEN_HEADER: &str = "X-Subject-Token";
 
+use crate::application_credential::access::{IDENTITY_SERVICE_TYPE, RequestFacts, request_allowed};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::server::State;
-use crate::token::provider::{self, ResolvedScope, Token};
+use crate::state::State;
+use crate::token::model::{ResolvedScope, Token};
+use crate::token::{render, validate};
 use actix_web::HttpRequest;
 use actix_web::http::header::{HOST, HeaderMap};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -175,13 +177,13 @@ pub async fn caller(state: &State, req: &HttpRequest) -> Result<Arc<Token>> {
     let token_id = header(req.headers(), AUTH_TOKEN_HEADER)
         .ok_or_else(|| Error::unauthorized_because("no X-Auth-Token"))?
         .to_string();
-    let token = provider::validate_async(
+    let token = validate::validate_async(
         &state.db,
         &state.tokens,
         &state.config,
         &token_id,
         false,
-        Some(provider::ACCESS_RULES_MIN_VERSION),
+        Some(validate::ACCESS_RULES_MIN_VERSION),
     )
     .await
     .map_err(|e| {
@@ -195,7 +197,7 @@ pub async fn caller(state: &State, req: &HttpRequest) -> Result<Arc<Token>> {
     })?;
     check_certificate_binding(req, &token)?;
     // A credential token with access rules only reaches what its rules allow.
-    crate::application_credential::http::enforce_access_rules(state, req, &token).await?;
+    enforce_access_rules(state, req, &token).await?;
     Ok(token)
 }
 
@@ -231,7 +233,7 @@ pub fn credentials(token: &Token) -> crate::policy::Credentials {
         roles: token.role_names(),
         // Keystone's default when no admin project is configured.
         is_admin_project: true,
-        token: provider::render(token, None)
+        token: render::render(token, None)
             .get("token")
             .cloned()
             .unwrap_or(Value::Null),
@@ -256,6 +258,50 @@ pub fn authorize(state: &State, caller: &Token, action: &str, target: &Value) ->
         .policy_credentials
         .get_or_init(|| Arc::new(credentials(caller).to_map()));
     state.policy.enforce_dict(action, target, creds)
+}
+
+/// Keystone's auth middleware (`service_type = identity`) on a credential token with access
+/// rules: the request must match one of them, else the middleware's own 401.
+async fn enforce_access_rules(state: &State, req: &HttpRequest, token: &Token) -> Result<()> {
+    let has_rules = token
+        .application_credential
+        .as_ref()
+        .is_some_and(|ac| !ac.access_rules.is_empty());
+    if !has_rules {
+        return Ok(());
+    }
+    let service_token = header(req.headers(), "X-Service-Token").map(str::to_string);
+    let st = state.clone();
+    let subject = token.clone();
+    let (catalog, service_token_valid) = state
+        .db
+        .read(move |conn| {
+            let catalog =
+                crate::token::render::catalog_for(conn, &st.tokens, &st.config, &subject)?;
+            let valid = service_token.is_some_and(|t| {
+                crate::token::validate::validate(conn, &st.tokens, &st.config, &t, false).is_ok()
+            });
+            Ok((catalog, valid))
+        })
+        .await?;
+    // webob's request.path: decoded, without the query string.
+    let path = percent_decode_str(req.path()).decode_utf8_lossy();
+    let facts = RequestFacts {
+        method: req.method().as_str(),
+        path: &path,
+        service_token_valid,
+    };
+    let rules = token
+        .application_credential
+        .as_ref()
+        .map(|ac| ac.access_rules.as_slice())
+        .unwrap_or_default();
+    if request_allowed(rules, &catalog, IDENTITY_SERVICE_TYPE, facts) {
+        Ok(())
+    } else {
+        Err(Error::middleware_unauthorized()
+            .with_detail("request outside the credential's access rules"))
+    }
 }
 
 #[cfg(test)]

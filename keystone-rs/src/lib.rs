@@ -1,14 +1,16 @@
 //! keystone-rs: OpenStack Identity (Keystone) v3 as a library; `main.rs` is the CLI.
 
-pub mod cache;
+pub mod api;
 pub mod config;
 pub mod context;
 pub mod db;
 pub mod discovery;
 pub mod error;
+pub mod fernet;
 pub mod identity;
 pub mod json;
 pub mod server;
+pub mod state;
 pub mod tls;
 
 pub mod application_credential;

@@ -4,7 +4,8 @@ use clap::{Args, Parser, Subcommand};
 use keystone_rs::config::Config;
 use keystone_rs::db::Db;
 use keystone_rs::manage::{self, bootstrap};
-use keystone_rs::server::{self, AppState};
+use keystone_rs::server;
+use keystone_rs::state::AppState;
 use std::path::PathBuf;
 
 #[derive(Parser)]

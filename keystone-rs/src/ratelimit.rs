@@ -11,7 +11,7 @@
 //! address in the header that is not itself a trusted proxy (the left part of the header
 //! is whatever the client wrote).
 
-use crate::config::RateLimitSection;
+use crate::config::{Network, RateLimitSection};
 use crate::error::Error;
 use actix_web::HttpResponse;
 use actix_web::dev::ServiceRequest;
@@ -34,45 +34,6 @@ const LIMITED: [&str; 5] = [
 /// Above this many tracked sources, the ones whose buckets have refilled are forgotten,
 /// so a flood of spoofed or distinct addresses cannot grow the table without bound.
 const MAX_TRACKED: usize = 100_000;
-
-/// An address, or a network in CIDR notation, from `trusted_proxies`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Network {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl Network {
-    pub fn parse(text: &str) -> Option<Network> {
-        let (addr, prefix) = match text.split_once('/') {
-            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
-            None => (text.parse::<IpAddr>().ok()?, None),
-        };
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(max);
-        (prefix <= max).then_some(Network { addr, prefix })
-    }
-
-    fn contains(&self, ip: IpAddr) -> bool {
-        let bits = |ip: IpAddr| -> (u128, u8) {
-            match ip {
-                IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
-                IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                    Some(v4) => (u128::from(u32::from(v4)), 32),
-                    None => (u128::from(v6), 128),
-                },
-            }
-        };
-        let (net, net_width) = bits(self.addr);
-        let (ip, ip_width) = bits(ip);
-        if net_width != ip_width {
-            return false;
-        }
-        let shift = u32::from(net_width - self.prefix.min(net_width));
-        let mask = if shift >= 128 { 0 } else { u128::MAX << shift };
-        (net & mask) == (ip & mask)
-    }
-}
 
 struct Bucket {
     tokens: f64,

@@ -1,62 +1,26 @@
 //! Assembles the actix application: shared state, middleware, every subsystem's routes.
 
-use crate::cache::ValidationCache;
-use crate::config::Config;
-use crate::db::Db;
 use crate::error::Error;
-use crate::policy::Enforcer;
-use crate::ratelimit::RateLimiter;
-use crate::token::provider::TokenFormatter;
+use crate::state::{AppState, State};
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpResponse, HttpServer, web};
-use std::sync::Arc;
-
-/// What every handler can reach, through `web::Data<AppState>`.
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: Db,
-    pub tokens: Arc<TokenFormatter>,
-    pub policy: Arc<Enforcer>,
-    /// Shared by every worker: one count per source for the whole process.
-    pub rate_limiter: Option<Arc<RateLimiter>>,
-}
-
-pub type State = web::Data<AppState>;
-
-impl AppState {
-    /// Open the database pool, the key repository and the policy from a configuration.
-    pub fn open(config: Config) -> anyhow::Result<AppState> {
-        let db = Db::open(&config.database.connection, config.database.max_pool_size)?;
-        let mut tokens = TokenFormatter::from_config(&config)?;
-        tokens.cache = ValidationCache::new(config.validation_cache.clone(), db.epoch().clone());
-        let policy = Enforcer::from_config(&config)?;
-        let rate_limiter = RateLimiter::from_config(&config.rate_limit).map(Arc::new);
-        Ok(AppState {
-            config: Arc::new(config),
-            db,
-            tokens: Arc::new(tokens),
-            policy: Arc::new(policy),
-            rate_limiter,
-        })
-    }
-}
 
 /// Registers every subsystem's routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    crate::discovery::http::configure(cfg);
-    crate::auth::http::configure(cfg);
-    crate::revoke::http::configure(cfg);
-    crate::catalog::http::configure(cfg);
-    crate::application_credential::http::configure(cfg);
-    crate::oauth1::http::configure(cfg);
-    crate::oauth2::http::configure(cfg);
-    crate::federation::http::configure(cfg);
-    crate::resource::http::configure(cfg);
-    crate::identity::http::configure(cfg);
-    crate::assignment::http::configure(cfg);
+    crate::api::discovery::configure(cfg);
+    crate::api::auth::configure(cfg);
+    crate::api::revoke::configure(cfg);
+    crate::api::catalog::configure(cfg);
+    crate::api::application_credential::configure(cfg);
+    crate::api::oauth1::configure(cfg);
+    crate::api::oauth2::configure(cfg);
+    crate::api::federation::configure(cfg);
+    crate::api::resource::configure(cfg);
+    crate::api::identity::configure(cfg);
+    crate::api::assignment::configure(cfg);
 }
 
 /// The 413 Keystone's sizelimit middleware answers (text/plain; the literal `%s` is
@@ -91,7 +55,7 @@ pub fn app(
         .app_data(json_errors)
         .app_data(web::PayloadConfig::new(max_body))
         .configure(routes)
-        .configure(|cfg| crate::observability::http::configure(cfg, metrics_enabled))
+        .configure(|cfg| crate::api::observability::configure(cfg, metrics_enabled))
         .default_service(web::to(not_found))
         // Innermost: paths are normalised already; refused requests still get the
         // request id and the common headers from the wrappers below.
@@ -143,7 +107,7 @@ pub fn app(
                     && !res
                         .request()
                         .path()
-                        .starts_with(crate::oauth2::http::PATH_PREFIX)
+                        .starts_with(crate::api::oauth2::PATH_PREFIX)
                 {
                     // Keep actix's `Allow` (the route's methods): RFC 9110 §15.5.6 wants
                     // it, and Keystone (werkzeug) sends it.

@@ -5,7 +5,8 @@
 use keystone_rs::config::Config;
 use keystone_rs::db::Db;
 use keystone_rs::manage::{self, bootstrap};
-use keystone_rs::server::{self, AppState};
+use keystone_rs::server;
+use keystone_rs::state::AppState;
 use serde_json::Value;
 use std::sync::mpsc;
 

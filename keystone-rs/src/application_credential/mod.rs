@@ -11,7 +11,6 @@
 //! through validation (roles are re-intersected, the project is re-read) instead.
 
 pub mod access;
-pub mod http;
 pub mod model;
 pub mod schema;
 pub mod store;
@@ -19,12 +18,10 @@ pub mod store;
 pub use model::{AccessRule, ApplicationCredential, RoleWithOptions};
 
 use crate::assignment::{Role, store as assignment_store};
-use crate::auth::PRIMARY_METHODS;
 use crate::config::Config;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::resource::Project;
-use crate::token::provider::Token;
 use base64::Engine;
 use chrono::NaiveDateTime;
 use rand::RngCore;
@@ -40,85 +37,6 @@ pub fn generate_secret() -> String {
     let mut bytes = [0u8; 64];
     rand::thread_rng().fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Keystone's `is_delegated_method`: no methods, or one outside the primary set
-/// (built-ins plus `[auth] additional_primary_auth_methods`, never `ec2credential`).
-pub fn is_delegated(token: &Token, config: &Config) -> bool {
-    let additional: Vec<String> = config
-        .get("auth", "additional_primary_auth_methods")
-        .map(|v| {
-            v.split(',')
-                .map(|m| m.trim().to_string())
-                .filter(|m| !m.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    let primary = |m: &str| {
-        m != "ec2credential" && (PRIMARY_METHODS.contains(&m) || additional.iter().any(|a| a == m))
-    };
-    let methods = &token.payload.methods;
-    methods.is_empty() || methods.iter().any(|m| !primary(m))
-}
-
-fn from_application_credential(token: &Token) -> bool {
-    token.payload.methods.iter().any(|m| m == METHOD)
-}
-
-/// The guard every credential and access-rule route runs after policy: trust-scoped and
-/// otherwise delegated tokens are refused (generic 403); credential tokens pass here.
-pub fn forbid_delegated(caller: &Token, config: &Config) -> Result<()> {
-    if from_application_credential(caller) {
-        return Ok(());
-    }
-    if caller.payload.trust_id.is_some() || is_delegated(caller, config) {
-        return Err(Error::forbidden().with_detail(
-            "Cannot manage application credentials with a token issued via delegation.",
-        ));
-    }
-    Ok(())
-}
-
-/// A restricted credential's token may not create or delete credentials.
-pub fn forbid_restricted(caller: &Token) -> Result<()> {
-    if from_application_credential(caller)
-        && !caller
-            .application_credential
-            .as_ref()
-            .is_some_and(ApplicationCredential::is_unrestricted)
-    {
-        return Err(Error::forbidden_action(
-            "Using method 'application_credential' is not allowed for managing additional \
-             application credentials.",
-        ));
-    }
-    Ok(())
-}
-
-/// For the trust API: delegated tokens (credential tokens included, restricted or not)
-/// cannot manage trusts unless `[security_compliance]
-/// allow_insecure_application_credential_trust_escalation` lets credential tokens through.
-pub fn forbid_trust_management(caller: &Token, config: &Config) -> Result<()> {
-    if !is_delegated(caller, config) {
-        return Ok(());
-    }
-    let escape_hatch = config
-        .get(
-            "security_compliance",
-            "allow_insecure_application_credential_trust_escalation",
-        )
-        .is_some_and(|v| {
-            matches!(
-                v.trim().to_ascii_lowercase().as_str(),
-                "true" | "1" | "yes" | "on"
-            )
-        });
-    if from_application_credential(caller) && escape_hatch {
-        return Ok(());
-    }
-    Err(Error::forbidden_action(
-        "Delegated tokens cannot manage trusts.",
-    ))
 }
 
 /// Roles of a token from this credential on its project: the stored roles the user still
@@ -169,11 +87,11 @@ fn unassigned_role() -> Error {
 /// requested: the token's roles.
 fn requested_roles(
     conn: &mut AnyConnection,
-    caller: &Token,
+    token_roles: &[Role],
     req: &[RoleRef],
 ) -> Result<Vec<String>> {
     if req.is_empty() {
-        return Ok(caller.roles.iter().map(|r| r.id.clone()).collect());
+        return Ok(token_roles.iter().map(|r| r.id.clone()).collect());
     }
     let mut ids = Vec::new();
     for r in req {
@@ -206,7 +124,7 @@ fn requested_roles(
     }
     if ids
         .iter()
-        .any(|id| !caller.roles.iter().any(|r| &r.id == id))
+        .any(|id| !token_roles.iter().any(|r| &r.id == id))
     {
         return Err(unassigned_role());
     }
@@ -215,14 +133,17 @@ fn requested_roles(
 
 /// Everything Keystone checks before it stores a credential, in its order: roles, expiry,
 /// rule ids, the per-user limit, the roles against the user's effective assignments.
+/// `token_roles` and `project` are the creating token's roles and project.
 pub fn prepare_create(
     conn: &mut AnyConnection,
     config: &Config,
-    caller: &Token,
+    user_id: &str,
+    token_roles: &[Role],
+    project: Option<&Project>,
     req: &CreateRequest,
     now: NaiveDateTime,
 ) -> Result<Prepared> {
-    let role_ids = requested_roles(conn, caller, &req.roles)?;
+    let role_ids = requested_roles(conn, token_roles, &req.roles)?;
     let expires_at = req
         .expires_at
         .as_deref()
@@ -242,7 +163,6 @@ pub fn prepare_create(
             item
         })
         .collect();
-    let user_id = &caller.user.id;
     let limit = user_limit(config);
     if limit >= 0 && store::count_for_user(conn, user_id)? >= limit {
         return Err(Error::new(
@@ -253,8 +173,8 @@ pub fn prepare_create(
             ),
         ));
     }
-    let project_id = caller.project_id().map(str::to_string);
-    if let crate::token::provider::ResolvedScope::Project { project, .. } = &caller.scope {
+    let project_id = project.map(|p| p.id.clone());
+    if let Some(project) = project {
         let effective = assignment_store::roles_on_project(conn, user_id, project)?;
         if let Some(missing) = role_ids
             .iter()

@@ -3,7 +3,7 @@
 //! <message>"), and the `expires_at` parser (`utils.parse_expiration_date`).
 
 use crate::error::{Error, Result};
-use crate::token::pyrepr::{python_float_repr, python_str_repr};
+use crate::fernet::pyrepr::{python_float_repr, python_str_repr};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{Map, Value};
 

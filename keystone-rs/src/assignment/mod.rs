@@ -6,7 +6,6 @@
 
 pub mod effective;
 pub mod format;
-pub mod http;
 pub mod listing;
 pub mod model;
 pub mod schema;

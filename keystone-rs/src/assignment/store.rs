@@ -7,12 +7,12 @@ use super::model::{
     Actor, Assignment, GrantQuery, IMMUTABLE_OPTION_ID, NULL_DOMAIN_ID, Role, Target,
 };
 use crate::db::AnyConnection;
+use crate::db::json_blob::parse_extra;
 use crate::db::schema::{
     assignment, group, implied_role, project, role, role_option, system_assignment,
     user_group_membership,
 };
 use crate::error::{Error, Result};
-use crate::identity::store::parse_extra;
 use crate::resource::{Project, ROOT_DOMAIN_ID, store as resource_store};
 use diesel::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

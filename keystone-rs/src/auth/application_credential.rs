@@ -8,7 +8,7 @@ use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::identity::{inactivity, password::check_password, store as identity_store};
 use crate::resource::{Project, store as resource_store};
-use crate::token::provider::ResolvedScope;
+use crate::token::model::ResolvedScope;
 use serde_json::{Map, Value, json};
 
 /// Python truthiness of a JSON value.

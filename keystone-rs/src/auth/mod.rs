@@ -1,17 +1,11 @@
 //! `/v3/auth/*`: the auth request, one file per method, and the routes.
 
 pub mod application_credential;
-pub mod http;
 pub mod oauth1;
 pub mod password;
 pub mod request;
 pub mod scope;
 pub mod token;
-
-/// Methods whose tokens may be used to obtain new tokens (Keystone 30's non-delegated set).
-pub const PRIMARY_METHODS: &[&str] = &[
-    "external", "kerberos", "mapped", "openid", "password", "saml2", "token", "totp", "x509",
-];
 
 /// A successful method: who it authenticated, plus what a token method carries over.
 #[derive(Debug, Clone, Default)]
@@ -22,7 +16,7 @@ pub struct MethodOutcome {
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     pub parent_audit_id: Option<String>,
     /// The presented token's scope, for the rescope rules.
-    pub presented_scope: Option<crate::token::provider::ResolvedScope>,
+    pub presented_scope: Option<crate::token::model::ResolvedScope>,
     /// From the `application_credential` method: the credential, which fixes the scope.
     pub application_credential: Option<crate::application_credential::ApplicationCredential>,
     /// From the `oauth1` method: the access token whose delegation the token carries.

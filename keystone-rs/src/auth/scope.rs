@@ -4,7 +4,7 @@ use super::request::{invalid_field, optional_string};
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::resource::{Project, store as resource_store};
-use crate::token::provider::ResolvedScope;
+use crate::token::model::ResolvedScope;
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq)]

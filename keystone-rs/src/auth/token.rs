@@ -1,12 +1,14 @@
 //! The `token` auth method: re-issue or rescope an existing token.
 
+use super::MethodOutcome;
 use super::request::{invalid_field, optional_string};
-use super::{MethodOutcome, PRIMARY_METHODS};
 use crate::config::Config;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
-use crate::token::provider::TokenFormatter;
-use crate::token::provider::{self, ResolvedScope};
+use crate::token::formatter::TokenFormatter;
+use crate::token::model::PRIMARY_METHODS;
+use crate::token::model::ResolvedScope;
+use crate::token::validate;
 use serde_json::Value;
 
 pub fn authenticate(
@@ -21,7 +23,7 @@ pub fn authenticate(
     let id = optional_string(obj, "id", "identity/token")?
         .ok_or_else(|| invalid_field("identity/token", "'id' is a required property"))?;
     // Keystone's token plugin announces no access-rules support.
-    let presented = provider::validate_with(conn, tokens, config, &id, false, None)?;
+    let presented = validate::validate_with(conn, tokens, config, &id, false, None)?;
     if presented.payload.methods.iter().any(|m| m == "oauth1") {
         return Err(Error::forbidden_action(
             "Using OAuth-scoped token to create another token. Create a new OAuth-scoped token instead",

@@ -74,7 +74,7 @@ fn extras_of(d: &Map<String, Value>, attributes: &[&str]) -> Map<String, Value> 
 
 /// Keystone's `ref.setdefault('links', {})['self'] = url`. A `links` extra that is not an
 /// object would make Keystone fail with 500; it is replaced instead.
-pub(super) fn add_self_link(d: &mut Map<String, Value>, url: String) {
+pub fn add_self_link(d: &mut Map<String, Value>, url: String) {
     match d.get_mut("links") {
         Some(Value::Object(links)) => {
             links.insert("self".into(), url.into());

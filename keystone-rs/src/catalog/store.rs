@@ -6,11 +6,11 @@
 use super::listing::SqlPlan;
 use super::{Endpoint, Region, Service};
 use crate::db::AnyConnection;
+use crate::db::json_blob::parse_extra;
 use crate::db::schema::{
     endpoint, endpoint_group, project_endpoint, project_endpoint_group, region, service,
 };
 use crate::error::Result;
-use crate::identity::store::parse_extra;
 use crate::json::{Style, to_ascii_string};
 use diesel::prelude::*;
 use serde_json::{Map, Value};

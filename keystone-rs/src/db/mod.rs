@@ -2,6 +2,7 @@
 //! `[database] connection` (SQLAlchemy-style URLs, as in keystone.conf).
 
 pub mod enums;
+pub mod json_blob;
 pub mod migrate;
 mod pool;
 pub mod replay;

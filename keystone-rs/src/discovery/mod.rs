@@ -1,7 +1,6 @@
 //! Version discovery: the documents at `/` and `/v3` that keystoneauth reads to find the
 //! v3 endpoint, and the JSON-home variant some tooling asks for.
 
-pub mod http;
 pub mod json_home;
 
 use crate::json::{Style, to_ascii_string};

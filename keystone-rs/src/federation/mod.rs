@@ -3,7 +3,6 @@
 //! (rules.rs) for OAuth2 `tls_client_auth`, which runs a mapping on the client
 //! certificate's names (oauth2.md A3); identity providers and protocols are not served.
 
-pub mod http;
 pub mod rules;
 pub mod schema;
 pub mod store;

@@ -6,7 +6,6 @@
 //! list handling.
 
 pub mod groups;
-pub mod http;
 pub mod inactivity;
 pub mod listing;
 pub mod lockout;

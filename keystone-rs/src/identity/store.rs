@@ -10,6 +10,7 @@ use super::{
     FederatedObject, NewUser, PasswordRecord, User, UserDetails, from_epoch_micros, to_epoch_micros,
 };
 use crate::db::AnyConnection;
+use crate::db::json_blob::{json_text, parse_extra};
 use crate::db::schema::{
     federated_user, local_user, nonlocal_user, password, user, user_group_membership, user_option,
 };
@@ -52,18 +53,6 @@ fn user_columns() -> (
 /// Column widths of Keystone's schema: longer values can never match, or cannot be stored.
 pub const ID_WIDTH: usize = 64;
 pub const NAME_WIDTH: usize = 255;
-
-pub fn parse_extra(extra: Option<&str>) -> Map<String, Value> {
-    match extra.and_then(|e| serde_json::from_str::<Value>(e).ok()) {
-        Some(Value::Object(map)) => map,
-        _ => Map::new(),
-    }
-}
-
-/// JSON text as Keystone's `JsonBlob` writes it (`json.dumps`).
-pub fn json_text(value: &Value) -> String {
-    crate::json::to_ascii_string(value, crate::json::Style::Python)
-}
 
 /// Names of many users: the local name, else the non-local one, else a federated display name.
 fn names_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, String>> {

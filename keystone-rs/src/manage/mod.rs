@@ -5,7 +5,7 @@ pub mod policy;
 
 use crate::config::Config;
 use crate::db::{Db, migrate};
-use crate::token::keys::KeyRepository;
+use crate::fernet::keys::KeyRepository;
 
 /// `db_sync`: create or upgrade the schema; a Keystone-built schema is recognised and
 /// left as Keystone made it.

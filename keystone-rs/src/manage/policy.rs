@@ -3,7 +3,8 @@
 use crate::config::Config;
 use crate::db::Db;
 use crate::policy::{Credentials, Decision, Enforcer, Outcome, RuleOrigin};
-use crate::token::provider::{self, TokenFormatter};
+use crate::token::formatter::TokenFormatter;
+use crate::token::validate;
 use serde_json::Value;
 
 /// Whose credentials to check: a token (validated against the database and keys, as the
@@ -90,7 +91,7 @@ pub fn check(
             let formatter = TokenFormatter::from_config(config)?;
             let db = Db::open(&config.database.connection, 1)?;
             let token = db
-                .read_blocking(|conn| provider::validate(conn, &formatter, config, &token, false))
+                .read_blocking(|conn| validate::validate(conn, &formatter, config, &token, false))
                 .map_err(|e| anyhow::anyhow!("token: {}", e.message))?;
             crate::context::credentials(&token)
         }

@@ -2,7 +2,7 @@
 //! carries into Keystone tokens (shared/spec/oauth1.md). Rows are Keystone's `consumer`,
 //! `request_token` and `access_token` tables, so Python Keystone can share the database.
 
-pub mod http;
+pub mod model;
 pub mod schema;
 pub mod signature;
 pub mod store;
@@ -10,99 +10,11 @@ pub mod store;
 use crate::assignment::{Role, expand_implied, store as assignment_store};
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
-use crate::token::provider::ResolvedScope;
+use crate::resource::model::Project;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use rand::seq::SliceRandom;
-use serde_json::{Map, Value};
 
-/// A consumer. The secret is stored in plaintext: HMAC needs it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Consumer {
-    pub id: String,
-    pub description: Option<String>,
-    pub secret: String,
-    pub extra: Map<String, Value>,
-}
-
-impl Consumer {
-    /// Keystone's consumer JSON: extra attributes first, then `id`, `description` (and
-    /// `secret` only in the create response), then `links`.
-    pub fn to_json(&self, base_url: &str, with_secret: bool) -> Value {
-        let mut m = self.extra.clone();
-        m.remove("links");
-        m.insert("id".into(), self.id.clone().into());
-        m.insert("description".into(), self.description.clone().into());
-        if with_secret {
-            m.insert("secret".into(), self.secret.clone().into());
-        }
-        m.insert(
-            "links".into(),
-            serde_json::json!({"self": format!("{base_url}/v3/OS-OAUTH1/consumers/{}", self.id)}),
-        );
-        Value::Object(m)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct RequestToken {
-    pub id: String,
-    pub request_secret: String,
-    /// Set when authorized.
-    pub verifier: Option<String>,
-    pub authorizing_user_id: Option<String>,
-    pub requested_project_id: String,
-    /// JSON list of role ids, set when authorized.
-    pub role_ids: Option<String>,
-    pub consumer_id: String,
-    /// Keystone's ISO string, `None` = never expires.
-    pub expires_at: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct AccessToken {
-    pub id: String,
-    pub access_secret: String,
-    pub authorizing_user_id: String,
-    pub project_id: String,
-    /// JSON list of the delegated role ids, as authorized (not expanded).
-    pub role_ids: String,
-    pub consumer_id: String,
-    pub expires_at: Option<String>,
-}
-
-impl AccessToken {
-    pub fn role_ids(&self) -> Vec<String> {
-        parse_role_ids(&self.role_ids)
-    }
-
-    /// The API view: never the secret, never the role ids; links by the authorizing user.
-    pub fn to_json(&self, base_url: &str) -> Value {
-        let path = format!(
-            "{base_url}/v3/users/{}/OS-OAUTH1/access_tokens/{}",
-            self.authorizing_user_id, self.id
-        );
-        serde_json::json!({
-            "id": self.id,
-            "authorizing_user_id": self.authorizing_user_id,
-            "project_id": self.project_id,
-            "consumer_id": self.consumer_id,
-            "expires_at": self.expires_at,
-            "links": {"roles": format!("{path}/roles"), "self": path},
-        })
-    }
-}
-
-/// What a Keystone token obtained through an access token says about it (`OS-OAUTH1`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delegation {
-    pub access_token_id: String,
-    pub consumer_id: String,
-}
-
-/// A JSON list of strings; anything else (a corrupt row) delegates nothing.
-pub fn parse_role_ids(text: &str) -> Vec<String> {
-    serde_json::from_str::<Vec<String>>(text).unwrap_or_default()
-}
+pub use model::{AccessToken, Consumer, Delegation, RequestToken, parse_role_ids};
 
 /// Role ids as Keystone stores them (`json.dumps` of a list).
 pub fn role_ids_json(ids: &[String]) -> String {
@@ -123,7 +35,7 @@ pub fn new_verifier() -> String {
 /// `now + seconds` in Keystone's `YYYY-MM-DDTHH:MM:SS.000000Z`; `None` when the duration is
 /// 0 (never expires).
 pub fn expiry_after(now: DateTime<Utc>, seconds: i64) -> Option<String> {
-    (seconds > 0).then(|| crate::token::keystone_time(now + Duration::seconds(seconds)))
+    (seconds > 0).then(|| crate::fernet::keystone_time(now + Duration::seconds(seconds)))
 }
 
 /// Keystone compares stored ISO strings after parsing them; one that does not parse is
@@ -151,7 +63,7 @@ pub fn token_roles(
     conn: &mut AnyConnection,
     access_token_id: &str,
     user_id: &str,
-    scope: &ResolvedScope,
+    project: Option<&Project>,
 ) -> Result<(Vec<Role>, Delegation)> {
     let access_token = store::get_access_token(conn, access_token_id)?
         .ok_or_else(|| Error::not_found("Access token not found"))?;
@@ -159,7 +71,7 @@ pub fn token_roles(
         access_token_id: access_token.id.clone(),
         consumer_id: access_token.consumer_id.clone(),
     };
-    let ResolvedScope::Project { project, .. } = scope else {
+    let Some(project) = project else {
         return Ok((vec![], delegation));
     };
     if access_token.authorizing_user_id != user_id || access_token.project_id != project.id {
@@ -217,10 +129,16 @@ pub fn on_project_deleted(conn: &mut AnyConnection, project_id: &str) -> Result<
     store::delete_tokens_for_project(conn, project_id)
 }
 
+/// Expired nonces go now and then, after a signed request has been served.
+pub async fn purge_nonces_if_due(db: &crate::db::Db) {
+    crate::db::replay::purge_if_due(db, &NONCE_PURGE, store::NONCE_KIND).await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use serde_json::Map;
 
     #[test]
     fn verifiers_are_eight_distinct_alphabet_characters() {

@@ -414,5 +414,15 @@ pub fn verify(
     expected.is_some_and(|e| equal(&e, &request.signature))
 }
 
+/// `scheme://authority/path…` → RFC 5849 base string URI.
+pub fn signing_uri(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    base_string_uri(scheme, authority, path)
+}
+
 #[cfg(test)]
 mod tests;

@@ -3,10 +3,10 @@
 
 use super::{AccessToken, Consumer, RequestToken};
 use crate::db::AnyConnection;
+use crate::db::json_blob::parse_extra;
 use crate::db::replay;
 use crate::db::schema::{access_token, consumer, request_token, role, role_option};
 use crate::error::Result;
-use crate::identity::store::parse_extra;
 use crate::json::{Style, to_ascii_string};
 use diesel::prelude::*;
 use serde_json::{Map, Value};

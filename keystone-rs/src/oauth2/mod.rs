@@ -6,10 +6,12 @@
 //! application credential. `tls_client_auth` (RFC 8705) authenticates a *user* instead
 //! (mtls.rs), so it stays outside that enum.
 
-pub mod http;
 pub mod jwt;
+pub mod model;
 pub mod mtls;
 pub mod store;
+
+pub use model::ClientRegistration;
 
 use crate::application_credential::ApplicationCredential;
 use crate::auth::application_credential as ac_method;
@@ -17,7 +19,9 @@ use crate::config::Config;
 use crate::db::AnyConnection;
 use crate::db::replay::PurgeClock;
 use crate::error::Error;
-use crate::token::provider::{self, IssueRequest, ResolvedScope, Token, TokenFormatter};
+use crate::token::formatter::TokenFormatter;
+use crate::token::issue::{self, IssueRequest};
+use crate::token::model::{ResolvedScope, Token};
 use actix_web::http::StatusCode;
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -282,41 +286,6 @@ fn serde_urlencoded_pairs(body: &[u8]) -> Option<Vec<(String, String)>> {
         .map(actix_web::web::Query::into_inner)
 }
 
-/// JWT client authentication registered on an application credential (keystone-rs only).
-#[derive(Debug, Clone)]
-pub struct ClientRegistration {
-    pub application_credential_id: String,
-    /// The credential's secret, the HMAC key for `client_secret_jwt`.
-    pub jwt_secret: Option<String>,
-    /// PEM public key for `private_key_jwt`.
-    pub public_key: Option<String>,
-    pub public_key_alg: Option<String>,
-    pub created_at_us: i64,
-}
-
-impl ClientRegistration {
-    /// What the API shows: which methods are enabled, never the secret.
-    pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert(
-            "application_credential_id".into(),
-            self.application_credential_id.clone().into(),
-        );
-        m.insert("client_secret_jwt".into(), self.jwt_secret.is_some().into());
-        match (&self.public_key, &self.public_key_alg) {
-            (Some(pem), Some(alg)) => {
-                m.insert("private_key_jwt".into(), true.into());
-                m.insert("public_key".into(), pem.clone().into());
-                m.insert("public_key_alg".into(), alg.clone().into());
-            }
-            _ => {
-                m.insert("private_key_jwt".into(), false.into());
-            }
-        }
-        Value::Object(m)
-    }
-}
-
 /// Check a registration request: a `secret` must be the credential's own (enables
 /// `client_secret_jwt`), a `public_key` a PEM RSA (≥ 2048 bits) or P-256 key (enables
 /// `private_key_jwt`). Returns the registration to store.
@@ -504,7 +473,7 @@ pub fn issue_token(
     let user = crate::identity::store::get(conn, &ac.user_id)?
         .ok_or_else(|| Error::unauthorized_because("owner vanished"))?;
     let scope = ac_method::scope(conn, &ac)?;
-    provider::issue(
+    issue::issue(
         conn,
         tokens,
         config,

@@ -13,7 +13,9 @@ use crate::db::AnyConnection;
 use crate::error::Error;
 use crate::federation::{self, rules};
 use crate::identity::User;
-use crate::token::provider::{self, IssueRequest, Token, TokenFormatter};
+use crate::token::formatter::TokenFormatter;
+use crate::token::issue::{self, IssueRequest};
+use crate::token::model::Token;
 use x509_cert::Certificate;
 use x509_cert::der::{Decode, Tagged};
 use x509_cert::name::Name;
@@ -237,7 +239,7 @@ pub fn issue_bound_token(
         Ok(scope) => scope,
         Err(e) => return client_error(e),
     };
-    let issued = provider::issue(
+    let issued = issue::issue(
         conn,
         tokens,
         config,

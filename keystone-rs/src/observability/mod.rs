@@ -2,6 +2,4 @@
 //! `/healthcheck`. Both are unauthenticated, as oslo-style deployments expose them (keep
 //! them off the public network, or set `[metrics] enabled = false`).
 
-pub mod health;
-pub mod http;
 pub mod metrics;

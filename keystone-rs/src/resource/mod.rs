@@ -4,7 +4,6 @@
 
 pub mod cascade;
 pub mod delete;
-pub mod http;
 pub mod listing;
 pub mod model;
 pub mod schema;

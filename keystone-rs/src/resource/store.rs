@@ -4,9 +4,9 @@
 use super::listing::{Column, LIKE_ESCAPE, SqlQuery};
 use super::model::{IMMUTABLE_OPTION_ID, IMMUTABLE_OPTION_NAME, Project, ROOT_DOMAIN_ID};
 use crate::db::AnyConnection;
+use crate::db::json_blob::parse_extra;
 use crate::db::schema::{project, project_option, project_tag};
 use crate::error::Result;
-use crate::identity::store::parse_extra;
 use crate::json::{Style, to_ascii_string};
 use diesel::prelude::*;
 use serde_json::{Map, Value};

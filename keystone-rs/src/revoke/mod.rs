@@ -2,7 +2,6 @@
 //! (shared/spec/revocation.md). Rows are Keystone's `revocation_event`, read and written
 //! the way Python Keystone does so both can share one database.
 
-pub mod http;
 pub mod store;
 
 use chrono::{DateTime, NaiveDateTime, Timelike, Utc};

@@ -1,26 +1,17 @@
-//! Fernet tokens: key repository, payload codecs, issue and validate.
+//! Tokens as Keystone's token provider sees them: what a validated token is (the caller
+//! every route authorises), how one is issued, validated and rendered, and the validation
+//! cache. The Fernet format itself (keys, envelope, payloads) is `crate::fernet`.
 //!
-//! Layers, bottom up: [`keys`] (the on-disk repository `keystone-manage` maintains),
-//! [`keyring`] (the keys in memory, following rotations), [`envelope`] (Fernet
-//! encryption), [`payload`] (Keystone's msgpack payloads, versions 0..=10), [`fernet`]
-//! (token id ↔ [`TokenPayload`]). Tokens are byte-compatible with Python Keystone sharing
-//! the same key repository, `[auth] methods` and `[identity] default_domain_id`.
+//! [`model`] describes; [`formatter`] holds the key ring, codec and [`cache`];
+//! [`roles`] is the one place that knows the delegation kinds; [`validate`], [`issue`]
+//! and [`render`] are the three things done with a token; [`delegated`] says what a
+//! delegated caller may not do.
 
-pub mod envelope;
-pub mod fernet;
-pub mod keyring;
-pub mod keys;
+pub mod cache;
+pub mod delegated;
+pub mod formatter;
+pub mod issue;
 pub mod model;
-pub mod payload;
-pub mod provider;
-pub(crate) mod pyrepr;
-mod pyuuid;
-
-#[cfg(test)]
-mod tests;
-
-pub use fernet::{EncodedToken, decode_token, encode_token, not_recognized};
-pub use keyring::KeyRing;
-pub use keys::{KeyRepository, SetupOutcome};
-pub use model::{DecodedToken, FederatedInfo, Scope, TokenPayload, keystone_time};
-pub use payload::PayloadCodec;
+pub mod render;
+pub mod roles;
+pub mod validate;

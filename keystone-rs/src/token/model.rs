@@ -1,168 +1,115 @@
-//! What a Fernet token says, in domain terms — independent of the msgpack layout.
+//! What a token is once validated: the caller every route authorises (its user, scope,
+//! roles and, for delegated tokens, what delegated them). Issue, validation and rendering
+//! are the sibling files; this one only describes.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use crate::application_credential::model::ApplicationCredential;
+use crate::assignment::model::Role;
+use crate::fernet::TokenPayload;
+use crate::identity::model::User;
+use crate::oauth1::model::Delegation;
+use crate::resource::model::Project;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use std::sync::Arc;
 
-/// The content of a token payload. Which of Keystone's eleven payload versions carries it
-/// follows from the fields (see [`TokenPayload::payload_version`]), so callers never pick
-/// a version by hand.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenPayload {
-    pub user_id: String,
-    /// Auth method names. Only names in `[auth] methods` survive a round trip; decoded
-    /// lists come back in Keystone's order (descending bit).
-    pub methods: Vec<String>,
-    pub scope: Scope,
-    /// Keystone always zeroes the microseconds before minting; a decoded value is whole
-    /// seconds.
-    pub expires_at: DateTime<Utc>,
-    /// `[this token's audit id]` or `[this token's audit id, audit chain id]`; each a
-    /// 22-character URL-safe base64 string of 16 bytes.
-    pub audit_ids: Vec<String>,
-    pub trust_id: Option<String>,
-    /// Present exactly for federated tokens (versions 4–6).
-    pub federated: Option<FederatedInfo>,
-    /// OAuth1 access token id (version 7).
-    pub access_token_id: Option<String>,
-    /// Application credential id (version 9).
-    pub app_cred_id: Option<String>,
-    /// OAuth2 mTLS certificate thumbprint, base64url(SHA-256(PEM)) with padding (version 10).
-    pub thumbprint: Option<String>,
-}
+/// Methods whose tokens may be used to obtain new tokens (Keystone 30's non-delegated set).
+pub const PRIMARY_METHODS: &[&str] = &[
+    "external", "kerberos", "mapped", "openid", "password", "saml2", "token", "totp", "x509",
+];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
+/// The scope of a token with its entities loaded.
+#[derive(Debug, Clone)]
+pub enum ResolvedScope {
     Unscoped,
-    Project(String),
-    Domain(String),
-    /// Keystone only ever uses `"all"`.
-    System(String),
+    Project { project: Project, domain: Project },
+    Domain(Project),
+    System,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FederatedInfo {
-    /// Group ids from the mapping; Keystone renders each as `{"id": …}`.
-    pub group_ids: Vec<String>,
-    pub identity_provider_id: String,
-    pub protocol_id: String,
-}
-
-/// A token that decrypted and parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodedToken {
-    pub payload: TokenPayload,
-    /// From the Fernet envelope's timestamp: Keystone's `issued_at`.
-    pub issued_at: DateTime<Utc>,
-    /// The payload version found in the token (0..=10).
-    pub version: u8,
-}
-
-impl TokenPayload {
-    /// A payload with only the always-present fields; the rest default to "absent".
-    pub fn new(
-        user_id: impl Into<String>,
-        methods: Vec<String>,
-        scope: Scope,
-        expires_at: DateTime<Utc>,
-        audit_ids: Vec<String>,
-    ) -> Self {
-        TokenPayload {
-            user_id: user_id.into(),
-            methods,
-            scope,
-            expires_at,
-            audit_ids,
-            trust_id: None,
-            federated: None,
-            access_token_id: None,
-            app_cred_id: None,
-            thumbprint: None,
+impl ResolvedScope {
+    /// The project of a project scope.
+    pub fn project(&self) -> Option<&Project> {
+        match self {
+            ResolvedScope::Project { project, .. } => Some(project),
+            _ => None,
         }
+    }
+}
+
+/// A token whose payload decrypted and whose user, scope and roles were loaded and checked.
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub id: String,
+    pub payload: TokenPayload,
+    pub issued_at: DateTime<Utc>,
+    pub user: User,
+    pub user_domain: Project,
+    pub scope: ResolvedScope,
+    pub roles: Vec<Role>,
+    /// The credential an `application_credential` token was issued from (re-read whenever
+    /// the token is validated at a new state of the database).
+    pub application_credential: Option<ApplicationCredential>,
+    /// Tokens obtained with the `oauth1` method: their access token and its consumer.
+    pub oauth1: Option<Delegation>,
+    /// Renderings of this token, made once and reused while it stays in the validation cache.
+    pub derived: Derived,
+}
+
+/// What requests derive from a validated token, kept with it: a cached token answers its
+/// next validation or policy check without rendering anything again. Everything here is
+/// a function of the token's fields, so it is exactly as fresh as the token itself.
+#[derive(Debug, Clone, Default)]
+pub struct Derived {
+    /// The oslo.policy credentials dict of the token as a caller (`context::authorize`).
+    pub policy_credentials: std::sync::OnceLock<Arc<Map<String, Value>>>,
+    /// The `GET /v3/auth/tokens` body without (`[0]`) and with (`[1]`) the catalog.
+    pub validation_body: [std::sync::OnceLock<actix_web::web::Bytes>; 2],
+}
+
+impl Token {
+    pub fn audit_id(&self) -> Option<&str> {
+        self.payload.audit_ids.first().map(String::as_str)
+    }
+
+    /// The root of the rescope chain: the parent's audit id, else our own.
+    pub fn audit_chain_root(&self) -> Option<&str> {
+        self.payload
+            .audit_ids
+            .get(1)
+            .or(self.payload.audit_ids.first())
+            .map(String::as_str)
     }
 
     pub fn project_id(&self) -> Option<&str> {
-        match &self.scope {
-            Scope::Project(id) => Some(id),
-            _ => None,
-        }
+        self.scope.project().map(|p| p.id.as_str())
     }
 
     pub fn domain_id(&self) -> Option<&str> {
         match &self.scope {
-            Scope::Domain(id) => Some(id),
+            ResolvedScope::Domain(d) => Some(&d.id),
             _ => None,
         }
     }
 
-    pub fn system(&self) -> Option<&str> {
-        match &self.scope {
-            Scope::System(s) => Some(s),
-            _ => None,
-        }
+    pub fn is_system(&self) -> bool {
+        matches!(self.scope, ResolvedScope::System)
     }
 
-    /// This token's own audit id (the first entry).
-    pub fn audit_id(&self) -> Option<&str> {
-        self.audit_ids.first().map(String::as_str)
-    }
-
-    /// Keystone's `parent_audit_id`: the audit id of the chain's root token, present only
-    /// on tokens obtained by rescoping (what revocation matches as `audit_chain_id`).
-    pub fn parent_audit_id(&self) -> Option<&str> {
-        self.audit_ids.get(1).map(String::as_str)
-    }
-
-    /// Keystone's validity rule: valid iff `now < expires_at + window`; `window` is zero,
-    /// or `[token] allow_expired_window` when the caller asked for `allow_expired`.
-    pub fn is_expired(&self, now: DateTime<Utc>, window: TimeDelta) -> bool {
-        match self.expires_at.checked_add_signed(window) {
-            Some(deadline) => now >= deadline,
-            // A window beyond the calendar: nothing is expired.
-            None => false,
-        }
+    pub fn role_names(&self) -> Vec<String> {
+        self.roles.iter().map(|r| r.name.clone()).collect()
     }
 }
 
-/// Keystone's time format in token bodies (`expires_at`, `issued_at`):
-/// `YYYY-MM-DDTHH:MM:SS.000000Z` — sub-seconds are always printed as zeros.
-pub fn keystone_time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S.000000Z").to_string()
+/// A fresh audit id: 16 random bytes, urlsafe base64 without padding (22 chars).
+pub fn new_audit_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn payload_expiring_at(secs: i64) -> TokenPayload {
-        let at = Utc.timestamp_opt(secs, 0).single().unwrap_or_default();
-        TokenPayload::new("u", vec![], Scope::Unscoped, at, vec!["a".into()])
-    }
-
-    #[test]
-    fn time_format_has_zeroed_microseconds() {
-        let at = Utc
-            .timestamp_opt(1_767_229_200, 123_456_789)
-            .single()
-            .unwrap_or_default();
-        assert_eq!(keystone_time(at), "2026-01-01T01:00:00.000000Z");
-    }
-
-    #[test]
-    fn expiry_is_strict_and_honours_the_window() {
-        let p = payload_expiring_at(1000);
-        let at = |s| Utc.timestamp_opt(s, 0).single().unwrap_or_default();
-        assert!(!p.is_expired(at(999), TimeDelta::zero()));
-        assert!(p.is_expired(at(1000), TimeDelta::zero()));
-        assert!(!p.is_expired(at(1000), TimeDelta::seconds(10)));
-        assert!(p.is_expired(at(1010), TimeDelta::seconds(10)));
-    }
-
-    #[test]
-    fn parent_audit_id_is_the_second_entry() {
-        let mut p = payload_expiring_at(0);
-        assert_eq!(p.parent_audit_id(), None);
-        p.audit_ids.push("root".into());
-        assert_eq!(p.audit_id(), Some("a"));
-        assert_eq!(p.parent_audit_id(), Some("root"));
-    }
+/// A catalog and its JSON text, serialised once per cache fill: validation splices the
+/// text into the token body instead of cloning and serialising the catalog every time.
+pub struct RenderedCatalog {
+    pub value: Value,
+    pub json: String,
 }

@@ -3,8 +3,8 @@
 //! they were — every file whole, every key still loading.
 
 use super::private_db::is_root;
-use keystone_rs::token::keyring::KeyRing;
-use keystone_rs::token::keys::KeyRepository;
+use keystone_rs::fernet::keyring::KeyRing;
+use keystone_rs::fernet::keys::KeyRepository;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

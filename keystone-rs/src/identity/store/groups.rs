@@ -1,8 +1,9 @@
 //! SQL for groups and group membership (`group`, `user_group_membership`,
 //! `expiring_user_group_membership`).
 
-use super::{ID_WIDTH, json_text, like_pattern, lower, parse_extra};
+use super::{ID_WIDTH, like_pattern, lower};
 use crate::db::AnyConnection;
+use crate::db::json_blob::{json_text, parse_extra};
 use crate::db::schema::{
     expiring_user_group_membership as eugm, group, identity_provider, user_group_membership as ugm,
 };

@@ -1,19 +1,19 @@
 //! Routes: `/v3/OS-OAUTH1/{consumers,request_token,authorize,access_token}` and
 //! `/v3/users/{user_id}/OS-OAUTH1/access_tokens…` (shared/spec/oauth1.md §2–§6).
 
-use super::schema::{self, RoleRef};
-use super::signature::{self, Endpoint, OAuthHeader};
-use super::{AccessToken, Consumer, RequestToken, store};
 use crate::assignment::store as assignment_store;
-use crate::auth::PRIMARY_METHODS;
 use crate::context::{self, base_url, json_body};
 use crate::error::{Error, Result};
 use crate::json::resource_body;
+use crate::oauth1::schema::{self, RoleRef};
+use crate::oauth1::signature::{self, Endpoint, OAuthHeader};
+use crate::oauth1::{AccessToken, Consumer, RequestToken, store};
 use crate::policy::target::TargetBuilder;
 use crate::resource::store as resource_store;
 use crate::revoke::{self, RevocationEvent};
-use crate::server::State;
-use crate::token::provider::Token;
+use crate::state::State;
+use crate::token::model::PRIMARY_METHODS;
+use crate::token::model::Token;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
@@ -130,17 +130,7 @@ pub fn oauth_header(req: &HttpRequest) -> Result<OAuthHeader> {
                 "No Authorization headers found, cannot proceed with OAuth related calls.",
             )
         })?;
-    OAuthHeader::parse(value).map_err(super::refusal_error)
-}
-
-/// `scheme://authority/path…` → RFC 5849 base string URI.
-pub fn signing_uri(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    signature::base_string_uri(scheme, authority, path)
+    OAuthHeader::parse(value).map_err(crate::oauth1::refusal_error)
 }
 
 /// What Keystone verifies request/access token requests against: the URL the client
@@ -151,7 +141,7 @@ fn token_endpoint_uri(req: &HttpRequest, config: &crate::config::Config) -> Stri
     let scheme = public.split_once("://").map_or("http", |(s, _)| s);
     let called = context::request_base_url(req, config);
     let rest = called.split_once("://").map_or(called.as_str(), |(_, r)| r);
-    signing_uri(&format!("{scheme}://{rest}{}", req.path()))
+    signature::signing_uri(&format!("{scheme}://{rest}{}", req.path()))
 }
 
 fn form_response(id: &str, secret: &str, expires_at: Option<&str>) -> HttpResponse {
@@ -163,11 +153,6 @@ fn form_response(id: &str, secret: &str, expires_at: Option<&str>) -> HttpRespon
     HttpResponse::Created()
         .content_type("application/x-www-form-urlencoded")
         .body(body)
-}
-
-/// Expired nonces go now and then, after a signed request has been served.
-pub async fn purge_nonces_if_due(state: &State) {
-    crate::db::replay::purge_if_due(&state.db, &super::NONCE_PURGE, store::NONCE_KIND).await;
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
@@ -196,28 +181,28 @@ async fn create_request_token(state: State, req: HttpRequest) -> Result<HttpResp
                 store::get_consumer(conn, &consumer_id)?.ok_or_else(consumer_not_found)?;
             let now = Utc::now();
             let signed = signature::check(&header, &query, Endpoint::RequestToken, now.timestamp())
-                .map_err(super::refusal_error)?;
+                .map_err(crate::oauth1::refusal_error)?;
             if !signature::verify(&signed, &uri, &consumer.secret, None) {
                 return Err(Error::unauthorized_because(
                     "request token: invalid signature",
                 ));
             }
-            super::remember_nonce(conn, &signed, now)?;
+            crate::oauth1::remember_nonce(conn, &signed, now)?;
             let token = RequestToken {
-                id: super::new_id(),
-                request_secret: super::new_id(),
+                id: crate::oauth1::new_id(),
+                request_secret: crate::oauth1::new_id(),
                 verifier: None,
                 authorizing_user_id: None,
                 requested_project_id: project_id,
                 role_ids: None,
                 consumer_id: consumer.id,
-                expires_at: super::expiry_after(now, duration),
+                expires_at: crate::oauth1::expiry_after(now, duration),
             };
             store::insert_request_token(conn, &token)?;
             Ok(token)
         })
         .await?;
-    purge_nonces_if_due(&state).await;
+    crate::oauth1::purge_nonces_if_due(&state.db).await;
     Ok(form_response(
         &token.id,
         &token.request_secret,
@@ -242,11 +227,11 @@ async fn create_access_token(state: State, req: HttpRequest) -> Result<HttpRespo
             let request_token = store::get_request_token(conn, &request_token_id)?
                 .ok_or_else(|| Error::not_found("Request token not found"))?;
             let now = Utc::now();
-            if super::is_expired(request_token.expires_at.as_deref(), now) {
+            if crate::oauth1::is_expired(request_token.expires_at.as_deref(), now) {
                 return Err(Error::unauthorized_because("request token expired"));
             }
             let signed = signature::check(&header, &query, Endpoint::AccessToken, now.timestamp())
-                .map_err(super::refusal_error)?;
+                .map_err(crate::oauth1::refusal_error)?;
             let consumer = store::get_consumer(conn, &signed.consumer_key)?;
             // Every check runs, so timing does not tell which one failed.
             let same_consumer = request_token.consumer_id == signed.consumer_key;
@@ -271,24 +256,24 @@ async fn create_access_token(state: State, req: HttpRequest) -> Result<HttpRespo
             let user_id = request_token.authorizing_user_id.clone().ok_or_else(|| {
                 Error::unauthorized_because("Request Token does not have an authorizing user id.")
             })?;
-            super::remember_nonce(conn, &signed, now)?;
+            crate::oauth1::remember_nonce(conn, &signed, now)?;
             if !store::delete_request_token(conn, &request_token.id)? {
                 return Err(Error::not_found("Request token not found"));
             }
             let token = AccessToken {
-                id: super::new_id(),
-                access_secret: super::new_id(),
+                id: crate::oauth1::new_id(),
+                access_secret: crate::oauth1::new_id(),
                 authorizing_user_id: user_id,
                 project_id: request_token.requested_project_id,
                 role_ids: request_token.role_ids.unwrap_or_else(|| "[]".into()),
                 consumer_id: request_token.consumer_id,
-                expires_at: super::expiry_after(now, duration),
+                expires_at: crate::oauth1::expiry_after(now, duration),
             };
             store::insert_access_token(conn, &token)?;
             Ok(token)
         })
         .await?;
-    purge_nonces_if_due(&state).await;
+    crate::oauth1::purge_nonces_if_due(&state.db).await;
     Ok(form_response(
         &token.id,
         &token.access_secret,
@@ -319,7 +304,7 @@ async fn authorize_request_token(
         .write(move |conn| {
             let request_token = store::get_request_token(conn, &request_token_id)?
                 .ok_or_else(|| Error::not_found("Request token not found"))?;
-            if super::is_expired(request_token.expires_at.as_deref(), Utc::now()) {
+            if crate::oauth1::is_expired(request_token.expires_at.as_deref(), Utc::now()) {
                 return Err(Error::unauthorized_because("Request token is expired"));
             }
             let mut role_ids: Vec<String> = Vec::new();
@@ -362,12 +347,12 @@ async fn authorize_request_token(
                     "authorizing user does not have role required ({missing})"
                 )));
             }
-            let verifier = super::new_verifier();
+            let verifier = crate::oauth1::new_verifier();
             store::authorize_request_token(
                 conn,
                 &request_token.id,
                 &user_id,
-                &super::role_ids_json(&role_ids),
+                &crate::oauth1::role_ids_json(&role_ids),
                 &verifier,
             )?;
             Ok(verifier)
@@ -440,12 +425,12 @@ async fn create_consumer(state: State, req: HttpRequest, body: web::Bytes) -> Re
     };
     let obj = schema::consumer_create(&requested)?;
     let consumer = Consumer {
-        id: super::new_id(),
+        id: crate::oauth1::new_id(),
         description: obj
             .get("description")
             .and_then(Value::as_str)
             .map(str::to_string),
-        secret: super::new_id(),
+        secret: crate::oauth1::new_id(),
         extra: obj
             .iter()
             .filter(|(k, _)| !NOT_EXTRA.contains(&k.as_str()))

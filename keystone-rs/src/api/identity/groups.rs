@@ -10,7 +10,7 @@ use crate::identity::groups as ops;
 use crate::identity::listing::{self, build_hints, query_object, query_pairs};
 use crate::identity::{Group, UserDetails, schema, store};
 use crate::policy::TargetBuilder;
-use crate::server::State;
+use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};

@@ -1,12 +1,12 @@
 //! Routes: `/v3/OS-FEDERATION/mappings` and its members. Keystone enforces policy before it
 //! reads the body, so a caller without the right gets a 403 even for a malformed mapping.
 
-use super::store;
 use crate::context::{self, base_url, json_body};
 use crate::error::{Error, Result};
+use crate::federation::store;
 use crate::json::resource_body;
 use crate::policy::TargetBuilder;
-use crate::server::State;
+use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
@@ -91,7 +91,7 @@ async fn create_mapping(
 ) -> Result<HttpResponse> {
     let id = path.into_inner();
     authorize(&state, &req, "identity:create_mapping", Some(&id)).await?;
-    let mapping = super::from_request(&id, &json_body(&req, &bytes)?)?;
+    let mapping = crate::federation::from_request(&id, &json_body(&req, &bytes)?)?;
     let stored = mapping.clone();
     state
         .db
@@ -113,7 +113,7 @@ async fn update_mapping(
 ) -> Result<HttpResponse> {
     let id = path.into_inner();
     authorize(&state, &req, "identity:update_mapping", Some(&id)).await?;
-    let mapping = super::from_request(&id, &json_body(&req, &bytes)?)?;
+    let mapping = crate::federation::from_request(&id, &json_body(&req, &bytes)?)?;
     let stored = mapping.clone();
     state
         .db
@@ -151,7 +151,7 @@ fn mapping_response(
     state: &State,
     req: &HttpRequest,
     status: StatusCode,
-    mapping: &super::Mapping,
+    mapping: &crate::federation::Mapping,
 ) -> HttpResponse {
     let base = base_url(req, &state.config);
     json_response(status, &json!({"mapping": mapping.to_json(&base)}))

@@ -45,6 +45,10 @@ pub const SYSTEM_SCOPED: u8 = 8;
 pub const APPLICATION_CREDENTIAL_SCOPED: u8 = 9;
 pub const OAUTH2_MTLS_SCOPED: u8 = 10;
 
+/// Keystone's `[DEFAULT] max_token_size`: not a limit, only an INFO log line when a minted
+/// token is longer (some deployments store token ids in 255-character columns).
+pub const DEFAULT_MAX_TOKEN_SIZE: usize = 255;
+
 /// The deployment settings a payload depends on. Every node sharing a key repository must
 /// have the same `[auth] methods` (in the same order) and `[identity] default_domain_id`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +65,7 @@ impl PayloadCodec {
         PayloadCodec {
             auth_methods,
             default_domain_id: default_domain_id.into(),
-            max_token_size: super::fernet::DEFAULT_MAX_TOKEN_SIZE,
+            max_token_size: DEFAULT_MAX_TOKEN_SIZE,
         }
     }
 

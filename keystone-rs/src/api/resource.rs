@@ -9,16 +9,16 @@
 //! `request_body`, list filters under `filter_attr`, and the caller's domain for
 //! domain-scoped list calls.
 
-use super::listing::{self, Hints, ListUrl, TagFilters};
-use super::model::{Project, add_self_link, domain_url, project_url};
-use super::schema::{self, legacy_error};
-use super::{Settings, delete};
 use crate::context::{self, base_url, json_body};
 use crate::error::{Error, Result};
 use crate::json::resource_body;
 use crate::policy::TargetBuilder;
-use crate::server::State;
-use crate::token::provider::Token;
+use crate::resource::listing::{self, Hints, ListUrl, TagFilters};
+use crate::resource::model::{Project, add_self_link, domain_url, project_url};
+use crate::resource::schema::{self, legacy_error};
+use crate::resource::{Settings, delete};
+use crate::state::State;
+use crate::token::model::Token;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -120,7 +120,7 @@ async fn load_project(state: &State, id: &str) -> Result<Option<Project>> {
     let id = id.to_string();
     state
         .db
-        .read(move |conn| super::store::get_any(conn, &id))
+        .read(move |conn| crate::resource::store::get_any(conn, &id))
         .await
 }
 
@@ -171,7 +171,7 @@ async fn list_projects(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let query_hints = hints.clone();
     let page = state
         .db
-        .read(move |conn| super::list(conn, &config, &query_hints, &tags))
+        .read(move |conn| crate::resource::list(conn, &config, &query_hints, &tags))
         .await?;
     let refs: Vec<Map<String, Value>> = page
         .projects
@@ -241,7 +241,9 @@ async fn create_project(state: State, req: HttpRequest, bytes: web::Bytes) -> Re
     let caller_domain = caller.domain_id().map(str::to_string);
     let created = state
         .db
-        .write(move |conn| super::create_project(conn, &s, &project, caller_domain.as_deref()))
+        .write(move |conn| {
+            crate::resource::create_project(conn, &s, &project, caller_domain.as_deref())
+        })
         .await?;
     let base = base_url(&req, &state.config);
     Ok(json_response(
@@ -269,7 +271,7 @@ async fn get_project(
     let id = path.into_inner();
     let (caller, project, target) = project_route(&state, &req, &id).await?;
     context::authorize(&state, &caller, "identity:get_project", &target.build())?;
-    let project = project.ok_or_else(|| super::project_not_found(&id))?;
+    let project = project.ok_or_else(|| crate::resource::project_not_found(&id))?;
 
     let pairs = listing::query_pairs(req.query_string());
     let parents_as_list = query_flag(&pairs, "parents_as_list");
@@ -295,26 +297,26 @@ async fn get_project(
             .db
             .read(move |conn| {
                 let parents = if parents_as_list {
-                    let list = super::parents_for_user(conn, &project, &user_id)?;
+                    let list = crate::resource::parents_for_user(conn, &project, &user_id)?;
                     Some(Value::Array(
                         list.iter()
                             .map(|p| member_json("project", p, &base))
                             .collect(),
                     ))
                 } else if parents_as_ids {
-                    Some(super::parents_as_ids(conn, &project)?)
+                    Some(crate::resource::parents_as_ids(conn, &project)?)
                 } else {
                     None
                 };
                 let subtree = if subtree_as_list {
-                    let list = super::subtree_for_user(conn, &project, &user_id)?;
+                    let list = crate::resource::subtree_for_user(conn, &project, &user_id)?;
                     Some(Value::Array(
                         list.iter()
                             .map(|p| member_json("project", p, &base))
                             .collect(),
                     ))
                 } else if subtree_as_ids {
-                    Some(super::subtree_as_ids(conn, &project)?)
+                    Some(crate::resource::subtree_as_ids(conn, &project)?)
                 } else {
                     None
                 };
@@ -363,7 +365,7 @@ async fn update_project(
     let project_id = id.clone();
     let updated = state
         .db
-        .write(move |conn| super::update_project(conn, &s, &project_id, &changes))
+        .write(move |conn| crate::resource::update_project(conn, &s, &project_id, &changes))
         .await?;
     let mut m = updated.project_ref_with_extra();
     add_self_link(&mut m, project_url(&base_url(&req, &state.config), &id));
@@ -414,7 +416,7 @@ async fn list_project_tags(
         "identity:list_project_tags",
         &target.build(),
     )?;
-    let project = project.ok_or_else(|| super::project_not_found(&id))?;
+    let project = project.ok_or_else(|| crate::resource::project_not_found(&id))?;
     Ok(tags_response(&req, &state, project.tags))
 }
 
@@ -448,7 +450,7 @@ async fn update_project_tags(
     let s = settings(&state);
     let stored = state
         .db
-        .write(move |conn| super::replace_tags(conn, &s, &id, &tags))
+        .write(move |conn| crate::resource::replace_tags(conn, &s, &id, &tags))
         .await?;
     Ok(tags_response(&req, &state, stored))
 }
@@ -469,7 +471,7 @@ async fn delete_project_tags(
     let s = settings(&state);
     state
         .db
-        .write(move |conn| super::replace_tags(conn, &s, &id, &[]))
+        .write(move |conn| crate::resource::replace_tags(conn, &s, &id, &[]))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -498,9 +500,9 @@ async fn get_project_tag(
 ) -> Result<HttpResponse> {
     let (caller, project, target, id, value) = tag_route(&state, &req, path).await?;
     context::authorize(&state, &caller, "identity:get_project_tag", &target.build())?;
-    let project = project.ok_or_else(|| super::project_not_found(&id))?;
+    let project = project.ok_or_else(|| crate::resource::project_not_found(&id))?;
     if !project.tags.contains(&value) {
-        return Err(super::tag_not_found(&value));
+        return Err(crate::resource::tag_not_found(&value));
     }
     Ok(HttpResponse::NoContent().finish())
 }
@@ -545,7 +547,7 @@ async fn create_project_tag(
     state
         .db
         .write(move |conn| {
-            let project = super::get_project(conn, &project_id)?;
+            let project = crate::resource::get_project(conn, &project_id)?;
             // The project's list with the new tag must still be a valid tag list.
             let mut tags: Vec<Value> = project
                 .tags
@@ -554,7 +556,7 @@ async fn create_project_tag(
                 .collect();
             tags.push(Value::from(tag.as_str()));
             schema::check(&schema::TAGS, &Value::Array(tags)).map_err(legacy_error)?;
-            super::add_tag(conn, &s, project, &tag)
+            crate::resource::add_tag(conn, &s, project, &tag)
         })
         .await?;
     // Keystone's Location lacks the `projects/` segment; clients ignore it, we keep it.
@@ -583,7 +585,7 @@ async fn delete_project_tag(
     let s = settings(&state);
     state
         .db
-        .write(move |conn| super::delete_tag(conn, &s, &id, &value))
+        .write(move |conn| crate::resource::delete_tag(conn, &s, &id, &value))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -594,7 +596,7 @@ async fn load_domain(state: &State, id: &str) -> Result<Option<Project>> {
     let id = id.to_string();
     state
         .db
-        .read(move |conn| super::store::get_domain(conn, &id))
+        .read(move |conn| crate::resource::store::get_domain(conn, &id))
         .await
 }
 
@@ -620,7 +622,9 @@ async fn list_domains(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let query_hints = hints.clone();
     let page = state
         .db
-        .read(move |conn| super::list(conn, &config, &query_hints, &TagFilters::default()))
+        .read(move |conn| {
+            crate::resource::list(conn, &config, &query_hints, &TagFilters::default())
+        })
         .await?;
     let refs: Vec<Map<String, Value>> = page
         .projects
@@ -648,7 +652,7 @@ async fn create_domain(state: State, req: HttpRequest, bytes: web::Bytes) -> Res
     let s = settings(&state);
     let created = state
         .db
-        .write(move |conn| super::create_domain(conn, &s, &domain))
+        .write(move |conn| crate::resource::create_domain(conn, &s, &domain))
         .await?;
     let base = base_url(&req, &state.config);
     Ok(json_response(
@@ -670,7 +674,7 @@ async fn get_domain(
         target = target.entity("domain", Value::Object(d.domain_ref()));
     }
     context::authorize(&state, &caller, "identity:get_domain", &target.build())?;
-    let domain = domain.ok_or_else(|| super::domain_not_found(&id))?;
+    let domain = domain.ok_or_else(|| crate::resource::domain_not_found(&id))?;
     let base = base_url(&req, &state.config);
     Ok(json_response(
         StatusCode::OK,
@@ -683,7 +687,7 @@ async fn get_domain(
 async fn domain_member_target(state: &State, id: &str) -> Result<TargetBuilder> {
     let domain = load_domain(state, id)
         .await?
-        .ok_or_else(|| super::domain_not_found(id))?;
+        .ok_or_else(|| crate::resource::domain_not_found(id))?;
     Ok(TargetBuilder::new()
         .path_var("domain_id", id)
         .entity("domain", Value::Object(domain.domain_ref())))
@@ -710,7 +714,7 @@ async fn update_domain(
     let domain_id = id.clone();
     let updated = state
         .db
-        .write(move |conn| super::update_domain(conn, &s, &domain_id, &changes))
+        .write(move |conn| crate::resource::update_domain(conn, &s, &domain_id, &changes))
         .await?;
     let mut m = updated.domain_ref();
     add_self_link(&mut m, domain_url(&base_url(&req, &state.config), &id));

@@ -1,10 +1,10 @@
 //! `GET /v3/OS-REVOKE/events`.
 
-use super::RevocationEvent;
 use crate::context::{self, base_url};
 use crate::error::{Error, Result};
 use crate::json::resource_body;
-use crate::server::State;
+use crate::revoke::RevocationEvent;
+use crate::state::State;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDateTime};
 use serde_json::{Map, Value, json};
@@ -89,7 +89,7 @@ async fn list_events(state: State, req: HttpRequest) -> Result<HttpResponse> {
     };
     let events = state
         .db
-        .read(move |conn| super::store::list(conn, since))
+        .read(move |conn| crate::revoke::store::list(conn, since))
         .await?;
     let base = base_url(&req, &state.config);
     let body = json!({

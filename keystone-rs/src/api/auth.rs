@@ -1,21 +1,23 @@
 //! Routes: `/v3/auth/tokens` (issue, validate, check, revoke) and
 //! `/v3/auth/{catalog,projects,domains,system}`.
 
-use super::request::{parse_auth_request, unsupported_method};
-use super::scope::{ScopeRequest, resolve};
-use super::{
+use crate::assignment::store as assignment_store;
+use crate::auth::request::{parse_auth_request, unsupported_method};
+use crate::auth::scope::{ScopeRequest, resolve};
+use crate::auth::{
     MethodOutcome, application_credential as app_cred_method, oauth1, password,
     token as token_method,
 };
-use crate::assignment::store as assignment_store;
 use crate::context::{self, SUBJECT_TOKEN_HEADER, base_url, header, json_body};
 use crate::error::{Error, Result};
 use crate::identity::lockout;
 use crate::json::{Style, resource_body, to_ascii_string};
 use crate::resource::store as resource_store;
 use crate::revoke::{self, RevocationEvent};
-use crate::server::State;
-use crate::token::provider::{self, IssueRequest, ResolvedScope, Token};
+use crate::state::State;
+use crate::token::issue::{self, IssueRequest};
+use crate::token::model::{ResolvedScope, Token};
+use crate::token::{render, roles, validate};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
@@ -176,7 +178,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
                 methods.push(m.clone());
             }
         }
-        let token = provider::issue(
+        let token = issue::issue(
             conn,
             &st.tokens,
             config,
@@ -192,11 +194,11 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
             },
         )?;
         let catalog = if with_catalog {
-            Some(provider::catalog_for(conn, &st.tokens, config, &token)?)
+            Some(render::catalog_for(conn, &st.tokens, config, &token)?)
         } else {
             None
         };
-        let body = provider::render(&token, catalog);
+        let body = render::render(&token, catalog);
         Ok((token, body))
     };
     let _turn = crate::identity::password::hashing_turn(
@@ -208,7 +210,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
     let outcome = if writes {
         let issued = state.db.write(work).await;
         if issued.is_ok() {
-            crate::oauth1::http::purge_nonces_if_due(&state).await;
+            crate::oauth1::purge_nonces_if_due(&state.db).await;
         }
         issued
     } else {
@@ -244,7 +246,7 @@ fn default_project_scope(
         return Ok(ResolvedScope::Unscoped);
     }
     let scope = ResolvedScope::Project { project, domain };
-    if provider::roles_for(conn, &user.id, &scope)?.is_empty() {
+    if roles::roles_for(conn, &user.id, &scope)?.is_empty() {
         return Ok(ResolvedScope::Unscoped);
     }
     Ok(scope)
@@ -256,8 +258,8 @@ async fn subject(state: &State, req: &HttpRequest, allow_expired: bool) -> Resul
         .ok_or_else(|| Error::not_found("No token in the request"))?
         .to_string();
     // Subject tokens are validated with what the client announced it understands.
-    let access_rules = header(req.headers(), provider::ACCESS_RULES_HEADER).map(str::to_string);
-    provider::validate_async(
+    let access_rules = header(req.headers(), validate::ACCESS_RULES_HEADER).map(str::to_string);
+    validate::validate_async(
         &state.db,
         &state.tokens,
         &state.config,
@@ -289,13 +291,13 @@ async fn validate(state: State, req: HttpRequest) -> Result<HttpResponse> {
         None => {
             let catalog = if with_catalog {
                 Some(
-                    provider::catalog_async(&state.db, &state.tokens, &state.config, &subject)
+                    render::catalog_async(&state.db, &state.tokens, &state.config, &subject)
                         .await?,
                 )
             } else {
                 None
             };
-            let body = web::Bytes::from(provider::render_json(&subject, catalog.as_deref()));
+            let body = web::Bytes::from(render::render_json(&subject, catalog.as_deref()));
             cached_body.get_or_init(|| body).clone()
         }
     };
@@ -352,7 +354,7 @@ async fn auth_catalog(state: State, req: HttpRequest) -> Result<HttpResponse> {
             "A project-scoped token is required to produce a service catalog.",
         ));
     }
-    let catalog = provider::catalog_async(&state.db, &state.tokens, &state.config, &caller)
+    let catalog = render::catalog_async(&state.db, &state.tokens, &state.config, &caller)
         .await?
         .value
         .clone();

@@ -1,5 +1,5 @@
 use super::*;
-use crate::token::pyrepr::{python_bytes_repr, python_float_repr, python_str_repr};
+use crate::fernet::pyrepr::{python_bytes_repr, python_float_repr, python_str_repr};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -331,7 +331,7 @@ fn unpack_never_panics() {
 /// never panic token decoding, and all are rejected with 404.
 #[test]
 fn decode_token_never_panics_on_random_strings() {
-    let ring = crate::token::KeyRing::from_keys(&["QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8="])
+    let ring = crate::fernet::KeyRing::from_keys(&["QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8="])
         .expect("ring");
     let c = codec();
     let mut rng = StdRng::seed_from_u64(42);
@@ -353,7 +353,7 @@ fn decode_token_never_panics_on_random_strings() {
             ),
             _ => (0..len).map(|_| rng.r#gen::<char>()).collect(),
         };
-        let err = crate::token::decode_token(&ring, &c, &token).expect_err("random is no token");
+        let err = crate::fernet::decode_token(&ring, &c, &token).expect_err("random is no token");
         assert_eq!(err.status.as_u16(), 404);
     }
 }

@@ -5,14 +5,14 @@
 //! (403) with the path variable, the request body and the declared filters in the target,
 //! then the operation.
 
-use super::listing::{self, Hints, ListUrl};
-use super::schema::{self, ObjectSchema};
-use super::store;
+use crate::catalog::listing::{self, Hints, ListUrl};
+use crate::catalog::schema::{self, ObjectSchema};
+use crate::catalog::store;
 use crate::context::{self, base_url, json_body};
 use crate::error::{Error, Result};
 use crate::json::resource_body;
 use crate::policy::TargetBuilder;
-use crate::server::State;
+use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value};
@@ -155,7 +155,7 @@ fn list_response(
                 .get("id")
                 .map(crate::policy::python::py_str)
                 .unwrap_or_default();
-            super::model::add_self_link(&mut m, format!("{base}/v3/{key}/{id}"));
+            crate::catalog::model::add_self_link(&mut m, format!("{base}/v3/{key}/{id}"));
             Value::Object(m)
         })
         .collect();
@@ -191,7 +191,10 @@ async fn list_services(state: State, req: HttpRequest) -> Result<HttpResponse> {
         .db
         .read(move |conn| store::query_services(conn, &sql))
         .await?;
-    let refs = services.iter().map(super::Service::to_dict).collect();
+    let refs = services
+        .iter()
+        .map(crate::catalog::Service::to_dict)
+        .collect();
     Ok(list_response(
         &req, &state, "services", refs, &hints, &plan, &pairs,
     ))
@@ -204,7 +207,7 @@ async fn create_service(state: State, req: HttpRequest, bytes: web::Bytes) -> Re
     let service = member_of(&body, "service")?;
     let created = state
         .db
-        .write(move |conn| super::create_service(conn, service))
+        .write(move |conn| crate::catalog::create_service(conn, service))
         .await?;
     let base = base_url(&req, &state.config);
     Ok(json_response(
@@ -229,7 +232,7 @@ async fn get_service(
     .await?;
     let service = state
         .db
-        .read(move |conn| super::get_service(conn, &id))
+        .read(move |conn| crate::catalog::get_service(conn, &id))
         .await?;
     let base = base_url(&req, &state.config);
     Ok(json_response(
@@ -267,7 +270,7 @@ async fn update_service(
     require_matching_id(&update, &id)?;
     let service = state
         .db
-        .write(move |conn| super::update_service(conn, &id, &update))
+        .write(move |conn| crate::catalog::update_service(conn, &id, &update))
         .await?;
     let base = base_url(&req, &state.config);
     Ok(json_response(
@@ -292,7 +295,7 @@ async fn delete_service(
     .await?;
     state
         .db
-        .write(move |conn| super::delete_service(conn, &id))
+        .write(move |conn| crate::catalog::delete_service(conn, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -318,7 +321,10 @@ async fn list_endpoints(state: State, req: HttpRequest) -> Result<HttpResponse> 
         .db
         .read(move |conn| store::query_endpoints(conn, &sql))
         .await?;
-    let refs = endpoints.iter().map(super::Endpoint::to_api_dict).collect();
+    let refs = endpoints
+        .iter()
+        .map(crate::catalog::Endpoint::to_api_dict)
+        .collect();
     Ok(list_response(
         &req,
         &state,
@@ -345,7 +351,7 @@ async fn create_endpoint(
         .ok_or_else(|| Error::bad_request("'NoneType' object is not subscriptable"))?;
     let created = state
         .db
-        .write(move |conn| super::create_endpoint(conn, endpoint))
+        .write(move |conn| crate::catalog::create_endpoint(conn, endpoint))
         .await?;
     let base = base_url(&req, &state.config);
     Ok(json_response(
@@ -370,7 +376,7 @@ async fn get_endpoint(
     .await?;
     let endpoint = state
         .db
-        .read(move |conn| super::get_endpoint(conn, &id))
+        .read(move |conn| crate::catalog::get_endpoint(conn, &id))
         .await?;
     let base = base_url(&req, &state.config);
     Ok(json_response(
@@ -399,7 +405,7 @@ async fn update_endpoint(
     require_matching_id(&update, &id)?;
     let endpoint = state
         .db
-        .write(move |conn| super::update_endpoint(conn, &id, update))
+        .write(move |conn| crate::catalog::update_endpoint(conn, &id, update))
         .await?;
     let base = base_url(&req, &state.config);
     Ok(json_response(
@@ -424,7 +430,7 @@ async fn delete_endpoint(
     .await?;
     state
         .db
-        .write(move |conn| super::delete_endpoint(conn, &id))
+        .write(move |conn| crate::catalog::delete_endpoint(conn, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -450,7 +456,10 @@ async fn list_regions(state: State, req: HttpRequest) -> Result<HttpResponse> {
         .db
         .read(move |conn| store::query_regions(conn, &sql))
         .await?;
-    let refs = regions.iter().map(super::Region::to_dict).collect();
+    let refs = regions
+        .iter()
+        .map(crate::catalog::Region::to_dict)
+        .collect();
     Ok(list_response(
         &req, &state, "regions", refs, &hints, &plan, &pairs,
     ))
@@ -459,13 +468,13 @@ async fn list_regions(state: State, req: HttpRequest) -> Result<HttpResponse> {
 async fn create_region(state: State, req: HttpRequest, bytes: web::Bytes) -> Result<HttpResponse> {
     let body = checked_body(&req, &bytes, &schema::REGION_CREATE)?;
     authorize_collection(&state, &req, "identity:create_region", Some(&body), &[]).await?;
-    let mut region = super::normalize_keys(member_of(&body, "region")?);
+    let mut region = crate::catalog::normalize_keys(member_of(&body, "region")?);
     // Only PUT officially chooses the id, but Keystone keeps honouring one sent to POST.
     let chosen = region
         .get("id")
         .is_some_and(|id| id.as_str().is_some_and(|s| !s.is_empty()));
     if !chosen {
-        region.insert("id".into(), super::new_id().into());
+        region.insert("id".into(), crate::catalog::new_id().into());
     }
     store_region(&state, &req, region).await
 }
@@ -486,7 +495,7 @@ async fn put_region(
         Some(&body),
     )
     .await?;
-    let mut region = super::normalize_keys(member_of(&body, "region")?);
+    let mut region = crate::catalog::normalize_keys(member_of(&body, "region")?);
     match region.get("id") {
         None => {
             region.insert("id".into(), id.into());
@@ -509,7 +518,7 @@ async fn store_region(
 ) -> Result<HttpResponse> {
     let created = state
         .db
-        .write(move |conn| super::create_region(conn, region))
+        .write(move |conn| crate::catalog::create_region(conn, region))
         .await?;
     let base = base_url(req, &state.config);
     Ok(json_response(
@@ -534,7 +543,7 @@ async fn get_region(
     .await?;
     let region = state
         .db
-        .read(move |conn| super::get_region(conn, &id))
+        .read(move |conn| crate::catalog::get_region(conn, &id))
         .await?;
     let base = base_url(&req, &state.config);
     Ok(json_response(
@@ -563,7 +572,7 @@ async fn update_region(
     require_matching_id(&update, &id)?;
     let region = state
         .db
-        .write(move |conn| super::update_region(conn, &id, update))
+        .write(move |conn| crate::catalog::update_region(conn, &id, update))
         .await?;
     let base = base_url(&req, &state.config);
     Ok(json_response(
@@ -588,7 +597,7 @@ async fn delete_region(
     .await?;
     state
         .db
-        .write(move |conn| super::delete_region(conn, &id))
+        .write(move |conn| crate::catalog::delete_region(conn, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

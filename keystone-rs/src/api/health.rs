@@ -14,7 +14,7 @@
 //! Unauthenticated, as in Keystone. Not served: oslo's Python-specific detail (gc counts,
 //! thread stacks), `allowed_source_ranges` and `ignore_proxied_requests`.
 
-use crate::server::State;
+use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::http::header::ACCEPT;
 use actix_web::{HttpRequest, HttpResponse};

@@ -5,12 +5,12 @@
 mod groups;
 mod users;
 
-use super::listing::{self, CollectionRequest};
 use crate::context;
 use crate::error::Result;
+use crate::identity::listing::{self, CollectionRequest};
 use crate::json::resource_body;
-use crate::server::State;
-use crate::token::provider::{ResolvedScope, Token};
+use crate::state::State;
+use crate::token::model::{ResolvedScope, Token};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value};

@@ -115,10 +115,10 @@ pub struct ValidationCache {
     /// Effective roles, keyed by user and scope.
     pub roles: Cache<(String, String), Vec<crate::assignment::Role>>,
     /// Catalogs, keyed by user and project (none: domain- and system-scoped tokens).
-    pub catalogs: Cache<(String, Option<String>), Arc<crate::token::provider::RenderedCatalog>>,
+    pub catalogs: Cache<(String, Option<String>), Arc<crate::token::model::RenderedCatalog>>,
     pub revocations: Cache<(), Arc<Vec<crate::revoke::RevocationEvent>>>,
     /// Whole validated tokens, keyed by the token as presented.
-    pub tokens: Cache<String, Arc<crate::token::provider::Token>>,
+    pub tokens: Cache<String, Arc<crate::token::model::Token>>,
 }
 
 impl ValidationCache {

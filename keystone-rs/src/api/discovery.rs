@@ -2,9 +2,9 @@
 //! actix's HTTP/1 encoder keeps the `Content-Length` of the body it then omits, which is
 //! what Keystone answers (the same status and headers, an empty body).
 
-use super::{JSON, JSON_HOME, JSON_HOME_ROOT, JSON_HOME_V3};
 use crate::context::base_url;
-use crate::server::State;
+use crate::discovery::{JSON, JSON_HOME, JSON_HOME_ROOT, JSON_HOME_V3};
+use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ACCEPT, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -33,7 +33,7 @@ fn accept_header(req: &HttpRequest) -> Option<String> {
 }
 
 fn wants_json_home(req: &HttpRequest) -> bool {
-    super::prefers_json_home(accept_header(req).as_deref())
+    crate::discovery::prefers_json_home(accept_header(req).as_deref())
 }
 
 fn json_home(body: &'static str) -> HttpResponse {
@@ -45,11 +45,11 @@ async fn versions(req: HttpRequest, state: State) -> HttpResponse {
     if wants_json_home(&req) {
         return json_home(JSON_HOME_ROOT.as_str());
     }
-    let v3 = super::v3_url(&base_url(&req, &state.config));
+    let v3 = crate::discovery::v3_url(&base_url(&req, &state.config));
     HttpResponse::build(StatusCode::MULTIPLE_CHOICES)
         .content_type(JSON)
         .insert_header((LOCATION, v3.as_str()))
-        .body(super::versions_body(&v3))
+        .body(crate::discovery::versions_body(&v3))
 }
 
 /// `GET /v3`: 200 with the v3 version document.
@@ -57,10 +57,10 @@ async fn version_v3(req: HttpRequest, state: State) -> HttpResponse {
     if wants_json_home(&req) {
         return json_home(JSON_HOME_V3.as_str());
     }
-    let v3 = super::v3_url(&base_url(&req, &state.config));
+    let v3 = crate::discovery::v3_url(&base_url(&req, &state.config));
     HttpResponse::Ok()
         .content_type(JSON)
-        .body(super::version_body(&v3))
+        .body(crate::discovery::version_body(&v3))
 }
 
 #[cfg(test)]

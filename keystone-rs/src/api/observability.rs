@@ -1,7 +1,7 @@
 //! Routes `GET`/`HEAD` `/healthcheck` and `/metrics`. No token: load balancers and
 //! Prometheus call them (Keystone serves `/healthcheck` without one too).
 
-use crate::server::State;
+use crate::state::State;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -21,12 +21,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, metrics_enabled: bool) {
 }
 
 async fn healthcheck(state: State, req: HttpRequest) -> HttpResponse {
-    super::health::answer(&state, &req).await
+    crate::api::health::answer(&state, &req).await
 }
 
 /// Prometheus text format; `[metrics] enabled = false` leaves the route out (404).
 async fn metrics(state: State) -> HttpResponse {
-    match super::metrics::render(&state.db) {
+    match crate::observability::metrics::render(&state.db) {
         Ok((body, content_type)) => HttpResponse::Ok()
             .insert_header((CONTENT_TYPE, content_type))
             .body(body),

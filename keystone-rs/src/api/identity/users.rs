@@ -10,7 +10,7 @@ use crate::identity::listing::{self, build_hints, query_object, query_pairs};
 use crate::identity::users::{self as ops, PasswordInput};
 use crate::identity::{UserDetails, lockout, password, schema, store};
 use crate::policy::TargetBuilder;
-use crate::server::State;
+use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};

@@ -186,7 +186,7 @@ fn every_payload_version_encrypts_to_the_exact_keystone_token() {
         let payload = payload_from_inputs(&v["inputs"]);
         let timestamp = v["fernet_timestamp"].as_u64().expect("timestamp");
         let encoded =
-            fernet::encode_token_at(&ring, &codec_for(&v), &payload, timestamp, iv_of(&v))
+            token_id::encode_token_at(&ring, &codec_for(&v), &payload, timestamp, iv_of(&v))
                 .expect("encode");
         assert_eq!(encoded.id, v["token"], "{path}");
         assert_eq!(
@@ -235,7 +235,7 @@ fn a_token_from_a_former_primary_decrypts_as_secondary() {
     .expect("ring");
     let timestamp = v["fernet_timestamp"].as_u64().expect("timestamp");
     let encoded =
-        fernet::encode_token_at(&old_ring, &codec, &decoded.payload, timestamp, iv_of(&v))
+        token_id::encode_token_at(&old_ring, &codec, &decoded.payload, timestamp, iv_of(&v))
             .expect("encode");
     assert_eq!(encoded.id, token);
 

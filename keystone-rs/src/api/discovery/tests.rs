@@ -4,7 +4,8 @@
 
 use crate::config::Config;
 use crate::db::Db;
-use crate::server::{AppState, routes};
+use crate::server::routes;
+use crate::state::AppState;
 use actix_web::http::header::{CONTENT_TYPE, HeaderMap, HeaderName, LOCATION};
 use actix_web::{App, test, web};
 use serde_json::Value;
@@ -46,11 +47,11 @@ fn exchange(name: &str) -> Exchange {
 
 fn state(config: Config) -> web::Data<AppState> {
     // Discovery touches neither keys nor policy, but the state carries them.
-    let tokens = crate::token::provider::TokenFormatter {
-        keys: crate::token::KeyRing::from_keys(&["MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="])
+    let tokens = crate::token::formatter::TokenFormatter {
+        keys: crate::fernet::KeyRing::from_keys(&["MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="])
             .unwrap(),
-        codec: crate::token::PayloadCodec::from_config(&config),
-        cache: crate::cache::ValidationCache::disabled(),
+        codec: crate::fernet::PayloadCodec::from_config(&config),
+        cache: crate::token::cache::ValidationCache::disabled(),
     };
     let policy = crate::policy::Enforcer::from_config(&config).unwrap();
     web::Data::new(AppState {

@@ -1,20 +1,17 @@
 //! Routes: `/v3/users/{user_id}/application_credentials[/{id}]` and
-//! `/v3/users/{user_id}/access_rules[/{id}]`, plus the access-rule check Keystone's auth
-//! middleware applies to every request made with a credential token.
+//! `/v3/users/{user_id}/access_rules[/{id}]`.
 
-use super::access::{IDENTITY_SERVICE_TYPE, RequestFacts, request_allowed};
-use super::model::{credential_json, rule_json};
-use super::store::{self, NewCredential, RuleDeletion};
-use super::{ApplicationCredential, RoleWithOptions, schema};
+use crate::application_credential::model::{credential_json, rule_json};
+use crate::application_credential::store::{self, NewCredential, RuleDeletion};
+use crate::application_credential::{ApplicationCredential, RoleWithOptions, schema};
 use crate::context::{self, AUTH_TOKEN_HEADER, base_url, header};
 use crate::error::{Error, Result};
 use crate::json::resource_body;
 use crate::policy::TargetBuilder;
-use crate::server::State;
-use crate::token::provider::{self, Token};
+use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -41,49 +38,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::head().to(get_rule))
             .route(web::delete().to(delete_rule)),
     );
-}
-
-/// Keystone's auth middleware (`service_type = identity`) on a credential token with access
-/// rules: the request must match one of them, else the middleware's own 401.
-pub async fn enforce_access_rules(state: &State, req: &HttpRequest, token: &Token) -> Result<()> {
-    let has_rules = token
-        .application_credential
-        .as_ref()
-        .is_some_and(|ac| !ac.access_rules.is_empty());
-    if !has_rules {
-        return Ok(());
-    }
-    let service_token = header(req.headers(), "X-Service-Token").map(str::to_string);
-    let st = state.clone();
-    let subject = token.clone();
-    let (catalog, service_token_valid) = state
-        .db
-        .read(move |conn| {
-            let catalog = provider::catalog_for(conn, &st.tokens, &st.config, &subject)?;
-            let valid = service_token.is_some_and(|t| {
-                provider::validate(conn, &st.tokens, &st.config, &t, false).is_ok()
-            });
-            Ok((catalog, valid))
-        })
-        .await?;
-    // webob's request.path: decoded, without the query string.
-    let path = percent_decode_str(req.path()).decode_utf8_lossy();
-    let facts = RequestFacts {
-        method: req.method().as_str(),
-        path: &path,
-        service_token_valid,
-    };
-    let rules = token
-        .application_credential
-        .as_ref()
-        .map(|ac| ac.access_rules.as_slice())
-        .unwrap_or_default();
-    if request_allowed(rules, &catalog, IDENTITY_SERVICE_TYPE, facts) {
-        Ok(())
-    } else {
-        Err(Error::middleware_unauthorized()
-            .with_detail("request outside the credential's access rules"))
-    }
 }
 
 fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
@@ -276,7 +230,7 @@ async fn list_credentials(
         "identity:list_application_credentials",
         &target,
     )?;
-    super::forbid_delegated(&caller, &state.config)?;
+    crate::token::delegated::forbid_delegated(&caller, &state.config)?;
     let page = page(&pairs)?;
     let exact = first(&pairs, "name").map(str::to_string);
     let listed = state
@@ -339,8 +293,8 @@ async fn create_credential(
         "identity:create_application_credential",
         &target,
     )?;
-    super::forbid_delegated(&caller, &state.config)?;
-    super::forbid_restricted(&caller)?;
+    crate::token::delegated::forbid_delegated(&caller, &state.config)?;
+    crate::token::delegated::forbid_restricted(&caller)?;
     if caller.user.id != user_id {
         return Err(Error::forbidden_action(
             "Cannot create an application credential for another user.",
@@ -352,13 +306,21 @@ async fn create_credential(
     let prepared = state
         .db
         .read(move |conn| {
-            super::prepare_create(conn, &st.config, &c, &r, chrono::Utc::now().naive_utc())
+            crate::application_credential::prepare_create(
+                conn,
+                &st.config,
+                &c.user.id,
+                &c.roles,
+                c.scope.project(),
+                &r,
+                chrono::Utc::now().naive_utc(),
+            )
         })
         .await?;
     let secret = request
         .secret
         .clone()
-        .unwrap_or_else(super::generate_secret);
+        .unwrap_or_else(crate::application_credential::generate_secret);
     let identity = state.config.identity.clone();
     let to_hash = secret.clone();
     // bcrypt is slow on purpose: off the async workers and outside the write transaction.
@@ -425,7 +387,7 @@ async fn get_credential(
         "identity:get_application_credential",
         &target,
     )?;
-    super::forbid_delegated(&caller, &state.config)?;
+    crate::token::delegated::forbid_delegated(&caller, &state.config)?;
     let ac =
         found.ok_or_else(|| Error::could_not_find("Application Credential", &credential_id))?;
     let ids = ac.role_ids.clone();
@@ -454,8 +416,8 @@ async fn delete_credential(
         "identity:delete_application_credential",
         &target,
     )?;
-    super::forbid_delegated(&caller, &state.config)?;
-    super::forbid_restricted(&caller)?;
+    crate::token::delegated::forbid_delegated(&caller, &state.config)?;
+    crate::token::delegated::forbid_restricted(&caller)?;
     let id = credential_id.clone();
     // No revocation event: the credential's tokens fail because validation re-reads it.
     let deleted = state.db.write(move |conn| store::delete(conn, &id)).await?;
@@ -517,7 +479,7 @@ async fn list_rules(
         .filters(filters)
         .build();
     context::authorize(&state, &caller, "identity:list_access_rules", &target)?;
-    super::forbid_delegated(&caller, &state.config)?;
+    crate::token::delegated::forbid_delegated(&caller, &state.config)?;
     let page = page(&pairs)?;
     let rules = state
         .db
@@ -557,7 +519,7 @@ async fn get_rule(
         .path_var("access_rule_id", rule_id.clone())
         .build();
     context::authorize(&state, &caller, "identity:get_access_rule", &target)?;
-    super::forbid_delegated(&caller, &state.config)?;
+    crate::token::delegated::forbid_delegated(&caller, &state.config)?;
     let id = rule_id.clone();
     let rule = state
         .db
@@ -583,7 +545,7 @@ async fn delete_rule(
         .path_var("access_rule_id", rule_id.clone())
         .build();
     context::authorize(&state, &caller, "identity:delete_access_rule", &target)?;
-    super::forbid_delegated(&caller, &state.config)?;
+    crate::token::delegated::forbid_delegated(&caller, &state.config)?;
     let id = rule_id.clone();
     let outcome = state
         .db

@@ -5,12 +5,12 @@
 //!
 //! The two OAuth endpoints answer RFC 6749 error JSON only, never Keystone's error JSON.
 
-use super::{ClientAuthentication, Form, OAuthError, OAuthResult, mtls, store};
 use crate::context::{self, base_url, header, json_body, request_base_url};
 use crate::error::{Error, Result};
 use crate::json::{Style, resource_body, to_ascii_string};
-use crate::server::State;
-use crate::token::provider::Token;
+use crate::oauth2::{ClientAuthentication, Form, OAuthError, OAuthResult, mtls, store};
+use crate::state::State;
+use crate::token::model::Token;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -172,7 +172,7 @@ async fn authenticated_client(
     );
     // The store's own failures come back as `Error`; the client's as `OAuthError`.
     let work = move |conn: &mut crate::db::AnyConnection| {
-        Ok(super::authenticate_client(
+        Ok(crate::oauth2::authenticate_client(
             conn,
             &st.config,
             &auth,
@@ -184,7 +184,8 @@ async fn authenticated_client(
     let _turn = crate::identity::password::hashing_turn(!is_jwt).await;
     let outcome = if is_jwt {
         let r = state.db.write(work).await;
-        crate::db::replay::purge_if_due(&state.db, &super::JTI_PURGE, store::JTI_KIND).await;
+        crate::db::replay::purge_if_due(&state.db, &crate::oauth2::JTI_PURGE, store::JTI_KIND)
+            .await;
         r
     } else {
         state.db.read(work).await
@@ -220,7 +221,7 @@ async fn token(state: State, req: HttpRequest, body: web::Bytes) -> OAuthResult<
             let st = state.clone();
             state
                 .db
-                .read(move |conn| super::issue_token(conn, &st.tokens, &st.config, ac))
+                .read(move |conn| crate::oauth2::issue_token(conn, &st.tokens, &st.config, ac))
                 .await
                 .map_err(|e| OAuthError::from(e).with_basic_challenge(basic))?
         }
@@ -229,7 +230,7 @@ async fn token(state: State, req: HttpRequest, body: web::Bytes) -> OAuthResult<
         StatusCode::OK,
         &json!({
             "access_token": token.id,
-            "expires_in": super::expires_in(&token, &state.config),
+            "expires_in": crate::oauth2::expires_in(&token, &state.config),
             "token_type": "Bearer",
         }),
     ))
@@ -309,13 +310,17 @@ async fn introspect(state: State, req: HttpRequest, body: web::Bytes) -> OAuthRe
     let answer = state
         .db
         .read(move |conn| {
-            match crate::token::provider::validate(conn, &st.tokens, &st.config, &subject, false) {
+            match crate::token::validate::validate(conn, &st.tokens, &st.config, &subject, false) {
                 Ok(token) => {
                     let x5t = match &token.payload.thumbprint {
                         Some(t) => store::certificate_x5t(conn, t)?,
                         None => None,
                     };
-                    Ok(super::introspection(&token, &issuer, x5t.as_deref()))
+                    Ok(crate::oauth2::introspection(
+                        &token,
+                        &issuer,
+                        x5t.as_deref(),
+                    ))
                 }
                 Err(e) if e.status.is_server_error() => Err(e),
                 Err(_) => Ok(json!({"active": false})),
@@ -341,7 +346,7 @@ async fn metadata(state: State, req: HttpRequest) -> HttpResponse {
     if methods.contains(&"client_secret_basic") && !methods.contains(&"client_secret_post") {
         methods.push("client_secret_post");
     }
-    let algs = super::signing_algorithms();
+    let algs = crate::oauth2::signing_algorithms();
     let body = json!({
         "issuer": base,
         "token_endpoint": format!("{base}{TOKEN_PATH}"),
@@ -372,18 +377,18 @@ async fn authorize_client_route(
 ) -> Result<crate::application_credential::ApplicationCredential> {
     let caller = context::caller(state, req).await?;
     let (target, found) =
-        crate::application_credential::http::owner_target(state, user_id, credential_id).await?;
+        crate::api::application_credential::owner_target(state, user_id, credential_id).await?;
     context::authorize(state, &caller, action, &target)?;
-    crate::application_credential::forbid_delegated(&caller, &state.config)?;
+    crate::token::delegated::forbid_delegated(&caller, &state.config)?;
     if action != "identity:get_application_credential" {
-        crate::application_credential::forbid_restricted(&caller)?;
+        crate::token::delegated::forbid_restricted(&caller)?;
     }
     found
         .filter(|ac| ac.user_id == user_id)
         .ok_or_else(|| Error::could_not_find("Application Credential", credential_id))
 }
 
-fn client_response(status: StatusCode, reg: &super::ClientRegistration) -> HttpResponse {
+fn client_response(status: StatusCode, reg: &crate::oauth2::ClientRegistration) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("application/json")
         .body(resource_body(&json!({"client": reg.to_json()})))
@@ -431,7 +436,7 @@ async fn put_client(
     let reg = state
         .db
         .write(move |conn| {
-            let reg = super::prepare_registration(conn, &st.config, &ac, &body)?;
+            let reg = crate::oauth2::prepare_registration(conn, &st.config, &ac, &body)?;
             store::put(conn, &reg)?;
             Ok(reg)
         })

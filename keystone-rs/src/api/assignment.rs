@@ -5,19 +5,19 @@
 //! token, the entities the policy target needs (a missing one is a 404 before policy on
 //! most routes), the one policy check, then the operation.
 
-use super::effective::ListRequest;
-use super::format::assignment_json;
-use super::listing::{RoleListing, collection_links, first, query_pairs};
-use super::model::{Actor, Role, Target};
-use super::{schema, store};
+use crate::assignment::effective::ListRequest;
+use crate::assignment::format::assignment_json;
+use crate::assignment::listing::{RoleListing, collection_links, first, query_pairs};
+use crate::assignment::model::{Actor, Role, Target};
+use crate::assignment::{schema, store};
 use crate::context::{self, base_url, json_body};
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::json::resource_body;
 use crate::policy::TargetBuilder;
 use crate::resource::store as resource_store;
-use crate::server::State;
-use crate::token::provider::{ResolvedScope, Token};
+use crate::state::State;
+use crate::token::model::{ResolvedScope, Token};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
@@ -258,10 +258,10 @@ async fn create_role(state: State, req: HttpRequest, body: web::Bytes) -> Result
         "identity:create_role"
     };
     context::authorize(&state, &caller, action, &target.request_body(&body).build())?;
-    let role = super::new_role(&requested);
+    let role = crate::assignment::new_role(&requested);
     let created = state
         .db
-        .write(move |conn| super::create_role(conn, &role))
+        .write(move |conn| crate::assignment::create_role(conn, &role))
         .await?;
     let base = base_url(&req, &state.config);
     Ok(json_response(
@@ -341,7 +341,7 @@ async fn update_role(state: State, req: HttpRequest, body: web::Bytes) -> Result
     }
     let updated = state
         .db
-        .write(move |conn| super::update_role(conn, &role_id, &patch))
+        .write(move |conn| crate::assignment::update_role(conn, &role_id, &patch))
         .await?;
     let base = base_url(&req, &state.config);
     Ok(json_response(
@@ -368,7 +368,7 @@ async fn delete_role(state: State, req: HttpRequest) -> Result<HttpResponse> {
     context::authorize(&state, &caller, &action, &target)?;
     state
         .db
-        .write(move |conn| super::delete_role(conn, &role_id))
+        .write(move |conn| crate::assignment::delete_role(conn, &role_id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -423,7 +423,7 @@ async fn list_implied_roles(state: State, req: HttpRequest) -> Result<HttpRespon
         .await?;
     let base = base_url(&req, &state.config);
     let implies = Value::Array(implied.iter().map(|r| r.to_reference_json(&base)).collect());
-    let body = super::role_inference_json(
+    let body = crate::assignment::role_inference_json(
         &prior,
         implies,
         &base,
@@ -442,11 +442,11 @@ async fn implication_body(
     let (prior_id, implied_id) = (prior.id.clone(), implied.id.clone());
     state
         .db
-        .read(move |conn| super::require_implication(conn, &prior_id, &implied_id))
+        .read(move |conn| crate::assignment::require_implication(conn, &prior_id, &implied_id))
         .await?;
     let base = base_url(req, &state.config);
     let self_path = format!("/roles/{}/implies/{}", prior.id, implied.id);
-    Ok(super::role_inference_json(
+    Ok(crate::assignment::role_inference_json(
         &prior,
         implied.to_reference_json(&base),
         &base,
@@ -483,7 +483,7 @@ async fn create_implied_role(state: State, req: HttpRequest) -> Result<HttpRespo
     let (p, i, config) = (prior.clone(), implied.clone(), state.config.clone());
     state
         .db
-        .write(move |conn| super::create_implied_role(conn, &config, &p, &i))
+        .write(move |conn| crate::assignment::create_implied_role(conn, &config, &p, &i))
         .await?;
     let body = implication_body(&state, &req, prior, implied).await?;
     Ok(json_response(StatusCode::CREATED, &body))
@@ -521,7 +521,7 @@ async fn list_role_inferences(state: State, req: HttpRequest) -> Result<HttpResp
     let base = base_url(&req, &state.config);
     let body = state
         .db
-        .read(move |conn| super::role_inferences(conn, &base))
+        .read(move |conn| crate::assignment::role_inferences(conn, &base))
         .await?;
     Ok(json_response(StatusCode::OK, &body))
 }
@@ -603,7 +603,8 @@ fn put_target_entity(
 ) -> Result<()> {
     match target {
         Target::Project(id) => {
-            let project = resource_store::get_any(conn, id)?.map(|p| super::project_target(&p));
+            let project =
+                resource_store::get_any(conn, id)?.map(|p| crate::assignment::project_target(&p));
             put_entity(
                 t,
                 "project",
@@ -613,7 +614,8 @@ fn put_target_entity(
             )
         }
         Target::Domain(id) => {
-            let domain = resource_store::get_domain(conn, id)?.map(|d| super::domain_target(&d));
+            let domain =
+                resource_store::get_domain(conn, id)?.map(|d| crate::assignment::domain_target(&d));
             put_entity(
                 t,
                 "domain",
@@ -649,7 +651,8 @@ fn grant_target(conn: &mut AnyConnection, g: &GrantPath, revoking: bool) -> Resu
     }
     match &g.actor {
         Actor::User(id) => {
-            let user = crate::identity::store::get(conn, id)?.map(|u| super::user_target(&u));
+            let user =
+                crate::identity::store::get(conn, id)?.map(|u| crate::assignment::user_target(&u));
             put_entity(
                 &mut t,
                 "user",
@@ -659,7 +662,7 @@ fn grant_target(conn: &mut AnyConnection, g: &GrantPath, revoking: bool) -> Resu
             )?;
         }
         Actor::Group(id) => {
-            let group = store::get_group(conn, id)?.map(|g| super::group_target(&g));
+            let group = store::get_group(conn, id)?.map(|g| crate::assignment::group_target(&g));
             put_entity(
                 &mut t,
                 "group",
@@ -728,7 +731,7 @@ async fn list_grants(state: State, req: HttpRequest) -> Result<HttpResponse> {
         .db
         .read(move |conn| match &g2.target {
             Target::System => store::system_roles(conn, &g2.actor),
-            target => super::list_grants(conn, &g2.actor, target, g2.inherited),
+            target => crate::assignment::list_grants(conn, &g2.actor, target, g2.inherited),
         })
         .await?;
     let base = base_url(&req, &state.config);
@@ -756,8 +759,10 @@ async fn check_grant(state: State, req: HttpRequest) -> Result<HttpResponse> {
         .read(move |conn| {
             let role_id = g.role_id.clone().unwrap_or_default();
             match &g.target {
-                Target::System => super::check_system_grant(conn, &g.actor, &role_id),
-                target => super::check_grant(conn, &g.actor, target, &role_id, g.inherited),
+                Target::System => crate::assignment::check_system_grant(conn, &g.actor, &role_id),
+                target => {
+                    crate::assignment::check_grant(conn, &g.actor, target, &role_id, g.inherited)
+                }
             }
         })
         .await?;
@@ -783,9 +788,11 @@ async fn create_grant(state: State, req: HttpRequest) -> Result<HttpResponse> {
             match &g.target {
                 Target::System => {
                     let role = store::require_role(conn, &role_id)?;
-                    super::create_system_grant(conn, &g.actor, &role)
+                    crate::assignment::create_system_grant(conn, &g.actor, &role)
                 }
-                target => super::create_grant(conn, &g.actor, target, &role_id, g.inherited),
+                target => {
+                    crate::assignment::create_grant(conn, &g.actor, target, &role_id, g.inherited)
+                }
             }
         })
         .await?;
@@ -811,8 +818,10 @@ async fn revoke_grant(state: State, req: HttpRequest) -> Result<HttpResponse> {
         .write(move |conn| {
             let role_id = g.role_id.clone().unwrap_or_default();
             match &g.target {
-                Target::System => super::delete_system_grant(conn, &g.actor, &role_id),
-                target => super::delete_grant(conn, &g.actor, target, &role_id, g.inherited),
+                Target::System => crate::assignment::delete_system_grant(conn, &g.actor, &role_id),
+                target => {
+                    crate::assignment::delete_grant(conn, &g.actor, target, &role_id, g.inherited)
+                }
             }
         })
         .await?;
@@ -917,7 +926,7 @@ async fn list_role_assignments(state: State, req: HttpRequest) -> Result<HttpRes
                 })
                 .await?;
             target = target.target(
-                json!({"project": super::project_target(&project), "domain_id": project.domain_id}),
+                json!({"project": crate::assignment::project_target(&project), "domain_id": project.domain_id}),
             );
         }
         "identity:list_role_assignments_for_tree"

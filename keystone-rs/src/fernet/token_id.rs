@@ -7,10 +7,6 @@ use super::payload::PayloadCodec;
 use crate::error::{Error, Result};
 use chrono::{DateTime, Datelike, Utc};
 
-/// Keystone's `[DEFAULT] max_token_size`: not a limit, only an INFO log line when a minted
-/// token is longer (some deployments store token ids in 255-character columns).
-pub const DEFAULT_MAX_TOKEN_SIZE: usize = 255;
-
 /// A freshly minted token id and its `issued_at` (the envelope timestamp).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedToken {

@@ -1,0 +1,41 @@
+//! The state every handler reaches through `web::Data<AppState>`: below every route, so a
+//! route file imports it and the server that registers the routes builds it.
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::policy::Enforcer;
+use crate::ratelimit::RateLimiter;
+use crate::token::cache::ValidationCache;
+use crate::token::formatter::TokenFormatter;
+use actix_web::web;
+use std::sync::Arc;
+
+/// What every handler can reach, through `web::Data<AppState>`.
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub tokens: Arc<TokenFormatter>,
+    pub policy: Arc<Enforcer>,
+    /// Shared by every worker: one count per source for the whole process.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
+}
+
+pub type State = web::Data<AppState>;
+
+impl AppState {
+    /// Open the database pool, the key repository and the policy from a configuration.
+    pub fn open(config: Config) -> anyhow::Result<AppState> {
+        let db = Db::open(&config.database.connection, config.database.max_pool_size)?;
+        let mut tokens = TokenFormatter::from_config(&config)?;
+        tokens.cache = ValidationCache::new(config.validation_cache.clone(), db.epoch().clone());
+        let policy = Enforcer::from_config(&config)?;
+        let rate_limiter = RateLimiter::from_config(&config.rate_limit).map(Arc::new);
+        Ok(AppState {
+            config: Arc::new(config),
+            db,
+            tokens: Arc::new(tokens),
+            policy: Arc::new(policy),
+            rate_limiter,
+        })
+    }
+}

@@ -1,0 +1,168 @@
+//! A validated token as Keystone's `{"token": …}` body, with its catalog.
+
+use super::formatter::TokenFormatter;
+use super::model::{RenderedCatalog, ResolvedScope, Token};
+use crate::catalog;
+use crate::config::Config;
+use crate::db::{AnyConnection, Db, MaybeConn};
+use crate::error::Result;
+use crate::fernet::keystone_time;
+use crate::identity::model::User;
+use crate::json::{Style, to_ascii_string};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// Keystone's `password_expires_at`: no `Z`, real microseconds.
+fn password_expiry(user: &User) -> Value {
+    match user.password_expires_at {
+        Some(t) => Value::from(t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
+        None => Value::Null,
+    }
+}
+
+fn id_name(id: &str, name: &str) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), id.into());
+    m.insert("name".into(), name.into());
+    Value::Object(m)
+}
+
+/// The catalog for a token's scope (Keystone's `get_v3_catalog`; endpoints whose URL
+/// needs a project id are left out of domain- and system-scoped catalogs).
+pub fn catalog_for(
+    conn: &mut AnyConnection,
+    tokens: &TokenFormatter,
+    config: &Config,
+    token: &Token,
+) -> Result<Value> {
+    Ok(
+        cached_catalog(&mut MaybeConn::open(conn), tokens, config, token)?
+            .value
+            .clone(),
+    )
+}
+
+fn cached_catalog(
+    conn: &mut MaybeConn,
+    tokens: &TokenFormatter,
+    config: &Config,
+    token: &Token,
+) -> Result<Arc<RenderedCatalog>> {
+    let cache = &tokens.cache;
+    cache.sync(conn)?;
+    let key = (
+        token.user.id.clone(),
+        token.project_id().map(str::to_string),
+    );
+    cache.catalogs.get_or_load_value(cache, key, || {
+        let value = catalog::v3_catalog(conn.get()?, config, &token.user.id, token.project_id())?;
+        let json = to_ascii_string(&value, Style::Python);
+        Ok(Arc::new(RenderedCatalog { value, json }))
+    })
+}
+
+/// [`catalog_for`] from an async handler: from the cache when it holds it, else on the
+/// blocking pool.
+pub async fn catalog_async(
+    db: &Db,
+    tokens: &Arc<TokenFormatter>,
+    config: &Arc<Config>,
+    token: &Token,
+) -> Result<Arc<RenderedCatalog>> {
+    match cached_catalog(&mut MaybeConn::none(), tokens, config, token) {
+        Err(e) if crate::db::needs_database(&e) => {}
+        done => return done,
+    }
+    let (tokens, config, token) = (tokens.clone(), config.clone(), token.clone());
+    db.read(move |conn| cached_catalog(&mut MaybeConn::open(conn), &tokens, &config, &token))
+        .await
+}
+
+/// Stands for the catalog in a rendered body until its text replaces it: random per
+/// process, so no stored name can spell it.
+static CATALOG_PLACEHOLDER: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("ksrs-catalog-{}", uuid::Uuid::new_v4().simple()));
+
+/// [`render`] as Keystone's JSON text, with a catalog already rendered.
+pub fn render_json(token: &Token, catalog: Option<&RenderedCatalog>) -> String {
+    let catalog = catalog.filter(|_| !matches!(token.scope, ResolvedScope::Unscoped));
+    let placeholder = catalog.map(|_| Value::from(CATALOG_PLACEHOLDER.as_str()));
+    let text = to_ascii_string(&render(token, placeholder), Style::Python);
+    match catalog {
+        Some(catalog) => text.replacen(
+            &format!("\"{}\"", CATALOG_PLACEHOLDER.as_str()),
+            &catalog.json,
+            1,
+        ),
+        None => text,
+    }
+}
+
+/// The `{"token": …}` body, in Keystone's key order (tokens-api.md §3).
+pub fn render(token: &Token, catalog: Option<Value>) -> Value {
+    let mut t = Map::new();
+    t.insert("methods".into(), token.payload.methods.clone().into());
+    let mut user = Map::new();
+    user.insert(
+        "domain".into(),
+        id_name(&token.user_domain.id, &token.user_domain.name),
+    );
+    user.insert("id".into(), token.user.id.clone().into());
+    user.insert("name".into(), token.user.name.clone().into());
+    user.insert("password_expires_at".into(), password_expiry(&token.user));
+    t.insert("user".into(), Value::Object(user));
+    t.insert("audit_ids".into(), token.payload.audit_ids.clone().into());
+    t.insert(
+        "expires_at".into(),
+        keystone_time(token.payload.expires_at).into(),
+    );
+    t.insert("issued_at".into(), keystone_time(token.issued_at).into());
+    let roles: Vec<Value> = token
+        .roles
+        .iter()
+        .map(|r| id_name(&r.id, &r.name))
+        .collect();
+    match &token.scope {
+        ResolvedScope::Unscoped => {}
+        ResolvedScope::System => {
+            t.insert("roles".into(), roles.into());
+            t.insert("system".into(), serde_json::json!({"all": true}));
+        }
+        ResolvedScope::Domain(d) => {
+            t.insert("domain".into(), id_name(&d.id, &d.name));
+            t.insert("roles".into(), roles.into());
+        }
+        ResolvedScope::Project { project, domain } => {
+            let mut p = Map::new();
+            p.insert("domain".into(), id_name(&domain.id, &domain.name));
+            p.insert("id".into(), project.id.clone().into());
+            p.insert("name".into(), project.name.clone().into());
+            t.insert("project".into(), Value::Object(p));
+            t.insert("is_domain".into(), project.is_domain.into());
+            t.insert("roles".into(), roles.into());
+        }
+    }
+    if let Some(catalog) = catalog {
+        if !matches!(token.scope, ResolvedScope::Unscoped) {
+            t.insert("catalog".into(), catalog);
+        }
+    }
+    if let Some(d) = &token.oauth1 {
+        t.insert(
+            "OS-OAUTH1".into(),
+            serde_json::json!({"access_token_id": d.access_token_id, "consumer_id": d.consumer_id}),
+        );
+    }
+    if let Some(ac) = &token.application_credential {
+        t.insert("application_credential".into(), ac.token_json());
+    }
+    if let Some(thumbprint) = &token.payload.thumbprint {
+        t.insert(
+            "oauth2_credential".into(),
+            serde_json::json!({"x5t#S256": thumbprint}),
+        );
+    }
+    let mut outer = Map::new();
+    outer.insert("token".into(), Value::Object(t));
+    Value::Object(outer)
+}

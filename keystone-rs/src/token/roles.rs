@@ -1,0 +1,81 @@
+//! The roles a token carries: the user's own on the scope, or what a delegation (an
+//! application credential, an OAuth1 access token) still grants. The one place that knows
+//! the delegation kinds: a new kind is one more arm here.
+
+use super::cache::ValidationCache;
+use super::model::ResolvedScope;
+use crate::application_credential::{self as app_cred, model::ApplicationCredential};
+use crate::assignment::model::Role;
+use crate::assignment::store as assignment_store;
+use crate::db::{AnyConnection, MaybeConn};
+use crate::error::Result;
+use crate::oauth1::model::Delegation;
+
+/// A credential token's roles: only project-scoped credentials carry any.
+fn app_cred_roles(
+    conn: &mut MaybeConn,
+    ac: &ApplicationCredential,
+    scope: &ResolvedScope,
+) -> Result<Vec<Role>> {
+    match scope {
+        ResolvedScope::Project { project, .. } => app_cred::token_roles(conn.get()?, ac, project),
+        _ => Ok(vec![]),
+    }
+}
+
+/// The token's roles: the user's on the scope; for an application-credential token the
+/// credential's roles the user still holds; for an OAuth1 token the delegated ones it still
+/// holds (a deleted access token is a 404, as Keystone).
+pub(super) fn token_roles(
+    conn: &mut MaybeConn,
+    cache: &ValidationCache,
+    user_id: &str,
+    scope: &ResolvedScope,
+    access_token_id: Option<&str>,
+    application_credential: Option<&ApplicationCredential>,
+) -> Result<(Vec<Role>, Option<Delegation>)> {
+    if let Some(ac) = application_credential {
+        return Ok((app_cred_roles(conn, ac, scope)?, None));
+    }
+    match access_token_id {
+        Some(id) => {
+            let (roles, delegation) =
+                crate::oauth1::token_roles(conn.get()?, id, user_id, scope.project())?;
+            Ok((roles, Some(delegation)))
+        }
+        None => {
+            let key = (user_id.to_string(), scope_key(scope));
+            let roles = cache
+                .roles
+                .get_or_load_value(cache, key, || roles_for(conn.get()?, user_id, scope))?;
+            Ok((roles, None))
+        }
+    }
+}
+
+/// The roles cache's name for a scope.
+fn scope_key(scope: &ResolvedScope) -> String {
+    match scope {
+        ResolvedScope::Unscoped => "unscoped".into(),
+        ResolvedScope::System => "system".into(),
+        ResolvedScope::Domain(d) => format!("domain:{}", d.id),
+        ResolvedScope::Project { project, .. } => format!("project:{}", project.id),
+    }
+}
+
+pub fn roles_for(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    scope: &ResolvedScope,
+) -> Result<Vec<Role>> {
+    match scope {
+        ResolvedScope::Unscoped => Ok(vec![]),
+        ResolvedScope::Project { project, .. } => {
+            assignment_store::roles_on_project(conn, user_id, project)
+        }
+        ResolvedScope::Domain(domain) => {
+            assignment_store::roles_on_domain(conn, user_id, &domain.id)
+        }
+        ResolvedScope::System => assignment_store::roles_on_system(conn, user_id),
+    }
+}
