@@ -1,6 +1,7 @@
 //! keystone-rs: OpenStack Identity (Keystone) v3 as a library; `main.rs` is the CLI.
 
 pub mod api;
+pub mod cascade;
 pub mod config;
 pub mod context;
 pub mod db;

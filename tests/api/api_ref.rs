@@ -1,5 +1,5 @@
 //! api-ref/openapi.yaml must describe every route the server registers, with its methods.
-//! Routes are read from each subsystem's http.rs (`web::resource("…")` with its
+//! Routes are read from each route file, src/api/<subsystem>.rs (`web::resource("…")` with its
 //! `.route(web::<method>()…)` calls), so a new route without documentation fails here.
 
 use std::collections::BTreeSet;
@@ -47,10 +47,10 @@ fn documented() -> BTreeSet<(String, String)> {
 /// (path, method) pairs registered in the sources.
 fn served() -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
-    let src = root().join("keystone-rs/src");
-    for entry in std::fs::read_dir(&src).expect("src") {
-        let http = entry.expect("entry").path().join("http.rs");
-        let Ok(text) = std::fs::read_to_string(&http) else {
+    let api = root().join("keystone-rs/src/api");
+    for entry in std::fs::read_dir(&api).expect("src/api") {
+        let file = entry.expect("entry").path();
+        let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
         };
         for chunk in text.split("web::resource(\"").skip(1) {

@@ -36,20 +36,25 @@ struct Route {
 }
 
 fn routes_and_handlers() -> (Vec<Route>, BTreeMap<String, String>) {
-    let src = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src"));
+    // Route files are src/api/<subsystem>.rs; their handlers may live in the file or in
+    // src/api/<subsystem>/ (`.to(users::list)`).
+    let api = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api"));
     let mut routes = Vec::new();
     let mut bodies = BTreeMap::new();
     let mut files = vec![];
     let mut sources = vec![];
-    for entry in std::fs::read_dir(src).expect("src") {
-        let dir = entry.expect("entry").path();
-        for candidate in [dir.join("http.rs"), dir.join("http/mod.rs")] {
-            if let Ok(text) = std::fs::read_to_string(&candidate) {
-                files.push((dir.display().to_string(), text));
-            }
+    for entry in std::fs::read_dir(api).expect("src/api") {
+        let file = entry.expect("entry").path();
+        if file.extension().is_none_or(|x| x != "rs") {
+            continue;
         }
-        // Handlers may live in any file of the subsystem (`.to(users::list)`).
-        let mut stack = vec![dir.clone()];
+        let key = file.with_extension("").display().to_string();
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        files.push((key.clone(), text.clone()));
+        sources.push((key.clone(), text));
+        let mut stack = vec![file.with_extension("")];
         while let Some(d) = stack.pop() {
             let Ok(entries) = std::fs::read_dir(&d) else {
                 continue;
@@ -60,7 +65,7 @@ fn routes_and_handlers() -> (Vec<Route>, BTreeMap<String, String>) {
                     stack.push(p);
                 } else if p.extension().is_some_and(|x| x == "rs") {
                     if let Ok(text) = std::fs::read_to_string(&p) {
-                        sources.push((dir.display().to_string(), text));
+                        sources.push((key.clone(), text));
                     }
                 }
             }

@@ -420,7 +420,10 @@ async fn delete_credential(
     crate::token::delegated::forbid_restricted(&caller)?;
     let id = credential_id.clone();
     // No revocation event: the credential's tokens fail because validation re-reads it.
-    let deleted = state.db.write(move |conn| store::delete(conn, &id)).await?;
+    let deleted = state
+        .db
+        .write(move |conn| crate::cascade::delete_application_credential(conn, &id))
+        .await?;
     if !deleted {
         return Err(Error::could_not_find(
             "Application Credential",

@@ -368,7 +368,7 @@ async fn delete_role(state: State, req: HttpRequest) -> Result<HttpResponse> {
     context::authorize(&state, &caller, &action, &target)?;
     state
         .db
-        .write(move |conn| crate::assignment::delete_role(conn, &role_id))
+        .write(move |conn| crate::cascade::delete_role(conn, &role_id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,10 +13,10 @@ use crate::context::{self, base_url, json_body};
 use crate::error::{Error, Result};
 use crate::json::resource_body;
 use crate::policy::TargetBuilder;
+use crate::resource::Settings;
 use crate::resource::listing::{self, Hints, ListUrl, TagFilters};
 use crate::resource::model::{Project, add_self_link, domain_url, project_url};
 use crate::resource::schema::{self, legacy_error};
-use crate::resource::{Settings, delete};
 use crate::state::State;
 use crate::token::model::Token;
 use actix_web::http::StatusCode;
@@ -296,8 +296,13 @@ async fn get_project(
         let (parents, subtree) = state
             .db
             .read(move |conn| {
+                // The projects the caller has any role on (Keystone's `list_projects_for_user`).
+                let mine = |conn: &mut crate::db::AnyConnection| {
+                    crate::assignment::store::targets_with_roles(conn, &user_id).map(|t| t.0)
+                };
                 let parents = if parents_as_list {
-                    let list = crate::resource::parents_for_user(conn, &project, &user_id)?;
+                    let mine = mine(conn)?;
+                    let list = crate::resource::parents_for_user(conn, &project, &mine)?;
                     Some(Value::Array(
                         list.iter()
                             .map(|p| member_json("project", p, &base))
@@ -309,7 +314,8 @@ async fn get_project(
                     None
                 };
                 let subtree = if subtree_as_list {
-                    let list = crate::resource::subtree_for_user(conn, &project, &user_id)?;
+                    let mine = mine(conn)?;
+                    let list = crate::resource::subtree_for_user(conn, &project, &mine)?;
                     Some(Value::Array(
                         list.iter()
                             .map(|p| member_json("project", p, &base))
@@ -383,7 +389,7 @@ async fn delete_project(
     let s = settings(&state);
     state
         .db
-        .write(move |conn| delete::delete_project(conn, &s, &id))
+        .write(move |conn| crate::cascade::delete_project(conn, &s, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -733,7 +739,7 @@ async fn delete_domain(
     let s = settings(&state);
     state
         .db
-        .write(move |conn| delete::delete_domain(conn, &s, &id))
+        .write(move |conn| crate::cascade::delete_domain(conn, &s, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,8 +1,8 @@
 //! Application credentials and access rules (shared/spec/application-credentials.md):
-//! the create rules, the roles a credential's token carries, the guards against delegated
-//! tokens, and the cascades other subsystems trigger.
+//! the create rules and the roles a credential's token carries (the guards against
+//! delegated tokens are `crate::token::delegated`).
 //!
-//! Cascades (call these inside the deleting transaction):
+//! Cascades (`crate::cascade` calls these inside the deleting transaction):
 //! * a user deleted → [`store::delete_for_user`] (credentials and access rules);
 //! * a role deleted → [`store::delete_for_role`] before its assignments go.
 //!

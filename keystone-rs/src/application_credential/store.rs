@@ -398,32 +398,33 @@ pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool> {
     Ok(true)
 }
 
-fn delete_internal(conn: &mut AnyConnection, internal_ids: &[i32]) -> Result<()> {
+/// Delete credentials by internal id; their public ids, for what other subsystems keep
+/// about them (`crate::cascade`).
+fn delete_internal(conn: &mut AnyConnection, internal_ids: &[i32]) -> Result<Vec<String>> {
     if internal_ids.is_empty() {
-        return Ok(());
+        return Ok(vec![]);
     }
     let public_ids: Vec<String> = ac::table
         .filter(ac::internal_id.eq_any(internal_ids))
         .select(ac::id)
         .load(conn)?;
-    crate::oauth2::store::delete_for_credentials(conn, &public_ids)?;
     // The foreign keys cascade where they exist; adopted databases may lack them.
     diesel::delete(ac_role::table.filter(ac_role::application_credential_id.eq_any(internal_ids)))
         .execute(conn)?;
     diesel::delete(ac_rule::table.filter(ac_rule::application_credential_id.eq_any(internal_ids)))
         .execute(conn)?;
     diesel::delete(ac::table.filter(ac::internal_id.eq_any(internal_ids))).execute(conn)?;
-    Ok(())
+    Ok(public_ids)
 }
 
 /// A deleted user: all their credentials and access rules (Keystone's user-deleted
-/// callback). Call inside the transaction that deletes the user.
-pub fn delete_for_user(conn: &mut AnyConnection, user_id: &str) -> Result<()> {
+/// callback); the deleted credentials' ids. Call inside the transaction that deletes the user.
+pub fn delete_for_user(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<String>> {
     let ids: Vec<i32> = ac::table
         .filter(ac::user_id.eq(user_id))
         .select(ac::internal_id)
         .load(conn)?;
-    delete_internal(conn, &ids)?;
+    let deleted = delete_internal(conn, &ids)?;
     let rule_ids: Vec<i32> = access_rule::table
         .filter(access_rule::user_id.eq(user_id))
         .select(access_rule::id)
@@ -434,7 +435,7 @@ pub fn delete_for_user(conn: &mut AnyConnection, user_id: &str) -> Result<()> {
         diesel::delete(access_rule::table.filter(access_rule::id.eq_any(&rule_ids)))
             .execute(conn)?;
     }
-    Ok(())
+    Ok(deleted)
 }
 
 /// All of a user's credentials bound to a project.
@@ -442,7 +443,7 @@ pub fn delete_for_user_on_project(
     conn: &mut AnyConnection,
     user_id: &str,
     project_id: &str,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let ids: Vec<i32> = ac::table
         .filter(ac::user_id.eq(user_id))
         .filter(ac::project_id.eq(project_id))
@@ -454,17 +455,19 @@ pub fn delete_for_user_on_project(
 /// A role about to be deleted: for every *direct* user-on-project assignment of it, all
 /// that user's credentials on that project go, whether or not they carry the role
 /// (Keystone's role-deleted behaviour; group and domain grants delete nothing). Call inside
-/// the transaction that deletes the role, before its assignments are removed.
-pub fn delete_for_role(conn: &mut AnyConnection, role_id: &str) -> Result<()> {
+/// the transaction that deletes the role, before its assignments are removed. The deleted
+/// credentials' ids.
+pub fn delete_for_role(conn: &mut AnyConnection, role_id: &str) -> Result<Vec<String>> {
     let pairs: Vec<(String, String)> = assignment::table
         .filter(assignment::role_id.eq(role_id))
         .filter(assignment::type_.eq(crate::db::enums::AssignmentType::UserProject))
         .select((assignment::actor_id, assignment::target_id))
         .load(conn)?;
+    let mut deleted = Vec::new();
     for (user_id, project_id) in pairs {
-        delete_for_user_on_project(conn, &user_id, &project_id)?;
+        deleted.extend(delete_for_user_on_project(conn, &user_id, &project_id)?);
     }
-    Ok(())
+    Ok(deleted)
 }
 
 /// One of the user's rules by public id.

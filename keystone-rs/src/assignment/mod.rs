@@ -147,15 +147,15 @@ pub fn update_role(
     store::require_role(conn, role_id)
 }
 
-pub fn delete_role(conn: &mut AnyConnection, role_id: &str) -> Result<()> {
+/// Keystone's checks before a role is deleted: it exists (404) and is not immutable (403).
+/// `crate::cascade::delete_role` then runs the role-deleted notification and
+/// [`store::delete_role`].
+pub fn check_role_deletable(conn: &mut AnyConnection, role_id: &str) -> Result<()> {
     let role = store::require_role(conn, role_id)?;
     if role.is_immutable() {
         return Err(immutable_refusal("delete", role_id));
     }
-    // Keystone's role-deleted notification: before the grants go, the application
-    // credentials of every user holding a direct grant of the role on a project.
-    crate::application_credential::store::delete_for_role(conn, role_id)?;
-    store::delete_role(conn, role_id)
+    Ok(())
 }
 
 // ---- implied roles ---------------------------------------------------------------------

@@ -234,6 +234,83 @@ fn conflict_or(e: diesel::result::Error, role: &Role) -> Error {
     }
 }
 
+/// Every grant an actor holds: project and domain grants of the given kinds, and system
+/// grants of `system_type` (`USER_SYSTEM` / `GROUP_SYSTEM`). For a deleted user or group.
+fn delete_grants_of(
+    conn: &mut AnyConnection,
+    actor_id: &str,
+    kinds: [AssignmentType; 2],
+    system_type: &str,
+) -> Result<()> {
+    diesel::delete(
+        assignment::table
+            .filter(assignment::actor_id.eq(actor_id))
+            .filter(assignment::type_.eq_any(kinds)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        system_assignment::table
+            .filter(system_assignment::actor_id.eq(actor_id))
+            .filter(system_assignment::type_.eq(system_type)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// A deleted user's grants (project, domain and system).
+pub fn delete_grants_of_user(conn: &mut AnyConnection, user_id: &str) -> Result<()> {
+    let kinds = [AssignmentType::UserProject, AssignmentType::UserDomain];
+    delete_grants_of(conn, user_id, kinds, USER_SYSTEM)
+}
+
+/// A deleted group's grants (project, domain and system).
+pub fn delete_grants_of_group(conn: &mut AnyConnection, group_id: &str) -> Result<()> {
+    let kinds = [AssignmentType::GroupProject, AssignmentType::GroupDomain];
+    delete_grants_of(conn, group_id, kinds, GROUP_SYSTEM)
+}
+
+/// Does the actor hold any grant (project, domain or system)?
+pub fn actor_has_grants(conn: &mut AnyConnection, actor_id: &str) -> Result<bool> {
+    let direct: i64 = assignment::table
+        .filter(assignment::actor_id.eq(actor_id))
+        .count()
+        .get_result(conn)?;
+    if direct > 0 {
+        return Ok(true);
+    }
+    let system: i64 = system_assignment::table
+        .filter(system_assignment::actor_id.eq(actor_id))
+        .count()
+        .get_result(conn)?;
+    Ok(system > 0)
+}
+
+/// `delete_project_assignments` / `_delete_domain_assignments`: the user and group grants
+/// on a deleted project or domain.
+pub fn delete_grants_on(conn: &mut AnyConnection, target: &Target) -> Result<()> {
+    let (target_id, kinds) = match target {
+        Target::Project(id) => (
+            id,
+            [AssignmentType::UserProject, AssignmentType::GroupProject],
+        ),
+        Target::Domain(id) => (
+            id,
+            [AssignmentType::UserDomain, AssignmentType::GroupDomain],
+        ),
+        Target::System => return Ok(()),
+    };
+    // One statement per kind: PostgreSQL binds the enum column's values one at a time.
+    for kind in kinds {
+        diesel::delete(
+            assignment::table
+                .filter(assignment::target_id.eq(target_id))
+                .filter(assignment::type_.eq(kind)),
+        )
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Delete a role and everything hanging off it: its assignments (project, domain and
 /// system), the implications it takes part in, its options.
 pub fn delete_role(conn: &mut AnyConnection, role_id: &str) -> Result<()> {

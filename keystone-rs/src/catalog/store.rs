@@ -406,6 +406,17 @@ pub fn delete_regions(conn: &mut AnyConnection, ids: &[String]) -> Result<()> {
 
 // ---- OS-EP-FILTER associations (read for the catalog) ---------------------------------
 
+/// A deleted project's endpoint and endpoint-group associations (OS-EP-FILTER).
+pub fn delete_project_associations(conn: &mut AnyConnection, project_id: &str) -> Result<()> {
+    diesel::delete(project_endpoint::table.filter(project_endpoint::project_id.eq(project_id)))
+        .execute(conn)?;
+    diesel::delete(
+        project_endpoint_group::table.filter(project_endpoint_group::project_id.eq(project_id)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
 pub fn project_endpoint_ids(conn: &mut AnyConnection, project_id: &str) -> Result<Vec<String>> {
     Ok(project_endpoint::table
         .filter(project_endpoint::project_id.eq(project_id))

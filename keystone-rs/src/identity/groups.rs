@@ -2,7 +2,7 @@
 //! tokens when the group held roles), membership, lists.
 
 use super::listing::{self, Hints, run_truncated};
-use super::store::{self, groups as group_store};
+use super::store::groups as group_store;
 use super::users::{duplicate_name, string_too_long};
 use super::{Group, new_id};
 use crate::config::Config;
@@ -98,11 +98,16 @@ pub fn update(
     Ok(g)
 }
 
-/// `DELETE /v3/groups/{group_id}`: members' tokens are revoked when the group held roles.
-/// Also how a deleted domain's groups go, in the caller's transaction.
-pub fn delete(conn: &mut AnyConnection, retention_secs: i64, group_id: &str) -> Result<()> {
+/// The identity part of deleting a group: its own rows; when it held roles
+/// (`had_roles`, which `crate::cascade::delete_group` reads before it removes the grants),
+/// a user event per member, as Keystone revokes the members' tokens.
+pub fn delete(
+    conn: &mut AnyConnection,
+    retention_secs: i64,
+    group_id: &str,
+    had_roles: bool,
+) -> Result<()> {
     get(conn, group_id)?;
-    let had_roles = group_store::has_assignments(conn, group_id)?;
     let members = group_store::member_ids(conn, group_id)?;
     group_store::delete(conn, group_id)?;
     if had_roles {
@@ -116,7 +121,7 @@ pub fn delete(conn: &mut AnyConnection, retention_secs: i64, group_id: &str) -> 
 /// The group, then the user, must exist (Keystone's driver order).
 fn both_exist(conn: &mut AnyConnection, user_id: &str, group_id: &str) -> Result<()> {
     get(conn, group_id)?;
-    store::get(conn, user_id)?.ok_or_else(|| Error::could_not_find("user", user_id))?;
+    super::users::require(conn, user_id)?;
     Ok(())
 }
 
@@ -187,7 +192,7 @@ pub fn list_for_user(
     user_id: &str,
     hints: &mut Hints,
 ) -> Result<Vec<(Group, Option<NaiveDateTime>)>> {
-    store::get(conn, user_id)?.ok_or_else(|| Error::could_not_find("user", user_id))?;
+    super::users::require(conn, user_id)?;
     if let Some(limit) = config.list_limit("identity") {
         hints.set_limit(limit, false);
     }

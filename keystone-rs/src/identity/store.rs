@@ -640,44 +640,14 @@ pub fn write_federated(
     Ok(())
 }
 
-/// Delete a user and what the identity, assignment, credential and trust managers delete
-/// with it: memberships, role assignments (project, domain and system), credentials,
-/// trusts (soft-deleted, as Keystone's trust driver does), the id mapping, and the
-/// user's own rows.
+/// Delete a user's own rows: memberships, the id mapping, options, passwords, the local,
+/// non-local and federated identities, the user. What other subsystems keep about the user
+/// goes in `crate::cascade::delete_user`.
 pub fn delete_user(conn: &mut AnyConnection, user_id: &str) -> Result<()> {
-    use crate::assignment::store::AssignmentType;
-    use crate::db::schema::{
-        assignment, credential, expiring_user_group_membership as eugm, id_mapping,
-        system_assignment, trust,
-    };
+    use crate::db::schema::{expiring_user_group_membership as eugm, id_mapping};
     diesel::delete(user_group_membership::table.filter(user_group_membership::user_id.eq(user_id)))
         .execute(conn)?;
     diesel::delete(eugm::table.filter(eugm::user_id.eq(user_id))).execute(conn)?;
-    diesel::delete(
-        assignment::table
-            .filter(assignment::actor_id.eq(user_id))
-            .filter(
-                assignment::type_.eq_any([AssignmentType::UserProject, AssignmentType::UserDomain]),
-            ),
-    )
-    .execute(conn)?;
-    diesel::delete(
-        system_assignment::table
-            .filter(system_assignment::actor_id.eq(user_id))
-            .filter(system_assignment::type_.eq(crate::assignment::store::USER_SYSTEM)),
-    )
-    .execute(conn)?;
-    diesel::delete(credential::table.filter(credential::user_id.eq(user_id))).execute(conn)?;
-    let now = Utc::now().naive_utc();
-    diesel::update(
-        trust::table.filter(trust::deleted_at.is_null()).filter(
-            trust::trustor_user_id
-                .eq(user_id)
-                .or(trust::trustee_user_id.eq(user_id)),
-        ),
-    )
-    .set(trust::deleted_at.eq(Some(now)))
-    .execute(conn)?;
     diesel::delete(id_mapping::table.filter(id_mapping::public_id.eq(user_id))).execute(conn)?;
     diesel::delete(user_option::table.filter(user_option::user_id.eq(user_id))).execute(conn)?;
     if let Some(local) = local_id(conn, user_id)? {
@@ -689,6 +659,23 @@ pub fn delete_user(conn: &mut AnyConnection, user_id: &str) -> Result<()> {
     diesel::delete(federated_user::table.filter(federated_user::user_id.eq(user_id)))
         .execute(conn)?;
     diesel::delete(user::table.filter(user::id.eq(user_id))).execute(conn)?;
+    Ok(())
+}
+
+/// The users of a domain, in id order (a deleted domain's users go one by one).
+pub fn user_ids_in_domain(conn: &mut AnyConnection, domain_id: &str) -> Result<Vec<String>> {
+    Ok(user::table
+        .filter(user::domain_id.eq(domain_id))
+        .order(user::id)
+        .select(user::id)
+        .load(conn)?)
+}
+
+/// A deleted project is no user's default project any more.
+pub fn clear_default_project(conn: &mut AnyConnection, project_id: &str) -> Result<()> {
+    diesel::update(user::table.filter(user::default_project_id.eq(project_id)))
+        .set(user::default_project_id.eq(None::<String>))
+        .execute(conn)?;
     Ok(())
 }
 

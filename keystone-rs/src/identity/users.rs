@@ -455,22 +455,23 @@ pub fn update(
     })
 }
 
-/// `DELETE /v3/users/{user_id}` (and each user of a deleted domain): the user and what
-/// hangs off it, then a user event. What Keystone's `user deleted` callbacks do happens
-/// here too, in the caller's transaction: the user's application credentials and access
-/// rules go; so do the OS-OAUTH1 request and access tokens they authorized, which Keystone
-/// leaves behind (api-ref/DEVIATIONS.md).
+/// The identity part of deleting a user: its own rows, then a user event so its tokens
+/// stop validating. `crate::cascade::delete_user` runs what other subsystems keep about the
+/// user first, in the same transaction.
 pub fn delete(conn: &mut AnyConnection, retention_secs: i64, user_id: &str) -> Result<()> {
-    store::get(conn, user_id)?.ok_or_else(|| Error::could_not_find("user", user_id))?;
-    crate::application_credential::store::delete_for_user(conn, user_id)?;
-    crate::oauth1::on_user_deleted(conn, user_id)?;
+    require(conn, user_id)?;
     store::delete_user(conn, user_id)?;
     revoke::store::insert(conn, &RevocationEvent::for_user(user_id), retention_secs)
 }
 
+/// The user, or Keystone's 404.
+pub fn require(conn: &mut AnyConnection, user_id: &str) -> Result<User> {
+    store::get(conn, user_id)?.ok_or_else(|| Error::could_not_find("user", user_id))
+}
+
 /// `DELETE /v3/users/{user_id}/tokens`: one user event.
 pub fn revoke_tokens(conn: &mut AnyConnection, config: &Config, user_id: &str) -> Result<()> {
-    store::get(conn, user_id)?.ok_or_else(|| Error::could_not_find("user", user_id))?;
+    require(conn, user_id)?;
     revoke::store::insert(
         conn,
         &RevocationEvent::for_user(user_id),

@@ -1,34 +1,68 @@
-//! Deleting projects and domains as Keystone does, in one transaction: the row, what other
-//! subsystems keep about it, and a revocation event per deleted project (and per deleted
-//! user) so existing tokens stop validating.
+//! Keystone's rules for deleting projects and domains: what may be deleted, in which order,
+//! and the resource side of each deletion (the row and a revocation event per project, so
+//! existing tokens stop validating). `crate::cascade` runs these with what the other
+//! subsystems keep about each project, in one transaction.
 
 use super::{
-    Project, Settings, cascade, delete_forbidden, domain_not_found, forbidden, project_not_found,
-    store,
+    Project, Settings, delete_forbidden, domain_not_found, forbidden, project_not_found, store,
 };
 use crate::db::AnyConnection;
 use crate::error::Result;
-use crate::identity;
 use crate::revoke::{self, RevocationEvent};
 
-/// `DELETE /v3/projects/{id}`: a leaf project, or a disabled domain with everything in it
-/// (a domain is a project acting as one).
-pub fn delete_project(conn: &mut AnyConnection, s: &Settings, id: &str) -> Result<()> {
+/// What a delete request resolves to.
+pub enum Deletion {
+    /// A project that must be a leaf when its turn comes.
+    Project(Project),
+    /// A disabled, mutable domain and its projects, leaves first.
+    Domain {
+        domain: Project,
+        projects: Vec<Project>,
+    },
+}
+
+/// `DELETE /v3/projects/{id}`: a leaf project, or a domain with everything in it (a domain
+/// is a project acting as one).
+pub fn plan_project(conn: &mut AnyConnection, id: &str) -> Result<Deletion> {
     let project = store::get_any(conn, id)?.ok_or_else(|| project_not_found(id))?;
     if project.is_domain {
-        return delete_domain_tree(conn, s, &project);
+        return plan_domain_tree(conn, project);
     }
-    delete_leaf(conn, s, &project)
+    Ok(Deletion::Project(project))
 }
 
 /// `DELETE /v3/domains/{id}`.
-pub fn delete_domain(conn: &mut AnyConnection, s: &Settings, id: &str) -> Result<()> {
+pub fn plan_domain(conn: &mut AnyConnection, id: &str) -> Result<Deletion> {
     let domain = store::get_domain(conn, id)?.ok_or_else(|| domain_not_found(id))?;
-    delete_domain_tree(conn, s, &domain)
+    plan_domain_tree(conn, domain)
 }
 
-/// Keystone's `_delete_project` without cascade.
-fn delete_leaf(conn: &mut AnyConnection, s: &Settings, p: &Project) -> Result<()> {
+/// Keystone's `_delete_domain` checks: only a disabled, mutable domain; its projects go
+/// leaves first.
+fn plan_domain_tree(conn: &mut AnyConnection, domain: Project) -> Result<Deletion> {
+    if domain.is_immutable() {
+        return Err(delete_forbidden("domain", &domain.id));
+    }
+    if domain.enabled {
+        return Err(forbidden(
+            "Cannot delete a domain that is enabled, please disable it first.",
+        ));
+    }
+    let all = store::projects_in_domain(conn, &domain.id)?;
+    let mut order: Vec<&Project> = Vec::new();
+    for root in all
+        .iter()
+        .filter(|p| p.parent_id.as_deref() == Some(domain.id.as_str()))
+    {
+        leaves_first(root, &all, &mut order);
+    }
+    let projects = order.into_iter().cloned().collect();
+    Ok(Deletion::Domain { domain, projects })
+}
+
+/// Keystone's `_delete_project` without cascade: an immutable project or one that still
+/// has children is refused; else the row goes and a project revocation event is stored.
+pub fn delete_one(conn: &mut AnyConnection, s: &Settings, p: &Project) -> Result<()> {
     if p.is_immutable() {
         return Err(delete_forbidden(
             if p.is_domain { "domain" } else { "project" },
@@ -42,49 +76,11 @@ fn delete_leaf(conn: &mut AnyConnection, s: &Settings, p: &Project) -> Result<()
         )));
     }
     store::delete_project(conn, &p.id)?;
-    cascade::delete_project_assignments(conn, &p.id)?;
-    cascade::delete_project_dependents(conn, &p.id)?;
-    crate::oauth1::on_project_deleted(conn, &p.id)?;
     revoke::store::insert(
         conn,
         &RevocationEvent::for_project(&p.id),
         s.revocation_retention_secs,
     )
-}
-
-/// Keystone's `_delete_domain`: only a disabled, mutable domain; its projects leaves first,
-/// then its groups and users, then the domain itself, its grants and its configuration.
-fn delete_domain_tree(conn: &mut AnyConnection, s: &Settings, domain: &Project) -> Result<()> {
-    if domain.is_immutable() {
-        return Err(delete_forbidden("domain", &domain.id));
-    }
-    if domain.enabled {
-        return Err(forbidden(
-            "Cannot delete a domain that is enabled, please disable it first.",
-        ));
-    }
-    let projects = store::projects_in_domain(conn, &domain.id)?;
-    let mut order: Vec<&Project> = Vec::new();
-    for root in projects
-        .iter()
-        .filter(|p| p.parent_id.as_deref() == Some(domain.id.as_str()))
-    {
-        leaves_first(root, &projects, &mut order);
-    }
-    for p in order {
-        delete_leaf(conn, s, p)?;
-    }
-    // Through identity's own deletes, so their cascades (application credentials, OAuth1
-    // delegations, revocation events) are the same as for DELETE /v3/users and /v3/groups.
-    for group_id in cascade::group_ids_in_domain(conn, &domain.id)? {
-        identity::groups::delete(conn, s.revocation_retention_secs, &group_id)?;
-    }
-    for user_id in cascade::user_ids_in_domain(conn, &domain.id)? {
-        identity::users::delete(conn, s.revocation_retention_secs, &user_id)?;
-    }
-    delete_leaf(conn, s, domain)?;
-    cascade::delete_domain_config(conn, &domain.id)?;
-    cascade::delete_domain_assignments(conn, &domain.id)
 }
 
 /// Depth first, children before their parent; a project seen twice (a corrupt, circular

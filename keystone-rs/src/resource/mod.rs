@@ -2,7 +2,6 @@
 //! domains have `is_domain` set and hang off the root sentinel row. Every operation here
 //! runs inside the caller's transaction and answers with Keystone's errors and messages.
 
-pub mod cascade;
 pub mod delete;
 pub mod listing;
 pub mod model;
@@ -169,18 +168,13 @@ pub fn get_domain(conn: &mut AnyConnection, id: &str) -> Result<Domain> {
     store::get_domain(conn, id)?.ok_or_else(|| domain_not_found(id))
 }
 
-/// The projects a user has any role on (Keystone's `list_projects_for_user`), as ids.
-fn user_project_ids(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<String>> {
-    Ok(crate::assignment::store::targets_with_roles(conn, user_id)?.0)
-}
-
-/// `list_project_parents(id, user_id)`: the ancestors the user has a role on.
+/// `list_project_parents(id, user_id)`: the ancestors the user has a role on (`mine`: the
+/// ids of the projects the user has any role on, Keystone's `list_projects_for_user`).
 pub fn parents_for_user(
     conn: &mut AnyConnection,
     p: &Project,
-    user_id: &str,
+    mine: &[String],
 ) -> Result<Vec<Project>> {
-    let mine = user_project_ids(conn, user_id)?;
     let mut parents = store::parents(conn, p)?;
     parents.retain(|x| mine.contains(&x.id));
     Ok(parents)
@@ -190,9 +184,8 @@ pub fn parents_for_user(
 pub fn subtree_for_user(
     conn: &mut AnyConnection,
     p: &Project,
-    user_id: &str,
+    mine: &[String],
 ) -> Result<Vec<Project>> {
-    let mine = user_project_ids(conn, user_id)?;
     let mut subtree = store::subtree(conn, &p.id)?;
     subtree.retain(|x| mine.contains(&x.id));
     Ok(subtree)

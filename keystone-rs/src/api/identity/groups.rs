@@ -158,7 +158,9 @@ pub async fn delete(
     let st = state.clone();
     state
         .db
-        .write(move |conn| ops::delete(conn, crate::revoke::retention_secs(&st.config), &group_id))
+        .write(move |conn| {
+            crate::cascade::delete_group(conn, crate::revoke::retention_secs(&st.config), &group_id)
+        })
         .await?;
     Ok(no_content())
 }

@@ -196,7 +196,9 @@ pub async fn delete(
     let st = state.clone();
     state
         .db
-        .write(move |conn| ops::delete(conn, crate::revoke::retention_secs(&st.config), &user_id))
+        .write(move |conn| {
+            crate::cascade::delete_user(conn, crate::revoke::retention_secs(&st.config), &user_id)
+        })
         .await?;
     Ok(no_content())
 }

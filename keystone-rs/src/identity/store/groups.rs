@@ -94,48 +94,24 @@ pub fn update(conn: &mut AnyConnection, g: &Group) -> Result<()> {
     Ok(())
 }
 
-/// Delete a group with its memberships, role assignments (project, domain and system) and
-/// id mapping.
+/// Delete a group's own rows: memberships, the id mapping, the group. Its grants go in
+/// `crate::cascade::delete_group`.
 pub fn delete(conn: &mut AnyConnection, group_id: &str) -> Result<()> {
-    use crate::assignment::store::{AssignmentType, GROUP_SYSTEM};
-    use crate::db::schema::{assignment, id_mapping, system_assignment};
+    use crate::db::schema::id_mapping;
     diesel::delete(ugm::table.filter(ugm::group_id.eq(group_id))).execute(conn)?;
     diesel::delete(eugm::table.filter(eugm::group_id.eq(group_id))).execute(conn)?;
-    diesel::delete(
-        assignment::table
-            .filter(assignment::actor_id.eq(group_id))
-            .filter(
-                assignment::type_
-                    .eq_any([AssignmentType::GroupProject, AssignmentType::GroupDomain]),
-            ),
-    )
-    .execute(conn)?;
-    diesel::delete(
-        system_assignment::table
-            .filter(system_assignment::actor_id.eq(group_id))
-            .filter(system_assignment::type_.eq(GROUP_SYSTEM)),
-    )
-    .execute(conn)?;
     diesel::delete(id_mapping::table.filter(id_mapping::public_id.eq(group_id))).execute(conn)?;
     diesel::delete(group::table.filter(group::id.eq(group_id))).execute(conn)?;
     Ok(())
 }
 
-/// Does the group hold any role assignment (project, domain or system)?
-pub fn has_assignments(conn: &mut AnyConnection, group_id: &str) -> Result<bool> {
-    use crate::db::schema::{assignment, system_assignment};
-    let direct: i64 = assignment::table
-        .filter(assignment::actor_id.eq(group_id))
-        .count()
-        .get_result(conn)?;
-    if direct > 0 {
-        return Ok(true);
-    }
-    let system: i64 = system_assignment::table
-        .filter(system_assignment::actor_id.eq(group_id))
-        .count()
-        .get_result(conn)?;
-    Ok(system > 0)
+/// The groups of a domain, in id order.
+pub fn ids_in_domain(conn: &mut AnyConnection, domain_id: &str) -> Result<Vec<String>> {
+    Ok(group::table
+        .filter(group::domain_id.eq(domain_id))
+        .order(group::id)
+        .select(group::id)
+        .load(conn)?)
 }
 
 pub fn member_ids(conn: &mut AnyConnection, group_id: &str) -> Result<Vec<String>> {

@@ -1,0 +1,106 @@
+//! What deleting one entity does across subsystems: Keystone's managers and their
+//! notification callbacks, written as plain calls in one place, inside the request's one
+//! transaction. Each subsystem's store writes only its own tables; this file decides the
+//! order. A route that deletes a user, group, role, project, domain or application
+//! credential calls one of these and nothing else.
+
+use crate::application_credential::store as app_cred_store;
+use crate::assignment::{self, Target, store as assignment_store};
+use crate::catalog::store as catalog_store;
+use crate::db::AnyConnection;
+use crate::db::unserved;
+use crate::error::Result;
+use crate::identity::{self, store as identity_store};
+use crate::oauth1;
+use crate::oauth2::store as oauth2_store;
+use crate::resource::delete::{self as resource_delete, Deletion};
+use crate::resource::{Project, Settings};
+
+/// `DELETE /v3/users/{user_id}`, and each user of a deleted domain: the user's application
+/// credentials (with their OAuth2 client registrations) and access rules, the OS-OAUTH1
+/// tokens it authorized (which Keystone leaves behind: api-ref/DEVIATIONS.md), its grants,
+/// credentials and trusts, then the user itself and a user revocation event.
+pub fn delete_user(conn: &mut AnyConnection, retention_secs: i64, user_id: &str) -> Result<()> {
+    identity::users::require(conn, user_id)?;
+    let credentials = app_cred_store::delete_for_user(conn, user_id)?;
+    oauth2_store::delete_for_credentials(conn, &credentials)?;
+    oauth1::on_user_deleted(conn, user_id)?;
+    assignment_store::delete_grants_of_user(conn, user_id)?;
+    unserved::delete_for_user(conn, user_id)?;
+    identity::users::delete(conn, retention_secs, user_id)
+}
+
+/// `DELETE /v3/groups/{group_id}`, and each group of a deleted domain: its grants, then the
+/// group; its members' tokens are revoked when it held any role.
+pub fn delete_group(conn: &mut AnyConnection, retention_secs: i64, group_id: &str) -> Result<()> {
+    identity::groups::get(conn, group_id)?;
+    let had_roles = assignment_store::actor_has_grants(conn, group_id)?;
+    assignment_store::delete_grants_of_group(conn, group_id)?;
+    identity::groups::delete(conn, retention_secs, group_id, had_roles)
+}
+
+/// `DELETE /v3/roles/{role_id}`: Keystone's role-deleted notification first (the
+/// application credentials of every user holding a direct grant of the role on a project),
+/// then the role with its grants and implications.
+pub fn delete_role(conn: &mut AnyConnection, role_id: &str) -> Result<()> {
+    assignment::check_role_deletable(conn, role_id)?;
+    let credentials = app_cred_store::delete_for_role(conn, role_id)?;
+    oauth2_store::delete_for_credentials(conn, &credentials)?;
+    assignment_store::delete_role(conn, role_id)
+}
+
+/// `DELETE /v3/users/{user_id}/application_credentials/{id}`: the credential and its OAuth2
+/// client registration. `false` when there was none.
+pub fn delete_application_credential(conn: &mut AnyConnection, id: &str) -> Result<bool> {
+    let deleted = app_cred_store::delete(conn, id)?;
+    if deleted {
+        oauth2_store::delete_for_credentials(conn, &[id.to_string()])?;
+    }
+    Ok(deleted)
+}
+
+/// `DELETE /v3/projects/{id}` (a domain too, when the id is one).
+pub fn delete_project(conn: &mut AnyConnection, s: &Settings, id: &str) -> Result<()> {
+    let plan = resource_delete::plan_project(conn, id)?;
+    run(conn, s, plan)
+}
+
+/// `DELETE /v3/domains/{id}`.
+pub fn delete_domain(conn: &mut AnyConnection, s: &Settings, id: &str) -> Result<()> {
+    let plan = resource_delete::plan_domain(conn, id)?;
+    run(conn, s, plan)
+}
+
+fn run(conn: &mut AnyConnection, s: &Settings, plan: Deletion) -> Result<()> {
+    match plan {
+        Deletion::Project(project) => delete_leaf(conn, s, &project),
+        Deletion::Domain { domain, projects } => {
+            for project in &projects {
+                delete_leaf(conn, s, project)?;
+            }
+            // The same deletes as DELETE /v3/groups and /v3/users, cascades included.
+            for group_id in identity_store::groups::ids_in_domain(conn, &domain.id)? {
+                delete_group(conn, s.revocation_retention_secs, &group_id)?;
+            }
+            for user_id in identity_store::user_ids_in_domain(conn, &domain.id)? {
+                delete_user(conn, s.revocation_retention_secs, &user_id)?;
+            }
+            delete_leaf(conn, s, &domain)?;
+            unserved::delete_domain_config(conn, &domain.id)?;
+            assignment_store::delete_grants_on(conn, &Target::Domain(domain.id.clone()))
+        }
+    }
+}
+
+/// One project (or the domain itself, last): the row and its revocation event, then
+/// `_post_delete_cleanup_project` and the `project deleted` callbacks — grants on it,
+/// credentials, trusts and limits, endpoint associations, users' default project, OAuth1
+/// tokens for it.
+fn delete_leaf(conn: &mut AnyConnection, s: &Settings, p: &Project) -> Result<()> {
+    resource_delete::delete_one(conn, s, p)?;
+    assignment_store::delete_grants_on(conn, &Target::Project(p.id.clone()))?;
+    unserved::delete_for_project(conn, &p.id)?;
+    catalog_store::delete_project_associations(conn, &p.id)?;
+    identity_store::clear_default_project(conn, &p.id)?;
+    oauth1::on_project_deleted(conn, &p.id)
+}
