@@ -3,7 +3,7 @@
 
 use crate::assignment::store as assignment_store;
 use crate::auth::request::{parse_auth_request, unsupported_method};
-use crate::auth::scope::{ScopeRequest, resolve};
+use crate::auth::scope::{self, ScopeRequest, resolve};
 use crate::auth::{
     MethodOutcome, application_credential as app_cred_method, oauth1, password,
     token as token_method,
@@ -162,7 +162,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
         // A credential's project, or an access token's, overrides the requested scope.
         let scope = match (&outcome.application_credential, &outcome.oauth1, requested) {
             (Some(ac), _, _) => app_cred_method::scope(conn, ac)?,
-            (None, Some(grant), _) => oauth1::project_scope(conn, &grant.project_id)?,
+            (None, Some(grant), _) => scope::enabled_project_scope(conn, &grant.project_id)?,
             (None, None, Some(scope)) => scope,
             (None, None, None) if auth.scope == ScopeRequest::Absent => {
                 default_project_scope(conn, &user)?
@@ -235,17 +235,12 @@ fn default_project_scope(
     let Some(project_id) = &user.default_project_id else {
         return Ok(ResolvedScope::Unscoped);
     };
-    let Some(project) = resource_store::get_project(conn, project_id)? else {
-        return Ok(ResolvedScope::Unscoped);
+    let scope = match scope::enabled_project_scope(conn, project_id) {
+        Ok(scope) => scope,
+        // Missing or disabled: Keystone ignores the default project.
+        Err(e) if e.status == StatusCode::NOT_FOUND => return Ok(ResolvedScope::Unscoped),
+        Err(e) => return Err(e),
     };
-    let domain_id = project.domain_id.clone().unwrap_or_default();
-    let Some(domain) = resource_store::get_domain(conn, &domain_id)? else {
-        return Ok(ResolvedScope::Unscoped);
-    };
-    if !project.enabled || !domain.enabled {
-        return Ok(ResolvedScope::Unscoped);
-    }
-    let scope = ResolvedScope::Project { project, domain };
     if roles::roles_for(conn, &user.id, &scope)?.is_empty() {
         return Ok(ResolvedScope::Unscoped);
     }

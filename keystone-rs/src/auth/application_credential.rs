@@ -194,22 +194,5 @@ pub fn scope(conn: &mut AnyConnection, ac: &ApplicationCredential) -> Result<Res
     let Some(project_id) = &ac.project_id else {
         return Ok(ResolvedScope::Unscoped);
     };
-    let project = resource_store::get_project(conn, project_id)?
-        .ok_or_else(|| Error::could_not_find("project", project_id))?;
-    let domain_id = project.domain_id.clone().unwrap_or_default();
-    let domain = resource_store::get_domain(conn, &domain_id)?
-        .ok_or_else(|| Error::could_not_find("domain", &domain_id))?;
-    if !project.enabled {
-        return Err(Error::not_found(format!(
-            "Unable to validate token because project {} is disabled",
-            project.id
-        )));
-    }
-    if !domain.enabled {
-        return Err(Error::not_found(format!(
-            "Unable to validate token because domain {} is disabled",
-            domain.id
-        )));
-    }
-    Ok(ResolvedScope::Project { project, domain })
+    super::scope::enabled_project_scope(conn, project_id)
 }

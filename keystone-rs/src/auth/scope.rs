@@ -214,3 +214,17 @@ mod tests {
         );
     }
 }
+
+/// A project scope Keystone imposes rather than the request asks for (an OAuth1 access
+/// token's, an application credential's, a certificate user's default project): the
+/// project and its domain must exist (404) and be enabled.
+pub fn enabled_project_scope(conn: &mut AnyConnection, project_id: &str) -> Result<ResolvedScope> {
+    let project = resource_store::get_project(conn, project_id)?
+        .ok_or_else(|| Error::could_not_find("project", project_id))?;
+    let domain_id = project.domain_id.clone().unwrap_or_default();
+    let domain = resource_store::get_domain(conn, &domain_id)?
+        .ok_or_else(|| Error::could_not_find("domain", &domain_id))?;
+    let scope = ResolvedScope::Project { project, domain };
+    scope.check_enabled()?;
+    Ok(scope)
+}

@@ -2,6 +2,7 @@
 //! `[database] connection` (SQLAlchemy-style URLs, as in keystone.conf).
 
 pub mod enums;
+mod error;
 pub mod json_blob;
 pub mod migrate;
 mod pool;
