@@ -1,4 +1,6 @@
 //! keystone-rs: OpenStack Identity (Keystone) v3 as a library; `main.rs` is the CLI.
+//! The floors of this house and what each may import: README.md, "The house"; checked by
+//! tools/house.py.
 
 pub mod api;
 pub mod cascade;
