@@ -317,6 +317,11 @@ fn list_filters_and_truncation() {
         n
     };
     assert_eq!(names(&s.get("/v3/users?name=beta", Some(&admin))), ["beta"]);
+    // `name__equals` is Keystone's exact filter too.
+    assert_eq!(
+        names(&s.get("/v3/users?name__equals=beta", Some(&admin))),
+        ["beta"]
+    );
     assert_eq!(
         names(&s.get("/v3/users?enabled=false", Some(&admin))),
         ["alpha"]
@@ -386,6 +391,11 @@ fn list_filters_and_truncation() {
         "Invalid input for field/attribute domain_id. Value: bad_id. 'bad_id' does not match '^[a-zA-Z0-9-]+$'",
     );
     assert_eq!(s.get("/v3/users?limit=abc", Some(&admin)).status, 400);
+    assert_error(
+        &s.get("/v3/users?limit=-1", Some(&admin)),
+        400,
+        "Invalid limit value: -1",
+    );
     assert_eq!(s.get("/v3/users", None).status, 401);
 }
 

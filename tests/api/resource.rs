@@ -828,7 +828,12 @@ fn list_filters_and_paging() {
     );
     assert_eq!(list("?name__startswith=al"), ["alpine"]);
     assert_eq!(list("?name__contains=%25_"), ["5%_x"]);
-    assert_eq!(list("?name__icontains=_"), ["5%_x"]);
+    // Keystone's `ilike('%{}%'.format(value))`: `_` is a LIKE wildcard.
+    assert_eq!(
+        list("?name__icontains=_"),
+        ["5%_x", "Alpha", "admin", "alpine", "beta"]
+    );
+    assert_eq!(list("?name__istartswith=a_p"), ["Alpha", "alpine"]);
     assert_eq!(
         list("?name__bogus=x"),
         ["5%_x", "Alpha", "admin", "alpine", "beta"]
@@ -871,6 +876,11 @@ fn list_filters_and_paging() {
         &s.get("/v3/projects?limit=abc", Some(&t)),
         400,
         "Invalid limit value: abc",
+    );
+    assert_error(
+        &s.get("/v3/projects?limit=-1", Some(&t)),
+        400,
+        "Invalid limit value: -1",
     );
     let r = s.get("/v3/projects?limit=0&name=beta", Some(&t));
     assert_eq!(

@@ -2,6 +2,7 @@
 //! reads the body, so a caller without the right gets a 403 even for a malformed mapping.
 
 use crate::context::{self, base_url, json_body};
+use crate::db::collection::wrap_collection;
 use crate::error::{Error, Result};
 use crate::federation::store;
 use crate::json::resource_body;
@@ -52,18 +53,11 @@ fn not_found(id: &str) -> Error {
 async fn list_mappings(state: State, req: HttpRequest) -> Result<HttpResponse> {
     authorize(&state, &req, "identity:list_mappings", None).await?;
     let mappings = state.db.read(store::list).await?;
-    let base = base_url(&req, &state.config);
-    let members: Vec<Value> = mappings.iter().map(|m| m.to_json(&base)).collect();
+    let url = crate::api::list_url(&req, &state.config);
+    let members: Vec<Value> = mappings.iter().map(|m| m.to_json(&url.base)).collect();
     Ok(json_response(
         StatusCode::OK,
-        &json!({
-            "mappings": members,
-            "links": {
-                "next": null,
-                "self": format!("{base}/v3/OS-FEDERATION/mappings"),
-                "previous": null,
-            },
-        }),
+        &wrap_collection("mappings", members, None, &url),
     ))
 }
 

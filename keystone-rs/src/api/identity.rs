@@ -5,9 +5,9 @@
 mod groups;
 mod users;
 
-use crate::context;
+use crate::db::collection::wrap_collection;
+use crate::db::listing::Hints;
 use crate::error::Result;
-use crate::identity::listing::{self, CollectionRequest};
 use crate::json::resource_body;
 use crate::state::State;
 use crate::token::model::{ResolvedScope, Token};
@@ -90,26 +90,6 @@ fn caller_domain(caller: &Token) -> Option<String> {
     }
 }
 
-/// The path as WSGI's PATH_INFO: percent-decoded.
-fn path_info(req: &HttpRequest) -> String {
-    percent_encoding::percent_decode_str(req.path())
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
-/// The values of the declared filters present in the query (`filter_attr.*`).
-fn filter_values(pairs: &[(String, String)], filters: &[&str]) -> Vec<(String, Value)> {
-    filters
-        .iter()
-        .filter_map(|f| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == f)
-                .map(|(_, v)| (f.to_string(), Value::from(v.clone())))
-        })
-        .collect()
-}
-
 /// The request object under `key` (`{"user": {...}}`) as a map; the schema made sure it is one.
 fn member(body: &Value, key: &str) -> Map<String, Value> {
     body.get(key)
@@ -148,25 +128,14 @@ fn require_matching_id(m: &Map<String, Value>, id: &str) -> Result<()> {
     }
 }
 
-/// Wrap a list body for this request.
+/// Wrap a list body for this request (`wrap_collection`).
 fn collection(
     state: &State,
     req: &HttpRequest,
     key: &str,
     refs: Vec<Value>,
-    hints: Option<&listing::Hints>,
-    pairs: &[(String, String)],
+    hints: Option<&Hints>,
 ) -> HttpResponse {
-    let base = context::base_url(req, &state.config);
-    let path = path_info(req);
-    let creq = CollectionRequest {
-        base_url: &base,
-        path: &path,
-        query_string: req.query_string(),
-        pairs,
-    };
-    json_response(
-        StatusCode::OK,
-        &listing::wrap_collection(key, refs, hints, &creq),
-    )
+    let url = crate::api::list_url(req, &state.config);
+    json_response(StatusCode::OK, &wrap_collection(key, refs, hints, &url))
 }

@@ -6,7 +6,6 @@
 
 pub mod effective;
 pub mod format;
-pub mod listing;
 pub mod model;
 pub mod schema;
 pub mod store;

@@ -5,7 +5,6 @@
 //! every other attribute a client sent, in the order it sent them. The API form of a row
 //! is Keystone's `to_dict`: the extras first, then the columns.
 
-pub mod listing;
 pub mod model;
 pub mod schema;
 pub mod store;

@@ -4,7 +4,7 @@
 //! slow and must not hold the transaction open).
 
 use super::inactivity;
-use super::listing::{self, Hints, run_truncated};
+use super::listing;
 use super::options::{
     self, IGNORE_CHANGE_PASSWORD, IGNORE_PASSWORD_EXPIRY, LOCK_PASSWORD, StoredOptions,
 };
@@ -12,6 +12,7 @@ use super::store::{self, NewPassword, UserSource};
 use super::{FederatedObject, User, UserDetails, new_id};
 use crate::config::Config;
 use crate::db::AnyConnection;
+use crate::db::listing::{Hints, bool_from_string, list_limit, max_db_limit};
 use crate::error::{Error, Result};
 use crate::resource::store as resource_store;
 use crate::revoke::{self, RevocationEvent};
@@ -141,7 +142,7 @@ pub fn duplicate_name(kind: &str, name: &str, domain_id: Option<&str>) -> Error 
 fn enabled_value(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
-        Value::String(s) => Some(listing::bool_from_string(s)),
+        Value::String(s) => Some(bool_from_string(s)),
         _ => None,
     }
 }
@@ -603,17 +604,21 @@ pub fn list(
     hints: &mut Hints,
     domain_scope: Option<&str>,
 ) -> Result<Vec<UserDetails>> {
-    if let Some(limit) = config.list_limit("identity") {
+    if let Some(limit) = list_limit(config, "identity") {
         hints.set_limit(limit, false);
     }
     if let Some(domain) = domain_scope {
         if hints.exact("domain_id").is_none() {
-            hints.add_exact("domain_id", domain);
+            hints.add_filter("domain_id", domain);
         }
     }
     listing::translate_password_expiry(hints)?;
-    let max = listing::max_db_limit(config);
-    let users = run_truncated(hints, |h| store::list(conn, UserSource::All, h, max))?;
+    let max = max_db_limit(config);
+    let users = hints.truncated(|h| {
+        let users = store::list(conn, UserSource::All, h, max)?;
+        h.assume_truncated(users.len());
+        Ok(users)
+    })?;
     shown(config, store::details(conn, users, false)?)
 }
 
@@ -632,7 +637,7 @@ pub fn list_in_group(
     group_id: &str,
     hints: &mut Hints,
 ) -> Result<Vec<UserDetails>> {
-    if let Some(limit) = config.list_limit("identity") {
+    if let Some(limit) = list_limit(config, "identity") {
         hints.set_limit(limit, false);
     }
     listing::translate_password_expiry(hints)?;
@@ -647,7 +652,7 @@ pub fn list_in_group(
         conn,
         UserSource::Group(group_id),
         &mut sql_hints,
-        listing::max_db_limit(config),
+        max_db_limit(config),
     )?;
     hints.filters = sql_hints.filters;
     shown(config, store::details(conn, users, false)?)

@@ -12,6 +12,7 @@ pub use model::{Domain, Project, ROOT_DOMAIN_ID};
 
 use crate::config::Config;
 use crate::db::AnyConnection;
+use crate::db::listing::{Hints, max_db_limit};
 use crate::error::{Error, Result};
 use actix_web::http::StatusCode;
 use model::IMMUTABLE_OPTION_NAME;
@@ -654,20 +655,15 @@ pub fn tag_not_found(tag: &str) -> Error {
 
 // ---- listing ---------------------------------------------------------------------------------
 
-/// The driver's page and whether it guessed the list truncated.
-pub struct Page {
-    pub projects: Vec<Project>,
-    pub driver_truncated: bool,
-}
-
 /// Keystone's `list_projects` (or `list_domains` when `hints` filter on `is_domain`): the
-/// SQL page, then the tag filters on it.
+/// SQL page (the filters SQL satisfies leave `hints`, and a full page marks it truncated),
+/// then the tag filters on it.
 pub fn list(
     conn: &mut AnyConnection,
     config: &Config,
-    hints: &listing::Hints,
+    hints: &mut Hints,
     tags: &listing::TagFilters,
-) -> Result<Page> {
+) -> Result<Vec<Project>> {
     if let Some(marker) = &hints.marker {
         if !store::exists(conn, marker)? {
             return Err(Error::not_found(format!(
@@ -675,9 +671,10 @@ pub fn list(
             )));
         }
     }
-    let (sql, _) = hints.plan(config);
-    let mut projects = store::list(conn, &sql)?;
-    let driver_truncated = hints.driver_truncated(projects.len());
+    let sql = hints.sql_filters(listing::COLUMNS);
+    let fetch = hints.limit_or_max(max_db_limit(config));
+    let mut projects = store::list(conn, &sql, hints.marker.as_deref(), fetch)?;
+    hints.assume_truncated(projects.len());
     if !tags.is_empty() {
         let selection = listing::select_by_tags(tags, |kind, t| match kind {
             listing::TagMatch::All => store::ids_with_all_tags(conn, t),
@@ -685,8 +682,5 @@ pub fn list(
         })?;
         projects.retain(|p| selection.admits(&p.id));
     }
-    Ok(Page {
-        projects,
-        driver_truncated,
-    })
+    Ok(projects)
 }
