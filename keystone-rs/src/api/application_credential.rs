@@ -1,6 +1,7 @@
 //! Routes: `/v3/users/{user_id}/application_credentials[/{id}]` and
 //! `/v3/users/{user_id}/access_rules[/{id}]`.
 
+use crate::api::json_response;
 use crate::application_credential::model::{credential_json, rule_json};
 use crate::application_credential::store::{self, NewCredential, RuleDeletion};
 use crate::application_credential::{ApplicationCredential, schema};
@@ -8,7 +9,6 @@ use crate::context::{self, AUTH_TOKEN_HEADER, base_url, header};
 use crate::db::collection;
 use crate::db::listing::{Hints, declared_filters, query_pairs};
 use crate::error::{Error, Result};
-use crate::json::resource_body;
 use crate::policy::TargetBuilder;
 use crate::state::State;
 use actix_web::http::StatusCode;
@@ -39,12 +39,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::head().to(get_rule))
             .route(web::delete().to(delete_rule)),
     );
-}
-
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(body))
 }
 
 /// A list of this API: Keystone's `filter_by_attributes`, then the paging keystone-rs adds

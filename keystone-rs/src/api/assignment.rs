@@ -5,6 +5,7 @@
 //! token, the entities the policy target needs (a missing one is a 404 before policy on
 //! most routes), the one policy check, then the operation.
 
+use crate::api::json_response;
 use crate::assignment::effective::ListRequest;
 use crate::assignment::format::assignment_json;
 use crate::assignment::model::{Actor, NULL_DOMAIN_ID, Role, Target};
@@ -16,7 +17,6 @@ use crate::db::listing::{
     Hints, declared_filters, first, list_limit, query_filter_is_true, query_pairs,
 };
 use crate::error::{Error, Result};
-use crate::json::resource_body;
 use crate::policy::TargetBuilder;
 use crate::resource::store as resource_store;
 use crate::state::State;
@@ -176,12 +176,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(create_grant))
             .route(web::delete().to(revoke_grant)),
     );
-}
-
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(body))
 }
 
 fn path_var(req: &HttpRequest, name: &str) -> String {

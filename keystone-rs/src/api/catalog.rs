@@ -5,13 +5,13 @@
 //! (403) with the path variable, the request body and the declared filters in the target,
 //! then the operation.
 
+use crate::api::json_response;
 use crate::catalog::schema::{self, ObjectSchema};
 use crate::catalog::store;
 use crate::context::{self, base_url, json_body};
 use crate::db::collection;
 use crate::db::listing::{Hints, declared_filters, list_limit, query_pairs};
 use crate::error::{Error, Result};
-use crate::json::resource_body;
 use crate::policy::TargetBuilder;
 use crate::state::State;
 use actix_web::http::StatusCode;
@@ -64,12 +64,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 const SERVICE_FILTERS: &[&str] = &["type", "name"];
 const ENDPOINT_FILTERS: &[&str] = &["interface", "service_id", "region_id"];
 const REGION_FILTERS: &[&str] = &["parent_region_id"];
-
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(body))
-}
 
 fn member(key: &str, value: Value) -> Value {
     let mut m = Map::new();

@@ -1,11 +1,11 @@
 //! Routes: `/v3/OS-FEDERATION/mappings` and its members. Keystone enforces policy before it
 //! reads the body, so a caller without the right gets a 403 even for a malformed mapping.
 
+use crate::api::json_response;
 use crate::context::{self, base_url, json_body};
 use crate::db::collection::wrap_collection;
 use crate::error::{Error, Result};
 use crate::federation::store;
-use crate::json::resource_body;
 use crate::policy::TargetBuilder;
 use crate::state::State;
 use actix_web::http::StatusCode;
@@ -29,12 +29,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(update_mapping))
             .route(web::delete().to(delete_mapping)),
     );
-}
-
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(body))
 }
 
 async fn authorize(state: &State, req: &HttpRequest, action: &str, id: Option<&str>) -> Result<()> {

@@ -5,10 +5,10 @@
 mod groups;
 mod users;
 
+use crate::api::json_response;
 use crate::db::collection::wrap_collection;
 use crate::db::listing::Hints;
 use crate::error::Result;
-use crate::json::resource_body;
 use crate::state::State;
 use crate::token::model::{ResolvedScope, Token};
 use actix_web::http::StatusCode;
@@ -70,12 +70,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(groups::add_member))
             .route(web::delete().to(groups::remove_member)),
     );
-}
-
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(body))
 }
 
 fn no_content() -> HttpResponse {

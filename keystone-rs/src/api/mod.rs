@@ -31,3 +31,13 @@ pub fn list_url(
         query_string: req.query_string().to_string(),
     }
 }
+
+/// A JSON body as Keystone's routes answer it (Python `json.dumps` text).
+pub fn json_response(
+    status: actix_web::http::StatusCode,
+    body: &serde_json::Value,
+) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::build(status)
+        .content_type("application/json")
+        .body(crate::json::resource_body(body))
+}

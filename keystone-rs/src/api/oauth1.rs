@@ -1,11 +1,11 @@
 //! Routes: `/v3/OS-OAUTH1/{consumers,request_token,authorize,access_token}` and
 //! `/v3/users/{user_id}/OS-OAUTH1/access_tokens…` (shared/spec/oauth1.md §2–§6).
 
+use crate::api::json_response;
 use crate::assignment::store as assignment_store;
 use crate::context::{self, base_url, json_body};
 use crate::db::collection::wrap_collection;
 use crate::error::{Error, Result};
-use crate::json::resource_body;
 use crate::oauth1::schema::{self, RoleRef};
 use crate::oauth1::signature::{self, Endpoint, OAuthHeader};
 use crate::oauth1::{AccessToken, Consumer, RequestToken, store};
@@ -66,12 +66,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(web::get().to(get_access_token_role))
         .route(web::head().to(get_access_token_role)),
     );
-}
-
-fn json_response(status: actix_web::http::StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(body))
 }
 
 fn ok(body: &Value) -> HttpResponse {

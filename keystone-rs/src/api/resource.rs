@@ -9,13 +9,13 @@
 //! `request_body`, list filters under `filter_attr`, and the caller's domain for
 //! domain-scoped list calls.
 
+use crate::api::json_response;
 use crate::context::{self, base_url, json_body};
 use crate::db::collection;
 use crate::db::listing::{
     Hints, declared_filters, first, list_limit, query_filter_is_true, query_pairs,
 };
 use crate::error::{Error, Result};
-use crate::json::resource_body;
 use crate::policy::TargetBuilder;
 use crate::resource::Settings;
 use crate::resource::listing::TagFilters;
@@ -74,12 +74,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 const PROJECT_FILTERS: &[&str] = &["domain_id", "enabled", "name", "parent_id", "is_domain"];
 const DOMAIN_FILTERS: &[&str] = &["name", "enabled"];
-
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(body))
-}
 
 fn member(key: &str, value: Map<String, Value>) -> Value {
     let mut m = Map::new();
