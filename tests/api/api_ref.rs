@@ -47,10 +47,10 @@ fn documented() -> BTreeSet<(String, String)> {
 /// (path, method) pairs registered in the sources.
 fn served() -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
-    let src = root().join("keystone-rs/src");
-    for entry in std::fs::read_dir(&src).expect("src") {
-        let http = entry.expect("entry").path().join("http.rs");
-        let Ok(text) = std::fs::read_to_string(&http) else {
+    // Routes are registered in `api/<subsystem>.rs`.
+    let api = root().join("keystone-rs/src/api");
+    for entry in std::fs::read_dir(&api).expect("api") {
+        let Ok(text) = std::fs::read_to_string(entry.expect("entry").path()) else {
             continue;
         };
         for chunk in text.split("web::resource(\"").skip(1) {

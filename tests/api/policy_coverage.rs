@@ -41,15 +41,19 @@ fn routes_and_handlers() -> (Vec<Route>, BTreeMap<String, String>) {
     let mut bodies = BTreeMap::new();
     let mut files = vec![];
     let mut sources = vec![];
-    for entry in std::fs::read_dir(src).expect("src") {
-        let dir = entry.expect("entry").path();
-        for candidate in [dir.join("http.rs"), dir.join("http/mod.rs")] {
-            if let Ok(text) = std::fs::read_to_string(&candidate) {
-                files.push((dir.display().to_string(), text));
-            }
+    // Routes are registered in `api/<subsystem>.rs`; handlers live there or in
+    // `api/<subsystem>/` (`.to(users::list)`).
+    for entry in std::fs::read_dir(src.join("api")).expect("api") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|x| x != "rs") {
+            continue;
         }
-        // Handlers may live in any file of the subsystem (`.to(users::list)`).
-        let mut stack = vec![dir.clone()];
+        let key = path.with_extension("").display().to_string();
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            files.push((key.clone(), text.clone()));
+            sources.push((key.clone(), text));
+        }
+        let mut stack = vec![path.with_extension("")];
         while let Some(d) = stack.pop() {
             let Ok(entries) = std::fs::read_dir(&d) else {
                 continue;
@@ -60,7 +64,7 @@ fn routes_and_handlers() -> (Vec<Route>, BTreeMap<String, String>) {
                     stack.push(p);
                 } else if p.extension().is_some_and(|x| x == "rs") {
                     if let Ok(text) = std::fs::read_to_string(&p) {
-                        sources.push((dir.display().to_string(), text));
+                        sources.push((key.clone(), text));
                     }
                 }
             }
