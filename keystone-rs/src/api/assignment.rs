@@ -15,6 +15,7 @@ use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::json::resource_body;
 use crate::policy::TargetBuilder;
+use crate::python::jsonschema;
 use crate::resource::store as resource_store;
 use crate::state::State;
 use crate::token::model::{ResolvedScope, Token};
@@ -196,7 +197,7 @@ fn role_body(body: &Value) -> Map<String, Value> {
 
 async fn list_roles(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let pairs = query_pairs(req.query_string());
-    schema::check_query(schema::roles_query(), &pairs)?;
+    jsonschema::validate_query(&schema::ROLES_QUERY, &pairs)?;
     let listing = RoleListing::from_query(&pairs, &state.config)?;
     let caller = context::caller(&state, &req).await?;
     let filters: Vec<(&str, &str)> = ["name", "domain_id"]
@@ -241,7 +242,7 @@ async fn list_roles(state: State, req: HttpRequest) -> Result<HttpResponse> {
 
 async fn create_role(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
     let body = json_body(&req, &body)?;
-    schema::check_body(schema::role_create(), &body)?;
+    jsonschema::validate(&schema::ROLE_CREATE, &body)?;
     let caller = context::caller(&state, &req).await?;
     let requested = role_body(&body);
     let is_domain_role = requested
@@ -315,7 +316,7 @@ async fn get_role(state: State, req: HttpRequest) -> Result<HttpResponse> {
 
 async fn update_role(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
     let body = json_body(&req, &body)?;
-    schema::check_body(schema::role_update(), &body)?;
+    jsonschema::validate(&schema::ROLE_UPDATE, &body)?;
     let caller = context::caller(&state, &req).await?;
     let role_id = path_var(&req, "role_id");
     let (role, action) = role_for_action(
@@ -902,7 +903,7 @@ fn caller_domain(caller: &Token) -> Option<String> {
 
 async fn list_role_assignments(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let pairs = query_pairs(req.query_string());
-    schema::check_query(schema::role_assignments_query(), &pairs)?;
+    jsonschema::validate_query(&schema::ROLE_ASSIGNMENTS_QUERY, &pairs)?;
     let caller = context::caller(&state, &req).await?;
     let include_subtree = flag(&pairs, "include_subtree");
     let mut filters: Vec<(&str, &str)> = Vec::new();

@@ -137,15 +137,6 @@ pub fn duplicate_name(kind: &str, name: &str, domain_id: Option<&str>) -> Error 
     ))
 }
 
-/// `enabled` as the API accepts it: a boolean or one of oslo's boolean strings.
-fn enabled_value(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) => Some(listing::bool_from_string(s)),
-        _ => None,
-    }
-}
-
 fn default_project_of(v: Option<&Value>) -> Option<String> {
     v.and_then(Value::as_str).map(str::to_string)
 }
@@ -237,7 +228,7 @@ pub fn create(
         .unwrap_or_default()
         .trim()
         .to_string();
-    let enabled = user.get("enabled").and_then(enabled_value).unwrap_or(true);
+    let enabled = user.get("enabled").and_then(Value::as_bool).unwrap_or(true);
     let domain_id = user
         .get("domain_id")
         .and_then(Value::as_str)
@@ -371,7 +362,7 @@ pub fn update(
             user.extra.insert(k.clone(), v.clone());
         }
     }
-    if let Some(enabled) = changes.get("enabled").and_then(enabled_value) {
+    if let Some(enabled) = changes.get("enabled").and_then(Value::as_bool) {
         user.enabled = enabled;
     }
     if changes.contains_key("default_project_id") {
@@ -440,7 +431,7 @@ pub fn update(
     }
     // Keystone tests `is False`; a disabling string ("false") revokes here too.
     let disabled_now =
-        changes.get("enabled").and_then(enabled_value) == Some(false) && old.user.enabled;
+        changes.get("enabled").and_then(Value::as_bool) == Some(false) && old.user.enabled;
     if disabled_now || password.hash().is_some() {
         revoke::store::insert(
             conn,
