@@ -26,6 +26,7 @@ pub mod oauth1;
 pub mod oauth2;
 pub mod observability;
 pub mod policy;
+pub mod python;
 pub mod ratelimit;
 pub mod resource;
 pub mod revoke;

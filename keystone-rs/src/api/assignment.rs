@@ -18,6 +18,7 @@ use crate::db::listing::{
 };
 use crate::error::{Error, Result};
 use crate::policy::TargetBuilder;
+use crate::python::jsonschema;
 use crate::resource::store as resource_store;
 use crate::state::State;
 use crate::token::model::{ResolvedScope, Token};
@@ -197,7 +198,7 @@ fn role_body(body: &Value) -> Map<String, Value> {
 async fn list_roles(state: State, req: HttpRequest) -> Result<HttpResponse> {
     const FILTERS: &[&str] = &["name", "domain_id"];
     let pairs = query_pairs(req.query_string());
-    schema::check_query(schema::roles_query(), &pairs)?;
+    jsonschema::validate_query(&schema::ROLES_QUERY, &pairs)?;
     let mut hints = Hints::from_query(&pairs, FILTERS, None, &state.config)?;
     let domain_filter = first(&pairs, "domain_id").is_some_and(|d| !d.is_empty());
     if !domain_filter {
@@ -235,7 +236,7 @@ async fn list_roles(state: State, req: HttpRequest) -> Result<HttpResponse> {
 
 async fn create_role(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
     let body = json_body(&req, &body)?;
-    schema::check_body(schema::role_create(), &body)?;
+    jsonschema::validate(&schema::ROLE_CREATE, &body)?;
     let caller = context::caller(&state, &req).await?;
     let requested = role_body(&body);
     let is_domain_role = requested
@@ -309,7 +310,7 @@ async fn get_role(state: State, req: HttpRequest) -> Result<HttpResponse> {
 
 async fn update_role(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
     let body = json_body(&req, &body)?;
-    schema::check_body(schema::role_update(), &body)?;
+    jsonschema::validate(&schema::ROLE_UPDATE, &body)?;
     let caller = context::caller(&state, &req).await?;
     let role_id = path_var(&req, "role_id");
     let (role, action) = role_for_action(
@@ -891,7 +892,7 @@ fn caller_domain(caller: &Token) -> Option<String> {
 
 async fn list_role_assignments(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let pairs = query_pairs(req.query_string());
-    schema::check_query(schema::role_assignments_query(), &pairs)?;
+    jsonschema::validate_query(&schema::ROLE_ASSIGNMENTS_QUERY, &pairs)?;
     let caller = context::caller(&state, &req).await?;
     let include_subtree = query_filter_is_true(&pairs, "include_subtree");
     let mut filters: Vec<(&str, &str)> = Vec::new();

@@ -6,13 +6,14 @@
 //! then the operation.
 
 use crate::api::json_response;
-use crate::catalog::schema::{self, ObjectSchema};
+use crate::catalog::schema;
 use crate::catalog::store;
 use crate::context::{self, base_url, json_body};
 use crate::db::collection;
 use crate::db::listing::{Hints, declared_filters, list_limit, query_pairs};
 use crate::error::{Error, Result};
 use crate::policy::TargetBuilder;
+use crate::python::jsonschema;
 use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -80,9 +81,9 @@ fn member_of(body: &Value, key: &str) -> Result<Map<String, Value>> {
 }
 
 /// Parse and check a JSON body, as Keystone does before anything else.
-fn checked_body(req: &HttpRequest, bytes: &[u8], schema: &'static ObjectSchema) -> Result<Value> {
+fn checked_body(req: &HttpRequest, bytes: &[u8], schema: &Value) -> Result<Value> {
     let body = json_body(req, bytes)?;
-    schema.check(&body)?;
+    jsonschema::validate(schema, &body)?;
     Ok(body)
 }
 
@@ -131,10 +132,7 @@ fn list_response(
     let (mut members, limited) = collection::page(refs, Some(hints));
     for m in &mut members {
         if let Value::Object(m) = m {
-            let id = m
-                .get("id")
-                .map(crate::policy::python::py_str)
-                .unwrap_or_default();
+            let id = m.get("id").map(crate::python::py_str).unwrap_or_default();
             crate::catalog::model::add_self_link(m, format!("{}/v3/{key}/{id}", url.base));
         }
     }
@@ -276,7 +274,7 @@ async fn delete_service(
 
 async fn list_endpoints(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let pairs = query_pairs(req.query_string());
-    schema::ENDPOINT_LIST_QUERY.check_query(&pairs)?;
+    jsonschema::validate_query(&schema::ENDPOINT_LIST_QUERY, &pairs)?;
     authorize_collection(
         &state,
         &req,
@@ -404,7 +402,7 @@ async fn delete_endpoint(
 
 async fn list_regions(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let pairs = query_pairs(req.query_string());
-    schema::REGION_LIST_QUERY.check_query(&pairs)?;
+    jsonschema::validate_query(&schema::REGION_LIST_QUERY, &pairs)?;
     authorize_collection(
         &state,
         &req,
@@ -468,7 +466,7 @@ async fn put_region(
         Some(given) => {
             return Err(Error::bad_request(format!(
                 "Conflicting region IDs specified: \"{id}\" != \"{}\"",
-                crate::policy::python::py_str(given)
+                crate::python::py_str(given)
             )));
         }
     }

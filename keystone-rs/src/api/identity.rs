@@ -102,9 +102,7 @@ fn normalize_keys(m: &Map<String, Value>) -> Map<String, Value> {
 /// Keystone's `_normalize_domain_id`: no (or an empty) `domain_id` means the caller's
 /// domain for domain-scoped tokens, else the default domain.
 fn fill_domain_id(m: &mut Map<String, Value>, caller: &Token, state: &State) {
-    let given = m
-        .get("domain_id")
-        .is_some_and(crate::policy::python::is_truthy);
+    let given = m.get("domain_id").is_some_and(crate::python::is_truthy);
     if !given {
         let domain = caller_domain(caller)
             .unwrap_or_else(|| state.config.identity.default_domain_id.clone());

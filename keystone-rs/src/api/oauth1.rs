@@ -2,11 +2,12 @@
 //! `/v3/users/{user_id}/OS-OAUTH1/access_tokens…` (shared/spec/oauth1.md §2–§6).
 
 use crate::api::json_response;
+use crate::assignment::RoleRef;
 use crate::assignment::store as assignment_store;
 use crate::context::{self, base_url, json_body};
 use crate::db::collection::wrap_collection;
 use crate::error::{Error, Result};
-use crate::oauth1::schema::{self, RoleRef};
+use crate::oauth1::schema;
 use crate::oauth1::signature::{self, Endpoint, OAuthHeader};
 use crate::oauth1::{AccessToken, Consumer, RequestToken, store};
 use crate::policy::target::TargetBuilder;

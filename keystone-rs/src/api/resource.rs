@@ -17,10 +17,11 @@ use crate::db::listing::{
 };
 use crate::error::{Error, Result};
 use crate::policy::TargetBuilder;
+use crate::python::jsonschema;
 use crate::resource::Settings;
 use crate::resource::listing::TagFilters;
 use crate::resource::model::{Project, add_self_link, domain_url, project_url};
-use crate::resource::schema::{self, legacy_error};
+use crate::resource::schema;
 use crate::state::State;
 use crate::token::model::Token;
 use actix_web::http::StatusCode;
@@ -85,10 +86,13 @@ fn settings(state: &State) -> Settings {
     Settings::from_config(&state.config)
 }
 
-/// A body checked against its schema, as Keystone does before anything else.
-fn checked_body(req: &HttpRequest, bytes: &[u8], schema: &Value) -> Result<Value> {
+/// A body checked against its schemas in turn (Keystone's, then keystone-rs's strict
+/// booleans), as Keystone checks its schema before anything else.
+fn checked_body(req: &HttpRequest, bytes: &[u8], schemas: &[&Value]) -> Result<Value> {
     let body = json_body(req, bytes)?;
-    schema::check(schema, &body)?;
+    for schema in schemas {
+        jsonschema::validate(schema, &body)?;
+    }
     Ok(body)
 }
 
@@ -133,7 +137,7 @@ async fn project_route(
 
 async fn list_projects(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let pairs = query_pairs(req.query_string());
-    schema::check_query(&schema::PROJECT_LIST_QUERY, &pairs)?;
+    jsonschema::validate_query(&schema::PROJECT_LIST_QUERY, &pairs)?;
     let caller = context::caller(&state, &req).await?;
     let caller_domain = caller.domain_id().map(str::to_string);
     let mut target = TargetBuilder::new().filters(declared_filters(&pairs, PROJECT_FILTERS));
@@ -195,7 +199,11 @@ fn list_response(
 }
 
 async fn create_project(state: State, req: HttpRequest, bytes: web::Bytes) -> Result<HttpResponse> {
-    let body = checked_body(&req, &bytes, &schema::PROJECT_CREATE)?;
+    let body = checked_body(
+        &req,
+        &bytes,
+        &[&schema::PROJECT_CREATE, &schema::PROJECT_BOOLEANS],
+    )?;
     let caller = context::caller(&state, &req).await?;
     let requested = body.get("project").cloned().unwrap_or_else(|| json!({}));
     let target = TargetBuilder::new()
@@ -313,7 +321,11 @@ async fn update_project(
     bytes: web::Bytes,
 ) -> Result<HttpResponse> {
     let id = path.into_inner();
-    let body = checked_body(&req, &bytes, &schema::PROJECT_UPDATE)?;
+    let body = checked_body(
+        &req,
+        &bytes,
+        &[&schema::PROJECT_UPDATE, &schema::PROJECT_UPDATE_BOOLEANS],
+    )?;
     let (caller, _, target) = project_route(&state, &req, &id).await?;
     context::authorize(
         &state,
@@ -399,7 +411,7 @@ async fn update_project_tags(
     bytes: web::Bytes,
 ) -> Result<HttpResponse> {
     let id = path.into_inner();
-    let body = checked_body(&req, &bytes, &schema::TAGS_UPDATE)?;
+    let body = checked_body(&req, &bytes, &[&schema::TAGS_UPDATE])?;
     let (caller, _, target) = project_route(&state, &req, &id).await?;
     context::authorize(
         &state,
@@ -409,7 +421,7 @@ async fn update_project_tags(
     )?;
     // Keystone reads a missing `tags` as `{}` and lets its older check refuse it.
     let tags = body.get("tags").cloned().unwrap_or_else(|| json!({}));
-    schema::check(&schema::TAGS, &tags).map_err(legacy_error)?;
+    jsonschema::lazy_validate(&schema::TAGS, &tags)?;
     let tags: Vec<String> = tags
         .as_array()
         .map(|a| {
@@ -513,7 +525,7 @@ async fn create_project_tag(
         "identity:create_project_tag",
         &target.build(),
     )?;
-    schema::check(&schema::TAG, &Value::from(value.as_str())).map_err(legacy_error)?;
+    jsonschema::lazy_validate(&schema::TAG, &Value::from(value.as_str()))?;
     let s = settings(&state);
     let (project_id, tag) = (id.clone(), value.clone());
     state
@@ -527,7 +539,7 @@ async fn create_project_tag(
                 .map(|t| Value::from(t.as_str()))
                 .collect();
             tags.push(Value::from(tag.as_str()));
-            schema::check(&schema::TAGS, &Value::Array(tags)).map_err(legacy_error)?;
+            jsonschema::lazy_validate(&schema::TAGS, &Value::Array(tags))?;
             crate::resource::add_tag(conn, &s, project, &tag)
         })
         .await?;
@@ -574,7 +586,7 @@ async fn load_domain(state: &State, id: &str) -> Result<Option<Project>> {
 
 async fn list_domains(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let pairs = query_pairs(req.query_string());
-    schema::check_query(&schema::DOMAIN_LIST_QUERY, &pairs)?;
+    jsonschema::validate_query(&schema::DOMAIN_LIST_QUERY, &pairs)?;
     let caller = context::caller(&state, &req).await?;
     let caller_domain = caller.domain_id().map(str::to_string);
     let mut target = TargetBuilder::new().filters(declared_filters(&pairs, DOMAIN_FILTERS));
@@ -603,7 +615,11 @@ async fn list_domains(state: State, req: HttpRequest) -> Result<HttpResponse> {
 }
 
 async fn create_domain(state: State, req: HttpRequest, bytes: web::Bytes) -> Result<HttpResponse> {
-    let body = checked_body(&req, &bytes, &schema::DOMAIN_CREATE)?;
+    let body = checked_body(
+        &req,
+        &bytes,
+        &[&schema::DOMAIN_CREATE, &schema::DOMAIN_BOOLEANS],
+    )?;
     let caller = context::caller(&state, &req).await?;
     let target = TargetBuilder::new().request_body(&body);
     context::authorize(&state, &caller, "identity:create_domain", &target.build())?;
@@ -659,7 +675,11 @@ async fn update_domain(
     bytes: web::Bytes,
 ) -> Result<HttpResponse> {
     let id = path.into_inner();
-    let body = checked_body(&req, &bytes, &schema::DOMAIN_UPDATE)?;
+    let body = checked_body(
+        &req,
+        &bytes,
+        &[&schema::DOMAIN_UPDATE, &schema::DOMAIN_BOOLEANS],
+    )?;
     let caller = context::caller(&state, &req).await?;
     let target = domain_member_target(&state, &id).await?;
     context::authorize(

@@ -316,7 +316,7 @@ fn item_str<'a>(item: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
 fn missing_part(index: usize, item: &Map<String, Value>, key: &str) -> Error {
     Error::bad_request(format!(
         "Invalid input for field/attribute {index}. Value: {}. '{key}' is a required property",
-        super::schema::py_repr(&Value::Object(item.clone()))
+        crate::python::py_repr(&Value::Object(item.clone()))
     ))
 }
 
@@ -372,7 +372,7 @@ fn resolve_rule(
         };
         let text = match value {
             Value::String(s) => s.clone(),
-            other => super::schema::py_repr(other),
+            other => crate::python::py_repr(other),
         };
         check_length(key, &text, limit)?;
     }

@@ -10,7 +10,7 @@ pub mod model;
 pub mod schema;
 pub mod store;
 
-pub use model::{Actor, Assignment, NULL_DOMAIN_ID, Role, Target};
+pub use model::{Actor, Assignment, NULL_DOMAIN_ID, Role, RoleRef, Target};
 
 use crate::config::Config;
 use crate::db::AnyConnection;

@@ -13,7 +13,7 @@ pub mod url;
 use crate::config::Config;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
-use crate::policy::python::py_str;
+use crate::python::py_str;
 use actix_web::http::StatusCode;
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashSet};

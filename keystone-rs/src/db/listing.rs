@@ -16,7 +16,6 @@
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use serde_json::{Map, Value};
 
 // ---- the query string -------------------------------------------------------------------
 
@@ -44,16 +43,6 @@ pub fn first_values(pairs: &[(String, String)]) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-/// `request.args` as a dict (first value of each key), for query-schema validation.
-pub fn query_object(pairs: &[(String, String)]) -> Value {
-    Value::Object(
-        first_values(pairs)
-            .into_iter()
-            .map(|(k, v)| (k, Value::from(v)))
-            .collect::<Map<String, Value>>(),
-    )
 }
 
 /// `_extract_filter_values(filters)`: the declared filters present in the query, first
@@ -662,10 +651,6 @@ mod tests {
     fn query_helpers() {
         let p = query_pairs("a=1&b=2&a=3&flag=0&on");
         assert_eq!(first_values(&p)[0], ("a".to_string(), "1".to_string()));
-        assert_eq!(
-            query_object(&p).to_string(),
-            r#"{"a":"1","b":"2","flag":"0","on":""}"#
-        );
         assert_eq!(
             declared_filters(&p, &["b", "zz", "a"]),
             [("b".into(), "2".into()), ("a".into(), "1".into())]

@@ -4,6 +4,7 @@
 
 use crate::db::listing::{CmpOp, Comparator, Filter, Hints};
 use crate::error::{Error, Result};
+use crate::python::iso8601::parse_isotime;
 
 /// How a translated filter carries its timestamp (naive UTC) to the SQL driver.
 const EXPIRY_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6f";
@@ -52,89 +53,6 @@ pub fn translate_password_expiry(hints: &mut Hints) -> Result<()> {
         f.value = when.format(EXPIRY_FORMAT).to_string();
     }
     Ok(())
-}
-
-/// `oslo_utils.timeutils.parse_isotime` (the `iso8601` package): `YYYY[-MM[-DD]]`, then
-/// optionally `T` or a space, `HH[:MM[:SS[.ffffff]]]`, and `Z` or `±HH[:MM]`; naive UTC out.
-pub fn parse_isotime(text: &str) -> Option<chrono::NaiveDateTime> {
-    use chrono::{NaiveDate, NaiveTime};
-    let s = text.trim();
-    let digits = |s: &str, n: usize| -> Option<(u32, usize)> {
-        let part = s.get(..n)?;
-        if part.chars().all(|c| c.is_ascii_digit()) {
-            part.parse().ok().map(|v| (v, n))
-        } else {
-            None
-        }
-    };
-    let (year, mut i) = digits(s, 4)?;
-    let mut month = 1;
-    let mut day = 1;
-    if s.get(i..i + 1) == Some("-") {
-        let (m, n) = digits(s.get(i + 1..)?, 2)?;
-        month = m;
-        i += 1 + n;
-        if s.get(i..i + 1) == Some("-") {
-            let (d, n) = digits(s.get(i + 1..)?, 2)?;
-            day = d;
-            i += 1 + n;
-        }
-    }
-    let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
-    let mut time = NaiveTime::MIN;
-    let mut offset_secs: i64 = 0;
-    let rest = s.get(i..)?;
-    if !rest.is_empty() {
-        let rest = rest.strip_prefix('T').or_else(|| rest.strip_prefix(' '))?;
-        let (h, mut j) = digits(rest, 2)?;
-        let (mut m, mut sec, mut micros) = (0, 0, 0u32);
-        if rest.get(j..j + 1) == Some(":") {
-            let (v, n) = digits(rest.get(j + 1..)?, 2)?;
-            m = v;
-            j += 1 + n;
-            if rest.get(j..j + 1) == Some(":") {
-                let (v, n) = digits(rest.get(j + 1..)?, 2)?;
-                sec = v;
-                j += 1 + n;
-                if matches!(rest.get(j..j + 1), Some(".") | Some(",")) {
-                    let frac: String = rest
-                        .get(j + 1..)?
-                        .chars()
-                        .take_while(char::is_ascii_digit)
-                        .collect();
-                    if frac.is_empty() {
-                        return None;
-                    }
-                    j += 1 + frac.len();
-                    let padded: String =
-                        frac.chars().chain(std::iter::repeat('0')).take(6).collect();
-                    micros = padded.parse().ok()?;
-                }
-            }
-        }
-        time = NaiveTime::from_hms_micro_opt(h, m, sec, micros)?;
-        let zone = rest.get(j..)?;
-        if zone == "Z" || zone.is_empty() {
-            // naive = UTC
-        } else {
-            let sign: i64 = match zone.get(..1)? {
-                "+" => 1,
-                "-" => -1,
-                _ => return None,
-            };
-            let z = zone.get(1..)?.replace(':', "");
-            let (zh, zm) = match z.len() {
-                2 => (z.parse::<i64>().ok()?, 0),
-                4 => (
-                    z.get(..2)?.parse::<i64>().ok()?,
-                    z.get(2..)?.parse::<i64>().ok()?,
-                ),
-                _ => return None,
-            };
-            offset_secs = sign * (zh * 3600 + zm * 60);
-        }
-    }
-    Some(date.and_time(time) - chrono::Duration::seconds(offset_secs))
 }
 
 #[cfg(test)]

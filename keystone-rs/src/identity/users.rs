@@ -12,7 +12,7 @@ use super::store::{self, NewPassword, UserSource};
 use super::{FederatedObject, User, UserDetails, new_id};
 use crate::config::Config;
 use crate::db::AnyConnection;
-use crate::db::listing::{Hints, bool_from_string, list_limit, max_db_limit};
+use crate::db::listing::{Hints, list_limit, max_db_limit};
 use crate::error::{Error, Result};
 use crate::resource::store as resource_store;
 use crate::revoke::{self, RevocationEvent};
@@ -138,15 +138,6 @@ pub fn duplicate_name(kind: &str, name: &str, domain_id: Option<&str>) -> Error 
     ))
 }
 
-/// `enabled` as the API accepts it: a boolean or one of oslo's boolean strings.
-fn enabled_value(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) => Some(bool_from_string(s)),
-        _ => None,
-    }
-}
-
 fn default_project_of(v: Option<&Value>) -> Option<String> {
     v.and_then(Value::as_str).map(str::to_string)
 }
@@ -238,7 +229,7 @@ pub fn create(
         .unwrap_or_default()
         .trim()
         .to_string();
-    let enabled = user.get("enabled").and_then(enabled_value).unwrap_or(true);
+    let enabled = user.get("enabled").and_then(Value::as_bool).unwrap_or(true);
     let domain_id = user
         .get("domain_id")
         .and_then(Value::as_str)
@@ -372,7 +363,7 @@ pub fn update(
             user.extra.insert(k.clone(), v.clone());
         }
     }
-    if let Some(enabled) = changes.get("enabled").and_then(enabled_value) {
+    if let Some(enabled) = changes.get("enabled").and_then(Value::as_bool) {
         user.enabled = enabled;
     }
     if changes.contains_key("default_project_id") {
@@ -441,7 +432,7 @@ pub fn update(
     }
     // Keystone tests `is False`; a disabling string ("false") revokes here too.
     let disabled_now =
-        changes.get("enabled").and_then(enabled_value) == Some(false) && old.user.enabled;
+        changes.get("enabled").and_then(Value::as_bool) == Some(false) && old.user.enabled;
     if disabled_now || password.hash().is_some() {
         revoke::store::insert(
             conn,

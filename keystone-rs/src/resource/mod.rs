@@ -16,7 +16,6 @@ use crate::db::listing::{Hints, max_db_limit};
 use crate::error::{Error, Result};
 use actix_web::http::StatusCode;
 use model::IMMUTABLE_OPTION_NAME;
-use schema::{as_bool, py_isspace};
 use serde_json::{Map, Value};
 
 /// The resource options keystone.conf can set.
@@ -146,7 +145,7 @@ fn check_not_federated(s: &Settings, id: &str, name: Option<&str>) -> Result<()>
 }
 
 fn py_strip(s: &str) -> String {
-    s.trim_matches(py_isspace).to_string()
+    crate::python::text::strip(s).to_string()
 }
 
 /// Keystone's `_normalize_arg`: `:` and `-` in attribute names become `_`.
@@ -304,10 +303,13 @@ fn draft_from(body: &Map<String, Value>) -> Draft {
         description: body
             .get("description")
             .map(|d| d.as_str().map(str::to_string)),
-        enabled: body.get("enabled").and_then(as_bool),
+        enabled: body.get("enabled").and_then(Value::as_bool),
         domain_id: string_of(body.get("domain_id")),
         parent_id: non_empty(body.get("parent_id")),
-        is_domain: body.get("is_domain").and_then(as_bool).unwrap_or(false),
+        is_domain: body
+            .get("is_domain")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         tags: tags_of(body.get("tags")),
         options: options_of(body.get("options")),
         extra: extras_of(body, &["options", "extra"]),
@@ -533,7 +535,10 @@ fn update(
         }
     }
     // Keystone reads a missing `enabled` as true, so re-enabling checks run then too.
-    let enabled = changes.get("enabled").and_then(as_bool).unwrap_or(true);
+    let enabled = changes
+        .get("enabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     if !original.enabled && enabled {
         let parents = store::parents(conn, &original)?;
         if parents.iter().any(|p| !p.enabled) {

@@ -5,11 +5,12 @@ use super::{
     require_matching_id,
 };
 use crate::context::{self, json_body};
-use crate::db::listing::{Hints, declared_filters, query_object, query_pairs};
+use crate::db::listing::{Hints, declared_filters, query_pairs};
 use crate::error::{Error, Result};
 use crate::identity::groups as ops;
 use crate::identity::{Group, UserDetails, schema, store};
 use crate::policy::TargetBuilder;
+use crate::python::jsonschema;
 use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -35,7 +36,7 @@ fn group_target(group_id: &str, group: Option<&Group>) -> TargetBuilder {
 pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse> {
     const FILTERS: [&str; 2] = ["domain_id", "name"];
     let pairs = query_pairs(req.query_string());
-    schema::validate(&schema::group_list_query(), &query_object(&pairs))?;
+    jsonschema::validate_query(&schema::GROUP_LIST_QUERY, &pairs)?;
     let caller = context::caller(&state, &req).await?;
     let domain = caller_domain(&caller);
     let mut target = TargetBuilder::new();
@@ -64,7 +65,7 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse> {
 
 pub async fn create(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
     let body = json_body(&req, &body)?;
-    schema::validate(&schema::group_create(), &body)?;
+    jsonschema::validate(&schema::GROUP_CREATE, &body)?;
     let caller = context::caller(&state, &req).await?;
     let group = member(&body, "group");
     let target = TargetBuilder::new()
@@ -111,7 +112,7 @@ pub async fn update(
 ) -> Result<HttpResponse> {
     let group_id = path.into_inner();
     let body = json_body(&req, &body)?;
-    schema::validate(&schema::group_update(), &body)?;
+    jsonschema::validate(&schema::GROUP_UPDATE, &body)?;
     let caller = context::caller(&state, &req).await?;
     let group = load(&state, &group_id).await?;
     let target = group_target(&group_id, group.as_ref())

@@ -5,11 +5,12 @@ use super::{
     require_matching_id,
 };
 use crate::context::{self, json_body};
-use crate::db::listing::{Hints, declared_filters, query_object, query_pairs};
+use crate::db::listing::{Hints, declared_filters, query_pairs};
 use crate::error::{Error, Result};
 use crate::identity::users::{self as ops, PasswordInput};
 use crate::identity::{UserDetails, lockout, password, schema, store};
 use crate::policy::TargetBuilder;
+use crate::python::jsonschema;
 use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -69,7 +70,7 @@ pub(super) async fn hashed(
 
 pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let pairs = query_pairs(req.query_string());
-    schema::validate(&schema::user_list_query(), &query_object(&pairs))?;
+    jsonschema::validate_query(&schema::USER_LIST_QUERY, &pairs)?;
     let mut hints = Hints::from_query(&pairs, &LIST_FILTERS, None, &state.config)?;
     let caller = context::caller(&state, &req).await?;
     let domain = caller_domain(&caller);
@@ -101,7 +102,7 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse> {
 
 pub async fn create(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
     let body = json_body(&req, &body)?;
-    schema::validate(&schema::user_create(), &body)?;
+    schema::validate_user_create(&body)?;
     let caller = context::caller(&state, &req).await?;
     let user = member(&body, "user");
     let target = TargetBuilder::new()
@@ -150,7 +151,7 @@ pub async fn update(
 ) -> Result<HttpResponse> {
     let user_id = path.into_inner();
     let body = json_body(&req, &body)?;
-    schema::validate(&schema::user_update(), &body)?;
+    schema::validate_user_update(&body)?;
     let caller = context::caller(&state, &req).await?;
     let user = load(&state, &user_id).await?;
     let target = user_target(&user_id, user.as_ref())
