@@ -218,13 +218,17 @@ def test_external_filter_rejects_expired_tokens(keystone, admin, admin_ids,
                                                  serves_introspection):
     user_id, _ = admin_ids
     service = Client(keystone, admin, user_id, "svc")
-    soon = (datetime.datetime.now(datetime.timezone.utc)
-            + datetime.timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%S")
-    client = Client(keystone, admin, user_id, "short", expires_at=soon)
+    # The credential (so its token) expires in whole seconds; 10 s leave room for a loaded
+    # machine between creating it and the first, still valid, request.
+    expiry = (datetime.datetime.now(datetime.timezone.utc)
+              + datetime.timedelta(seconds=10)).replace(microsecond=0)
+    client = Client(keystone, admin, user_id, "short",
+                    expires_at=expiry.strftime("%Y-%m-%dT%H:%M:%S"))
     app = external_filter(keystone, service, "client_secret_basic")
     token = client.token("client_secret_post")
     app.get("/", headers={"Authorization": f"Bearer {token}"}, status=200)
-    time.sleep(4.5)
+    left = (expiry - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+    time.sleep(max(left, 0) + 1.5)
     app.get("/", headers={"Authorization": f"Bearer {token}"}, status=401)
 
 
