@@ -28,3 +28,4 @@ pub mod ratelimit;
 pub mod resource;
 pub mod revoke;
 pub mod token;
+pub mod trust;

@@ -16,3 +16,4 @@ pub mod oauth2;
 pub mod observability;
 pub mod resource;
 pub mod revoke;
+pub mod trust;

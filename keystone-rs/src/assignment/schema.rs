@@ -160,6 +160,14 @@ fn is_type(value: &Value, ty: &str) -> bool {
     }
 }
 
+/// A JSON number as jsonschema compares it (booleans are not numbers).
+fn instance_number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        _ => None,
+    }
+}
+
 /// `re.search` for the two patterns these schemas use.
 fn matches_pattern(pattern: &str, s: &str) -> bool {
     match pattern {
@@ -269,6 +277,40 @@ fn first_violation(
                                 path,
                                 format!("{} is a required property", string_repr(name, false)),
                             );
+                        }
+                    }
+                }
+            }
+            "minimum" => {
+                if let (Some(n), Some(min)) = (instance_number(instance), value.as_f64()) {
+                    if n < min {
+                        return fail(
+                            path,
+                            format!("{} is less than the minimum of {}", repr(), py_repr(value)),
+                        );
+                    }
+                }
+            }
+            "maxProperties" => {
+                if let (Some(max), Value::Object(map)) = (value.as_u64(), instance) {
+                    if map.len() as u64 > max {
+                        let why = if max == 0 {
+                            "is expected to be empty"
+                        } else {
+                            "has too many properties"
+                        };
+                        return fail(path, format!("{} {why}", repr()));
+                    }
+                }
+            }
+            "items" => {
+                if let (Value::Object(_), Value::Array(items)) = (value, instance) {
+                    for (i, item) in items.iter().enumerate() {
+                        path.push(i.to_string());
+                        let found = first_violation(value, item, path, None);
+                        path.pop();
+                        if found.is_some() {
+                            return found;
                         }
                     }
                 }

@@ -6,6 +6,7 @@ pub mod password;
 pub mod request;
 pub mod scope;
 pub mod token;
+pub mod trust;
 
 /// A successful method: who it authenticated, plus what a token method carries over.
 #[derive(Debug, Clone, Default)]
