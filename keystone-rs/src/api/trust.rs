@@ -196,7 +196,7 @@ async fn trust_target(state: &State, trust_id: &str) -> Result<(Trust, Value)> {
 }
 
 /// Authorise `action` on the trust of the path, then the trust-route guard.
-async fn authorized_trust(
+async fn authorize_on_trust(
     state: &State,
     req: &HttpRequest,
     trust_id: &str,
@@ -223,7 +223,7 @@ async fn get_trust(
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let trust_id = path.into_inner();
-    let (_, found) = authorized_trust(&state, &req, &trust_id, "identity:get_trust").await?;
+    let (_, found) = authorize_on_trust(&state, &req, &trust_id, "identity:get_trust").await?;
     let roles = roles_of(&state, &found).await?;
     let base = base_url(&req, &state.config);
     Ok(json_response(
@@ -238,7 +238,7 @@ async fn delete_trust(
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let trust_id = path.into_inner();
-    authorized_trust(&state, &req, &trust_id, "identity:delete_trust").await?;
+    authorize_on_trust(&state, &req, &trust_id, "identity:delete_trust").await?;
     let retention = crate::revoke::retention_secs(&state.config);
     state
         .db
@@ -254,7 +254,7 @@ async fn list_trust_roles(
 ) -> Result<HttpResponse> {
     let trust_id = path.into_inner();
     let (_, found) =
-        authorized_trust(&state, &req, &trust_id, "identity:list_roles_for_trust").await?;
+        authorize_on_trust(&state, &req, &trust_id, "identity:list_roles_for_trust").await?;
     let roles = roles_of(&state, &found).await?;
     let base = base_url(&req, &state.config);
     let body = json!({
@@ -271,7 +271,7 @@ async fn get_trust_role(
 ) -> Result<HttpResponse> {
     let (trust_id, role_id) = path.into_inner();
     let (_, found) =
-        authorized_trust(&state, &req, &trust_id, "identity:get_role_for_trust").await?;
+        authorize_on_trust(&state, &req, &trust_id, "identity:get_role_for_trust").await?;
     // A role of the trust that was deleted since is no role of it any more.
     let roles = roles_of(&state, &found).await?;
     let role = roles
