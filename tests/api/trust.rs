@@ -573,9 +573,27 @@ fn two_nodes_never_spend_the_same_last_use() {
         statuses.iter().all(|s| [201, 401, 403].contains(s)),
         "{statuses:?}"
     );
-    // Tokens issued on one node validate on the other.
-    let token = f.trust_token(&f.create(json!({"impersonation": true})));
+    // Tokens issued on one node validate on the other, until the trust is deleted on the
+    // first: the other node notices within its sync interval (1 s by default).
+    let id = f.create(json!({"impersonation": true}));
+    let token = f.trust_token(&id);
     assert_eq!(b.tokens("GET", "", &f.admin, &token).status, 200);
+    assert_eq!(b.tokens("GET", "", &f.admin, &token).status, 200);
+    let r = send(
+        &f.s,
+        "DELETE",
+        &format!("/v3/OS-TRUST/trusts/{id}"),
+        &f.token,
+        None,
+    );
+    assert_eq!(r.status, 204);
+    let deleted_at = std::time::Instant::now();
+    let mut seen = b.tokens("GET", "", &f.admin, &token).status;
+    while seen != 404 && deleted_at.elapsed() < std::time::Duration::from_millis(1500) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        seen = b.tokens("GET", "", &f.admin, &token).status;
+    }
+    assert_eq!(seen, 404, "node b still accepts a deleted trust's token");
 }
 
 #[test]
