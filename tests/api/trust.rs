@@ -285,7 +285,7 @@ fn create_rules_in_keystones_order_and_words() {
         (
             f.body(json!({"roles": [{"name": "no-such-role"}]})),
             404,
-            "Could not find role: no-such-role.".into(),
+            "Role no-such-role is not defined".into(),
         ),
         (
             f.body(json!({"roles": [{"name": "admin"}]})),
@@ -484,6 +484,12 @@ fn who_may_use_a_trust() {
         let r = f.auth(&f.trustee, Some(scope.clone()));
         assert_eq!(r.status, 400, "{scope}: {}", r.body);
     }
+    let r = f.auth(&f.trustee, Some(json!({"OS-TRUST:trust": {}})));
+    assert!(
+        error_message(&r).starts_with("Expecting to find trust_id in trust."),
+        "{}",
+        r.body
+    );
 }
 
 #[test]

@@ -92,7 +92,7 @@ pub fn parse_scope(scope: Option<&Value>) -> Result<ScopeRequest> {
                 .as_object()
                 .ok_or_else(|| invalid_field("scope/OS-TRUST:trust", "is not of type 'object'"))?;
             let id = optional_string(t, "id", "scope/OS-TRUST:trust")?
-                .ok_or_else(|| Error::expecting("id", "trust"))?;
+                .ok_or_else(|| Error::expecting("trust_id", "trust"))?;
             Ok(ScopeRequest::Trust(id))
         }
         _ => {

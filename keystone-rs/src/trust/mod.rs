@@ -266,7 +266,7 @@ fn normalize_roles(conn: &mut AnyConnection, roles: &[RoleRef]) -> Result<Vec<St
             RoleRef::Id(id) => Ok(id.clone()),
             RoleRef::Name(name) => assignment_store::find_global_role_by_name(conn, name)?
                 .map(|role| role.id)
-                .ok_or_else(|| Error::could_not_find("role", name)),
+                .ok_or_else(|| Error::not_found(format!("Role {name} is not defined"))),
         })
         .collect()
 }
