@@ -242,7 +242,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
             .write(move |conn| lockout::record_failure(conn, &st.config, &user_id))
             .await?;
     }
-    let (token, body) = outcome?;
+    let (token, body) = outcome.map_err(trust_method::hide_missing_trust)?;
     Ok(token_response(StatusCode::CREATED, &token, &body))
 }
 

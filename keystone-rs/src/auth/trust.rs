@@ -9,8 +9,9 @@ use crate::token::model::ResolvedScope;
 use crate::trust::{self, Trust, store::Use};
 use actix_web::http::StatusCode;
 
-/// Keystone turns a `TrustNotFound` anywhere in issuing into its generic 401.
-fn hide_missing_trust(e: Error) -> Error {
+/// Keystone turns a `TrustNotFound` anywhere in issuing into its generic 401 (a trust that
+/// another request used up, or deleted, between the scope lookup and the issue too).
+pub fn hide_missing_trust(e: Error) -> Error {
     if e.status == StatusCode::NOT_FOUND && e.message.starts_with("Could not find trust:") {
         Error::unauthorized_because(e.message)
     } else {
