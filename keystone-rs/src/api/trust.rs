@@ -1,9 +1,12 @@
 //! Routes: `/v3/OS-TRUST/trusts[/{trust_id}[/roles[/{role_id}]]]` (keystone/api/trusts.py).
 
+use crate::api::json_response;
 use crate::context::{self, AUTH_TOKEN_HEADER, base_url, header};
+use crate::db::collection::wrap_collection;
+use crate::db::listing::{first, query_pairs};
 use crate::error::{Error, Result};
-use crate::json::resource_body;
 use crate::policy::TargetBuilder;
+use crate::python::jsonschema::validate_query;
 use crate::state::State;
 use crate::token::delegated::forbid_trust_management;
 use crate::token::model::Token;
@@ -11,7 +14,7 @@ use crate::trust::model::{listed_trust_json, roles_links, trust_json};
 use crate::trust::{self, Trust, schema, store};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -38,29 +41,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(body))
-}
-
-/// Query parameters in order (repeated keys kept).
-fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>> {
-    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map(web::Query::into_inner)
-        .map_err(|_| Error::bad_request("Invalid query string."))
-}
-
-fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-}
-
 async fn list_trusts(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let caller = context::caller(&state, &req).await?;
-    let pairs = query_pairs(&req)?;
+    let pairs = query_pairs(req.query_string());
+    validate_query(&schema::INDEX_QUERY, &pairs)?;
     let trustor = first(&pairs, "trustor_user_id")
         .filter(|v| !v.is_empty())
         .map(str::to_string);
@@ -103,22 +87,10 @@ async fn list_trusts(state: State, req: HttpRequest) -> Result<HttpResponse> {
         None => Vec::new(),
     };
     let base = base_url(&req, &state.config);
-    let query = req.query_string();
-    let self_url = if query.is_empty() {
-        format!("{base}{}", req.path())
-    } else {
-        format!("{base}{}?{query}", req.path())
-    };
-    let mut body = Map::new();
-    body.insert(
-        "trusts".into(),
-        trusts.iter().map(|t| listed_trust_json(t, &base)).collect(),
-    );
-    body.insert(
-        "links".into(),
-        json!({"next": null, "self": self_url, "previous": null}),
-    );
-    Ok(json_response(StatusCode::OK, &Value::Object(body)))
+    let members = trusts.iter().map(|t| listed_trust_json(t, &base)).collect();
+    let url = crate::api::list_url(&req, &state.config);
+    let body = wrap_collection("trusts", members, None, &url);
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 async fn create_trust(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
@@ -223,6 +195,7 @@ async fn get_trust(
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let trust_id = path.into_inner();
+    validate_query(&schema::GET_QUERY, &query_pairs(req.query_string()))?;
     let (_, found) = authorize_on_trust(&state, &req, &trust_id, "identity:get_trust").await?;
     let roles = roles_of(&state, &found).await?;
     let base = base_url(&req, &state.config);
