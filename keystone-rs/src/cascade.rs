@@ -15,6 +15,8 @@ use crate::oauth1;
 use crate::oauth2::store as oauth2_store;
 use crate::resource::delete::{self as resource_delete, Deletion};
 use crate::resource::{Project, Settings};
+use crate::revoke::{self, RevocationEvent};
+use crate::trust::{self, store as trust_store};
 
 /// `DELETE /v3/users/{user_id}`, and each user of a deleted domain: the user's application
 /// credentials (with their OAuth2 client registrations) and access rules, the OS-OAUTH1
@@ -27,6 +29,7 @@ pub fn delete_user(conn: &mut AnyConnection, retention_secs: i64, user_id: &str)
     oauth1::on_user_deleted(conn, user_id)?;
     assignment_store::delete_grants_of_user(conn, user_id)?;
     unserved::delete_for_user(conn, user_id)?;
+    trust_store::soft_delete_for_user(conn, user_id)?;
     identity::users::delete(conn, retention_secs, user_id)
 }
 
@@ -57,6 +60,20 @@ pub fn delete_application_credential(conn: &mut AnyConnection, id: &str) -> Resu
         oauth2_store::delete_for_credentials(conn, &[id.to_string()])?;
     }
     Ok(deleted)
+}
+
+/// `DELETE /v3/OS-TRUST/trusts/{trust_id}`: the trust and the trusts its trustor
+/// redelegated from it (soft-deleted), each with a revocation event by trust id so that
+/// every node refuses their tokens.
+pub fn delete_trust(conn: &mut AnyConnection, retention_secs: i64, trust_id: &str) -> Result<()> {
+    for id in trust::delete(conn, trust_id)? {
+        let event = RevocationEvent {
+            trust_id: Some(id),
+            ..RevocationEvent::now()
+        };
+        revoke::store::insert(conn, &event, retention_secs)?;
+    }
+    Ok(())
 }
 
 /// `DELETE /v3/projects/{id}` (a domain too, when the id is one).
@@ -100,6 +117,7 @@ fn delete_leaf(conn: &mut AnyConnection, s: &Settings, p: &Project) -> Result<()
     resource_delete::delete_one(conn, s, p)?;
     assignment_store::delete_grants_on(conn, &Target::Project(p.id.clone()))?;
     unserved::delete_for_project(conn, &p.id)?;
+    trust_store::soft_delete_for_project(conn, &p.id)?;
     catalog_store::delete_project_associations(conn, &p.id)?;
     identity_store::clear_default_project(conn, &p.id)?;
     oauth1::on_project_deleted(conn, &p.id)

@@ -31,3 +31,4 @@ pub mod ratelimit;
 pub mod resource;
 pub mod revoke;
 pub mod token;
+pub mod trust;

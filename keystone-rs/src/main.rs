@@ -56,6 +56,26 @@ enum Manage {
     /// Print the effective policy: the defaults merged with the configured overrides.
     #[command(name = "policy_dump")]
     PolicyDump,
+    /// Purge soft-deleted trusts and trusts expired before --date.
+    #[command(name = "trust_flush")]
+    TrustFlush(TrustFlushArgs),
+}
+
+/// keystone-manage trust_flush's flags.
+#[derive(Args)]
+struct TrustFlushArgs {
+    /// Only the trusts of this project.
+    #[arg(long = "project-id")]
+    project_id: Option<String>,
+    /// Only the trusts of this trustor.
+    #[arg(long = "trustor-user-id")]
+    trustor_user_id: Option<String>,
+    /// Only the trusts of this trustee.
+    #[arg(long = "trustee-user-id")]
+    trustee_user_id: Option<String>,
+    /// Expired before this day (DD-MM-YYYY); default now.
+    #[arg(long)]
+    date: Option<String>,
 }
 
 #[derive(Args)]
@@ -185,6 +205,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Manage::DbSync => manage::db_sync(&config),
                 Manage::FernetSetup(_) => manage::fernet_setup(&config),
                 Manage::FernetRotate(_) => manage::fernet_rotate(&config),
+                Manage::TrustFlush(a) => {
+                    let what = keystone_rs::trust::store::Flush {
+                        project_id: a.project_id,
+                        trustor_user_id: a.trustor_user_id,
+                        trustee_user_id: a.trustee_user_id,
+                    };
+                    manage::trust::trust_flush(&config, what, a.date.as_deref())?;
+                    Ok(())
+                }
                 Manage::PolicyDump => {
                     print!("{}", manage::policy::dump(&config)?);
                     Ok(())

@@ -21,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::api::resource::configure(cfg);
     crate::api::identity::configure(cfg);
     crate::api::assignment::configure(cfg);
+    crate::api::trust::configure(cfg);
 }
 
 /// The 413 Keystone's sizelimit middleware answers (text/plain; the literal `%s` is

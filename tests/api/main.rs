@@ -25,3 +25,4 @@ mod revocation;
 mod secrets_in_logs;
 mod security_compliance;
 mod tokens;
+mod trust;

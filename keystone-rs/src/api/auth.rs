@@ -6,7 +6,7 @@ use crate::auth::request::{parse_auth_request, unsupported_method};
 use crate::auth::scope::{self, ScopeRequest, resolve};
 use crate::auth::{
     MethodOutcome, application_credential as app_cred_method, oauth1, password,
-    token as token_method,
+    token as token_method, trust as trust_method,
 };
 use crate::context::{self, SUBJECT_TOKEN_HEADER, base_url, header, json_body};
 use crate::db::collection::wrap_collection;
@@ -98,7 +98,9 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
     let with_catalog = !has_query_param(&req, "nocatalog");
     let signed = oauth1::SignedRequest::from_http(&req, &state.config);
     // The oauth1 method remembers its nonce: a write, in one transaction with the rest.
-    let writes = auth.methods.iter().any(|m| m == "oauth1");
+    // So does a trust-scoped token: it spends one of the trust's uses.
+    let writes =
+        auth.methods.iter().any(|m| m == "oauth1") || matches!(auth.scope, ScopeRequest::Trust(_));
     let scope_given = body.get("auth").and_then(|a| a.get("scope")).is_some();
     let methods_verifying_a_hash = ["password", crate::application_credential::METHOD];
     let auth_methods = auth.methods.clone();
@@ -124,7 +126,14 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
                 .unwrap_or(Value::Null);
             app_cred_method::lookup(conn, &data)?;
         }
-        let requested = resolve(conn, &auth.scope)?;
+        let trust_scope = match &auth.scope {
+            ScopeRequest::Trust(id) => Some(trust_method::scope(conn, config, id)?),
+            _ => None,
+        };
+        let requested = match &trust_scope {
+            Some((_, scope)) => Some(scope.clone()),
+            None => resolve(conn, &auth.scope)?,
+        };
         let mut outcome: Option<MethodOutcome> = None;
         for method in &auth.methods {
             let data = auth.identity.get(method).cloned().unwrap_or(Value::Null);
@@ -161,6 +170,11 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
             .ok_or_else(|| Error::unauthorized_because("user vanished"))?;
         // An access token's project overrides the requested scope (parsed all the same).
         // A credential's project, or an access token's, overrides the requested scope.
+        // An access token's project drops a requested trust scope, as in Keystone.
+        let trust_id = match (&outcome.oauth1, &trust_scope) {
+            (None, Some((trust, _))) => Some(trust.id.clone()),
+            _ => None,
+        };
         let scope = match (&outcome.application_credential, &outcome.oauth1, requested) {
             (Some(ac), _, _) => app_cred_method::scope(conn, ac)?,
             (None, Some(grant), _) => scope::enabled_project_scope(conn, &grant.project_id)?,
@@ -192,8 +206,13 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
                 access_token_id: outcome.oauth1.map(|g| g.access_token_id),
                 application_credential: outcome.application_credential,
                 thumbprint: None,
+                trust_id: trust_id.clone(),
             },
         )?;
+        // Only a token actually issued spends a use.
+        if let Some(id) = &trust_id {
+            trust_method::spend_use(conn, id)?;
+        }
         let catalog = if with_catalog {
             Some(render::catalog_for(conn, &st.tokens, config, &token)?)
         } else {
@@ -224,7 +243,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
             .write(move |conn| lockout::record_failure(conn, &st.config, &user_id))
             .await?;
     }
-    let (token, body) = outcome?;
+    let (token, body) = outcome.map_err(trust_method::hide_missing_trust)?;
     Ok(token_response(StatusCode::CREATED, &token, &body))
 }
 

@@ -16,6 +16,7 @@ pub mod oauth2;
 pub mod observability;
 pub mod resource;
 pub mod revoke;
+pub mod trust;
 
 /// Where a list request came from, for `wrap_collection`'s links: Keystone's base URL, the
 /// path as WSGI's `PATH_INFO` (percent-decoded) and the raw query string.

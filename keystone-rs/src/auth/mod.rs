@@ -7,6 +7,7 @@ pub mod request;
 pub mod schema;
 pub mod scope;
 pub mod token;
+pub mod trust;
 
 /// A successful method: who it authenticated, plus what a token method carries over.
 #[derive(Debug, Clone, Default)]

@@ -112,7 +112,8 @@ pub fn resolve(conn: &mut AnyConnection, scope: &ScopeRequest) -> Result<Option<
         ScopeRequest::Absent => return Ok(None),
         ScopeRequest::Unscoped => ResolvedScope::Unscoped,
         ScopeRequest::System => ResolvedScope::System,
-        ScopeRequest::Trust(_) => return Err(denied("trust scope is not supported")),
+        // Resolved with its trust (auth/trust.rs) before this is asked.
+        ScopeRequest::Trust(_) => return Err(denied("trust scope resolved elsewhere")),
         ScopeRequest::Domain(r) => {
             let domain = find_domain(conn, r)?.ok_or_else(|| denied("unknown domain"))?;
             if !domain.enabled {

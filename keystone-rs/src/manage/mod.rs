@@ -2,6 +2,7 @@
 
 pub mod bootstrap;
 pub mod policy;
+pub mod trust;
 
 use crate::config::Config;
 use crate::db::{Db, migrate};

@@ -486,6 +486,7 @@ pub fn issue_token(
             access_token_id: None,
             application_credential: Some(ac),
             thumbprint: None,
+            trust_id: None,
         },
     )
 }

@@ -252,6 +252,7 @@ pub fn issue_bound_token(
             access_token_id: None,
             application_credential: None,
             thumbprint: Some(crate::tls::keystone_thumbprint(certificate_der)),
+            trust_id: None,
         },
     );
     match issued {

@@ -60,13 +60,12 @@ pub fn forbid_restricted(caller: &Token) -> Result<()> {
     Ok(())
 }
 
-/// For the trust API: delegated tokens (credential tokens included, restricted or not)
-/// cannot manage trusts unless `[security_compliance]
-/// allow_insecure_application_credential_trust_escalation` lets credential tokens through.
+/// Every trust route, after policy (CVE-2026-43000): application-credential tokens,
+/// restricted or not, may not list, read, create or delete trusts, unless
+/// `[security_compliance] allow_insecure_application_credential_trust_escalation` is set.
+/// Trust-scoped tokens may only create trusts by redelegation and OAuth1 tokens not at
+/// all: that is decided where the trust is made (`trust::create`).
 pub fn forbid_trust_management(caller: &Token, config: &Config) -> Result<()> {
-    if !is_delegated(caller, config) {
-        return Ok(());
-    }
     let escape_hatch = config
         .get(
             "security_compliance",
@@ -78,10 +77,10 @@ pub fn forbid_trust_management(caller: &Token, config: &Config) -> Result<()> {
                 "true" | "1" | "yes" | "on"
             )
         });
-    if from_application_credential(caller) && escape_hatch {
-        return Ok(());
+    if from_application_credential(caller) && !escape_hatch {
+        return Err(Error::forbidden_action(
+            "Using method 'application_credential' is not allowed for managing trusts.",
+        ));
     }
-    Err(Error::forbidden_action(
-        "Delegated tokens cannot manage trusts.",
-    ))
+    Ok(())
 }

@@ -2,7 +2,7 @@
 
 use super::formatter::TokenFormatter;
 use super::model::{Derived, ResolvedScope, Token, new_audit_id};
-use super::roles::token_roles;
+use super::roles::{Delegated, token_roles};
 use super::validate::cached_domain;
 use crate::application_credential::model::ApplicationCredential;
 use crate::config::Config;
@@ -28,6 +28,9 @@ pub struct IssueRequest {
     /// OAuth2 `tls_client_auth`: the client certificate's Keystone thumbprint (the token
     /// is bound to that certificate).
     pub thumbprint: Option<String>,
+    /// A trust-scoped token's trust (the scope is the trust's project; `user` is the
+    /// trustee who authenticated).
+    pub trust_id: Option<String>,
 }
 
 /// Mint a token: roles must exist for a scoped token (else 401), then encrypt.
@@ -37,6 +40,10 @@ pub fn issue(
     config: &Config,
     req: IssueRequest,
 ) -> Result<Token> {
+    let trust = match &req.trust_id {
+        Some(id) => Some(crate::trust::check_token(conn, config, id, &req.user.id)?),
+        None => None,
+    };
     let conn = &mut MaybeConn::open(conn);
     tokens.cache.sync(conn)?;
     let (roles, oauth1) = token_roles(
@@ -44,8 +51,11 @@ pub fn issue(
         &tokens.cache,
         &req.user.id,
         &req.scope,
-        req.access_token_id.as_deref(),
-        req.application_credential.as_ref(),
+        Delegated {
+            access_token_id: req.access_token_id.as_deref(),
+            application_credential: req.application_credential.as_ref(),
+            trust: trust.as_ref().map(|t| &t.trust),
+        },
     )?;
     if !matches!(req.scope, ResolvedScope::Unscoped) && roles.is_empty() {
         return Err(Error::unauthorized_because(
@@ -86,7 +96,7 @@ pub fn issue(
         expires_at,
         audit_ids,
     );
-    payload.trust_id = None;
+    payload.trust_id = req.trust_id.clone();
     payload.app_cred_id = req.application_credential.as_ref().map(|ac| ac.id.clone());
     payload.access_token_id = req.access_token_id;
     payload.thumbprint = req.thumbprint;
@@ -97,16 +107,25 @@ pub fn issue(
         ResolvedScope::Domain(_) => "domain",
         ResolvedScope::System => "system",
     });
+    // Under impersonation the token acts as, and shows, the trustor.
+    let (user, user_domain) = match &trust {
+        Some(t) => {
+            let (u, d) = t.acting_user();
+            (u.clone(), d.clone())
+        }
+        None => (req.user, user_domain),
+    };
     Ok(Token {
         id: encoded.id,
         payload,
         issued_at: encoded.issued_at,
-        user: req.user,
+        user,
         user_domain,
         scope: req.scope,
         roles,
         application_credential: req.application_credential,
         oauth1,
+        trust,
         derived: Derived::default(),
     })
 }

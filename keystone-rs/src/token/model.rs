@@ -9,6 +9,7 @@ use crate::fernet::TokenPayload;
 use crate::identity::model::User;
 use crate::oauth1::model::Delegation;
 use crate::resource::model::Project;
+use crate::trust::TrustToken;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -80,6 +81,10 @@ pub struct Token {
     pub application_credential: Option<ApplicationCredential>,
     /// Tokens obtained with the `oauth1` method: their access token and its consumer.
     pub oauth1: Option<Delegation>,
+    /// Trust-scoped tokens: the checked trust and both its users. `user` above is the
+    /// user the token acts as (the trustor under impersonation, else the trustee, whose id
+    /// the payload carries).
+    pub trust: Option<TrustToken>,
     /// Renderings of this token, made once and reused while it stays in the validation cache.
     pub derived: Derived,
 }
@@ -122,6 +127,14 @@ impl Token {
 
     pub fn is_system(&self) -> bool {
         matches!(self.scope, ResolvedScope::System)
+    }
+
+    /// Whose catalog the token shows: a trust's trustor, else the token's user.
+    pub fn catalog_user_id(&self) -> &str {
+        match &self.trust {
+            Some(t) => &t.trust.trustor_user_id,
+            None => &self.user.id,
+        }
     }
 
     pub fn role_names(&self) -> Vec<String> {

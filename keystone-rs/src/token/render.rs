@@ -51,11 +51,16 @@ fn cached_catalog(
     let cache = &tokens.cache;
     cache.sync(conn)?;
     let key = (
-        token.user.id.clone(),
+        token.catalog_user_id().to_string(),
         token.project_id().map(str::to_string),
     );
     cache.catalogs.get_or_load_value(cache, key, || {
-        let value = catalog::v3_catalog(conn.get()?, config, &token.user.id, token.project_id())?;
+        let value = catalog::v3_catalog(
+            conn.get()?,
+            config,
+            token.catalog_user_id(),
+            token.project_id(),
+        )?;
         let json = to_ascii_string(&value, Style::Python);
         Ok(Arc::new(RenderedCatalog { value, json }))
     })
@@ -133,13 +138,25 @@ pub fn render(token: &Token, catalog: Option<Value>) -> Value {
             t.insert("roles".into(), roles.into());
         }
         ResolvedScope::Project { project, domain } => {
+            if let Some(trust) = &token.trust {
+                t.insert("OS-TRUST:trust".into(), trust.token_json());
+            }
             let mut p = Map::new();
             p.insert("domain".into(), id_name(&domain.id, &domain.name));
             p.insert("id".into(), project.id.clone().into());
             p.insert("name".into(), project.name.clone().into());
             t.insert("project".into(), Value::Object(p));
-            t.insert("is_domain".into(), project.is_domain.into());
-            t.insert("roles".into(), roles.into());
+            match &token.trust {
+                // Keystone's trust branch shows whole role dicts and no `is_domain`.
+                Some(_) => {
+                    let full: Vec<Value> = token.roles.iter().map(|r| r.to_dict()).collect();
+                    t.insert("roles".into(), full.into());
+                }
+                None => {
+                    t.insert("is_domain".into(), project.is_domain.into());
+                    t.insert("roles".into(), roles.into());
+                }
+            }
         }
     }
     if let Some(catalog) = catalog {

@@ -1,5 +1,5 @@
 //! The roles a token carries: the user's own on the scope, or what a delegation (an
-//! application credential, an OAuth1 access token) still grants. The one place that knows
+//! application credential, an OAuth1 access token, a trust) still grants. The one place that knows
 //! the delegation kinds: a new kind is one more arm here.
 
 use super::cache::ValidationCache;
@@ -10,6 +10,7 @@ use crate::assignment::store as assignment_store;
 use crate::db::{AnyConnection, MaybeConn};
 use crate::error::Result;
 use crate::oauth1::model::Delegation;
+use crate::trust::Trust;
 
 /// A credential token's roles: only project-scoped credentials carry any.
 fn app_cred_roles(
@@ -25,15 +26,23 @@ fn app_cred_roles(
 
 /// The token's roles: the user's on the scope; for an application-credential token the
 /// credential's roles the user still holds; for an OAuth1 token the delegated ones it still
-/// holds (a deleted access token is a 404, as Keystone).
+/// holds (a deleted access token is a 404, as Keystone); for a trust-scoped token the
+/// trust's roles its trustor still holds.
 pub(super) fn token_roles(
     conn: &mut MaybeConn,
     cache: &ValidationCache,
     user_id: &str,
     scope: &ResolvedScope,
-    access_token_id: Option<&str>,
-    application_credential: Option<&ApplicationCredential>,
+    delegation: Delegated,
 ) -> Result<(Vec<Role>, Option<Delegation>)> {
+    let Delegated {
+        access_token_id,
+        application_credential,
+        trust,
+    } = delegation;
+    if let Some(trust) = trust {
+        return Ok((crate::trust::token_roles(conn.get()?, trust)?, None));
+    }
     if let Some(ac) = application_credential {
         return Ok((app_cred_roles(conn, ac, scope)?, None));
     }
@@ -51,6 +60,14 @@ pub(super) fn token_roles(
             Ok((roles, None))
         }
     }
+}
+
+/// What delegated a token, if anything: at most one of these is set.
+#[derive(Default, Clone, Copy)]
+pub(super) struct Delegated<'a> {
+    pub access_token_id: Option<&'a str>,
+    pub application_credential: Option<&'a ApplicationCredential>,
+    pub trust: Option<&'a Trust>,
 }
 
 /// The roles cache's name for a scope.

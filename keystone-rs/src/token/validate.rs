@@ -4,7 +4,7 @@
 use super::cache::ValidationCache;
 use super::formatter::TokenFormatter;
 use super::model::{Derived, ResolvedScope, Token, disabled};
-use super::roles::token_roles;
+use super::roles::{Delegated, token_roles};
 use crate::application_credential::store as app_cred_store;
 use crate::assignment::model::Role;
 use crate::config::Config;
@@ -197,17 +197,10 @@ fn load_token(
     let decoded = decode_token(&tokens.keys, &tokens.codec, token_id)?;
     let payload = decoded.payload;
     let issued_at = decoded.issued_at;
-    // Kinds of token whose subsystems keystone-rs does not serve yet: refuse them clearly
-    // rather than validate them without their extra checks.
-    let unsupported = if payload.trust_id.is_some() {
-        Some("trust")
-    } else if payload.federated.is_some() {
-        Some("federated")
-    } else {
-        None
-    };
-    if let Some(kind) = unsupported {
-        return Err(failed_to_validate().with_detail(format!("{kind} tokens are not served yet")));
+    // Federated tokens need the federation subsystem's checks, which keystone-rs does not
+    // serve yet: refuse them clearly rather than validate them without those checks.
+    if payload.federated.is_some() {
+        return Err(failed_to_validate().with_detail("federated tokens are not served yet"));
     }
     let cache = &tokens.cache;
     // Keystone's token model checks the project (and its domain) exist before the user: a
@@ -215,6 +208,17 @@ fn load_token(
     let project_scope = match &payload.scope {
         Scope::Project(_) => Some(resolve_payload_scope(conn, cache, &payload)?),
         _ => None,
+    };
+    // Then, for a trust-scoped token, its trust and both users (Keystone's
+    // `_validate_token_user`): the payload's user is the trustee.
+    let trust = match &payload.trust_id {
+        Some(id) => Some(crate::trust::check_token(
+            conn.get()?,
+            config,
+            id,
+            &payload.user_id,
+        )?),
+        None => None,
     };
     let user = cache
         .users
@@ -241,12 +245,19 @@ fn load_token(
         cache,
         &user.id,
         &scope,
-        payload.access_token_id.as_deref(),
-        application_credential.as_ref(),
+        Delegated {
+            access_token_id: payload.access_token_id.as_deref(),
+            application_credential: application_credential.as_ref(),
+            trust: trust.as_ref().map(|t| &t.trust),
+        },
     )?;
 
     let mut values = token_values(&payload, issued_at, &user, &scope, &roles);
     values.consumer_id = oauth1.as_ref().map(|d| d.consumer_id.clone());
+    if let Some(t) = &trust {
+        values.trustor_id = Some(t.trust.trustor_user_id.clone());
+        values.trustee_id = Some(t.trust.trustee_user_id.clone());
+    }
     let events = cache.revocations.get_or_load_value(cache, (), || {
         Ok(Arc::new(revoke::store::list(conn.get()?, None)?))
     })?;
@@ -272,6 +283,14 @@ fn load_token(
             "Could not find token: {token_id}."
         )));
     }
+    // Under impersonation the token acts as, and shows, the trustor.
+    let (user, user_domain) = match &trust {
+        Some(t) => {
+            let (u, d) = t.acting_user();
+            (u.clone(), d.clone())
+        }
+        None => (user, user_domain),
+    };
     let token = Token {
         id: token_id.to_string(),
         payload,
@@ -282,6 +301,7 @@ fn load_token(
         roles,
         application_credential,
         oauth1,
+        trust,
         derived: Derived::default(),
     };
     check_access_rules(&token, access_rules_version)?;
