@@ -195,6 +195,21 @@ pub async fn caller(state: &State, req: &HttpRequest) -> Result<Arc<Token>> {
             Error::unauthorized_because(format!("caller token rejected ({})", e.status.as_u16()))
         }
     })?;
+    // Keystone's auth middleware refuses EC2 credential tokens as callers. Their method
+    // is outside `[auth] methods`, so once decoded they carry no method at all (only the
+    // issuing node's cache still knows the name): both forms are refused, on every node.
+    if token.payload.methods.is_empty()
+        || token
+            .payload
+            .methods
+            .iter()
+            .any(|m| m == crate::auth::ec2::METHOD)
+    {
+        return Err(Error::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "EC2 credential tokens cannot be used for authorization.",
+        ));
+    }
     check_certificate_binding(req, &token)?;
     // A credential token with access rules only reaches what its rules allow.
     enforce_access_rules(state, req, &token).await?;
