@@ -195,10 +195,14 @@ pub async fn caller(state: &State, req: &HttpRequest) -> Result<Arc<Token>> {
             Error::unauthorized_because(format!("caller token rejected ({})", e.status.as_u16()))
         }
     })?;
-    // Keystone's auth middleware refuses EC2 credential tokens as callers. Their method
-    // is outside `[auth] methods`, so once decoded they carry no method at all (only the
-    // issuing node's cache still knows the name): both forms are refused, on every node.
-    if token.payload.methods.is_empty()
+    // Keystone's auth middleware refuses EC2 credential tokens as callers, where it knows
+    // the method: the node that issued it (its token cache), or `[auth] methods` naming
+    // `ec2credential` (elsewhere the Fernet bitmask drops the name).
+    // keystone-rs also refuses what is left of one once decoded elsewhere: no method at
+    // all and no certificate binding (the OAuth2 mTLS tokens are the other method-less
+    // kind, and carry a thumbprint), so the restriction holds on every node.
+    let decoded_ec2 = token.payload.methods.is_empty() && token.payload.thumbprint.is_none();
+    if decoded_ec2
         || token
             .payload
             .methods

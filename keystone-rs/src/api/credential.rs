@@ -576,7 +576,7 @@ async fn ec2_target(
     Ok((t.build(), found))
 }
 
-async fn ec2_member(
+async fn authorize_ec2_member(
     state: &State,
     req: &HttpRequest,
     user_id: &str,
@@ -616,7 +616,7 @@ async fn get_ec2(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
     let (user_id, access) = path.into_inner();
-    let (_, found) = ec2_member(
+    let (_, found) = authorize_ec2_member(
         &state,
         &req,
         &user_id,
@@ -637,7 +637,7 @@ async fn delete_ec2(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
     let (user_id, access) = path.into_inner();
-    let (_, found) = ec2_member(
+    let (_, found) = authorize_ec2_member(
         &state,
         &req,
         &user_id,
@@ -658,7 +658,7 @@ async fn delete_ec2(
 
 // ---- ec2tokens / s3tokens ------------------------------------------------------------
 
-async fn signed_token(
+async fn authorize_signed_token(
     state: &State,
     req: &HttpRequest,
     body: &[u8],
@@ -695,7 +695,7 @@ async fn signed_token(
 }
 
 async fn ec2tokens(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
-    let (token, text) = signed_token(&state, &req, &body, Kind::Ec2).await?;
+    let (token, text) = authorize_signed_token(&state, &req, &body, Kind::Ec2).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((SUBJECT_TOKEN_HEADER, token.id.as_str()))
@@ -703,7 +703,7 @@ async fn ec2tokens(state: State, req: HttpRequest, body: web::Bytes) -> Result<H
 }
 
 async fn s3tokens(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
-    let (_, text) = signed_token(&state, &req, &body, Kind::S3).await?;
+    let (_, text) = authorize_signed_token(&state, &req, &body, Kind::S3).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(text))

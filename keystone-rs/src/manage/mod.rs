@@ -102,12 +102,17 @@ pub fn credential_rotate(config: &Config) -> anyhow::Result<()> {
     let db = Db::open(&config.database.connection, 1).map_err(for_operator)?;
     let mut conn = db.get().map_err(for_operator)?;
     let behind = crate::credential::count_not_on_primary(&mut conn, &keys).map_err(for_operator)?;
+    // The OAuth2 JWT client secrets are sealed with the same keys.
+    let primary = keys.primary_key_hash().map_err(for_operator)?;
+    let secrets = crate::oauth2::store::count_secrets_not_on_primary(&mut conn, &primary)
+        .map_err(for_operator)?;
+    let behind = behind + usize::try_from(secrets).unwrap_or(usize::MAX);
     if behind > 0 {
         anyhow::bail!(
             "Unable to rotate credential keys because not all credentials are encrypted with \
              the primary key. Please make sure all credentials have been encrypted with the \
              primary key using `keystone-manage credential_migrate`. ({behind} credential(s) \
-             are not.)"
+             or OAuth2 client secret(s) are not.)"
         );
     }
     keys.repository().rotate().map_err(for_operator)?;
@@ -118,10 +123,17 @@ pub fn credential_rotate(config: &Config) -> anyhow::Result<()> {
 pub fn credential_migrate(config: &Config) -> anyhow::Result<()> {
     let keys = usable_credential_repository(config)?;
     let db = Db::open(&config.database.connection, 1).map_err(for_operator)?;
-    let migrated = db
-        .write_blocking(|conn| crate::credential::migrate(conn, &keys))
+    let (migrated, secrets) = db
+        .write_blocking(|conn| {
+            let migrated = crate::credential::migrate(conn, &keys)?;
+            let secrets = crate::oauth2::store::reseal_secrets(conn, &keys)?;
+            Ok((migrated, secrets))
+        })
         .map_err(for_operator)?;
-    println!("Re-encrypted {migrated} credential(s) with the primary key.");
+    println!(
+        "Re-encrypted {migrated} credential(s) and {secrets} OAuth2 client secret(s) with the \
+         primary key."
+    );
     Ok(())
 }
 
