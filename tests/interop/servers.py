@@ -262,6 +262,7 @@ class KeystoneRs:
         self.write_config()
         self.manage("db_sync")
         self.manage("fernet_setup")
+        self.manage("credential_setup")
         self.manage(*bootstrap_args(self.base_url))
 
     def start(self, detach: bool = False) -> None:
