@@ -365,6 +365,9 @@ impl Config {
                         "oauth1",
                         "mapped",
                         "application_credential",
+                        // Keystone 30: the marker of tokens minted by ec2tokens/s3tokens,
+                        // kept through the Fernet methods bitmask (LP#2153453).
+                        "ec2credential",
                     ]
                     .iter()
                     .map(|s| s.to_string())

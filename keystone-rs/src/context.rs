@@ -195,19 +195,13 @@ pub async fn caller(state: &State, req: &HttpRequest) -> Result<Arc<Token>> {
             Error::unauthorized_because(format!("caller token rejected ({})", e.status.as_u16()))
         }
     })?;
-    // Keystone's auth middleware refuses EC2 credential tokens as callers, where it knows
-    // the method: the node that issued it (its token cache), or `[auth] methods` naming
-    // `ec2credential` (elsewhere the Fernet bitmask drops the name).
-    // keystone-rs also refuses what is left of one once decoded elsewhere: no method at
-    // all and no certificate binding (the OAuth2 mTLS tokens are the other method-less
-    // kind, and carry a thumbprint), so the restriction holds on every node.
-    let decoded_ec2 = token.payload.methods.is_empty() && token.payload.thumbprint.is_none();
-    if decoded_ec2
-        || token
-            .payload
-            .methods
-            .iter()
-            .any(|m| m == crate::auth::ec2::METHOD)
+    // Keystone's auth middleware refuses EC2 credential tokens as callers (the method
+    // survives the Fernet bitmask: `ec2credential` is in `[auth] methods`, LP#2153453).
+    if token
+        .payload
+        .methods
+        .iter()
+        .any(|m| m == crate::auth::ec2::METHOD)
     {
         return Err(Error::new(
             actix_web::http::StatusCode::FORBIDDEN,

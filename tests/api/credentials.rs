@@ -789,16 +789,13 @@ fn user_and_project_deletes_take_their_credentials() {
     );
 }
 
-#[test]
-fn delegated_tokens_reach_only_their_projects_credentials() {
-    let w = World::new();
-    // An unrestricted application credential of Alice's on the project.
+fn app_cred_token(w: &World, user: &str, token: &str, body: Value) -> (Value, String) {
     let r = send(
         &w.s,
         "POST",
-        &format!("/v3/users/{}/application_credentials", w.alice),
-        &w.alice_token,
-        Some(&json!({"application_credential": {"name": "ac", "unrestricted": true}})),
+        &format!("/v3/users/{user}/application_credentials"),
+        token,
+        Some(&json!({ "application_credential": body })),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let ac = r.json()["application_credential"].clone();
@@ -806,51 +803,121 @@ fn delegated_tokens_reach_only_their_projects_credentials() {
         "/v3/auth/tokens",
         None,
         &json!({"auth": {"identity": {"methods": ["application_credential"],
-        "application_credential": {"id": ac["id"], "secret": ac["secret"]}}}}),
+            "application_credential": {"id": ac["id"], "secret": ac["secret"]}}}}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
-    let ac_token = r.subject_token();
-    // A project-less credential (a TOTP secret, say) is out of its reach.
+    (ac, r.subject_token())
+}
+
+/// Keystone 30 (LP#2153453, LP#2159643): a delegated token touches no credential at all.
+#[test]
+fn delegated_tokens_cannot_access_credentials() {
+    let w = World::new();
+    let (_, ac_token) = app_cred_token(
+        &w,
+        &w.alice,
+        &w.alice_token,
+        json!({"name": "ac", "unrestricted": true}),
+    );
     let r = w.create(
         &w.alice_token,
         json!({"user_id": w.alice, "type": "totp", "blob": "totp-secret"}),
     );
     let totp = r.json()["credential"]["id"].as_str().unwrap().to_string();
-    let r = w.s.get(&format!("/v3/credentials/{totp}"), Some(&ac_token));
-    assert_eq!(r.status, 403, "{}", r.body);
+    let refused = "Delegated tokens cannot access credentials directly";
+    for (method, path, body) in [
+        ("GET", format!("/v3/credentials/{totp}"), None),
+        (
+            "PATCH",
+            format!("/v3/credentials/{totp}"),
+            Some(json!({"credential": {"blob": "x"}})),
+        ),
+        ("DELETE", format!("/v3/credentials/{totp}"), None),
+        (
+            "POST",
+            "/v3/credentials".to_string(),
+            Some(json!({"credential": {"user_id": w.alice, "type": "totp", "blob": "x"}})),
+        ),
+        (
+            "POST",
+            "/v3/credentials".to_string(),
+            Some(
+                json!({"credential": {"user_id": w.alice, "type": "ec2", "project_id": w.project, "blob": "{\"access\": \"ac-acc\"}"}}),
+            ),
+        ),
+        (
+            "GET",
+            format!("/v3/users/{}/credentials/OS-EC2", w.alice),
+            None,
+        ),
+        (
+            "POST",
+            format!("/v3/users/{}/credentials/OS-EC2", w.alice),
+            Some(json!({"tenant_id": w.project})),
+        ),
+    ] {
+        let r = send(&w.s, method, &path, &ac_token, body.as_ref());
+        assert_eq!(r.status, 403, "{method} {path}: {}", r.body);
+        assert!(r.body.contains(refused), "{method} {path}: {}", r.body);
+    }
+    // The list just leaves them out.
     let r = w.s.get("/v3/credentials", Some(&ac_token));
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["credentials"], json!([]));
-    let r = send(
-        &w.s,
-        "DELETE",
-        &format!("/v3/credentials/{totp}"),
+}
+
+/// With `allow_insecure_admin_trust_cross_project_credentials_access`, an admin-role
+/// delegated token may make EC2 credentials; the delegation is recorded in the blob, can
+/// not be edited away, and the EC2 token carries it.
+#[test]
+fn the_insecure_escape_hatch_records_the_delegation() {
+    let w = World::with(TestServer::start_with(
+        "[security_compliance]\nallow_insecure_admin_trust_cross_project_credentials_access = true\n",
+    ));
+    let admin_id = w.s.tokens("GET", "", &w.admin, &w.admin).json()["token"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let admin_project = w.s.tokens("GET", "", &w.admin, &w.admin).json()["token"]["project"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (ac, ac_token) = app_cred_token(
+        &w,
+        &admin_id,
+        &w.admin,
+        json!({"name": "admin-ac", "unrestricted": true}),
+    );
+    // Only ec2 credentials pass the hatch.
+    let r = w.create(
         &ac_token,
-        None,
+        json!({"user_id": admin_id, "type": "totp", "blob": "x"}),
     );
     assert_eq!(r.status, 403, "{}", r.body);
     let r = w.create(
         &ac_token,
-        json!({"user_id": w.alice, "type": "totp", "blob": "x"}),
+        json!({"user_id": admin_id, "type": "ec2", "project_id": admin_project,
+               "blob": "{\"access\": \"ac-acc\", \"secret\": \"ac-sec\"}"}),
     );
-    assert_eq!(r.status, 403, "{}", r.body);
-    // On its own project it may, and an EC2 blob records the delegation.
-    let r = w.create(&ac_token, json!({"user_id": w.alice, "type": "ec2", "project_id": w.project, "blob": "{\"access\": \"ac-acc\", \"secret\": \"ac-sec\"}"}));
     assert_eq!(r.status, 201, "{}", r.body);
     let blob: Value =
         serde_json::from_str(r.json()["credential"]["blob"].as_str().unwrap()).unwrap();
     assert_eq!(blob["app_cred_id"], ac["id"]);
     let id = r.json()["credential"]["id"].as_str().unwrap().to_string();
-    // The delegation cannot be edited away.
     let r = send(
         &w.s,
         "PATCH",
         &format!("/v3/credentials/{id}"),
-        &w.alice_token,
+        &w.admin,
         Some(&json!({"credential": {"blob": "{\"access\": \"ac-acc\", \"secret\": \"ac-sec\"}"}})),
     );
     assert_eq!(r.status, 400, "{}", r.body);
-    // Its EC2 token carries the application credential.
+    assert!(
+        r.body
+            .contains("app_cred_id can not be updated for credential"),
+        "{}",
+        r.body
+    );
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let r = send(
         &w.s,
@@ -861,30 +928,27 @@ fn delegated_tokens_reach_only_their_projects_credentials() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["token"]["application_credential"]["id"], ac["id"]);
-    // A restricted application credential may not make EC2 credentials at all.
-    let r = send(
-        &w.s,
-        "POST",
-        &format!("/v3/users/{}/application_credentials", w.alice),
-        &w.alice_token,
-        Some(&json!({"application_credential": {"name": "restricted"}})),
+}
+
+#[test]
+fn ec2tokens_need_the_ec2credential_method() {
+    let s = TestServer::start_with(
+        "[auth]\nmethods = external,password,token,oauth1,mapped,application_credential\n",
     );
-    let rac = r.json()["application_credential"].clone();
-    let r = w.s.post_json(
-        "/v3/auth/tokens",
-        None,
-        &json!({"auth": {"identity": {"methods": ["application_credential"],
-        "application_credential": {"id": rac["id"], "secret": rac["secret"]}}}}),
-    );
-    let restricted = r.subject_token();
-    let r = w.create(&restricted, json!({"user_id": w.alice, "type": "ec2", "project_id": w.project, "blob": "{\"access\": \"r-acc\"}"}));
-    assert_eq!(r.status, 403, "{}", r.body);
-    let r = send(
-        &w.s,
-        "POST",
-        &format!("/v3/users/{}/credentials/OS-EC2", w.alice),
-        &restricted,
-        Some(&json!({"tenant_id": w.project})),
-    );
-    assert_eq!(r.status, 403, "{}", r.body);
+    let admin = s.admin_token();
+    for route in ["/v3/ec2tokens", "/v3/s3tokens"] {
+        let r = send(
+            &s,
+            "POST",
+            route,
+            &admin,
+            Some(&json!({"credentials": {"access": "a"}})),
+        );
+        assert_eq!(r.status, 503, "{route}: {}", r.body);
+        assert!(
+            r.body.contains("Add ec2credential to the [auth] methods"),
+            "{}",
+            r.body
+        );
+    }
 }

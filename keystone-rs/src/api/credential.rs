@@ -62,19 +62,27 @@ fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// A token obtained through a delegation (trust, application credential, OAuth1).
-fn is_delegated(caller: &Token) -> bool {
+/// A token obtained through a delegation: a trust scope, or a method outside the primary
+/// set (application credential, OAuth1, `ec2credential`, or none at all).
+fn is_delegated(state: &State, caller: &Token) -> bool {
     caller.payload.trust_id.is_some()
-        || caller.payload.app_cred_id.is_some()
-        || caller.payload.access_token_id.is_some()
+        || crate::token::delegated::is_delegated(caller, &state.config)
 }
 
-/// Keystone's `_check_credential_project_scope` (OSSA for delegated tokens and
-/// credentials): a delegated token reaches only the credentials of the project it is
-/// scoped to — never a project-less one such as a TOTP secret — unless `[security_compliance]
-/// allow_insecure_admin_trust_cross_project_credentials_access` lets an admin through.
-fn check_project_scope(state: &State, caller: &Token, project_id: Option<&str>) -> Result<()> {
-    if !is_delegated(caller) || project_id == caller.project_id() {
+fn delegated_refused() -> Error {
+    Error::forbidden_action("Delegated tokens cannot access credentials directly")
+}
+
+/// Keystone 30's `_require_primary_auth` (LP#2153453, LP#2159643): delegated tokens do not
+/// touch credentials at all — unless `[security_compliance]
+/// allow_insecure_admin_trust_cross_project_credentials_access` lets an admin-role
+/// delegated token reach `ec2` credentials.
+fn require_primary_auth(
+    state: &State,
+    caller: &Token,
+    credential_type: Option<&str>,
+) -> Result<()> {
+    if !is_delegated(state, caller) {
         return Ok(());
     }
     let escape_hatch = state
@@ -89,27 +97,20 @@ fn check_project_scope(state: &State, caller: &Token, project_id: Option<&str>) 
                 "true" | "1" | "yes" | "on"
             )
         });
-    if escape_hatch && context::authorize(state, caller, "admin_required", &json!({})).is_ok() {
+    let ec2 = credential_type.is_some_and(|t| t.to_lowercase() == EC2);
+    if escape_hatch
+        && ec2
+        && context::authorize(state, caller, "admin_required", &json!({})).is_ok()
+    {
         return Ok(());
     }
-    Err(Error::forbidden_action(
-        "Credential project does not match the project scope of the delegated token",
-    ))
+    Err(delegated_refused())
 }
 
-/// A restricted application credential's token may not make EC2 credentials.
-fn forbid_restricted(caller: &Token, action: &str) -> Result<()> {
-    let from_app_cred = caller
-        .payload
-        .methods
-        .iter()
-        .any(|m| m == crate::application_credential::METHOD);
-    let unrestricted = caller
-        .application_credential
-        .as_ref()
-        .is_some_and(|ac| ac.is_unrestricted());
-    if from_app_cred && !unrestricted {
-        return Err(Error::forbidden_action(action));
+/// The OS-EC2 routes' version: no escape hatch.
+fn require_primary_auth_for_ec2(state: &State, caller: &Token) -> Result<()> {
+    if is_delegated(state, caller) {
+        return Err(delegated_refused());
     }
     Ok(())
 }
@@ -182,7 +183,7 @@ async fn list_credentials(state: State, req: HttpRequest) -> Result<HttpResponse
                 .entity("credential", policy_view(c))
                 .build();
             context::authorize(&state, &caller, "identity:get_credential", &t).is_ok()
-                && check_project_scope(&state, &caller, c.project_id.as_deref()).is_ok()
+                && require_primary_auth(&state, &caller, Some(&c.type_)).is_ok()
         })
         .collect();
     let mut truncated = false;
@@ -243,15 +244,8 @@ async fn create_credential(
     let text = |k: &str| request.get(k).and_then(Value::as_str).map(str::to_string);
     let type_ = text("type").unwrap_or_default();
     let is_ec2 = type_.to_lowercase() == EC2;
-    if is_ec2 {
-        forbid_restricted(
-            &caller,
-            "Using method 'application_credential' is not allowed for managing additional \
-             credentials.",
-        )?;
-    }
+    require_primary_auth(&state, &caller, Some(&type_))?;
     let project_id = text("project_id");
-    check_project_scope(&state, &caller, project_id.as_deref())?;
     let mut blob = text("blob").unwrap_or_default();
     let id = if is_ec2 {
         let mut parsed = credential::parse_ec2_blob(request.get("blob"))?;
@@ -333,7 +327,7 @@ async fn get_credential(
         &stored_target(&found, &credential_id),
     )?;
     let c = found.ok_or_else(|| Error::could_not_find("credential", &credential_id))?;
-    check_project_scope(&state, &caller, c.project_id.as_deref())?;
+    require_primary_auth(&state, &caller, Some(&c.type_))?;
     let base = base_url(&req, &state.config);
     Ok(json_response(
         StatusCode::OK,
@@ -363,7 +357,7 @@ async fn update_credential(
         &stored_target(&found, &credential_id),
     )?;
     let current = found.ok_or_else(|| Error::could_not_find("credential", &credential_id))?;
-    check_project_scope(&state, &caller, current.project_id.as_deref())?;
+    require_primary_auth(&state, &caller, Some(&current.type_))?;
     credential::check_ec2_blob_update(&current, &patch)?;
     if patch
         .get("id")
@@ -384,9 +378,6 @@ async fn update_credential(
         .entity("credential", merged)
         .build();
     context::authorize(&state, &caller, "identity:update_credential", &after)?;
-    if let Some(p) = patch.get("project_id") {
-        check_project_scope(&state, &caller, p.as_str())?;
-    }
     credential::check_update(&current, &patch)?;
     let keys = state.credential_keys.clone();
     let id = credential_id.clone();
@@ -416,7 +407,7 @@ async fn delete_credential(
         &stored_target(&found, &credential_id),
     )?;
     let c = found.ok_or_else(|| Error::could_not_find("credential", &credential_id))?;
-    check_project_scope(&state, &caller, c.project_id.as_deref())?;
+    require_primary_auth(&state, &caller, Some(&c.type_))?;
     let id = credential_id.clone();
     let deleted = state
         .db
@@ -469,6 +460,7 @@ async fn list_ec2(state: State, req: HttpRequest, path: web::Path<String>) -> Re
         .path_var("user_id", user_id.clone())
         .build();
     context::authorize(&state, &caller, "identity:ec2_list_credentials", &target)?;
+    require_primary_auth_for_ec2(&state, &caller)?;
     require_user(&state, &user_id).await?;
     let keys = state.credential_keys.clone();
     let uid = user_id.clone();
@@ -477,11 +469,7 @@ async fn list_ec2(state: State, req: HttpRequest, path: web::Path<String>) -> Re
         .read(move |conn| credential::list(conn, &keys, Some(&uid), Some(EC2)))
         .await?;
     let base = base_url(&req, &state.config);
-    let items: Vec<Value> = found
-        .iter()
-        .filter(|c| check_project_scope(&state, &caller, c.project_id.as_deref()).is_ok())
-        .map(|c| ec2_json(c, &base))
-        .collect();
+    let items: Vec<Value> = found.iter().map(|c| ec2_json(c, &base)).collect();
     let self_url = format!("{base}{}", req.path());
     Ok(json_response(
         StatusCode::OK,
@@ -504,11 +492,6 @@ async fn create_ec2(
         .request_body(&body)
         .build();
     context::authorize(&state, &caller, "identity:ec2_create_credential", &target)?;
-    forbid_restricted(
-        &caller,
-        "Using method 'application_credential' is not allowed for managing additional \
-         application credentials.",
-    )?;
     require_user(&state, &user_id).await?;
     let tenant = body.get("tenant_id").cloned().unwrap_or(Value::Null);
     let tenant_id = match &tenant {
@@ -524,11 +507,7 @@ async fn create_ec2(
     if project.is_none() {
         return Err(Error::could_not_find("project", &tenant_id));
     }
-    if is_delegated(&caller) && Some(tenant_id.as_str()) != caller.project_id() {
-        return Err(Error::forbidden_action(
-            "EC2 credential project does not match the project scope of the delegated token",
-        ));
-    }
+    require_primary_auth_for_ec2(&state, &caller)?;
     let access = uuid::Uuid::new_v4().simple().to_string();
     let secret = uuid::Uuid::new_v4().simple().to_string();
     let blob = json!({
@@ -597,17 +576,8 @@ async fn authorize_ec2_member(
     if found.type_ != EC2 {
         return Err(Error::unauthorized_because("EC2 access key not found."));
     }
-    check_delegation(&caller, found.project_id.as_deref())?;
+    require_primary_auth_for_ec2(state, &caller)?;
     Ok((caller, found))
-}
-
-fn check_delegation(caller: &Token, project_id: Option<&str>) -> Result<()> {
-    if is_delegated(caller) && project_id != caller.project_id() {
-        return Err(Error::forbidden_action(
-            "EC2 credential project does not match the project scope of the delegated token",
-        ));
-    }
-    Ok(())
 }
 
 async fn get_ec2(
@@ -670,6 +640,15 @@ async fn authorize_signed_token(
         Kind::S3 => "identity:s3tokens_validate",
     };
     context::authorize(state, &caller, action, &json!({}))?;
+    // Keystone 30 refuses to mint a token whose marker method the Fernet format would drop
+    // (then nothing could tell it from a primary token).
+    if !state.config.auth.methods.iter().any(|m| m == ec2::METHOD) {
+        return Err(Error::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Cannot mint a token from an EC2 or S3 credential: the ec2credential auth method \
+             is not enabled. Add ec2credential to the [auth] methods configuration option.",
+        ));
+    }
     let body = context::json_body(req, body)?;
     let signed = ec2::signed_request(&body)?;
     let st = state.clone();
