@@ -201,7 +201,7 @@ pub async fn caller(state: &State, req: &HttpRequest) -> Result<Arc<Token>> {
         .payload
         .methods
         .iter()
-        .any(|m| m == crate::auth::ec2::METHOD)
+        .any(|m| m == crate::credential::EC2_AUTH_METHOD)
     {
         return Err(Error::new(
             actix_web::http::StatusCode::FORBIDDEN,

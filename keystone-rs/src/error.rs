@@ -229,27 +229,6 @@ impl ResponseError for Error {
     }
 }
 
-impl From<diesel::result::Error> for Error {
-    fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error as D};
-        match &e {
-            D::NotFound => Error::not_found("Could not find the requested entity."),
-            D::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => Error::conflict(
-                "Conflict occurred attempting to store the entity - Duplicate entry.",
-            )
-            .with_detail(info.message().to_string()),
-            _ if crate::db::is_connection_lost(&e) => Error::service_unavailable(e.to_string()),
-            _ => Error::internal(format!("database: {e}")),
-        }
-    }
-}
-
-impl From<r2d2::Error> for Error {
-    fn from(e: r2d2::Error) -> Self {
-        Error::service_unavailable(format!("database pool: {e}"))
-    }
-}
-
 impl From<actix_web::error::BlockingError> for Error {
     fn from(e: actix_web::error::BlockingError) -> Self {
         Error::internal(format!("blocking pool: {e}"))

@@ -3,12 +3,13 @@
 
 use crate::assignment::store as assignment_store;
 use crate::auth::request::{parse_auth_request, unsupported_method};
-use crate::auth::scope::{ScopeRequest, resolve};
+use crate::auth::scope::{self, ScopeRequest, resolve};
 use crate::auth::{
     MethodOutcome, application_credential as app_cred_method, oauth1, password,
     token as token_method,
 };
 use crate::context::{self, SUBJECT_TOKEN_HEADER, base_url, header, json_body};
+use crate::db::collection::wrap_collection;
 use crate::error::{Error, Result};
 use crate::identity::lockout;
 use crate::json::{Style, resource_body, to_ascii_string};
@@ -162,7 +163,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
         // A credential's project, or an access token's, overrides the requested scope.
         let scope = match (&outcome.application_credential, &outcome.oauth1, requested) {
             (Some(ac), _, _) => app_cred_method::scope(conn, ac)?,
-            (None, Some(grant), _) => oauth1::project_scope(conn, &grant.project_id)?,
+            (None, Some(grant), _) => scope::enabled_project_scope(conn, &grant.project_id)?,
             (None, None, Some(scope)) => scope,
             (None, None, None) if auth.scope == ScopeRequest::Absent => {
                 default_project_scope(conn, &user)?
@@ -235,17 +236,12 @@ fn default_project_scope(
     let Some(project_id) = &user.default_project_id else {
         return Ok(ResolvedScope::Unscoped);
     };
-    let Some(project) = resource_store::get_project(conn, project_id)? else {
-        return Ok(ResolvedScope::Unscoped);
+    let scope = match scope::enabled_project_scope(conn, project_id) {
+        Ok(scope) => scope,
+        // Missing or disabled: Keystone ignores the default project.
+        Err(e) if e.status == StatusCode::NOT_FOUND => return Ok(ResolvedScope::Unscoped),
+        Err(e) => return Err(e),
     };
-    let domain_id = project.domain_id.clone().unwrap_or_default();
-    let Some(domain) = resource_store::get_domain(conn, &domain_id)? else {
-        return Ok(ResolvedScope::Unscoped);
-    };
-    if !project.enabled || !domain.enabled {
-        return Ok(ResolvedScope::Unscoped);
-    }
-    let scope = ResolvedScope::Project { project, domain };
     if roles::roles_for(conn, &user.id, &scope)?.is_empty() {
         return Ok(ResolvedScope::Unscoped);
     }
@@ -375,12 +371,14 @@ async fn auth_projects(state: State, req: HttpRequest) -> Result<HttpResponse> {
             resource_store::get_projects(conn, &project_ids)
         })
         .await?;
-    let base = base_url(&req, &state.config);
-    let list: Vec<Value> = projects.iter().map(|p| p.to_project_json(&base)).collect();
-    Ok(resource_response(&json!({
-        "projects": list,
-        "links": {"next": null, "self": format!("{base}/v3/auth/projects"), "previous": null}
-    })))
+    let url = crate::api::list_url(&req, &state.config);
+    let list: Vec<Value> = projects
+        .iter()
+        .map(|p| p.to_project_json(&url.base))
+        .collect();
+    Ok(resource_response(&wrap_collection(
+        "projects", list, None, &url,
+    )))
 }
 
 async fn auth_domains(state: State, req: HttpRequest) -> Result<HttpResponse> {
@@ -394,16 +392,15 @@ async fn auth_domains(state: State, req: HttpRequest) -> Result<HttpResponse> {
             resource_store::get_projects(conn, &domain_ids)
         })
         .await?;
-    let base = base_url(&req, &state.config);
+    let url = crate::api::list_url(&req, &state.config);
     let list: Vec<Value> = domains
         .iter()
         .filter(|d| d.is_domain)
-        .map(|d| d.to_domain_json(&base))
+        .map(|d| d.to_domain_json(&url.base))
         .collect();
-    Ok(resource_response(&json!({
-        "domains": list,
-        "links": {"next": null, "self": format!("{base}/v3/auth/domains"), "previous": null}
-    })))
+    Ok(resource_response(&wrap_collection(
+        "domains", list, None, &url,
+    )))
 }
 
 async fn auth_system(state: State, req: HttpRequest) -> Result<HttpResponse> {

@@ -1,17 +1,24 @@
 //! Routes: `/v3/credentials[/{credential_id}]`, `/v3/users/{user_id}/credentials/OS-EC2
 //! [/{credential_id}]`, `POST /v3/ec2tokens` and `POST /v3/s3tokens`.
 
+use crate::api::json_response;
 use crate::auth::ec2::{self, Kind};
 use crate::context::{self, AUTH_TOKEN_HEADER, SUBJECT_TOKEN_HEADER, base_url, header};
 use crate::credential::{self, Credential, EC2, Ec2Blob, schema};
+use crate::db::collection;
+use crate::db::listing::{Comparator, Hints, declared_filters, list_limit, query_pairs};
 use crate::error::{Error, Result};
-use crate::json::{Style, resource_body, to_ascii_string};
+use crate::json::{Style, to_ascii_string};
 use crate::policy::TargetBuilder;
+use crate::python::jsonschema;
 use crate::state::State;
 use crate::token::model::Token;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
+
+/// `GET /v3/credentials` filters.
+const LIST_FILTERS: &[&str] = &["user_id", "type"];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -41,25 +48,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/v3/ec2tokens").route(web::post().to(ec2tokens)))
     .service(web::resource("/v3/s3tokens").route(web::post().to(s3tokens)));
-}
-
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(body))
-}
-
-fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>> {
-    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map(web::Query::into_inner)
-        .map_err(|_| Error::bad_request("Invalid query string."))
-}
-
-fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
 }
 
 /// A token obtained through a delegation: a trust scope, or a method outside the primary
@@ -151,14 +139,9 @@ async fn early_caller(state: &State, req: &HttpRequest) -> Result<Option<std::sy
 
 async fn list_credentials(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let caller = context::caller(&state, &req).await?;
-    let pairs = query_pairs(&req)?;
-    let user_filter = first(&pairs, "user_id").map(str::to_string);
-    let type_filter = first(&pairs, "type").map(str::to_string);
-    let filters: Vec<(&str, &str)> = ["user_id", "type"]
-        .iter()
-        .filter_map(|k| first(&pairs, k).map(|v| (*k, v)))
-        .collect();
-    let mut target = TargetBuilder::new().filters(filters);
+    let pairs = query_pairs(req.query_string());
+    jsonschema::validate_query(&schema::INDEX_QUERY, &pairs)?;
+    let mut target = TargetBuilder::new().filters(declared_filters(&pairs, LIST_FILTERS));
     if !caller.is_system() {
         target = target.entity("credential", json!({"user_id": caller.user.id}));
     }
@@ -168,6 +151,14 @@ async fn list_credentials(state: State, req: HttpRequest) -> Result<HttpResponse
         "identity:list_credentials",
         &target.build(),
     )?;
+    let mut hints = Hints::from_query(&pairs, LIST_FILTERS, None, &state.config)?;
+    hints.set_default_limit(list_limit(&state.config, "credential"));
+    // The driver answers the exact `user_id` and `type` filters in SQL.
+    let user_filter = hints.exact("user_id").map(|f| f.value.clone());
+    let type_filter = hints.exact("type").map(|f| f.value.clone());
+    hints.filters.retain(|f| {
+        !(f.comparator == Comparator::Equals && LIST_FILTERS.contains(&f.name.as_str()))
+    });
     let keys = state.credential_keys.clone();
     let found = state
         .db
@@ -175,8 +166,9 @@ async fn list_credentials(state: State, req: HttpRequest) -> Result<HttpResponse
             credential::list(conn, &keys, user_filter.as_deref(), type_filter.as_deref())
         })
         .await?;
+    let base = base_url(&req, &state.config);
     // Only what the caller may see one by one.
-    let mut visible: Vec<Credential> = found
+    let visible: Vec<Value> = found
         .into_iter()
         .filter(|c| {
             let t = TargetBuilder::new()
@@ -185,36 +177,11 @@ async fn list_credentials(state: State, req: HttpRequest) -> Result<HttpResponse
             context::authorize(&state, &caller, "identity:get_credential", &t).is_ok()
                 && require_primary_auth(&state, &caller, Some(&c.type_)).is_ok()
         })
+        .map(|c| credential::to_json(&c, &base))
         .collect();
-    let mut truncated = false;
-    if let Some(limit) = state.config.list_limit("credential") {
-        if visible.len() > limit {
-            visible.truncate(limit);
-            truncated = true;
-        }
-    }
-    let base = base_url(&req, &state.config);
-    let self_url = if req.query_string().is_empty() {
-        format!("{base}{}", req.path())
-    } else {
-        format!("{base}{}?{}", req.path(), req.query_string())
-    };
-    let mut body = Map::new();
-    body.insert(
-        "credentials".into(),
-        visible
-            .iter()
-            .map(|c| credential::to_json(c, &base))
-            .collect(),
-    );
-    body.insert(
-        "links".into(),
-        json!({"next": null, "self": self_url, "previous": null}),
-    );
-    if truncated {
-        body.insert("truncated".into(), true.into());
-    }
-    Ok(json_response(StatusCode::OK, &Value::Object(body)))
+    let url = crate::api::list_url(&req, &state.config);
+    let body = collection::wrap_collection("credentials", visible, Some(&hints), &url);
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 /// `_normalize_dict`: `:` and `-` in attribute names become `_`.
@@ -497,7 +464,7 @@ async fn create_ec2(
     let tenant_id = match &tenant {
         Value::String(s) => s.clone(),
         Value::Null => "None".to_string(),
-        other => crate::policy::python::py_str(other),
+        other => crate::python::py_str(other),
     };
     let pid = tenant_id.clone();
     let project = state

@@ -15,7 +15,7 @@ use crate::token::model::{ResolvedScope, Token};
 use serde_json::{Map, Value};
 
 /// The method name tokens issued here carry.
-pub const METHOD: &str = "ec2credential";
+pub const METHOD: &str = crate::credential::EC2_AUTH_METHOD;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -26,13 +26,13 @@ pub enum Kind {
 /// The signed-request description from the body: `credentials`, else `credential`, else
 /// `ec2Credentials` (the first that is truthy), as Keystone has always accepted.
 pub fn signed_request(body: &Value) -> Result<Map<String, Value>> {
-    if !crate::policy::python::is_truthy(body) {
+    if !crate::python::is_truthy(body) {
         return Err(Error::bad_request("request must include a request body"));
     }
     let found = ["credentials", "credential", "ec2Credentials"]
         .iter()
         .filter_map(|k| body.get(*k))
-        .find(|v| crate::policy::python::is_truthy(v));
+        .find(|v| crate::python::is_truthy(v));
     let map = match found {
         Some(Value::Object(m)) => m.clone(),
         _ => Map::new(),

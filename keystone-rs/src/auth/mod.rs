@@ -5,6 +5,7 @@ pub mod ec2;
 pub mod oauth1;
 pub mod password;
 pub mod request;
+pub mod schema;
 pub mod scope;
 pub mod token;
 

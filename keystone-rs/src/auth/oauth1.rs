@@ -12,7 +12,6 @@ use crate::oauth1::signature::signing_uri;
 use crate::oauth1::signature::{self, Endpoint, OAuthHeader};
 use crate::oauth1::{self, store as oauth1_store};
 use crate::resource::store as resource_store;
-use crate::token::model::ResolvedScope;
 use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
 use chrono::Utc;
@@ -103,26 +102,4 @@ pub fn authenticate(
         }),
         ..Default::default()
     })
-}
-
-/// The access token's project replaces whatever scope the request asked for.
-pub fn project_scope(conn: &mut AnyConnection, project_id: &str) -> Result<ResolvedScope> {
-    let project = resource_store::get_project(conn, project_id)?
-        .ok_or_else(|| Error::could_not_find("project", project_id))?;
-    let domain_id = project.domain_id.clone().unwrap_or_default();
-    let domain = resource_store::get_domain(conn, &domain_id)?
-        .ok_or_else(|| Error::could_not_find("domain", &domain_id))?;
-    if !project.enabled {
-        return Err(Error::not_found(format!(
-            "Unable to validate token because project {} is disabled",
-            project.id
-        )));
-    }
-    if !domain.enabled {
-        return Err(Error::not_found(format!(
-            "Unable to validate token because domain {} is disabled",
-            domain.id
-        )));
-    }
-    Ok(ResolvedScope::Project { project, domain })
 }

@@ -9,10 +9,8 @@
 use crate::error::{Error, Result};
 use crate::fernet::envelope::{self, FernetKey};
 use crate::fernet::keys::KeyRepository;
-use rand::RngCore;
 use sha1::{Digest, Sha1};
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Keystone's `MAX_ACTIVE_KEYS` for credentials: fixed, not configurable.
 pub const MAX_ACTIVE_KEYS: u32 = 3;
@@ -91,14 +89,7 @@ impl CredentialKeys {
         let keys = self.load()?;
         let primary = FernetKey::from_base64(&keys[0])
             .ok_or_else(|| Error::internal("credential primary key is not a Fernet key"))?;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_err(|_| Error::internal("system clock is before 1970"))?
-            .as_secs();
-        let mut iv = [0u8; 16];
-        rand::rngs::OsRng
-            .try_fill_bytes(&mut iv)
-            .map_err(|e| Error::internal(format!("no randomness for a Fernet IV: {e}")))?;
+        let (now, iv) = crate::fernet::keyring::now_and_iv()?;
         let token = primary
             .seal(plaintext.as_bytes(), now, iv)
             .ok_or_else(|| Error::internal("credential encryption failed"))?;

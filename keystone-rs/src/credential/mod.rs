@@ -15,8 +15,13 @@ use crate::error::{Error, Result};
 use crate::json::{Style, to_ascii_string};
 pub use crypto::CredentialKeys;
 pub use model::{Credential, EC2, Ec2Blob, StoredCredential};
+
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+
+/// The `[auth] methods` name of EC2 credential tokens (`ec2credential`); the context refuses
+/// such tokens as callers.
+pub const EC2_AUTH_METHOD: &str = "ec2credential";
 
 /// Keystone's `hash_access_key`: the id of an EC2 credential.
 pub fn ec2_id(access: &str) -> String {

@@ -4,7 +4,7 @@
 //! over the string to sign) compute them. Anything the Python code would crash on is a
 //! refusal here (`None`), never a panic.
 
-use crate::policy::python::py_str;
+use crate::python::py_str;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};

@@ -235,7 +235,7 @@ pub fn issue_bound_token(
             "tls_client_auth: the user has no default project",
         )));
     };
-    let scope = match crate::auth::oauth1::project_scope(conn, &project_id) {
+    let scope = match crate::auth::scope::enabled_project_scope(conn, &project_id) {
         Ok(scope) => scope,
         Err(e) => return client_error(e),
     };

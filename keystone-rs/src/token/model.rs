@@ -4,6 +4,7 @@
 
 use crate::application_credential::model::ApplicationCredential;
 use crate::assignment::model::Role;
+use crate::error::{Error, Result};
 use crate::fernet::TokenPayload;
 use crate::identity::model::User;
 use crate::oauth1::model::Delegation;
@@ -27,7 +28,34 @@ pub enum ResolvedScope {
     System,
 }
 
+/// Keystone's 404 for a token whose project or domain is disabled.
+pub fn disabled(kind: &str, id: &str) -> Error {
+    Error::not_found(format!(
+        "Unable to validate token because {kind} {id} is disabled"
+    ))
+}
+
 impl ResolvedScope {
+    /// Keystone's token-model checks: a project scope needs its project and its domain
+    /// enabled, a domain scope its domain.
+    pub fn check_enabled(&self) -> Result<()> {
+        match self {
+            ResolvedScope::Project { project, domain } => {
+                if !project.enabled {
+                    return Err(disabled("project", &project.id));
+                }
+                if !domain.enabled {
+                    return Err(disabled("domain", &domain.id));
+                }
+            }
+            ResolvedScope::Domain(domain) if !domain.enabled => {
+                return Err(disabled("domain", &domain.id));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// The project of a project scope.
     pub fn project(&self) -> Option<&Project> {
         match self {

@@ -3,7 +3,7 @@
 
 use super::cache::ValidationCache;
 use super::formatter::TokenFormatter;
-use super::model::{Derived, ResolvedScope, Token};
+use super::model::{Derived, ResolvedScope, Token, disabled};
 use super::roles::token_roles;
 use crate::application_credential::store as app_cred_store;
 use crate::assignment::model::Role;
@@ -257,10 +257,7 @@ fn load_token(
     let user_domain = cached_domain(conn, cache, &user.domain_id)?
         .ok_or_else(|| Error::could_not_find("domain", &user.domain_id))?;
     if !user_domain.enabled {
-        return Err(Error::not_found(format!(
-            "Unable to validate token because domain {} is disabled",
-            user_domain.id
-        )));
+        return Err(disabled("domain", &user_domain.id));
     }
     let inactive = inactivity::past_limit(config, &user)
         && inactivity::is_inactive(conn.get()?, config, &user)?;
@@ -269,29 +266,7 @@ fn load_token(
             "Could not find token: {token_id}."
         )));
     }
-    match &scope {
-        ResolvedScope::Project { project, domain } => {
-            if !project.enabled {
-                return Err(Error::not_found(format!(
-                    "Unable to validate token because project {} is disabled",
-                    project.id
-                )));
-            }
-            if !domain.enabled {
-                return Err(Error::not_found(format!(
-                    "Unable to validate token because domain {} is disabled",
-                    domain.id
-                )));
-            }
-        }
-        ResolvedScope::Domain(domain) if !domain.enabled => {
-            return Err(Error::not_found(format!(
-                "Unable to validate token because domain {} is disabled",
-                domain.id
-            )));
-        }
-        _ => {}
-    }
+    scope.check_enabled()?;
     if !matches!(scope, ResolvedScope::Unscoped) && roles.is_empty() {
         return Err(Error::not_found(format!(
             "Could not find token: {token_id}."
