@@ -7,6 +7,7 @@
 use crate::application_credential::store as app_cred_store;
 use crate::assignment::{self, Target, store as assignment_store};
 use crate::catalog::store as catalog_store;
+use crate::credential::store as credential_store;
 use crate::db::AnyConnection;
 use crate::db::unserved;
 use crate::error::Result;
@@ -28,7 +29,7 @@ pub fn delete_user(conn: &mut AnyConnection, retention_secs: i64, user_id: &str)
     oauth2_store::delete_for_credentials(conn, &credentials)?;
     oauth1::on_user_deleted(conn, user_id)?;
     assignment_store::delete_grants_of_user(conn, user_id)?;
-    unserved::delete_for_user(conn, user_id)?;
+    credential_store::delete_for_user(conn, user_id)?;
     trust_store::soft_delete_for_user(conn, user_id)?;
     identity::users::delete(conn, retention_secs, user_id)
 }
@@ -116,6 +117,7 @@ fn run(conn: &mut AnyConnection, s: &Settings, plan: Deletion) -> Result<()> {
 fn delete_leaf(conn: &mut AnyConnection, s: &Settings, p: &Project) -> Result<()> {
     resource_delete::delete_one(conn, s, p)?;
     assignment_store::delete_grants_on(conn, &Target::Project(p.id.clone()))?;
+    credential_store::delete_for_project(conn, &p.id)?;
     unserved::delete_for_project(conn, &p.id)?;
     trust_store::soft_delete_for_project(conn, &p.id)?;
     catalog_store::delete_project_associations(conn, &p.id)?;

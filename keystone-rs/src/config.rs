@@ -13,6 +13,7 @@ pub struct Config {
     pub database: DatabaseSection,
     pub token: TokenSection,
     pub fernet_tokens: FernetTokensSection,
+    pub credential: CredentialSection,
     pub identity: IdentitySection,
     pub auth: AuthSection,
     pub oslo_policy: OsloPolicySection,
@@ -61,6 +62,17 @@ pub struct TokenSection {
 pub struct FernetTokensSection {
     pub key_repository: PathBuf,
     pub max_active_keys: u32,
+}
+
+/// `[credential]`: the key repository credentials are encrypted with, how long a signed
+/// EC2/S3 request stays valid, and the per-user limit.
+#[derive(Debug, Clone)]
+pub struct CredentialSection {
+    pub key_repository: PathBuf,
+    /// Minutes.
+    pub auth_ttl: i64,
+    /// Negative: unlimited.
+    pub user_limit: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -313,6 +325,19 @@ impl Config {
                     .unwrap_or_else(|| state.join("fernet-keys")),
                 max_active_keys: r.parse("fernet_tokens", "max_active_keys", 3)?,
             },
+            credential: CredentialSection {
+                // Keystone's default for a deployment with a keystone.conf; the embedded
+                // default (no file) keeps everything under ./var/.
+                key_repository: r
+                    .string("credential", "key_repository")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| match path {
+                        Some(_) => PathBuf::from("/etc/keystone/credential-keys/"),
+                        None => state.join("credential-keys"),
+                    }),
+                auth_ttl: r.parse("credential", "auth_ttl", 15)?,
+                user_limit: r.parse("credential", "user_limit", -1)?,
+            },
             identity: IdentitySection {
                 default_domain_id: r
                     .string("identity", "default_domain_id")
@@ -340,6 +365,9 @@ impl Config {
                         "oauth1",
                         "mapped",
                         "application_credential",
+                        // Keystone 30: the marker of tokens minted by ec2tokens/s3tokens,
+                        // kept through the Fernet methods bitmask (LP#2153453).
+                        "ec2credential",
                     ]
                     .iter()
                     .map(|s| s.to_string())
@@ -508,6 +536,10 @@ const KNOWN: &[(&str, &str)] = &[
     ("token", "revoke_by_id"),
     ("fernet_tokens", "key_repository"),
     ("fernet_tokens", "max_active_keys"),
+    ("credential", "key_repository"),
+    ("credential", "auth_ttl"),
+    ("credential", "user_limit"),
+    ("credential", "list_limit"),
     ("identity", "default_domain_id"),
     ("identity", "password_hash_algorithm"),
     ("identity", "password_hash_rounds"),

@@ -195,6 +195,19 @@ pub async fn caller(state: &State, req: &HttpRequest) -> Result<Arc<Token>> {
             Error::unauthorized_because(format!("caller token rejected ({})", e.status.as_u16()))
         }
     })?;
+    // Keystone's auth middleware refuses EC2 credential tokens as callers (the method
+    // survives the Fernet bitmask: `ec2credential` is in `[auth] methods`, LP#2153453).
+    if token
+        .payload
+        .methods
+        .iter()
+        .any(|m| m == crate::credential::EC2_AUTH_METHOD)
+    {
+        return Err(Error::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "EC2 credential tokens cannot be used for authorization.",
+        ));
+    }
     check_certificate_binding(req, &token)?;
     // A credential token with access rules only reaches what its rules allow.
     enforce_access_rules(state, req, &token).await?;

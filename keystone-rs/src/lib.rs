@@ -20,6 +20,7 @@ pub mod application_credential;
 pub mod assignment;
 pub mod auth;
 pub mod catalog;
+pub mod credential;
 pub mod federation;
 pub mod manage;
 pub mod oauth1;

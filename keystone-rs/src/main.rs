@@ -50,6 +50,15 @@ enum Manage {
     /// Rotate the Fernet keys.
     #[command(name = "fernet_rotate")]
     FernetRotate(OwnerArgs),
+    /// Create the credential encryption key repository.
+    #[command(name = "credential_setup")]
+    CredentialSetup(OwnerArgs),
+    /// Rotate the credential encryption keys (refused until every credential uses the primary key).
+    #[command(name = "credential_rotate")]
+    CredentialRotate(OwnerArgs),
+    /// Re-encrypt every credential with the primary credential key.
+    #[command(name = "credential_migrate")]
+    CredentialMigrate(OwnerArgs),
     /// Would this caller be allowed this action on this target? (like oslopolicy-checker)
     #[command(name = "policy_check")]
     PolicyCheck(PolicyCheckArgs),
@@ -165,6 +174,7 @@ fn init_logging(config: &Config) {
 /// The embedded default: keys, schema and an admin are made on first start.
 fn prepare_embedded(config: &Config, bind: &str) -> anyhow::Result<()> {
     manage::fernet_setup(config)?;
+    manage::credential_setup(config)?;
     manage::db_sync(config)?;
     let db = Db::open(&config.database.connection, 1)?;
     if bootstrap::is_empty(config, &db)? {
@@ -214,6 +224,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     manage::trust::trust_flush(&config, what, a.date.as_deref())?;
                     Ok(())
                 }
+                Manage::CredentialSetup(_) => manage::credential_setup(&config),
+                Manage::CredentialRotate(_) => manage::credential_rotate(&config),
+                Manage::CredentialMigrate(_) => manage::credential_migrate(&config),
                 Manage::PolicyDump => {
                     print!("{}", manage::policy::dump(&config)?);
                     Ok(())

@@ -15,6 +15,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::api::revoke::configure(cfg);
     crate::api::catalog::configure(cfg);
     crate::api::application_credential::configure(cfg);
+    crate::api::credential::configure(cfg);
     crate::api::oauth1::configure(cfg);
     crate::api::oauth2::configure(cfg);
     crate::api::federation::configure(cfg);

@@ -2,6 +2,7 @@
 //! route file imports it and the server that registers the routes builds it.
 
 use crate::config::Config;
+use crate::credential::CredentialKeys;
 use crate::db::Db;
 use crate::policy::Enforcer;
 use crate::ratelimit::RateLimiter;
@@ -16,6 +17,8 @@ pub struct AppState {
     pub db: Db,
     pub tokens: Arc<TokenFormatter>,
     pub policy: Arc<Enforcer>,
+    /// `[credential] key_repository`: read on each use, as Keystone does.
+    pub credential_keys: Arc<CredentialKeys>,
     /// Shared by every worker: one count per source for the whole process.
     pub rate_limiter: Option<Arc<RateLimiter>>,
 }
@@ -30,11 +33,13 @@ impl AppState {
         tokens.cache = ValidationCache::new(config.validation_cache.clone(), db.epoch().clone());
         let policy = Enforcer::from_config(&config)?;
         let rate_limiter = RateLimiter::from_config(&config.rate_limit).map(Arc::new);
+        let credential_keys = Arc::new(CredentialKeys::from_config(&config));
         Ok(AppState {
             config: Arc::new(config),
             db,
             tokens: Arc::new(tokens),
             policy: Arc::new(policy),
+            credential_keys,
             rate_limiter,
         })
     }

@@ -9,6 +9,7 @@ mod assignment;
 mod auth_routes;
 mod catalog;
 mod concurrency;
+mod credentials;
 mod errors;
 mod federation;
 mod identity;

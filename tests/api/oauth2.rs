@@ -729,10 +729,84 @@ fn deleting_the_credential_forgets_its_jwt_registration() {
     let id = f.client_id.clone();
     let left =
         f.s.db()
-            .read_blocking(move |conn| keystone_rs::oauth2::store::get(conn, &id))
+            .read_blocking(move |conn| {
+                let keys = keystone_rs::credential::CredentialKeys::from_config(&f.s.config);
+                keystone_rs::oauth2::store::get(conn, &keys, &id)
+            })
             .unwrap();
     assert!(
         left.is_none(),
         "the registration (and its readable secret) outlived the credential"
     );
+}
+
+/// The client_secret_jwt secret is sealed with the credential keys at rest; one stored in the
+/// clear before sealing existed still works and `credential_migrate` seals it.
+#[test]
+fn jwt_client_secrets_are_sealed_at_rest_and_migrated() {
+    use diesel::prelude::*;
+    use keystone_rs::db::schema::ksrs_oauth2_client as t;
+    let f = Fixture::new();
+    assert_eq!(
+        f.register(&json!({"client": {"secret": f.secret}})).status,
+        200
+    );
+    let keys = keystone_rs::credential::CredentialKeys::from_config(&f.s.config);
+    let id = f.client_id.clone();
+    let row = |id: String| {
+        f.s.db()
+            .read_blocking(move |conn| {
+                Ok(t::table
+                    .filter(t::application_credential_id.eq(id))
+                    .select((t::jwt_secret, t::jwt_secret_key_hash))
+                    .first::<(Option<String>, Option<String>)>(conn)?)
+            })
+            .unwrap()
+    };
+    let (stored, hash) = row(id.clone());
+    let stored = stored.unwrap();
+    assert!(!stored.contains(&f.secret), "the secret is stored readable");
+    assert_eq!(hash.unwrap(), keys.primary_key_hash().unwrap());
+    let (k, i) = (keys.clone(), id.clone());
+    let reg =
+        f.s.db()
+            .read_blocking(move |conn| keystone_rs::oauth2::store::get(conn, &k, &i))
+            .unwrap()
+            .unwrap();
+    assert_eq!(reg.jwt_secret.as_deref(), Some(f.secret.as_str()));
+    // A row from before sealing: plaintext, no hash.
+    let (plain, i) = (f.secret.clone(), id.clone());
+    f.s.db()
+        .write_blocking(move |conn| {
+            diesel::update(t::table.filter(t::application_credential_id.eq(i)))
+                .set((
+                    t::jwt_secret.eq(Some(plain)),
+                    t::jwt_secret_key_hash.eq(None::<String>),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .unwrap();
+    let (k, i) = (keys.clone(), id.clone());
+    let reg =
+        f.s.db()
+            .read_blocking(move |conn| keystone_rs::oauth2::store::get(conn, &k, &i))
+            .unwrap()
+            .unwrap();
+    assert_eq!(reg.jwt_secret.as_deref(), Some(f.secret.as_str()));
+    // Rotation waits for it; migration seals it.
+    let primary = keys.primary_key_hash().unwrap();
+    let behind =
+        f.s.db()
+            .read_blocking(move |conn| {
+                keystone_rs::oauth2::store::count_secrets_not_on_primary(conn, &primary)
+            })
+            .unwrap();
+    assert_eq!(behind, 1);
+    assert!(keystone_rs::manage::credential_rotate(&f.s.config).is_err());
+    keystone_rs::manage::credential_migrate(&f.s.config).unwrap();
+    let (stored, hash) = row(id.clone());
+    assert!(!stored.unwrap().contains(&f.secret));
+    assert_eq!(hash.unwrap(), keys.primary_key_hash().unwrap());
+    keystone_rs::manage::credential_rotate(&f.s.config).unwrap();
 }

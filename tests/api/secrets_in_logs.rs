@@ -161,6 +161,60 @@ fn debug_log_of_a_full_run_holds_no_secret() {
     );
     assert!(matches!(r.status, 400 | 401 | 404), "{}", r.body);
 
+    // Credentials: a blob on create, update and read (and a malformed EC2 one echoed in
+    // no log line), an EC2 secret through OS-EC2, signatures right and wrong through
+    // ec2tokens and s3tokens.
+    const BLOB: &str = "credential-blob-3e9a7c";
+    secrets.push(BLOB.into());
+    let r = s.post_json(
+        "/v3/credentials",
+        Some(&admin),
+        &json!({"credential": {"user_id": admin_id, "type": "cert", "blob": BLOB}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let cid = r.json()["credential"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        s.get(&format!("/v3/credentials/{cid}"), Some(&admin))
+            .status,
+        200
+    );
+    let bad_ec2 = "{\"secret\": \"credential-blob-3e9a7c\"}";
+    let r = s.post_json(
+        "/v3/credentials",
+        Some(&admin),
+        &json!({"credential": {"user_id": admin_id, "type": "ec2", "project_id": "p", "blob": bad_ec2}}),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    let project_id = r_json(&s.tokens("GET", "", &admin, &admin))["token"]["project"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = s.post_json(
+        &format!("/v3/users/{admin_id}/credentials/OS-EC2"),
+        Some(&admin),
+        &json!({"tenant_id": project_id}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let ec2 = r.json()["credential"].clone();
+    let ec2_secret = ec2["secret"].as_str().unwrap().to_string();
+    secrets.push(ec2_secret.clone());
+    let s3_signature = "c2lnbmF0dXJlLW9mLWFuLXMzLXJlcXVlc3Q=";
+    secrets.push(s3_signature.into());
+    for route in ["/v3/ec2tokens", "/v3/s3tokens"] {
+        let r = s.post_json(
+            route,
+            Some(&admin),
+            &json!({"credentials": {"access": ec2["access"], "signature": s3_signature,
+                "token": "R0VUCgoKL2J1Y2tldA==", "host": "h:1", "verb": "GET", "path": "/",
+                "params": {"SignatureVersion": "2"}}}),
+        );
+        assert_eq!(r.status, 401, "{route}: {}", r.body);
+    }
+    for entry in std::fs::read_dir(s.dir.path().join("credential-keys")).expect("keys") {
+        let key = std::fs::read_to_string(entry.expect("key").path()).expect("key");
+        secrets.push(key.trim().to_string());
+    }
+
     // The key repository's keys.
     for entry in std::fs::read_dir(s.dir.path().join("fernet-keys")).expect("keys") {
         let key = std::fs::read_to_string(entry.expect("key").path()).expect("key");

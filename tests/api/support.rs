@@ -133,12 +133,21 @@ impl TestServer {
         } else {
             "[validation_cache]\nsync_interval_ms = 0\n"
         };
+        let credential_conf = if extra_conf.contains("[credential]") {
+            String::new()
+        } else {
+            format!(
+                "[credential]\nkey_repository = {}\n",
+                dir.path().join("credential-keys").display()
+            )
+        };
         let conf = format!(
-            "[database]\nconnection = {url}\nmax_pool_size = 4\n[fernet_tokens]\nkey_repository = {}\n[identity]\npassword_hash_rounds = 4\n{cache_conf}{extra_conf}\n",
+            "[database]\nconnection = {url}\nmax_pool_size = 4\n[fernet_tokens]\nkey_repository = {}\n[identity]\npassword_hash_rounds = 4\n{credential_conf}{cache_conf}{extra_conf}\n",
             dir.path().join("fernet-keys").display()
         );
         let config = Config::parse(&conf, None).expect("config");
         manage::fernet_setup(&config).expect("fernet_setup");
+        manage::credential_setup(&config).expect("credential_setup");
         manage::db_sync(&config).expect("db_sync");
         let db = Db::open(&config.database.connection, 2).expect("db");
         let endpoint = format!("http://127.0.0.1:{port}/v3");

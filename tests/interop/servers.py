@@ -129,7 +129,7 @@ key_repository = {key_repository}
 [credential]
 key_repository = {workdir}/credential-keys
 [auth]
-methods = external,password,token,oauth1,mapped,application_credential
+methods = external,password,token,oauth1,mapped,application_credential,ec2credential
 [oslo_policy]
 enforce_scope = true
 enforce_new_defaults = true
@@ -262,6 +262,7 @@ class KeystoneRs:
         self.write_config()
         self.manage("db_sync")
         self.manage("fernet_setup")
+        self.manage("credential_setup")
         self.manage(*bootstrap_args(self.base_url))
 
     def start(self, detach: bool = False) -> None:

@@ -19,7 +19,7 @@ VENV=${INTEROP_VENV:-$REPO/target/interop-venv}
 # holding the hash of the inputs and the interpreter version makes the next run a no-op.
 ensure_venv() {
   local dir=$1 reqs=$2 want
-  want=$( { "$PYTHON" -V 2>&1; cat "$reqs" "$HERE/constraints.txt"; } | sha256sum | cut -d' ' -f1)
+  want=$( { "$PYTHON" -V 2>&1; cat "$reqs" "$HERE/constraints.txt" ${3:+"$3"}; } | sha256sum | cut -d' ' -f1)
   if [[ -x $dir/bin/python && -f $dir/.interop-stamp && $(<"$dir/.interop-stamp") == "$want" ]] &&
      "$dir/bin/python" -c 'import sys' 2>/dev/null; then
     return 0
@@ -29,10 +29,13 @@ ensure_venv() {
   mkdir -p "$(dirname "$dir")"
   "$PYTHON" -m venv "$dir"
   "$dir/bin/pip" install -q --disable-pip-version-check -r "$reqs" -c "$HERE/constraints.txt"
+  if [[ -n ${3:-} ]]; then
+    "$dir/bin/pip" install -q --disable-pip-version-check --no-deps -r "$3"
+  fi
   echo "$want" > "$dir/.interop-stamp"
 }
 
-ensure_venv "$VENV" "$HERE/requirements.txt"
+ensure_venv "$VENV" "$HERE/requirements.txt" "$HERE/requirements-nodeps.txt"
 
 PEER_VENV=
 if [[ ${INTEROP_SKIP_MIXED:-0} != 1 ]]; then

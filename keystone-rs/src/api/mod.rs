@@ -7,6 +7,7 @@ pub mod application_credential;
 pub mod assignment;
 pub mod auth;
 pub mod catalog;
+pub mod credential;
 pub mod discovery;
 pub mod federation;
 pub mod health;

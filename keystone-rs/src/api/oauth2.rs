@@ -408,9 +408,10 @@ async fn get_client(
         "identity:get_application_credential",
     )
     .await?;
+    let keys = state.credential_keys.clone();
     let reg = state
         .db
-        .read(move |conn| store::get(conn, &ac.id))
+        .read(move |conn| store::get(conn, &keys, &ac.id))
         .await?
         .ok_or_else(|| Error::could_not_find("OAuth2 client", &credential_id))?;
     Ok(client_response(StatusCode::OK, &reg))
@@ -437,7 +438,7 @@ async fn put_client(
         .db
         .write(move |conn| {
             let reg = crate::oauth2::prepare_registration(conn, &st.config, &ac, &body)?;
-            store::put(conn, &reg)?;
+            store::put(conn, &st.credential_keys, &reg)?;
             Ok(reg)
         })
         .await?;

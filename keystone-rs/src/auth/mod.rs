@@ -1,6 +1,7 @@
 //! `/v3/auth/*`: the auth request, one file per method, and the routes.
 
 pub mod application_credential;
+pub mod ec2;
 pub mod oauth1;
 pub mod password;
 pub mod request;

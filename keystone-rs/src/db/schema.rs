@@ -559,11 +559,14 @@ diesel::table! {
     /// OAuth 2.0 JWT client authentication registered on an application credential.
     ksrs_oauth2_client (application_credential_id) {
         application_credential_id -> Text,
+        /// Sealed with the credential keys (Fernet, padded); plaintext when
+        /// `jwt_secret_key_hash` is NULL (stored before sealing).
         jwt_secret -> Nullable<Text>,
         public_key -> Nullable<Text>,
         public_key_alg -> Nullable<Text>,
         /// Microseconds since the epoch, UTC.
         created_at -> BigInt,
+        jwt_secret_key_hash -> Nullable<Text>,
     }
 }
 

@@ -83,14 +83,7 @@ impl KeyRing {
     /// Encrypt with the primary key at the current time and a random IV; the token has
     /// no `=` padding, as Keystone hands it out.
     pub fn encrypt(&self, plaintext: &[u8]) -> Result<String> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_err(|_| Error::internal("system clock is before 1970"))?
-            .as_secs();
-        let mut iv = [0u8; 16];
-        rand::rngs::OsRng
-            .try_fill_bytes(&mut iv)
-            .map_err(|e| Error::internal(format!("no randomness for a Fernet IV: {e}")))?;
+        let (now, iv) = now_and_iv()?;
         self.encrypt_at(plaintext, now, iv)
     }
 
@@ -216,6 +209,19 @@ fn read_repository(repository: &KeyRepository) -> Result<Loaded> {
 /// Keystone's `KeysNotFound`: a 500 whose detail tells the operator what to do.
 fn keys_not_found() -> Error {
     Error::internal("No encryption keys found; run keystone-manage fernet_setup to bootstrap one.")
+}
+
+/// What sealing a Fernet token now needs: the current time (seconds) and a random IV.
+pub fn now_and_iv() -> Result<(u64, [u8; 16])> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| Error::internal("system clock is before 1970"))?
+        .as_secs();
+    let mut iv = [0u8; 16];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut iv)
+        .map_err(|e| Error::internal(format!("no randomness for a Fernet IV: {e}")))?;
+    Ok((now, iv))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod policy;
 pub mod trust;
 
 use crate::config::Config;
+use crate::credential::CredentialKeys;
 use crate::db::{Db, migrate};
 use crate::fernet::keys::KeyRepository;
 
@@ -55,6 +56,85 @@ pub fn fernet_setup(config: &Config) -> anyhow::Result<()> {
 
 pub fn fernet_rotate(config: &Config) -> anyhow::Result<()> {
     key_repository(config).rotate().map_err(for_operator)?;
+    Ok(())
+}
+
+/// The credential key repository, required to exist and be writable (keystone-manage's
+/// `validate_key_repository(requires_write=True)`), with a message saying what to run.
+fn usable_credential_repository(config: &Config) -> anyhow::Result<CredentialKeys> {
+    let keys = CredentialKeys::from_config(config);
+    let path = keys.repository().path();
+    let meta = std::fs::metadata(path).map_err(|e| {
+        anyhow::anyhow!(
+            "credential key repository {} is not usable ({e}); run credential_setup first",
+            path.display()
+        )
+    })?;
+    if !meta.is_dir() {
+        anyhow::bail!(
+            "credential key repository {} is not a directory",
+            path.display()
+        );
+    }
+    if keys.repository().load().map_err(for_operator)?.is_empty() {
+        anyhow::bail!(
+            "credential key repository {} holds no keys; run credential_setup first",
+            path.display()
+        );
+    }
+    Ok(keys)
+}
+
+/// `keystone-manage credential_setup`: like fernet_setup, on `[credential] key_repository`.
+pub fn credential_setup(config: &Config) -> anyhow::Result<()> {
+    CredentialKeys::from_config(config)
+        .repository()
+        .setup()
+        .map_err(for_operator)?;
+    Ok(())
+}
+
+/// `keystone-manage credential_rotate`: refuses while any credential is still sealed with
+/// a key other than the primary (the rotation could drop that key); run
+/// credential_migrate first. A failed write (read-only or full disk) leaves every key in
+/// place.
+pub fn credential_rotate(config: &Config) -> anyhow::Result<()> {
+    let keys = usable_credential_repository(config)?;
+    let db = Db::open(&config.database.connection, 1).map_err(for_operator)?;
+    let mut conn = db.get().map_err(for_operator)?;
+    let behind = crate::credential::count_not_on_primary(&mut conn, &keys).map_err(for_operator)?;
+    // The OAuth2 JWT client secrets are sealed with the same keys.
+    let primary = keys.primary_key_hash().map_err(for_operator)?;
+    let secrets = crate::oauth2::store::count_secrets_not_on_primary(&mut conn, &primary)
+        .map_err(for_operator)?;
+    let behind = behind + usize::try_from(secrets).unwrap_or(usize::MAX);
+    if behind > 0 {
+        anyhow::bail!(
+            "Unable to rotate credential keys because not all credentials are encrypted with \
+             the primary key. Please make sure all credentials have been encrypted with the \
+             primary key using `keystone-manage credential_migrate`. ({behind} credential(s) \
+             or OAuth2 client secret(s) are not.)"
+        );
+    }
+    keys.repository().rotate().map_err(for_operator)?;
+    Ok(())
+}
+
+/// `keystone-manage credential_migrate`: re-encrypt every credential with the primary key.
+pub fn credential_migrate(config: &Config) -> anyhow::Result<()> {
+    let keys = usable_credential_repository(config)?;
+    let db = Db::open(&config.database.connection, 1).map_err(for_operator)?;
+    let (migrated, secrets) = db
+        .write_blocking(|conn| {
+            let migrated = crate::credential::migrate(conn, &keys)?;
+            let secrets = crate::oauth2::store::reseal_secrets(conn, &keys)?;
+            Ok((migrated, secrets))
+        })
+        .map_err(for_operator)?;
+    println!(
+        "Re-encrypted {migrated} credential(s) and {secrets} OAuth2 client secret(s) with the \
+         primary key."
+    );
     Ok(())
 }
 

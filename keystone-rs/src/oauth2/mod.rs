@@ -422,7 +422,8 @@ fn authenticate_jwt(
     }
     let ac = crate::application_credential::store::get(conn, &client_id)?
         .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
-    let reg = store::get(conn, &ac.id)?
+    let keys = crate::credential::CredentialKeys::from_config(config);
+    let reg = store::get(conn, &keys, &ac.id)?
         .ok_or_else(|| OAuthError::invalid_client("no JWT authentication registered"))?;
     verify_signature(&assertion, &reg).map_err(OAuthError::invalid_client)?;
     let (jti, remember_until) = jwt::check_claims(&assertion, &client_id, audiences, now)

@@ -2,6 +2,7 @@
 //! application credential) and the `jti` replay memory.
 
 use super::ClientRegistration;
+use crate::credential::CredentialKeys;
 use crate::db::AnyConnection;
 use crate::db::replay;
 use crate::db::schema::ksrs_oauth2_client as t;
@@ -10,25 +11,34 @@ use diesel::prelude::*;
 
 pub const JTI_KIND: &str = "oauth2_jti";
 
-type Row = (String, Option<String>, Option<String>, Option<String>, i64);
+type Row = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<String>,
+);
 
-fn from_row(
-    (application_credential_id, jwt_secret, public_key, public_key_alg, created_at): Row,
-) -> ClientRegistration {
-    ClientRegistration {
-        application_credential_id,
-        jwt_secret,
-        public_key,
-        public_key_alg,
-        created_at_us: created_at,
+/// The secret in the clear: sealed ones are opened with the credential keys; one stored
+/// before sealing (no key hash) is plaintext until `credential_migrate` seals it.
+fn open_secret(
+    keys: &CredentialKeys,
+    secret: Option<String>,
+    key_hash: Option<&str>,
+) -> Result<Option<String>> {
+    match (secret, key_hash) {
+        (Some(sealed), Some(_)) => Ok(Some(keys.decrypt(&sealed)?)),
+        (plain, _) => Ok(plain),
     }
 }
 
 pub fn get(
     conn: &mut AnyConnection,
+    keys: &CredentialKeys,
     application_credential_id: &str,
 ) -> Result<Option<ClientRegistration>> {
-    Ok(t::table
+    let row = t::table
         .filter(t::application_credential_id.eq(application_credential_id))
         .select((
             t::application_credential_id,
@@ -36,14 +46,35 @@ pub fn get(
             t::public_key,
             t::public_key_alg,
             t::created_at,
+            t::jwt_secret_key_hash,
         ))
         .first::<Row>(conn)
-        .optional()?
-        .map(from_row))
+        .optional()?;
+    let Some((application_credential_id, secret, public_key, public_key_alg, created_at, hash)) =
+        row
+    else {
+        return Ok(None);
+    };
+    Ok(Some(ClientRegistration {
+        application_credential_id,
+        jwt_secret: open_secret(keys, secret, hash.as_deref())?,
+        public_key,
+        public_key_alg,
+        created_at_us: created_at,
+    }))
 }
 
-/// Insert or replace the registration of one credential.
-pub fn put(conn: &mut AnyConnection, reg: &ClientRegistration) -> Result<()> {
+/// Insert or replace the registration of one credential, its secret sealed.
+pub fn put(
+    conn: &mut AnyConnection,
+    keys: &CredentialKeys,
+    reg: &ClientRegistration,
+) -> Result<()> {
+    let sealed = reg
+        .jwt_secret
+        .as_deref()
+        .map(|s| keys.encrypt(s))
+        .transpose()?;
     diesel::delete(
         t::table.filter(t::application_credential_id.eq(&reg.application_credential_id)),
     )
@@ -51,13 +82,59 @@ pub fn put(conn: &mut AnyConnection, reg: &ClientRegistration) -> Result<()> {
     diesel::insert_into(t::table)
         .values((
             t::application_credential_id.eq(&reg.application_credential_id),
-            t::jwt_secret.eq(&reg.jwt_secret),
+            t::jwt_secret.eq(sealed.as_ref().map(|s| s.encrypted_blob.clone())),
+            t::jwt_secret_key_hash.eq(sealed.as_ref().map(|s| s.key_hash.clone())),
             t::public_key.eq(&reg.public_key),
             t::public_key_alg.eq(&reg.public_key_alg),
             t::created_at.eq(reg.created_at_us),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Secrets not sealed with the primary credential key (or not sealed at all).
+pub fn count_secrets_not_on_primary(conn: &mut AnyConnection, primary: &str) -> Result<i64> {
+    Ok(t::table
+        .filter(t::jwt_secret.is_not_null())
+        .filter(
+            t::jwt_secret_key_hash
+                .is_null()
+                .or(t::jwt_secret_key_hash.ne(primary)),
+        )
+        .count()
+        .get_result(conn)?)
+}
+
+/// `credential_migrate` for this table: seal every secret with the primary key, those
+/// stored in the clear before sealing existed included. Returns how many were sealed.
+pub fn reseal_secrets(conn: &mut AnyConnection, keys: &CredentialKeys) -> Result<usize> {
+    let primary = keys.primary_key_hash()?;
+    let rows: Vec<(String, Option<String>, Option<String>)> = t::table
+        .filter(t::jwt_secret.is_not_null())
+        .select((
+            t::application_credential_id,
+            t::jwt_secret,
+            t::jwt_secret_key_hash,
+        ))
+        .load(conn)?;
+    let mut done = 0;
+    for (id, secret, hash) in rows {
+        if hash.as_deref() == Some(primary.as_str()) {
+            continue;
+        }
+        let Some(plain) = open_secret(keys, secret, hash.as_deref())? else {
+            continue;
+        };
+        let sealed = keys.encrypt(&plain)?;
+        diesel::update(t::table.filter(t::application_credential_id.eq(&id)))
+            .set((
+                t::jwt_secret.eq(Some(sealed.encrypted_blob)),
+                t::jwt_secret_key_hash.eq(Some(sealed.key_hash)),
+            ))
+            .execute(conn)?;
+        done += 1;
+    }
+    Ok(done)
 }
 
 pub fn delete(conn: &mut AnyConnection, application_credential_id: &str) -> Result<bool> {

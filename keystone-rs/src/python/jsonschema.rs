@@ -25,7 +25,7 @@
 //!
 //! Only what Keystone's served schemas need is modelled; [`unsupported`] lists anything else
 //! a schema uses, and every subsystem's tests assert their schemas have none. Not modelled:
-//! `$ref`, `patternProperties`, `propertyNames`, `if`/`then`/`else`, `prefixItems`,
+//! `$ref`, `patternProperties`, `propertyNames`, `prefixItems`,
 //! `contains`, `multipleOf`, `unevaluated*`, schema-valued `additionalProperties`, and the
 //! api validator's reading of numeric strings for `minimum`/`maximum` (plain numeric bounds
 //! are checked).
@@ -222,7 +222,7 @@ fn collect_unsupported(schema: &Value, found: &mut Vec<String>) {
                     collect_unsupported(sub, found);
                 }
             }
-            "items" | "not" => collect_unsupported(arg, found),
+            "items" | "not" | "if" | "then" | "else" => collect_unsupported(arg, found),
             "allOf" | "anyOf" | "oneOf" => {
                 for sub in arg.as_array().into_iter().flatten() {
                     collect_unsupported(sub, found);
@@ -618,6 +618,24 @@ impl Walk<'_> {
                             )),
                         ))
                     })
+            }
+            // `if_`: `then` when the instance is valid under `if`, else `else`; `then` and
+            // `else` are no keywords of their own.
+            "if" => {
+                let branch = if self.is_valid(arg, instance, is_root) {
+                    "then"
+                } else {
+                    "else"
+                };
+                let error = self.descend(keywords.get(branch)?, instance, is_root)?;
+                Some((
+                    "if",
+                    Found::Below {
+                        error,
+                        path: None,
+                        schema_path: Some(PathItem::Key(branch.to_string())),
+                    },
+                ))
             }
             "allOf" => arg.as_array()?.iter().enumerate().find_map(|(i, sub)| {
                 let error = self.descend(sub, instance, is_root)?;

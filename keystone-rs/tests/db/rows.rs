@@ -845,7 +845,8 @@ pub fn roundtrip_every_table(conn: &mut AnyConnection) -> Vec<(&'static str, usi
             jwt_secret: some("Secret-With-Case"),
             public_key: some("-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n"),
             public_key_alg: some("ES256"),
-            created_at: 1795610271000000_i64
+            created_at: 1795610271000000_i64,
+            jwt_secret_key_hash: some("0123456789abcdef0123456789abcdef01234567")
         }
     );
     roundtrip!(

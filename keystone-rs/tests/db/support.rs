@@ -203,6 +203,7 @@ pub fn ksrs_migrations() -> Vec<String> {
         "2026-11-24-000200_ksrs_generation",
         "2026-11-24-000300_ksrs_oauth2_client",
         "2026-11-24-000400_ksrs_oauth2_certificate",
+        "2026-12-05-000000_ksrs_oauth2_client_sealed_secret",
     ]
     .map(String::from)
     .to_vec()

@@ -36,7 +36,7 @@ fn manage(repo: &Path, verb: &str) -> Ran {
 }
 
 /// Every entry of the directory and its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(super) fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     std::fs::read_dir(dir)
         .expect("list")
         .map(|e| {
@@ -57,14 +57,14 @@ fn run_ok(program: &str, args: &[&str]) -> bool {
 }
 
 /// A way of making a directory read-only, undone on drop.
-struct ReadOnly {
+pub(super) struct ReadOnly {
     dir: PathBuf,
     undo: &'static [&'static str],
 }
 
 impl ReadOnly {
     /// Make `dir` read-only `how`; `None` when this machine or user cannot.
-    fn apply(dir: &Path, how: &str) -> Option<ReadOnly> {
+    pub(super) fn apply(dir: &Path, how: &str) -> Option<ReadOnly> {
         let d = dir.to_str().expect("UTF-8");
         let done = match how {
             "read-only bind mount" => {

@@ -59,6 +59,7 @@ fn state(config: Config) -> web::Data<AppState> {
         tokens: Arc::new(tokens),
         policy: Arc::new(policy),
         rate_limiter: None,
+        credential_keys: Arc::new(crate::credential::CredentialKeys::from_config(&config)),
         config: Arc::new(config),
     })
 }
