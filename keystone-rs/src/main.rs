@@ -56,6 +56,20 @@ enum Manage {
     /// Print the effective policy: the defaults merged with the configured overrides.
     #[command(name = "policy_dump")]
     PolicyDump,
+    /// Upload `keystone.<domain name>.conf` files from `[identity] domain_config_dir` into
+    /// the domain configuration tables.
+    #[command(name = "domain_config_upload")]
+    DomainConfigUpload(DomainConfigUploadArgs),
+}
+
+#[derive(Args)]
+struct DomainConfigUploadArgs {
+    /// Upload every domain configuration file found.
+    #[arg(long)]
+    all: bool,
+    /// Upload the configuration file of this domain only.
+    #[arg(long = "domain-name")]
+    domain_name: Option<String>,
 }
 
 #[derive(Args)]
@@ -185,6 +199,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Manage::DbSync => manage::db_sync(&config),
                 Manage::FernetSetup(_) => manage::fernet_setup(&config),
                 Manage::FernetRotate(_) => manage::fernet_rotate(&config),
+                Manage::DomainConfigUpload(a) => {
+                    let what = match manage::domain_config::choose(a.all, a.domain_name) {
+                        Ok(what) => what,
+                        Err(message) => {
+                            println!("{message}");
+                            std::process::exit(1);
+                        }
+                    };
+                    if !manage::domain_config::upload(&config, what)? {
+                        std::process::exit(1);
+                    }
+                    Ok(())
+                }
                 Manage::PolicyDump => {
                     print!("{}", manage::policy::dump(&config)?);
                     Ok(())
