@@ -89,7 +89,7 @@ fn require_domain(conn: &mut AnyConnection, domain_id: &str) -> Result<()> {
     crate::resource::get_domain(conn, domain_id).map(|_| ())
 }
 
-async fn get(state: State, req: HttpRequest, at: At) -> Result<HttpResponse> {
+async fn authorize_and_get(state: State, req: HttpRequest, at: At) -> Result<HttpResponse> {
     let caller = context::caller(&state, &req).await?;
     let domain_id = at.domain_id.clone();
     let domain = state
@@ -147,7 +147,12 @@ async fn authorize(state: &State, req: &HttpRequest, action: &str, at: &At) -> R
     context::authorize(state, &caller, action, &at.target().build())
 }
 
-async fn update(state: State, req: HttpRequest, bytes: web::Bytes, at: At) -> Result<HttpResponse> {
+async fn authorize_and_update(
+    state: State,
+    req: HttpRequest,
+    bytes: web::Bytes,
+    at: At,
+) -> Result<HttpResponse> {
     authorize(&state, &req, "identity:update_domain_config", &at).await?;
     let config = config_of(&req, &bytes)?;
     let shown = state
@@ -166,7 +171,7 @@ async fn update(state: State, req: HttpRequest, bytes: web::Bytes, at: At) -> Re
     Ok(config_response(StatusCode::OK, shown))
 }
 
-async fn delete(state: State, req: HttpRequest, at: At) -> Result<HttpResponse> {
+async fn authorize_and_delete(state: State, req: HttpRequest, at: At) -> Result<HttpResponse> {
     authorize(&state, &req, "identity:delete_domain_config", &at).await?;
     state
         .db
@@ -224,7 +229,7 @@ async fn get_config(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    get(state, req, at(path.into_inner(), None, None)).await
+    authorize_and_get(state, req, at(path.into_inner(), None, None)).await
 }
 
 async fn get_config_group(
@@ -233,7 +238,7 @@ async fn get_config_group(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
     let (d, g) = path.into_inner();
-    get(state, req, at(d, Some(g), None)).await
+    authorize_and_get(state, req, at(d, Some(g), None)).await
 }
 
 async fn get_config_option(
@@ -242,7 +247,7 @@ async fn get_config_option(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse> {
     let (d, g, o) = path.into_inner();
-    get(state, req, at(d, Some(g), Some(o))).await
+    authorize_and_get(state, req, at(d, Some(g), Some(o))).await
 }
 
 async fn update_config(
@@ -251,7 +256,7 @@ async fn update_config(
     path: web::Path<String>,
     bytes: web::Bytes,
 ) -> Result<HttpResponse> {
-    update(state, req, bytes, at(path.into_inner(), None, None)).await
+    authorize_and_update(state, req, bytes, at(path.into_inner(), None, None)).await
 }
 
 async fn update_config_group(
@@ -261,7 +266,7 @@ async fn update_config_group(
     bytes: web::Bytes,
 ) -> Result<HttpResponse> {
     let (d, g) = path.into_inner();
-    update(state, req, bytes, at(d, Some(g), None)).await
+    authorize_and_update(state, req, bytes, at(d, Some(g), None)).await
 }
 
 async fn update_config_option(
@@ -271,7 +276,7 @@ async fn update_config_option(
     bytes: web::Bytes,
 ) -> Result<HttpResponse> {
     let (d, g, o) = path.into_inner();
-    update(state, req, bytes, at(d, Some(g), Some(o))).await
+    authorize_and_update(state, req, bytes, at(d, Some(g), Some(o))).await
 }
 
 async fn delete_config(
@@ -279,7 +284,7 @@ async fn delete_config(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    delete(state, req, at(path.into_inner(), None, None)).await
+    authorize_and_delete(state, req, at(path.into_inner(), None, None)).await
 }
 
 async fn delete_config_group(
@@ -288,7 +293,7 @@ async fn delete_config_group(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
     let (d, g) = path.into_inner();
-    delete(state, req, at(d, Some(g), None)).await
+    authorize_and_delete(state, req, at(d, Some(g), None)).await
 }
 
 async fn delete_config_option(
@@ -297,10 +302,10 @@ async fn delete_config_option(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse> {
     let (d, g, o) = path.into_inner();
-    delete(state, req, at(d, Some(g), Some(o))).await
+    authorize_and_delete(state, req, at(d, Some(g), Some(o))).await
 }
 
-async fn default(
+async fn authorize_and_read_default(
     state: State,
     req: HttpRequest,
     group: Option<String>,
@@ -325,7 +330,7 @@ async fn default(
 }
 
 async fn get_default(state: State, req: HttpRequest) -> Result<HttpResponse> {
-    default(state, req, None, None).await
+    authorize_and_read_default(state, req, None, None).await
 }
 
 async fn get_default_group(
@@ -333,7 +338,7 @@ async fn get_default_group(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    default(state, req, Some(path.into_inner()), None).await
+    authorize_and_read_default(state, req, Some(path.into_inner()), None).await
 }
 
 async fn get_default_option(
@@ -342,5 +347,5 @@ async fn get_default_option(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
     let (g, o) = path.into_inner();
-    default(state, req, Some(g), Some(o)).await
+    authorize_and_read_default(state, req, Some(g), Some(o)).await
 }
