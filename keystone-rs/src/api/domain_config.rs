@@ -8,7 +8,7 @@
 use crate::context::{self, json_body};
 use crate::db::AnyConnection;
 use crate::domain_config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::json::resource_body;
 use crate::policy::TargetBuilder;
 use crate::state::State;
@@ -126,25 +126,36 @@ async fn authorize_and_get(state: State, req: HttpRequest, at: At) -> Result<Htt
     Ok(config_response(StatusCode::OK, config))
 }
 
-/// The request's `config` member (Keystone: `request_body_json.get('config', {})`).
-fn config_of(req: &HttpRequest, bytes: &[u8]) -> Result<Value> {
-    let body = if bytes.is_empty() {
-        Value::Object(Map::new())
+/// The JSON body, checked before anything else as Keystone's JSON middleware does (an
+/// empty body is `{}`).
+fn body_of(req: &HttpRequest, bytes: &[u8]) -> Result<Value> {
+    if bytes.is_empty() {
+        Ok(Value::Object(Map::new()))
     } else {
-        json_body(req, bytes)?
-    };
-    match body {
-        Value::Object(mut m) => Ok(m.remove("config").unwrap_or(Value::Object(Map::new()))),
-        // Keystone fails with a 500 here; this is bad input.
-        _ => Err(Error::validation(
-            "Expecting to find config in request body as an object.",
-        )),
+        json_body(req, bytes)
     }
 }
 
-async fn authorize(state: &State, req: &HttpRequest, action: &str, at: &At) -> Result<()> {
+/// The body's `config` member (Keystone: `request_body_json.get('config', {})`).
+fn config_of(body: &Value) -> Value {
+    body.get("config")
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Map::new()))
+}
+
+async fn authorize(
+    state: &State,
+    req: &HttpRequest,
+    action: &str,
+    at: &At,
+    body: Option<&Value>,
+) -> Result<()> {
     let caller = context::caller(state, req).await?;
-    context::authorize(state, &caller, action, &at.target().build())
+    let mut target = at.target();
+    if let Some(body) = body {
+        target = target.request_body(body);
+    }
+    context::authorize(state, &caller, action, &target.build())
 }
 
 async fn authorize_and_update(
@@ -153,8 +164,16 @@ async fn authorize_and_update(
     bytes: web::Bytes,
     at: At,
 ) -> Result<HttpResponse> {
-    authorize(&state, &req, "identity:update_domain_config", &at).await?;
-    let config = config_of(&req, &bytes)?;
+    let body = body_of(&req, &bytes)?;
+    authorize(
+        &state,
+        &req,
+        "identity:update_domain_config",
+        &at,
+        Some(&body),
+    )
+    .await?;
+    let config = config_of(&body);
     let shown = state
         .db
         .write(move |conn| {
@@ -172,7 +191,7 @@ async fn authorize_and_update(
 }
 
 async fn authorize_and_delete(state: State, req: HttpRequest, at: At) -> Result<HttpResponse> {
-    authorize(&state, &req, "identity:delete_domain_config", &at).await?;
+    authorize(&state, &req, "identity:delete_domain_config", &at, None).await?;
     state
         .db
         .write(move |conn| {
@@ -199,8 +218,16 @@ async fn create_config(
         group: None,
         option: None,
     };
-    authorize(&state, &req, "identity:create_domain_config", &at).await?;
-    let config = config_of(&req, &bytes)?;
+    let body = body_of(&req, &bytes)?;
+    authorize(
+        &state,
+        &req,
+        "identity:create_domain_config",
+        &at,
+        Some(&body),
+    )
+    .await?;
+    let config = config_of(&body);
     let (shown, existed) = state
         .db
         .write(move |conn| {
