@@ -520,20 +520,6 @@ impl Config {
         Ok(config)
     }
 
-    /// The list limit for a driver section (`identity`, `resource`, …), else `[DEFAULT]`.
-    pub fn list_limit(&self, section: &str) -> Option<usize> {
-        let specific = match section {
-            "identity" => self.identity.list_limit,
-            "resource" => self.resource.list_limit,
-            _ => self
-                .raw
-                .get(section)
-                .and_then(|s| s.get("list_limit"))
-                .and_then(|v| v.parse().ok()),
-        };
-        specific.or(self.default.list_limit)
-    }
-
     /// A value of a section this module does not model (later subsystems read theirs here).
     pub fn get(&self, section: &str, option: &str) -> Option<&str> {
         self.raw

@@ -1,4 +1,6 @@
 //! keystone-rs: OpenStack Identity (Keystone) v3 as a library; `main.rs` is the CLI.
+//! The floors of this house and what each may import: README.md, "The house"; checked by
+//! tools/house.py.
 
 pub mod api;
 pub mod cascade;
@@ -26,6 +28,7 @@ pub mod oauth1;
 pub mod oauth2;
 pub mod observability;
 pub mod policy;
+pub mod python;
 pub mod ratelimit;
 pub mod resource;
 pub mod revoke;

@@ -26,6 +26,12 @@ fn scope_discovery_routes() {
     let r = s.get("/v3/auth/domains", Some(&unscoped));
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["domains"], json!([]));
+    // `wrap_collection`: the `self` link repeats the query string.
+    let r = s.get("/v3/auth/domains?x=a%20b", Some(&unscoped));
+    assert_eq!(
+        r.json()["links"],
+        json!({"next": null, "self": format!("{}/v3/auth/domains?x=a%20b", s.base), "previous": null})
+    );
 
     let r = s.get("/v3/auth/system", Some(&unscoped));
     assert_eq!(r.status, 200);

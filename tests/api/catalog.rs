@@ -228,6 +228,16 @@ fn service_list_filters() {
         ids(&list("?type__startswith=net")["services"]),
         vec![id(&c)]
     );
+    // Case-insensitive comparators on a column run in SQL, as Keystone's `ilike`
+    // (`_` is a LIKE wildcard there).
+    assert_eq!(
+        ids(&list("?type__istartswith=NET")["services"]),
+        vec![id(&c)]
+    );
+    assert_eq!(
+        ids(&list("?type__iendswith=v_lume")["services"]),
+        sorted(vec![id(&a), id(&b)])
+    );
     assert_eq!(
         list("?type=volume")["links"]["self"],
         format!("{}/v3/services?type=volume", s.base)

@@ -1,6 +1,6 @@
 //! Bad input on the token routes: Keystone's 4xx bodies, byte for byte where captured.
 
-use crate::support::{TestServer, vector_body};
+use crate::support::{ADMIN_PASSWORD, TestServer, vector_body};
 use serde_json::json;
 
 fn post_raw(s: &TestServer, content_type: &str, body: &[u8]) -> crate::support::Response {
@@ -79,6 +79,11 @@ fn semantic_errors_match_captured_bytes() {
         (
             pw(json!({"name": "admin", "domain": {"id": "nope"}, "password": "x"})),
             "err_unknown_domain",
+        ),
+        // jsonschema's whole `str(error)`: the failing schema and instance pretty-printed.
+        (
+            json!({"auth": {"identity": {"methods": "password"}}}),
+            "err_schema",
         ),
     ];
     for (body, vector) in cases {
@@ -162,4 +167,115 @@ fn unknown_route_and_wrong_method() {
     let mut allow: Vec<&str> = r.header("Allow").expect("Allow").split(", ").collect();
     allow.sort_unstable();
     assert_eq!(allow, ["DELETE", "GET", "HEAD", "POST"]);
+}
+
+fn message(r: &crate::support::Response) -> String {
+    r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Keystone's `validate_issue_token_auth` runs before any lookup: a password `user` given
+/// by id with a `domain` that names nothing is a 400 (keystone-rs used to authenticate it).
+#[test]
+fn user_by_id_with_an_empty_domain_is_400() {
+    let s = TestServer::start();
+    let admin = s.password_auth(None).json()["token"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let by_id = |user: serde_json::Value| {
+        s.post_json(
+            "/v3/auth/tokens",
+            None,
+            &json!({"auth": {"identity": {"methods": ["password"], "password": {"user": user}}}}),
+        )
+    };
+    let r = by_id(json!({"id": admin, "password": ADMIN_PASSWORD, "domain": {}}));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        r.body,
+        "{\"error\":{\"code\":400,\"message\":\"Invalid input for field identity/password/user/domain: id or name must be present.\",\"title\":\"Bad Request\"}}\n"
+    );
+    // A domain naming something is not looked at for a user given by id.
+    let r = by_id(json!({"id": admin, "password": ADMIN_PASSWORD, "domain": {"id": "nope"}}));
+    assert_eq!(r.status, 201, "{}", r.body);
+    // Keystone's plugin tests the id for truth.
+    let r = by_id(json!({"id": "", "password": ADMIN_PASSWORD}));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        message(&r)
+            .starts_with("Expecting to find id or name in user. The server could not comply"),
+        "{}",
+        r.body
+    );
+    let r = by_id(json!({"name": "admin", "password": ADMIN_PASSWORD, "domain": {"id": ""}}));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        message(&r).starts_with("Expecting to find id or name in domain."),
+        "{}",
+        r.body
+    );
+}
+
+/// The scope references `validate_issue_token_auth` checks, and the schema's own texts
+/// for the root of `auth`.
+#[test]
+fn scope_references_and_the_auth_root_answer_as_keystone() {
+    let s = TestServer::start();
+    let with_scope = |scope: serde_json::Value| {
+        let mut body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": "admin", "domain": {"id": "default"}, "password": ADMIN_PASSWORD}}}}});
+        body["auth"]["scope"] = scope;
+        s.post_json("/v3/auth/tokens", None, &body)
+    };
+    for (scope, field) in [
+        (json!({"domain": {}}), "scope/domain"),
+        (
+            json!({"project": {"domain": {"id": "default"}}}),
+            "scope/project",
+        ),
+        (
+            json!({"project": {"name": "admin", "domain": {}}}),
+            "scope/project/domain",
+        ),
+    ] {
+        let r = with_scope(scope);
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(
+            message(&r),
+            format!("Invalid input for field {field}: id or name must be present.")
+        );
+    }
+    let r = with_scope(json!({"OS-TRUST:trust": {"id": ""}}));
+    assert!(
+        message(&r).starts_with("Expecting to find trust_id in trust."),
+        "{}",
+        r.body
+    );
+    // An unsupported method does not hide a bad reference: Keystone checks the body first.
+    let r = s.post_json(
+        "/v3/auth/tokens",
+        None,
+        &json!({"auth": {"identity": {"methods": ["totp"], "totp": {}}, "scope": {"domain": {}}}}),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = s.post_json("/v3/auth/tokens", None, &json!({"auth": {}}));
+    assert_eq!(r.status, 400, "{}", r.body);
+    let m = message(&r);
+    assert!(
+        m.starts_with("'identity' is a required property\n\nFailed validating 'required' in schema:\n    {'type': 'object',\n     'properties': {'identity': {'type': 'object',\n"),
+        "{m}"
+    );
+    assert!(m.ends_with("\n\nOn instance:\n    {}"), "{m}");
+    let r = s.post_json(
+        "/v3/auth/tokens",
+        None,
+        &json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"id": "x", "password": 5}}}}}),
+    );
+    assert_eq!(
+        message(&r),
+        "Invalid input for field 'identity/password/user/password': 5 is not of type 'string'\n\nFailed validating 'type' in schema['properties']['identity']['properties']['password']['properties']['user']['properties']['password']:\n    {'type': 'string'}\n\nOn instance['identity']['password']['user']['password']:\n    5"
+    );
 }

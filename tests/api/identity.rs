@@ -317,6 +317,11 @@ fn list_filters_and_truncation() {
         n
     };
     assert_eq!(names(&s.get("/v3/users?name=beta", Some(&admin))), ["beta"]);
+    // `name__equals` is Keystone's exact filter too.
+    assert_eq!(
+        names(&s.get("/v3/users?name__equals=beta", Some(&admin))),
+        ["beta"]
+    );
     assert_eq!(
         names(&s.get("/v3/users?enabled=false", Some(&admin))),
         ["alpha"]
@@ -386,6 +391,11 @@ fn list_filters_and_truncation() {
         "Invalid input for field/attribute domain_id. Value: bad_id. 'bad_id' does not match '^[a-zA-Z0-9-]+$'",
     );
     assert_eq!(s.get("/v3/users?limit=abc", Some(&admin)).status, 400);
+    assert_error(
+        &s.get("/v3/users?limit=-1", Some(&admin)),
+        400,
+        "Invalid limit value: -1",
+    );
     assert_eq!(s.get("/v3/users", None).status, 401);
 }
 
@@ -830,4 +840,70 @@ fn policy_hides_existence_from_non_admins() {
         200
     );
     assert_eq!(s.get("/v3/groups", Some(&token)).status, 403);
+}
+
+/// `enabled` must be a JSON boolean (api-ref/DEVIATIONS.md): Keystone's schema lets
+/// `"yes"`/`"no"` through and its database layer then answers 500; keystone-rs used to store
+/// the boolean the string names.
+#[test]
+fn user_enabled_must_be_a_json_boolean() {
+    let s = TestServer::start();
+    let admin = s.admin_token();
+    for value in ["yes", "no", "true", ""] {
+        let r = s.post_json(
+            "/v3/users",
+            Some(&admin),
+            &json!({"user": {"name": format!("u-{value}"), "enabled": value}}),
+        );
+        assert_error(
+            &r,
+            400,
+            &format!(
+                "Invalid input for field/attribute enabled. Value: {value}. '{value}' is not of type 'boolean'"
+            ),
+        );
+    }
+    let user = create_user(&s, &admin, json!({"name": "strict", "enabled": false}));
+    assert_eq!(user["enabled"], json!(false));
+    let id = user["id"].as_str().unwrap();
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("/v3/users/{id}"),
+        &admin,
+        Some(&json!({"user": {"enabled": "yes"}})),
+    );
+    assert_error(
+        &r,
+        400,
+        "Invalid input for field/attribute enabled. Value: yes. 'yes' is not of type 'boolean'",
+    );
+    // Nothing was changed, and Keystone's own answer still comes first where it has one.
+    let r = s.get(&format!("/v3/users/{id}"), Some(&admin));
+    assert_eq!(r.json()["user"]["enabled"], json!(false));
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("/v3/users/{id}"),
+        &admin,
+        Some(&json!({"user": {"enabled": "maybe"}})),
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("'maybe' is not one of [True, 'True', 'TRUE', 'true', False, 'False', 'FALSE', 'false', '', '1', '0', 'y', 'Y', 'n', 'N', 'on', 'ON', 'off', 'OFF', 'yes', 'no']"),
+        "{}",
+        r.body
+    );
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("/v3/users/{id}"),
+        &admin,
+        Some(&json!({"user": {"enabled": true}})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["user"]["enabled"], json!(true));
 }

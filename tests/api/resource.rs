@@ -430,19 +430,19 @@ fn project_crud_in_keystone_shape() {
     assert!(r.json()["error"]["message"].as_str().unwrap_or("").starts_with(
         "Conflict occurred attempting to store project - it is not permitted to have two projects with either the same name or same id in the same domain: name is p2, project id "
     ));
-    // Boolean strings are stored as booleans (Keystone answers 500).
+    // Boolean strings are refused (Keystone answers 500: project_booleans_are_json_booleans).
     let r = patch(
         &s,
         &t,
         &format!("/v3/projects/{id}"),
-        json!({"project": {"enabled": "false"}}),
+        json!({"project": {"enabled": false}}),
     );
     assert_eq!(r.json()["project"]["enabled"], false);
     let q = create(
         &s,
         &t,
         "project",
-        json!({"name": "p3", "enabled": "off", "description": null}),
+        json!({"name": "p3", "enabled": false, "description": null}),
     );
     assert_eq!(
         (q["enabled"].clone(), q["description"].clone()),
@@ -828,7 +828,12 @@ fn list_filters_and_paging() {
     );
     assert_eq!(list("?name__startswith=al"), ["alpine"]);
     assert_eq!(list("?name__contains=%25_"), ["5%_x"]);
-    assert_eq!(list("?name__icontains=_"), ["5%_x"]);
+    // Keystone's `ilike('%{}%'.format(value))`: `_` is a LIKE wildcard.
+    assert_eq!(
+        list("?name__icontains=_"),
+        ["5%_x", "Alpha", "admin", "alpine", "beta"]
+    );
+    assert_eq!(list("?name__istartswith=a_p"), ["Alpha", "alpine"]);
     assert_eq!(
         list("?name__bogus=x"),
         ["5%_x", "Alpha", "admin", "alpine", "beta"]
@@ -871,6 +876,11 @@ fn list_filters_and_paging() {
         &s.get("/v3/projects?limit=abc", Some(&t)),
         400,
         "Invalid limit value: abc",
+    );
+    assert_error(
+        &s.get("/v3/projects?limit=-1", Some(&t)),
+        400,
+        "Invalid limit value: -1",
     );
     let r = s.get("/v3/projects?limit=0&name=beta", Some(&t));
     assert_eq!(
@@ -1656,4 +1666,77 @@ fn unauthenticated_requests() {
     let bad = call(&s, "GET", "/v3/projects", Some("not-a-token"), None);
     assert_eq!(bad.status, 401);
     let _ = ADMIN_PASSWORD;
+}
+
+/// `enabled` (and `is_domain` on create) must be JSON booleans (api-ref/DEVIATIONS.md):
+/// Keystone's schema lets oslo's boolean strings through and its database layer then answers
+/// 500; keystone-rs used to store the boolean the string names.
+#[test]
+fn project_booleans_are_json_booleans() {
+    let s = TestServer::start();
+    let t = s.admin_token();
+    let not_boolean = |field: &str, value: &str| {
+        format!(
+            "Invalid input for field/attribute {field}. Value: {value}. '{value}' is not of type 'boolean'"
+        )
+    };
+    for (body, field, value) in [
+        (
+            json!({"project": {"name": "p1", "enabled": "yes"}}),
+            "enabled",
+            "yes",
+        ),
+        (
+            json!({"project": {"name": "p1", "enabled": "no"}}),
+            "enabled",
+            "no",
+        ),
+        (
+            json!({"project": {"name": "p1", "is_domain": "false"}}),
+            "is_domain",
+            "false",
+        ),
+    ] {
+        let r = call(&s, "POST", "/v3/projects", Some(&t), Some(body));
+        assert_error(&r, 400, &not_boolean(field, value));
+    }
+    let r = call(
+        &s,
+        "POST",
+        "/v3/domains",
+        Some(&t),
+        Some(json!({"domain": {"name": "d1", "enabled": "off"}})),
+    );
+    assert_error(&r, 400, &not_boolean("enabled", "off"));
+    let p = create(&s, &t, "project", json!({"name": "p1", "enabled": false}));
+    let id = id_of(&p);
+    let r = patch(
+        &s,
+        &t,
+        &format!("/v3/projects/{id}"),
+        json!({"project": {"enabled": "yes"}}),
+    );
+    assert_error(&r, 400, &not_boolean("enabled", "yes"));
+    let r = s.get(&format!("/v3/projects/{id}"), Some(&t));
+    assert_eq!(r.json()["project"]["enabled"], json!(false));
+    // `is_domain` on an update is refused by the update itself, as in Keystone.
+    let r = patch(
+        &s,
+        &t,
+        &format!("/v3/projects/{id}"),
+        json!({"project": {"is_domain": "false"}}),
+    );
+    assert_error(&r, 400, "Update of `is_domain` is not allowed.");
+    let d = create(&s, &t, "domain", json!({"name": "d1"}));
+    let r = patch(
+        &s,
+        &t,
+        &format!("/v3/domains/{}", id_of(&d)),
+        json!({"domain": {"enabled": "false"}}),
+    );
+    assert_error(&r, 400, &not_boolean("enabled", "false"));
+    // The query filters still read oslo's boolean strings, as Keystone does.
+    let r = s.get("/v3/projects?enabled=no", Some(&t));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(names(&r.json()["projects"]).contains(&"p1".to_string()));
 }

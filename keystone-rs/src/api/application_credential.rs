@@ -1,17 +1,18 @@
 //! Routes: `/v3/users/{user_id}/application_credentials[/{id}]` and
 //! `/v3/users/{user_id}/access_rules[/{id}]`.
 
+use crate::api::json_response;
 use crate::application_credential::model::{credential_json, rule_json};
 use crate::application_credential::store::{self, NewCredential, RuleDeletion};
-use crate::application_credential::{ApplicationCredential, RoleWithOptions, schema};
+use crate::application_credential::{ApplicationCredential, schema};
 use crate::context::{self, AUTH_TOKEN_HEADER, base_url, header};
+use crate::db::collection;
+use crate::db::listing::{Hints, declared_filters, query_pairs};
 use crate::error::{Error, Result};
-use crate::json::resource_body;
 use crate::policy::TargetBuilder;
 use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -40,173 +41,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(body))
-}
-
-/// Query parameters in order (repeated keys kept).
-fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>> {
-    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map(web::Query::into_inner)
-        .map_err(|_| Error::bad_request("Invalid query string."))
-}
-
-fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-}
-
-/// Keystone's list filters on string attributes: `key=v` exact, `key__[i]contains`,
-/// `__[i]startswith`, `__[i]endswith`; other comparators are ignored.
-fn filter_matches(pairs: &[(String, String)], key: &str, value: Option<&str>) -> bool {
-    pairs.iter().all(|(k, wanted)| {
-        if k == key {
-            return value == Some(wanted.as_str());
-        }
-        let Some(comparator) = k.strip_prefix(key).and_then(|rest| rest.strip_prefix("__")) else {
-            return true;
-        };
-        let (insensitive, comparator) = match comparator.strip_prefix('i') {
-            Some(rest) => (true, rest),
-            None => (false, comparator),
-        };
-        let Some(value) = value else {
-            return !matches!(comparator, "contains" | "startswith" | "endswith");
-        };
-        let (have, want) = if insensitive {
-            (value.to_lowercase(), wanted.to_lowercase())
-        } else {
-            (value.to_string(), wanted.clone())
-        };
-        match comparator {
-            "contains" => have.contains(&want),
-            "startswith" => have.starts_with(&want),
-            "endswith" => have.ends_with(&want),
-            _ => true,
-        }
-    })
-}
-
-/// `[DEFAULT] max_db_limit`'s default: the most a page may hold.
-const MAX_PAGE: usize = 1000;
-
-/// `limit`/`marker` (Python Keystone crashes on them for this API; here they page).
-struct Page {
-    limit: Option<usize>,
-    marker: Option<String>,
-}
-
-fn page(pairs: &[(String, String)]) -> Result<Page> {
-    let limit = match first(pairs, "limit") {
-        None | Some("") => None,
-        Some(text) => {
-            let parsed = text
-                .trim()
-                .trim_start_matches('+')
-                .parse::<usize>()
-                .map_err(|_| {
-                    Error::bad_request(format!(
-                        "Invalid input for query parameters limit. Value: {text}. '{text}' is \
-                         not a non-negative integer"
-                    ))
-                })?;
-            Some(parsed.min(MAX_PAGE))
-        }
-    };
-    Ok(Page {
-        limit,
-        marker: first(pairs, "marker")
-            .filter(|m| !m.is_empty())
-            .map(str::to_string),
-    })
-}
-
-/// Python's `urlencode` of `(key, value)` pairs (`quote_plus`).
-fn urlencode(pairs: &[(String, String)]) -> String {
-    const PLUS_SAFE: &AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'-')
-        .remove(b'~')
-        .remove(b' ');
-    let enc = |s: &str| {
-        utf8_percent_encode(s, PLUS_SAFE)
-            .to_string()
-            .replace(' ', "+")
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// The collection body: items, Keystone's `links` (`self` repeats the query verbatim;
-/// `next` only when a page was cut), `truncated` when it was.
-#[allow(clippy::too_many_arguments)] // two call sites, each argument named there
-fn collection<T>(
+/// A list of this API: Keystone's `filter_by_attributes`, then the paging keystone-rs adds
+/// (Keystone's driver fails on `limit`/`marker` here): the members after `marker` (none
+/// when no member has that id), at most `limit` of them, with Keystone's links.
+fn paged_collection(
     req: &HttpRequest,
-    base: &str,
+    state: &State,
     key: &str,
-    items: Vec<T>,
-    id_of: impl Fn(&T) -> String,
-    render: impl Fn(&T) -> Value,
-    pairs: &[(String, String)],
-    page: &Page,
+    members: Vec<Value>,
+    hints: &Hints,
 ) -> Value {
-    let mut items = items;
-    if let Some(marker) = &page.marker {
-        items = match items.iter().position(|i| &id_of(i) == marker) {
-            Some(at) => items.split_off(at + 1),
+    let mut members = collection::filter_refs(members, hints);
+    if let Some(marker) = &hints.marker {
+        let id = |m: &Value| m.get("id").and_then(Value::as_str) == Some(marker.as_str());
+        members = match members.iter().position(id) {
+            Some(at) => members.split_off(at + 1),
             None => Vec::new(),
         };
     }
-    let mut truncated = false;
-    if let Some(limit) = page.limit.filter(|&l| items.len() > l) {
-        items.truncate(limit);
-        truncated = true;
-    }
-    let query = req.query_string();
-    let self_url = if query.is_empty() {
-        format!("{base}{}", req.path())
-    } else {
-        format!("{base}{}?{query}", req.path())
-    };
-    let next = match (truncated, items.last()) {
-        (true, Some(last)) => {
-            let mut args: Vec<(String, String)> = Vec::new();
-            for (k, v) in pairs {
-                if !args.iter().any(|(seen, _)| seen == k) {
-                    args.push((k.clone(), v.clone()));
-                }
-            }
-            for (k, v) in [
-                ("marker", id_of(last)),
-                ("limit", page.limit.unwrap_or_default().to_string()),
-            ] {
-                match args.iter_mut().find(|(seen, _)| seen == k) {
-                    Some(slot) => slot.1 = v,
-                    None => args.push((k.to_string(), v)),
-                }
-            }
-            Value::from(format!("{base}{}?{}", req.path(), urlencode(&args)))
-        }
-        _ => Value::Null,
-    };
-    let mut body = Map::new();
-    body.insert(key.into(), items.iter().map(render).collect());
-    body.insert(
-        "links".into(),
-        json!({"next": next, "self": self_url, "previous": null}),
-    );
-    if truncated {
-        body.insert("truncated".into(), true.into());
-    }
-    Value::Object(body)
+    let limited = collection::limit_refs(&mut members, Some(hints));
+    let url = crate::api::list_url(req, &state.config);
+    collection::body(key, members, limited, Some(hints), &url)
 }
 
 async fn list_credentials(
@@ -216,13 +71,10 @@ async fn list_credentials(
 ) -> Result<HttpResponse> {
     let user_id = path.into_inner();
     let caller = context::caller(&state, &req).await?;
-    let pairs = query_pairs(&req)?;
-    let name_filter: Vec<(&str, &str)> = first(&pairs, "name")
-        .map(|n| vec![("name", n)])
-        .unwrap_or_default();
+    let pairs = query_pairs(req.query_string());
     let target = TargetBuilder::new()
         .path_var("user_id", user_id.clone())
-        .filters(name_filter)
+        .filters(declared_filters(&pairs, CREDENTIAL_FILTERS))
         .build();
     context::authorize(
         &state,
@@ -231,12 +83,12 @@ async fn list_credentials(
         &target,
     )?;
     crate::token::delegated::forbid_delegated(&caller, &state.config)?;
-    let page = page(&pairs)?;
-    let exact = first(&pairs, "name").map(str::to_string);
+    let mut hints = Hints::from_query(&pairs, CREDENTIAL_FILTERS, None, &state.config)?;
+    let sql = hints.sql_filters(store::CREDENTIAL_COLUMNS);
     let listed = state
         .db
         .read(move |conn| {
-            let found = store::list_for_user(conn, &user_id, exact.as_deref())?;
+            let found = store::query_for_user(conn, &user_id, &sql)?;
             found
                 .into_iter()
                 .map(|ac| {
@@ -246,21 +98,12 @@ async fn list_credentials(
                 .collect::<Result<Vec<_>>>()
         })
         .await?;
-    let listed: Vec<(ApplicationCredential, Vec<RoleWithOptions>)> = listed
-        .into_iter()
-        .filter(|(ac, _)| filter_matches(&pairs, "name", Some(&ac.name)))
-        .collect();
     let base = base_url(&req, &state.config);
-    let body = collection(
-        &req,
-        &base,
-        "application_credentials",
-        listed,
-        |(ac, _)| ac.id.clone(),
-        |(ac, roles)| credential_json(ac, roles, None, &base),
-        &pairs,
-        &page,
-    );
+    let members = listed
+        .iter()
+        .map(|(ac, roles)| credential_json(ac, roles, None, &base))
+        .collect();
+    let body = paged_collection(&req, &state, "application_credentials", members, &hints);
     Ok(json_response(StatusCode::OK, &body))
 }
 
@@ -463,7 +306,8 @@ async fn user_target(state: &State, user_id: &str) -> Result<TargetBuilder> {
     })
 }
 
-const RULE_FILTERS: [&str; 3] = ["service", "path", "method"];
+const CREDENTIAL_FILTERS: &[&str] = &["name"];
+const RULE_FILTERS: &[&str] = &["service", "path", "method"];
 
 async fn list_rules(
     state: State,
@@ -472,41 +316,21 @@ async fn list_rules(
 ) -> Result<HttpResponse> {
     let user_id = path.into_inner();
     let caller = context::caller(&state, &req).await?;
-    let pairs = query_pairs(&req)?;
-    let filters: Vec<(&str, &str)> = RULE_FILTERS
-        .iter()
-        .filter_map(|k| first(&pairs, k).map(|v| (*k, v)))
-        .collect();
+    let pairs = query_pairs(req.query_string());
     let target = user_target(&state, &user_id)
         .await?
-        .filters(filters)
+        .filters(declared_filters(&pairs, RULE_FILTERS))
         .build();
     context::authorize(&state, &caller, "identity:list_access_rules", &target)?;
     crate::token::delegated::forbid_delegated(&caller, &state.config)?;
-    let page = page(&pairs)?;
+    let hints = Hints::from_query(&pairs, RULE_FILTERS, None, &state.config)?;
     let rules = state
         .db
         .read(move |conn| store::list_rules(conn, &user_id))
         .await?;
-    let rules: Vec<_> = rules
-        .into_iter()
-        .filter(|r| {
-            filter_matches(&pairs, "service", r.service.as_deref())
-                && filter_matches(&pairs, "path", r.path.as_deref())
-                && filter_matches(&pairs, "method", r.method.as_deref())
-        })
-        .collect();
     let base = base_url(&req, &state.config);
-    let body = collection(
-        &req,
-        &base,
-        "access_rules",
-        rules,
-        |r| r.id.clone().unwrap_or_default(),
-        |r| rule_json(r, Some(&base)),
-        &pairs,
-        &page,
-    );
+    let members = rules.iter().map(|r| rule_json(r, Some(&base))).collect();
+    let body = paged_collection(&req, &state, "access_rules", members, &hints);
     Ok(json_response(StatusCode::OK, &body))
 }
 

@@ -5,16 +5,20 @@
 //! token, the entities the policy target needs (a missing one is a 404 before policy on
 //! most routes), the one policy check, then the operation.
 
+use crate::api::json_response;
 use crate::assignment::effective::ListRequest;
 use crate::assignment::format::assignment_json;
-use crate::assignment::listing::{RoleListing, collection_links, first, query_pairs};
-use crate::assignment::model::{Actor, Role, Target};
+use crate::assignment::model::{Actor, NULL_DOMAIN_ID, Role, Target};
 use crate::assignment::{schema, store};
 use crate::context::{self, base_url, json_body};
 use crate::db::AnyConnection;
+use crate::db::collection;
+use crate::db::listing::{
+    Hints, declared_filters, first, list_limit, query_filter_is_true, query_pairs,
+};
 use crate::error::{Error, Result};
-use crate::json::resource_body;
 use crate::policy::TargetBuilder;
+use crate::python::jsonschema;
 use crate::resource::store as resource_store;
 use crate::state::State;
 use crate::token::model::{ResolvedScope, Token};
@@ -175,12 +179,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(body))
-}
-
 fn path_var(req: &HttpRequest, name: &str) -> String {
     req.match_info().get(name).unwrap_or_default().to_string()
 }
@@ -194,16 +192,21 @@ fn role_body(body: &Value) -> Map<String, Value> {
 
 // ---- roles -----------------------------------------------------------------------------
 
+/// `GET /v3/roles`: Keystone's `build_driver_hints(['name', 'domain_id'])`, the global roles
+/// when no `domain_id` is given, the role driver (`filter_limit_query`) and
+/// `wrap_collection`.
 async fn list_roles(state: State, req: HttpRequest) -> Result<HttpResponse> {
+    const FILTERS: &[&str] = &["name", "domain_id"];
     let pairs = query_pairs(req.query_string());
-    schema::check_query(schema::roles_query(), &pairs)?;
-    let listing = RoleListing::from_query(&pairs, &state.config)?;
+    jsonschema::validate_query(&schema::ROLES_QUERY, &pairs)?;
+    let mut hints = Hints::from_query(&pairs, FILTERS, None, &state.config)?;
+    let domain_filter = first(&pairs, "domain_id").is_some_and(|d| !d.is_empty());
+    if !domain_filter {
+        hints.add_filter("domain_id", NULL_DOMAIN_ID);
+    }
+    hints.set_default_limit(list_limit(&state.config, "role"));
     let caller = context::caller(&state, &req).await?;
-    let filters: Vec<(&str, &str)> = ["name", "domain_id"]
-        .iter()
-        .filter_map(|k| first(&pairs, k).map(|v| (*k, v)))
-        .collect();
-    let action = if first(&pairs, "domain_id").is_some_and(|d| !d.is_empty()) {
+    let action = if domain_filter {
         "identity:list_domain_roles"
     } else {
         "identity:list_roles"
@@ -212,36 +215,28 @@ async fn list_roles(state: State, req: HttpRequest) -> Result<HttpResponse> {
         &state,
         &caller,
         action,
-        &TargetBuilder::new().filters(filters).build(),
+        &TargetBuilder::new()
+            .filters(declared_filters(&pairs, FILTERS))
+            .build(),
     )?;
-    let (roles, truncated) = if listing.cannot_match() {
-        (Vec::new(), false)
-    } else {
-        let sql = listing.sql.clone();
-        let rows = state
-            .db
-            .read(move |conn| store::list_roles(conn, &sql))
-            .await?;
-        listing.finish(rows)
-    };
-    let base = base_url(&req, &state.config);
-    let next = match (truncated, roles.last(), listing.limit) {
-        (true, Some(last), Some(limit)) => Some((last.id.as_str(), limit)),
-        _ => None,
-    };
-    let mut body = json!({
-        "roles": roles.iter().map(|r| r.to_json(&base)).collect::<Vec<_>>(),
-        "links": collection_links(&base, req.path(), req.query_string(), next),
-    });
-    if truncated {
-        body["truncated"] = Value::Bool(true);
-    }
-    Ok(json_response(StatusCode::OK, &body))
+    let sql = hints.sql_filters(store::ROLE_COLUMNS);
+    let fetch = hints.fetch_one_more();
+    let mut roles = state
+        .db
+        .read(move |conn| store::list_roles(conn, &sql, fetch))
+        .await?;
+    hints.cut_fetched(&mut roles);
+    let url = crate::api::list_url(&req, &state.config);
+    let refs = roles.iter().map(|r| r.to_json(&url.base)).collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &collection::wrap_collection("roles", refs, Some(&hints), &url),
+    ))
 }
 
 async fn create_role(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
     let body = json_body(&req, &body)?;
-    schema::check_body(schema::role_create(), &body)?;
+    jsonschema::validate(&schema::ROLE_CREATE, &body)?;
     let caller = context::caller(&state, &req).await?;
     let requested = role_body(&body);
     let is_domain_role = requested
@@ -315,7 +310,7 @@ async fn get_role(state: State, req: HttpRequest) -> Result<HttpResponse> {
 
 async fn update_role(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
     let body = json_body(&req, &body)?;
-    schema::check_body(schema::role_update(), &body)?;
+    jsonschema::validate(&schema::ROLE_UPDATE, &body)?;
     let caller = context::caller(&state, &req).await?;
     let role_id = path_var(&req, "role_id");
     let (role, action) = role_for_action(
@@ -734,12 +729,12 @@ async fn list_grants(state: State, req: HttpRequest) -> Result<HttpResponse> {
             target => crate::assignment::list_grants(conn, &g2.actor, target, g2.inherited),
         })
         .await?;
-    let base = base_url(&req, &state.config);
-    let body = json!({
-        "roles": roles.iter().map(|r| r.to_json(&base)).collect::<Vec<_>>(),
-        "links": collection_links(&base, req.path(), req.query_string(), None),
-    });
-    Ok(json_response(StatusCode::OK, &body))
+    let url = crate::api::list_url(&req, &state.config);
+    let refs = roles.iter().map(|r| r.to_json(&url.base)).collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &collection::wrap_collection("roles", refs, None, &url),
+    ))
 }
 
 async fn check_grant(state: State, req: HttpRequest) -> Result<HttpResponse> {
@@ -830,11 +825,6 @@ async fn revoke_grant(state: State, req: HttpRequest) -> Result<HttpResponse> {
 
 // ---- role assignments ------------------------------------------------------------------
 
-/// Keystone's `query_filter_is_true`: present and not `0`.
-fn flag(pairs: &[(String, String)], name: &str) -> bool {
-    first(pairs, name).is_some_and(|v| v != "0")
-}
-
 fn non_empty(pairs: &[(String, String)], name: &str) -> Option<String> {
     first(pairs, name)
         .filter(|v| !v.is_empty())
@@ -862,7 +852,7 @@ fn assignment_request(pairs: &[(String, String)], include_subtree: bool) -> Resu
         project_id: non_empty(pairs, "scope.project.id"),
         include_subtree,
         inherited: first(pairs, "scope.OS-INHERIT:inherited_to").map(|v| v == "projects"),
-        effective: flag(pairs, "effective"),
+        effective: query_filter_is_true(pairs, "effective"),
         ..Default::default()
     };
     let system_given = non_empty(pairs, "scope.system").is_some();
@@ -902,9 +892,9 @@ fn caller_domain(caller: &Token) -> Option<String> {
 
 async fn list_role_assignments(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let pairs = query_pairs(req.query_string());
-    schema::check_query(schema::role_assignments_query(), &pairs)?;
+    jsonschema::validate_query(&schema::ROLE_ASSIGNMENTS_QUERY, &pairs)?;
     let caller = context::caller(&state, &req).await?;
-    let include_subtree = flag(&pairs, "include_subtree");
+    let include_subtree = query_filter_is_true(&pairs, "include_subtree");
     let mut filters: Vec<(&str, &str)> = Vec::new();
     for name in ASSIGNMENT_FILTERS {
         if include_subtree && *name == "scope.system" {
@@ -944,7 +934,7 @@ async fn list_role_assignments(state: State, req: HttpRequest) -> Result<HttpRes
         ));
     }
     let request = assignment_request(&pairs, include_subtree)?;
-    let include_names = flag(&pairs, "include_names");
+    let include_names = query_filter_is_true(&pairs, "include_names");
     let base = base_url(&req, &state.config);
     let entries = state
         .db
@@ -964,10 +954,9 @@ async fn list_role_assignments(state: State, req: HttpRequest) -> Result<HttpRes
                 .collect::<Vec<_>>())
         })
         .await?;
-    let base = base_url(&req, &state.config);
-    let body = json!({
-        "role_assignments": entries,
-        "links": collection_links(&base, req.path(), req.query_string(), None),
-    });
-    Ok(json_response(StatusCode::OK, &body))
+    let url = crate::api::list_url(&req, &state.config);
+    Ok(json_response(
+        StatusCode::OK,
+        &collection::wrap_collection("role_assignments", entries, None, &url),
+    ))
 }

@@ -9,6 +9,7 @@ use crate::auth::{
     token as token_method,
 };
 use crate::context::{self, SUBJECT_TOKEN_HEADER, base_url, header, json_body};
+use crate::db::collection::wrap_collection;
 use crate::error::{Error, Result};
 use crate::identity::lockout;
 use crate::json::{Style, resource_body, to_ascii_string};
@@ -370,12 +371,14 @@ async fn auth_projects(state: State, req: HttpRequest) -> Result<HttpResponse> {
             resource_store::get_projects(conn, &project_ids)
         })
         .await?;
-    let base = base_url(&req, &state.config);
-    let list: Vec<Value> = projects.iter().map(|p| p.to_project_json(&base)).collect();
-    Ok(resource_response(&json!({
-        "projects": list,
-        "links": {"next": null, "self": format!("{base}/v3/auth/projects"), "previous": null}
-    })))
+    let url = crate::api::list_url(&req, &state.config);
+    let list: Vec<Value> = projects
+        .iter()
+        .map(|p| p.to_project_json(&url.base))
+        .collect();
+    Ok(resource_response(&wrap_collection(
+        "projects", list, None, &url,
+    )))
 }
 
 async fn auth_domains(state: State, req: HttpRequest) -> Result<HttpResponse> {
@@ -389,16 +392,15 @@ async fn auth_domains(state: State, req: HttpRequest) -> Result<HttpResponse> {
             resource_store::get_projects(conn, &domain_ids)
         })
         .await?;
-    let base = base_url(&req, &state.config);
+    let url = crate::api::list_url(&req, &state.config);
     let list: Vec<Value> = domains
         .iter()
         .filter(|d| d.is_domain)
-        .map(|d| d.to_domain_json(&base))
+        .map(|d| d.to_domain_json(&url.base))
         .collect();
-    Ok(resource_response(&json!({
-        "domains": list,
-        "links": {"next": null, "self": format!("{base}/v3/auth/domains"), "previous": null}
-    })))
+    Ok(resource_response(&wrap_collection(
+        "domains", list, None, &url,
+    )))
 }
 
 async fn auth_system(state: State, req: HttpRequest) -> Result<HttpResponse> {

@@ -5,13 +5,15 @@
 //! (403) with the path variable, the request body and the declared filters in the target,
 //! then the operation.
 
-use crate::catalog::listing::{self, Hints, ListUrl};
-use crate::catalog::schema::{self, ObjectSchema};
+use crate::api::json_response;
+use crate::catalog::schema;
 use crate::catalog::store;
 use crate::context::{self, base_url, json_body};
+use crate::db::collection;
+use crate::db::listing::{Hints, declared_filters, list_limit, query_pairs};
 use crate::error::{Error, Result};
-use crate::json::resource_body;
 use crate::policy::TargetBuilder;
+use crate::python::jsonschema;
 use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -64,12 +66,6 @@ const SERVICE_FILTERS: &[&str] = &["type", "name"];
 const ENDPOINT_FILTERS: &[&str] = &["interface", "service_id", "region_id"];
 const REGION_FILTERS: &[&str] = &["parent_region_id"];
 
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(body))
-}
-
 fn member(key: &str, value: Value) -> Value {
     let mut m = Map::new();
     m.insert(key.to_string(), value);
@@ -85,9 +81,9 @@ fn member_of(body: &Value, key: &str) -> Result<Map<String, Value>> {
 }
 
 /// Parse and check a JSON body, as Keystone does before anything else.
-fn checked_body(req: &HttpRequest, bytes: &[u8], schema: &'static ObjectSchema) -> Result<Value> {
+fn checked_body(req: &HttpRequest, bytes: &[u8], schema: &Value) -> Result<Value> {
     let body = json_body(req, bytes)?;
-    schema.check(&body)?;
+    jsonschema::validate(schema, &body)?;
     Ok(body)
 }
 
@@ -122,82 +118,56 @@ async fn authorize_collection(
     context::authorize(state, &caller, action, &target.build())
 }
 
-/// The declared filters present in the query, first value each (Keystone's
-/// `_extract_filter_values`), for the policy target.
-fn filter_values(pairs: &[(String, String)], declared: &[&str]) -> Vec<(String, String)> {
-    declared
-        .iter()
-        .filter_map(|name| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(k, v)| (k.clone(), v.clone()))
-        })
-        .collect()
-}
-
-/// Render a page of members as Keystone's `wrap_collection`.
+/// Render a page of members as Keystone's `wrap_collection`: the filters SQL left, the
+/// page size, each member's `self` link, the collection's links.
 fn list_response(
     req: &HttpRequest,
     state: &State,
     key: &str,
     refs: Vec<Map<String, Value>>,
     hints: &Hints,
-    plan: &listing::SqlPlan,
-    pairs: &[(String, String)],
 ) -> HttpResponse {
-    let base = base_url(req, &state.config);
-    let (page, limited) = listing::page(refs, hints, plan);
-    let members: Vec<Value> = page
-        .into_iter()
-        .map(|mut m| {
-            let id = m
-                .get("id")
-                .map(crate::policy::python::py_str)
-                .unwrap_or_default();
-            crate::catalog::model::add_self_link(&mut m, format!("{base}/v3/{key}/{id}"));
-            Value::Object(m)
-        })
-        .collect();
-    let url = ListUrl {
-        base: &base,
-        path: &format!("/v3/{key}"),
-        query_string: req.query_string(),
-        pairs,
-    };
+    let url = crate::api::list_url(req, &state.config);
+    let refs = refs.into_iter().map(Value::Object).collect();
+    let (mut members, limited) = collection::page(refs, Some(hints));
+    for m in &mut members {
+        if let Value::Object(m) = m {
+            let id = m.get("id").map(crate::python::py_str).unwrap_or_default();
+            crate::catalog::model::add_self_link(m, format!("{}/v3/{key}/{id}", url.base));
+        }
+    }
     json_response(
         StatusCode::OK,
-        &listing::collection(key, members, limited, hints, &url),
+        &collection::body(key, members, limited, Some(hints), &url),
     )
 }
 
 // ---- services -------------------------------------------------------------------------
 
 async fn list_services(state: State, req: HttpRequest) -> Result<HttpResponse> {
-    let pairs = listing::query_pairs(req.query_string());
+    let pairs = query_pairs(req.query_string());
     authorize_collection(
         &state,
         &req,
         "identity:list_services",
         None,
-        &filter_values(&pairs, SERVICE_FILTERS),
+        &declared_filters(&pairs, SERVICE_FILTERS),
     )
     .await?;
-    let hints = Hints::from_query(&pairs, SERVICE_FILTERS, &state.config)?
-        .with_default_limit(listing::catalog_list_limit(&state.config));
-    let plan = hints.plan(&[("type", 255)]);
-    let sql = plan.clone();
-    let services = state
+    let mut hints = Hints::from_query(&pairs, SERVICE_FILTERS, None, &state.config)?;
+    hints.set_default_limit(list_limit(&state.config, "catalog"));
+    let sql = hints.sql_filters(store::SERVICE_COLUMNS);
+    let fetch = hints.fetch_one_more();
+    let mut services = state
         .db
-        .read(move |conn| store::query_services(conn, &sql))
+        .read(move |conn| store::query_services(conn, &sql, fetch))
         .await?;
+    hints.cut_fetched(&mut services);
     let refs = services
         .iter()
         .map(crate::catalog::Service::to_dict)
         .collect();
-    Ok(list_response(
-        &req, &state, "services", refs, &hints, &plan, &pairs,
-    ))
+    Ok(list_response(&req, &state, "services", refs, &hints))
 }
 
 async fn create_service(state: State, req: HttpRequest, bytes: web::Bytes) -> Result<HttpResponse> {
@@ -303,37 +273,30 @@ async fn delete_service(
 // ---- endpoints ------------------------------------------------------------------------
 
 async fn list_endpoints(state: State, req: HttpRequest) -> Result<HttpResponse> {
-    let pairs = listing::query_pairs(req.query_string());
-    schema::ENDPOINT_LIST_QUERY.check_query(&pairs)?;
+    let pairs = query_pairs(req.query_string());
+    jsonschema::validate_query(&schema::ENDPOINT_LIST_QUERY, &pairs)?;
     authorize_collection(
         &state,
         &req,
         "identity:list_endpoints",
         None,
-        &filter_values(&pairs, ENDPOINT_FILTERS),
+        &declared_filters(&pairs, ENDPOINT_FILTERS),
     )
     .await?;
-    let hints = Hints::from_query(&pairs, ENDPOINT_FILTERS, &state.config)?
-        .with_default_limit(listing::catalog_list_limit(&state.config));
-    let plan = hints.plan(&[("interface", 8), ("service_id", 64), ("region_id", 255)]);
-    let sql = plan.clone();
-    let endpoints = state
+    let mut hints = Hints::from_query(&pairs, ENDPOINT_FILTERS, None, &state.config)?;
+    hints.set_default_limit(list_limit(&state.config, "catalog"));
+    let sql = hints.sql_filters(store::ENDPOINT_COLUMNS);
+    let fetch = hints.fetch_one_more();
+    let mut endpoints = state
         .db
-        .read(move |conn| store::query_endpoints(conn, &sql))
+        .read(move |conn| store::query_endpoints(conn, &sql, fetch))
         .await?;
+    hints.cut_fetched(&mut endpoints);
     let refs = endpoints
         .iter()
         .map(crate::catalog::Endpoint::to_api_dict)
         .collect();
-    Ok(list_response(
-        &req,
-        &state,
-        "endpoints",
-        refs,
-        &hints,
-        &plan,
-        &pairs,
-    ))
+    Ok(list_response(&req, &state, "endpoints", refs, &hints))
 }
 
 async fn create_endpoint(
@@ -438,31 +401,30 @@ async fn delete_endpoint(
 // ---- regions --------------------------------------------------------------------------
 
 async fn list_regions(state: State, req: HttpRequest) -> Result<HttpResponse> {
-    let pairs = listing::query_pairs(req.query_string());
-    schema::REGION_LIST_QUERY.check_query(&pairs)?;
+    let pairs = query_pairs(req.query_string());
+    jsonschema::validate_query(&schema::REGION_LIST_QUERY, &pairs)?;
     authorize_collection(
         &state,
         &req,
         "identity:list_regions",
         None,
-        &filter_values(&pairs, REGION_FILTERS),
+        &declared_filters(&pairs, REGION_FILTERS),
     )
     .await?;
     // Keystone passes the hints positionally here, so no list_limit applies to regions.
-    let hints = Hints::from_query(&pairs, REGION_FILTERS, &state.config)?;
-    let plan = hints.plan(&[("parent_region_id", 255)]);
-    let sql = plan.clone();
-    let regions = state
+    let mut hints = Hints::from_query(&pairs, REGION_FILTERS, None, &state.config)?;
+    let sql = hints.sql_filters(store::REGION_COLUMNS);
+    let fetch = hints.fetch_one_more();
+    let mut regions = state
         .db
-        .read(move |conn| store::query_regions(conn, &sql))
+        .read(move |conn| store::query_regions(conn, &sql, fetch))
         .await?;
+    hints.cut_fetched(&mut regions);
     let refs = regions
         .iter()
         .map(crate::catalog::Region::to_dict)
         .collect();
-    Ok(list_response(
-        &req, &state, "regions", refs, &hints, &plan, &pairs,
-    ))
+    Ok(list_response(&req, &state, "regions", refs, &hints))
 }
 
 async fn create_region(state: State, req: HttpRequest, bytes: web::Bytes) -> Result<HttpResponse> {
@@ -504,7 +466,7 @@ async fn put_region(
         Some(given) => {
             return Err(Error::bad_request(format!(
                 "Conflicting region IDs specified: \"{id}\" != \"{}\"",
-                crate::policy::python::py_str(given)
+                crate::python::py_str(given)
             )));
         }
     }

@@ -5,11 +5,11 @@
 //! Keystone's order: a GET enforces policy before it says whether the domain exists (so
 //! the 404 leaks nothing); PUT, PATCH and DELETE enforce, then look the domain up.
 
+use crate::api::json_response;
 use crate::context::{self, json_body};
 use crate::db::AnyConnection;
 use crate::domain_config;
 use crate::error::Result;
-use crate::json::resource_body;
 use crate::policy::TargetBuilder;
 use crate::state::State;
 use actix_web::http::StatusCode;
@@ -60,9 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn config_response(status: StatusCode, config: Map<String, Value>) -> HttpResponse {
     let mut m = Map::new();
     m.insert("config".into(), Value::Object(config));
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(&Value::Object(m)))
+    json_response(status, &Value::Object(m))
 }
 
 /// The path: domain, then optional group and option.

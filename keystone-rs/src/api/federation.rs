@@ -1,10 +1,11 @@
 //! Routes: `/v3/OS-FEDERATION/mappings` and its members. Keystone enforces policy before it
 //! reads the body, so a caller without the right gets a 403 even for a malformed mapping.
 
+use crate::api::json_response;
 use crate::context::{self, base_url, json_body};
+use crate::db::collection::wrap_collection;
 use crate::error::{Error, Result};
 use crate::federation::store;
-use crate::json::resource_body;
 use crate::policy::TargetBuilder;
 use crate::state::State;
 use actix_web::http::StatusCode;
@@ -30,12 +31,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(body))
-}
-
 async fn authorize(state: &State, req: &HttpRequest, action: &str, id: Option<&str>) -> Result<()> {
     let caller = context::caller(state, req).await?;
     let mut target = TargetBuilder::new();
@@ -52,18 +47,11 @@ fn not_found(id: &str) -> Error {
 async fn list_mappings(state: State, req: HttpRequest) -> Result<HttpResponse> {
     authorize(&state, &req, "identity:list_mappings", None).await?;
     let mappings = state.db.read(store::list).await?;
-    let base = base_url(&req, &state.config);
-    let members: Vec<Value> = mappings.iter().map(|m| m.to_json(&base)).collect();
+    let url = crate::api::list_url(&req, &state.config);
+    let members: Vec<Value> = mappings.iter().map(|m| m.to_json(&url.base)).collect();
     Ok(json_response(
         StatusCode::OK,
-        &json!({
-            "mappings": members,
-            "links": {
-                "next": null,
-                "self": format!("{base}/v3/OS-FEDERATION/mappings"),
-                "previous": null,
-            },
-        }),
+        &wrap_collection("mappings", members, None, &url),
     ))
 }
 

@@ -5,10 +5,10 @@
 mod groups;
 mod users;
 
-use crate::context;
+use crate::api::json_response;
+use crate::db::collection::wrap_collection;
+use crate::db::listing::Hints;
 use crate::error::Result;
-use crate::identity::listing::{self, CollectionRequest};
-use crate::json::resource_body;
 use crate::state::State;
 use crate::token::model::{ResolvedScope, Token};
 use actix_web::http::StatusCode;
@@ -72,12 +72,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(body))
-}
-
 fn no_content() -> HttpResponse {
     HttpResponse::NoContent().finish()
 }
@@ -88,26 +82,6 @@ fn caller_domain(caller: &Token) -> Option<String> {
         ResolvedScope::Domain(d) => Some(d.id.clone()),
         _ => None,
     }
-}
-
-/// The path as WSGI's PATH_INFO: percent-decoded.
-fn path_info(req: &HttpRequest) -> String {
-    percent_encoding::percent_decode_str(req.path())
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
-/// The values of the declared filters present in the query (`filter_attr.*`).
-fn filter_values(pairs: &[(String, String)], filters: &[&str]) -> Vec<(String, Value)> {
-    filters
-        .iter()
-        .filter_map(|f| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == f)
-                .map(|(_, v)| (f.to_string(), Value::from(v.clone())))
-        })
-        .collect()
 }
 
 /// The request object under `key` (`{"user": {...}}`) as a map; the schema made sure it is one.
@@ -128,9 +102,7 @@ fn normalize_keys(m: &Map<String, Value>) -> Map<String, Value> {
 /// Keystone's `_normalize_domain_id`: no (or an empty) `domain_id` means the caller's
 /// domain for domain-scoped tokens, else the default domain.
 fn fill_domain_id(m: &mut Map<String, Value>, caller: &Token, state: &State) {
-    let given = m
-        .get("domain_id")
-        .is_some_and(crate::policy::python::is_truthy);
+    let given = m.get("domain_id").is_some_and(crate::python::is_truthy);
     if !given {
         let domain = caller_domain(caller)
             .unwrap_or_else(|| state.config.identity.default_domain_id.clone());
@@ -148,25 +120,14 @@ fn require_matching_id(m: &Map<String, Value>, id: &str) -> Result<()> {
     }
 }
 
-/// Wrap a list body for this request.
+/// Wrap a list body for this request (`wrap_collection`).
 fn collection(
     state: &State,
     req: &HttpRequest,
     key: &str,
     refs: Vec<Value>,
-    hints: Option<&listing::Hints>,
-    pairs: &[(String, String)],
+    hints: Option<&Hints>,
 ) -> HttpResponse {
-    let base = context::base_url(req, &state.config);
-    let path = path_info(req);
-    let creq = CollectionRequest {
-        base_url: &base,
-        path: &path,
-        query_string: req.query_string(),
-        pairs,
-    };
-    json_response(
-        StatusCode::OK,
-        &listing::wrap_collection(key, refs, hints, &creq),
-    )
+    let url = crate::api::list_url(req, &state.config);
+    json_response(StatusCode::OK, &wrap_collection(key, refs, hints, &url))
 }

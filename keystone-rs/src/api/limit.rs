@@ -5,10 +5,11 @@
 //! then the caller's token (401), then policy (403) with Keystone's target, then the
 //! operation in one transaction.
 
-use crate::catalog::listing::{self, Hints, ListUrl};
+use crate::api::json_response;
 use crate::context::{self, base_url, json_body};
+use crate::db::collection;
+use crate::db::listing::{Comparator, Filter, Hints, declared_filters, list_limit, query_pairs};
 use crate::error::{Error, Result};
-use crate::json::resource_body;
 use crate::limit::{self, Limit, Model, RegisteredLimit, schema};
 use crate::policy::TargetBuilder;
 use crate::resource::model::add_self_link;
@@ -62,12 +63,6 @@ const LIMIT_FILTERS: &[&str] = &[
     "domain_id",
 ];
 
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(body))
-}
-
 fn model(state: &State) -> Model {
     Model::from_name(&state.config.unified_limit.enforcement_model)
 }
@@ -85,25 +80,12 @@ fn member(key: &str, value: Value) -> Value {
     Value::Object(m)
 }
 
-/// The declared filters present in the query, first value each, for the policy target.
-fn filter_values(pairs: &[(String, String)], declared: &[&str]) -> Vec<(String, String)> {
-    declared
-        .iter()
-        .filter_map(|name| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(k, v)| (k.clone(), v.clone()))
-        })
-        .collect()
-}
-
-fn list_limit(state: &State) -> Option<i64> {
-    state
-        .config
-        .list_limit("unified_limit")
-        .map(|n| n as i64)
-        .filter(|n| *n != 0)
+/// The page size when the request sets none: `[unified_limit] list_limit`, else
+/// `[DEFAULT] list_limit`.
+fn hints(state: &State, pairs: &[(String, String)], declared: &[&str]) -> Result<Hints> {
+    let mut hints = Hints::from_query(pairs, declared, None, &state.config)?;
+    hints.set_default_limit(list_limit(&state.config, "unified_limit"));
+    Ok(hints)
 }
 
 /// A page of members rendered as Keystone's `wrap_collection`; filters run in memory
@@ -114,21 +96,20 @@ fn collection_response(
     key: &str,
     refs: Vec<Map<String, Value>>,
     hints: &Hints,
-    pairs: &[(String, String)],
 ) -> HttpResponse {
-    let base = base_url(req, &state.config);
-    let plan = hints.plan(&[]);
-    let (page, limited) = listing::page(refs, hints, &plan);
-    let members: Vec<Value> = page.into_iter().map(|m| with_link(m, &base, key)).collect();
-    let url = ListUrl {
-        base: &base,
-        path: &format!("/v3/{key}"),
-        query_string: req.query_string(),
-        pairs,
-    };
+    let url = crate::api::list_url(req, &state.config);
+    let refs = refs.into_iter().map(Value::Object).collect();
+    let (members, limited) = collection::page(refs, Some(hints));
+    let members: Vec<Value> = members
+        .into_iter()
+        .map(|m| match m {
+            Value::Object(m) => with_link(m, &url.base, key),
+            other => other,
+        })
+        .collect();
     json_response(
         StatusCode::OK,
-        &listing::collection(key, members, limited, hints, &url),
+        &collection::body(key, members, limited, Some(hints), &url),
     )
 }
 
@@ -160,12 +141,11 @@ async fn authorize(
 // ---- registered limits ---------------------------------------------------------------------
 
 async fn list_registered_limits(state: State, req: HttpRequest) -> Result<HttpResponse> {
-    let pairs = listing::query_pairs(req.query_string());
+    let pairs = query_pairs(req.query_string());
     schema::registered_limits_query(&pairs)?;
-    let target = TargetBuilder::new().filters(filter_values(&pairs, REGISTERED_LIMIT_FILTERS));
+    let target = TargetBuilder::new().filters(declared_filters(&pairs, REGISTERED_LIMIT_FILTERS));
     authorize(&state, &req, "identity:list_registered_limits", target).await?;
-    let hints = Hints::from_query(&pairs, REGISTERED_LIMIT_FILTERS, &state.config)?
-        .with_default_limit(list_limit(&state));
+    let hints = hints(&state, &pairs, REGISTERED_LIMIT_FILTERS)?;
     let all = state.db.read(limit::list_registered_limits).await?;
     let refs = all.iter().map(RegisteredLimit::to_dict).collect();
     Ok(collection_response(
@@ -174,7 +154,6 @@ async fn list_registered_limits(state: State, req: HttpRequest) -> Result<HttpRe
         "registered_limits",
         refs,
         &hints,
-        &pairs,
     ))
 }
 
@@ -282,12 +261,11 @@ async fn delete_registered_limit(
 // ---- limits --------------------------------------------------------------------------------
 
 async fn list_limits(state: State, req: HttpRequest) -> Result<HttpResponse> {
-    let pairs = listing::query_pairs(req.query_string());
+    let pairs = query_pairs(req.query_string());
     schema::limits_query(&pairs)?;
-    let target = TargetBuilder::new().filters(filter_values(&pairs, LIMIT_FILTERS));
+    let target = TargetBuilder::new().filters(declared_filters(&pairs, LIMIT_FILTERS));
     let caller = authorize(&state, &req, "identity:list_limits", target).await?;
-    let mut hints = Hints::from_query(&pairs, LIMIT_FILTERS, &state.config)?
-        .with_default_limit(list_limit(&state));
+    let mut hints = hints(&state, &pairs, LIMIT_FILTERS)?;
     let roles = caller.role_names();
     let superuser = matches!(caller.scope, ResolvedScope::System)
         || roles.iter().any(|r| r == "admin" || r == "service");
@@ -303,10 +281,10 @@ async fn list_limits(state: State, req: HttpRequest) -> Result<HttpResponse> {
         }
     };
     if let Some(Err(project_id)) = &scope {
-        hints.filters.push(listing::Filter {
+        hints.filters.push(Filter {
             name: "project_id".into(),
             value: project_id.clone(),
-            comparator: listing::Comparator::Equals,
+            comparator: Comparator::Equals,
             case_sensitive: false,
         });
     }
@@ -325,9 +303,7 @@ async fn list_limits(state: State, req: HttpRequest) -> Result<HttpResponse> {
             Ok(all.iter().map(Limit::to_dict).collect::<Vec<_>>())
         })
         .await?;
-    Ok(collection_response(
-        &req, &state, "limits", refs, &hints, &pairs,
-    ))
+    Ok(collection_response(&req, &state, "limits", refs, &hints))
 }
 
 async fn create_limits(state: State, req: HttpRequest, bytes: web::Bytes) -> Result<HttpResponse> {

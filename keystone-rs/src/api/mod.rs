@@ -18,3 +18,29 @@ pub mod oauth2;
 pub mod observability;
 pub mod resource;
 pub mod revoke;
+
+/// Where a list request came from, for `wrap_collection`'s links: Keystone's base URL, the
+/// path as WSGI's `PATH_INFO` (percent-decoded) and the raw query string.
+pub fn list_url(
+    req: &actix_web::HttpRequest,
+    config: &crate::config::Config,
+) -> crate::db::collection::ListUrl {
+    crate::db::collection::ListUrl {
+        base: crate::context::base_url(req, config),
+        path: percent_encoding::percent_decode_str(req.path())
+            .decode_utf8_lossy()
+            .into_owned(),
+        query_string: req.query_string().to_string(),
+    }
+}
+
+/// A JSON body as Keystone's routes answer it (Python `json.dumps` text).
+pub fn json_response(
+    status: actix_web::http::StatusCode,
+    body: &serde_json::Value,
+) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::build(status)
+        .content_type("application/json")
+        .body(crate::json::resource_body(body))
+}
+

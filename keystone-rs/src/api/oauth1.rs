@@ -1,11 +1,13 @@
 //! Routes: `/v3/OS-OAUTH1/{consumers,request_token,authorize,access_token}` and
 //! `/v3/users/{user_id}/OS-OAUTH1/access_tokens…` (shared/spec/oauth1.md §2–§6).
 
+use crate::api::json_response;
+use crate::assignment::RoleRef;
 use crate::assignment::store as assignment_store;
 use crate::context::{self, base_url, json_body};
+use crate::db::collection::wrap_collection;
 use crate::error::{Error, Result};
-use crate::json::resource_body;
-use crate::oauth1::schema::{self, RoleRef};
+use crate::oauth1::schema;
 use crate::oauth1::signature::{self, Endpoint, OAuthHeader};
 use crate::oauth1::{AccessToken, Consumer, RequestToken, store};
 use crate::policy::target::TargetBuilder;
@@ -67,24 +69,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn json_response(status: actix_web::http::StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(body))
-}
-
 fn ok(body: &Value) -> HttpResponse {
     json_response(actix_web::http::StatusCode::OK, body)
 }
 
-fn collection(key: &str, items: Vec<Value>, self_link: String) -> Value {
-    let mut m = Map::new();
-    m.insert(key.into(), Value::Array(items));
-    m.insert(
-        "links".into(),
-        json!({"next": null, "self": self_link, "previous": null}),
-    );
-    Value::Object(m)
+/// `wrap_collection(refs)`: no hints, so no `next` and no `truncated`.
+fn collection(
+    req: &HttpRequest,
+    config: &crate::config::Config,
+    key: &str,
+    items: Vec<Value>,
+) -> Value {
+    wrap_collection(key, items, None, &crate::api::list_url(req, config))
 }
 
 fn consumer_not_found() -> Error {
@@ -386,11 +382,7 @@ async fn list_consumers(state: State, req: HttpRequest) -> Result<HttpResponse> 
     let consumers = state.db.read(store::list_consumers).await?;
     let base = base_url(&req, &state.config);
     let items = consumers.iter().map(|c| c.to_json(&base, false)).collect();
-    Ok(ok(&collection(
-        "consumers",
-        items,
-        format!("{base}/v3/OS-OAUTH1/consumers"),
-    )))
+    Ok(ok(&collection(&req, &state.config, "consumers", items)))
 }
 
 async fn get_consumer(
@@ -544,11 +536,7 @@ async fn list_access_tokens(
         .read(move |conn| store::list_access_tokens(conn, &path_user))
         .await?;
     let items = tokens.iter().map(|t| t.to_json(&base)).collect();
-    Ok(ok(&collection(
-        "access_tokens",
-        items,
-        format!("{base}/v3/users/{user_id}/OS-OAUTH1/access_tokens"),
-    )))
+    Ok(ok(&collection(&req, &state.config, "access_tokens", items)))
 }
 
 fn access_token_target(user_id: &str, access_token_id: &str) -> Value {
@@ -652,8 +640,6 @@ async fn list_access_token_roles(
     context::authorize(&state, &caller, "identity:list_access_token_roles", &target)?;
     let base = base_url(&req, &state.config);
     let link_base = base.clone();
-    let self_link =
-        format!("{base}/v3/users/{user_id}/OS-OAUTH1/access_tokens/{access_token_id}/roles");
     let roles = state
         .db
         .read(move |conn| {
@@ -670,7 +656,7 @@ async fn list_access_token_roles(
             Ok(roles)
         })
         .await?;
-    Ok(ok(&collection("roles", roles, self_link)))
+    Ok(ok(&collection(&req, &state.config, "roles", roles)))
 }
 
 async fn get_access_token_role(

@@ -9,14 +9,19 @@
 //! `request_body`, list filters under `filter_attr`, and the caller's domain for
 //! domain-scoped list calls.
 
+use crate::api::json_response;
 use crate::context::{self, base_url, json_body};
+use crate::db::collection;
+use crate::db::listing::{
+    Hints, declared_filters, first, list_limit, query_filter_is_true, query_pairs,
+};
 use crate::error::{Error, Result};
-use crate::json::resource_body;
 use crate::policy::TargetBuilder;
+use crate::python::jsonschema;
 use crate::resource::Settings;
-use crate::resource::listing::{self, Hints, ListUrl, TagFilters};
+use crate::resource::listing::TagFilters;
 use crate::resource::model::{Project, add_self_link, domain_url, project_url};
-use crate::resource::schema::{self, legacy_error};
+use crate::resource::schema;
 use crate::state::State;
 use crate::token::model::Token;
 use actix_web::http::StatusCode;
@@ -71,12 +76,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 const PROJECT_FILTERS: &[&str] = &["domain_id", "enabled", "name", "parent_id", "is_domain"];
 const DOMAIN_FILTERS: &[&str] = &["name", "enabled"];
 
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("application/json")
-        .body(resource_body(body))
-}
-
 fn member(key: &str, value: Map<String, Value>) -> Value {
     let mut m = Map::new();
     m.insert(key.to_string(), Value::Object(value));
@@ -87,10 +86,13 @@ fn settings(state: &State) -> Settings {
     Settings::from_config(&state.config)
 }
 
-/// A body checked against its schema, as Keystone does before anything else.
-fn checked_body(req: &HttpRequest, bytes: &[u8], schema: &Value) -> Result<Value> {
+/// A body checked against its schemas in turn (Keystone's, then keystone-rs's strict
+/// booleans), as Keystone checks its schema before anything else.
+fn checked_body(req: &HttpRequest, bytes: &[u8], schemas: &[&Value]) -> Result<Value> {
     let body = json_body(req, bytes)?;
-    schema::check(schema, &body)?;
+    for schema in schemas {
+        jsonschema::validate(schema, &body)?;
+    }
     Ok(body)
 }
 
@@ -101,19 +103,6 @@ fn member_of(body: &Value, key: &str) -> Result<Map<String, Value>> {
         .and_then(Value::as_object)
         .cloned()
         .ok_or_else(|| Error::bad_request(format!("'{key}' is a required property")))
-}
-
-/// The declared filters present in the query, first value each (`_extract_filter_values`).
-fn filter_values(pairs: &[(String, String)], declared: &[&str]) -> Vec<(String, String)> {
-    declared
-        .iter()
-        .filter_map(|name| listing::first(pairs, name).map(|v| (name.to_string(), v.to_string())))
-        .collect()
-}
-
-/// Keystone's `query_filter_is_true`: present, and not `0`.
-fn query_flag(pairs: &[(String, String)], name: &str) -> bool {
-    listing::first(pairs, name).is_some_and(|v| v != "0")
 }
 
 async fn load_project(state: &State, id: &str) -> Result<Option<Project>> {
@@ -147,47 +136,39 @@ async fn project_route(
 // ---- projects ---------------------------------------------------------------------------
 
 async fn list_projects(state: State, req: HttpRequest) -> Result<HttpResponse> {
-    let pairs = listing::query_pairs(req.query_string());
-    schema::check_query(&schema::PROJECT_LIST_QUERY, &pairs)?;
+    let pairs = query_pairs(req.query_string());
+    jsonschema::validate_query(&schema::PROJECT_LIST_QUERY, &pairs)?;
     let caller = context::caller(&state, &req).await?;
     let caller_domain = caller.domain_id().map(str::to_string);
-    let mut target = TargetBuilder::new().filters(filter_values(&pairs, PROJECT_FILTERS));
+    let mut target = TargetBuilder::new().filters(declared_filters(&pairs, PROJECT_FILTERS));
     if let Some(domain_id) = &caller_domain {
         target = target.target(json!({"domain_id": domain_id}));
     }
     context::authorize(&state, &caller, "identity:list_projects", &target.build())?;
 
     let config = state.config.clone();
-    let mut hints = Hints::from_query(
-        &pairs,
-        PROJECT_FILTERS,
-        listing::resource_list_limit(&config),
-        &config,
-    )?;
-    if listing::first(&pairs, "is_domain").is_none() {
+    // `build_driver_hints(filters, default_limit=_get_list_limit())`, then the manager's
+    // `response_truncated` with the same limit.
+    let default_limit = list_limit(&config, "resource");
+    let mut hints = Hints::from_query(&pairs, PROJECT_FILTERS, default_limit, &config)?;
+    if first(&pairs, "is_domain").is_none() {
         hints.add_filter("is_domain", "0");
     }
+    hints.set_default_limit(default_limit);
     let tags = TagFilters::from_query(&pairs);
-    let query_hints = hints.clone();
-    let page = state
+    let (projects, hints) = state
         .db
-        .read(move |conn| crate::resource::list(conn, &config, &query_hints, &tags))
+        .read(move |conn| {
+            let projects = crate::resource::list(conn, &config, &mut hints, &tags)?;
+            Ok((projects, hints))
+        })
         .await?;
-    let refs: Vec<Map<String, Value>> = page
-        .projects
+    let refs: Vec<Map<String, Value>> = projects
         .iter()
         .filter(|p| caller_domain.is_none() || p.domain_id == caller_domain)
         .map(Project::project_ref)
         .collect();
-    Ok(list_response(
-        &state,
-        &req,
-        "projects",
-        refs,
-        &hints,
-        page.driver_truncated,
-        &pairs,
-    ))
+    Ok(list_response(&state, &req, "projects", refs, &hints))
 }
 
 /// `wrap_collection`: the filters SQL left, the page size, the members' links, the body.
@@ -197,39 +178,32 @@ fn list_response(
     key: &str,
     refs: Vec<Map<String, Value>>,
     hints: &Hints,
-    driver_truncated: bool,
-    pairs: &[(String, String)],
 ) -> HttpResponse {
-    let (_, remaining) = hints.plan(&state.config);
-    let mut refs = listing::filter_refs(refs, &remaining);
-    let limited = listing::limit_refs(&mut refs, hints, driver_truncated);
-    let base = base_url(req, &state.config);
-    let members: Vec<Value> = refs
-        .into_iter()
-        .map(|mut m| {
+    let url = crate::api::list_url(req, &state.config);
+    let refs = refs.into_iter().map(Value::Object).collect();
+    let (mut members, limited) = collection::page(refs, Some(hints));
+    for m in &mut members {
+        if let Value::Object(m) = m {
             let id = m
                 .get("id")
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            add_self_link(&mut m, format!("{base}/v3/{key}/{id}"));
-            Value::Object(m)
-        })
-        .collect();
-    let url = ListUrl {
-        base: &base,
-        path: &format!("/v3/{key}"),
-        query_string: req.query_string(),
-        pairs,
-    };
+            add_self_link(m, format!("{}/v3/{key}/{id}", url.base));
+        }
+    }
     json_response(
         StatusCode::OK,
-        &listing::collection(key, members, limited, hints, &url),
+        &collection::body(key, members, limited, Some(hints), &url),
     )
 }
 
 async fn create_project(state: State, req: HttpRequest, bytes: web::Bytes) -> Result<HttpResponse> {
-    let body = checked_body(&req, &bytes, &schema::PROJECT_CREATE)?;
+    let body = checked_body(
+        &req,
+        &bytes,
+        &[&schema::PROJECT_CREATE, &schema::PROJECT_BOOLEANS],
+    )?;
     let caller = context::caller(&state, &req).await?;
     let requested = body.get("project").cloned().unwrap_or_else(|| json!({}));
     let target = TargetBuilder::new()
@@ -297,12 +271,12 @@ async fn get_project(
     context::authorize(&state, &caller, "identity:get_project", &target.build())?;
     let project = project.ok_or_else(|| crate::resource::project_not_found(&id))?;
 
-    let pairs = listing::query_pairs(req.query_string());
-    let parents_as_list = query_flag(&pairs, "parents_as_list");
-    let parents_as_ids = query_flag(&pairs, "parents_as_ids");
-    let subtree_as_list = query_flag(&pairs, "subtree_as_list");
-    let subtree_as_ids = query_flag(&pairs, "subtree_as_ids");
-    let include_limits = query_flag(&pairs, "include_limits");
+    let pairs = query_pairs(req.query_string());
+    let parents_as_list = query_filter_is_true(&pairs, "parents_as_list");
+    let parents_as_ids = query_filter_is_true(&pairs, "parents_as_ids");
+    let subtree_as_list = query_filter_is_true(&pairs, "subtree_as_list");
+    let subtree_as_ids = query_filter_is_true(&pairs, "subtree_as_ids");
+    let include_limits = query_filter_is_true(&pairs, "include_limits");
     if parents_as_list && parents_as_ids {
         return Err(Error::bad_request(
             "Cannot use parents_as_list and parents_as_ids query params at the same time.",
@@ -364,7 +338,11 @@ async fn update_project(
     bytes: web::Bytes,
 ) -> Result<HttpResponse> {
     let id = path.into_inner();
-    let body = checked_body(&req, &bytes, &schema::PROJECT_UPDATE)?;
+    let body = checked_body(
+        &req,
+        &bytes,
+        &[&schema::PROJECT_UPDATE, &schema::PROJECT_UPDATE_BOOLEANS],
+    )?;
     let (caller, _, target) = project_route(&state, &req, &id).await?;
     context::authorize(
         &state,
@@ -450,7 +428,7 @@ async fn update_project_tags(
     bytes: web::Bytes,
 ) -> Result<HttpResponse> {
     let id = path.into_inner();
-    let body = checked_body(&req, &bytes, &schema::TAGS_UPDATE)?;
+    let body = checked_body(&req, &bytes, &[&schema::TAGS_UPDATE])?;
     let (caller, _, target) = project_route(&state, &req, &id).await?;
     context::authorize(
         &state,
@@ -460,7 +438,7 @@ async fn update_project_tags(
     )?;
     // Keystone reads a missing `tags` as `{}` and lets its older check refuse it.
     let tags = body.get("tags").cloned().unwrap_or_else(|| json!({}));
-    schema::check(&schema::TAGS, &tags).map_err(legacy_error)?;
+    jsonschema::lazy_validate(&schema::TAGS, &tags)?;
     let tags: Vec<String> = tags
         .as_array()
         .map(|a| {
@@ -564,7 +542,7 @@ async fn create_project_tag(
         "identity:create_project_tag",
         &target.build(),
     )?;
-    schema::check(&schema::TAG, &Value::from(value.as_str())).map_err(legacy_error)?;
+    jsonschema::lazy_validate(&schema::TAG, &Value::from(value.as_str()))?;
     let s = settings(&state);
     let (project_id, tag) = (id.clone(), value.clone());
     state
@@ -578,7 +556,7 @@ async fn create_project_tag(
                 .map(|t| Value::from(t.as_str()))
                 .collect();
             tags.push(Value::from(tag.as_str()));
-            schema::check(&schema::TAGS, &Value::Array(tags)).map_err(legacy_error)?;
+            jsonschema::lazy_validate(&schema::TAGS, &Value::Array(tags))?;
             crate::resource::add_tag(conn, &s, project, &tag)
         })
         .await?;
@@ -624,50 +602,41 @@ async fn load_domain(state: &State, id: &str) -> Result<Option<Project>> {
 }
 
 async fn list_domains(state: State, req: HttpRequest) -> Result<HttpResponse> {
-    let pairs = listing::query_pairs(req.query_string());
-    schema::check_query(&schema::DOMAIN_LIST_QUERY, &pairs)?;
+    let pairs = query_pairs(req.query_string());
+    jsonschema::validate_query(&schema::DOMAIN_LIST_QUERY, &pairs)?;
     let caller = context::caller(&state, &req).await?;
     let caller_domain = caller.domain_id().map(str::to_string);
-    let mut target = TargetBuilder::new().filters(filter_values(&pairs, DOMAIN_FILTERS));
+    let mut target = TargetBuilder::new().filters(declared_filters(&pairs, DOMAIN_FILTERS));
     if let Some(domain_id) = &caller_domain {
         target = target.target(json!({"domain": {"id": domain_id}}));
     }
     context::authorize(&state, &caller, "identity:list_domains", &target.build())?;
 
     let config = state.config.clone();
-    let mut hints = Hints::from_query(
-        &pairs,
-        DOMAIN_FILTERS,
-        listing::resource_list_limit(&config),
-        &config,
-    )?;
+    let mut hints = Hints::from_query(&pairs, DOMAIN_FILTERS, None, &config)?;
     hints.add_filter("is_domain", "true");
-    let query_hints = hints.clone();
-    let page = state
+    hints.set_default_limit(list_limit(&config, "resource"));
+    let (domains, hints) = state
         .db
         .read(move |conn| {
-            crate::resource::list(conn, &config, &query_hints, &TagFilters::default())
+            let domains = crate::resource::list(conn, &config, &mut hints, &TagFilters::default())?;
+            Ok((domains, hints))
         })
         .await?;
-    let refs: Vec<Map<String, Value>> = page
-        .projects
+    let refs: Vec<Map<String, Value>> = domains
         .iter()
         .filter(|d| caller_domain.as_deref().is_none_or(|c| d.id == c))
         .map(Project::domain_ref)
         .collect();
-    Ok(list_response(
-        &state,
-        &req,
-        "domains",
-        refs,
-        &hints,
-        page.driver_truncated,
-        &pairs,
-    ))
+    Ok(list_response(&state, &req, "domains", refs, &hints))
 }
 
 async fn create_domain(state: State, req: HttpRequest, bytes: web::Bytes) -> Result<HttpResponse> {
-    let body = checked_body(&req, &bytes, &schema::DOMAIN_CREATE)?;
+    let body = checked_body(
+        &req,
+        &bytes,
+        &[&schema::DOMAIN_CREATE, &schema::DOMAIN_BOOLEANS],
+    )?;
     let caller = context::caller(&state, &req).await?;
     let target = TargetBuilder::new().request_body(&body);
     context::authorize(&state, &caller, "identity:create_domain", &target.build())?;
@@ -723,7 +692,11 @@ async fn update_domain(
     bytes: web::Bytes,
 ) -> Result<HttpResponse> {
     let id = path.into_inner();
-    let body = checked_body(&req, &bytes, &schema::DOMAIN_UPDATE)?;
+    let body = checked_body(
+        &req,
+        &bytes,
+        &[&schema::DOMAIN_UPDATE, &schema::DOMAIN_BOOLEANS],
+    )?;
     let caller = context::caller(&state, &req).await?;
     let target = domain_member_target(&state, &id).await?;
     context::authorize(

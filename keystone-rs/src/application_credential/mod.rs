@@ -17,6 +17,7 @@ pub mod store;
 
 pub use model::{AccessRule, ApplicationCredential, RoleWithOptions};
 
+use crate::assignment::RoleRef;
 use crate::assignment::{Role, store as assignment_store};
 use crate::config::Config;
 use crate::db::AnyConnection;
@@ -25,7 +26,7 @@ use crate::resource::Project;
 use base64::Engine;
 use chrono::NaiveDateTime;
 use rand::RngCore;
-use schema::{CreateRequest, RoleRef};
+use schema::CreateRequest;
 use serde_json::{Map, Value};
 
 /// The auth method name (and the entry in a token's `methods`).

@@ -4,6 +4,7 @@
 use super::{AccessRule, ApplicationCredential, RoleWithOptions};
 use crate::assignment::{Role, store as assignment_store};
 use crate::db::AnyConnection;
+use crate::db::listing::{Column, SqlFilters, lower};
 use crate::db::schema::{
     access_rule, application_credential as ac, application_credential_access_rule as ac_rule,
     application_credential_role as ac_role, assignment, role, role_option,
@@ -145,13 +146,35 @@ pub fn list_for_user(
     user_id: &str,
     name: Option<&str>,
 ) -> Result<Vec<ApplicationCredential>> {
+    let sql = SqlFilters {
+        equals: name.map(|n| ("name", n.to_string())).into_iter().collect(),
+        ..SqlFilters::default()
+    };
+    query_for_user(conn, user_id, &sql)
+}
+
+/// The credential column `GET /v3/users/{user_id}/application_credentials` filters on.
+pub const CREDENTIAL_COLUMNS: &[Column<&str>] = &[Column::text("name", "name", 255)];
+
+/// A user's credentials with the `name` filters SQL satisfies, in creation order.
+pub fn query_for_user(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    sql: &SqlFilters<&str>,
+) -> Result<Vec<ApplicationCredential>> {
+    if sql.cannot_match {
+        return Ok(vec![]);
+    }
     let mut query = ac::table
         .filter(ac::user_id.eq(user_id))
         .select(credential_columns())
         .order(ac::internal_id.asc())
         .into_boxed();
-    if let Some(name) = name {
-        query = query.filter(ac::name.eq(name.to_string()));
+    for name in sql.equals_on("name") {
+        query = query.filter(ac::name.eq(name));
+    }
+    for pattern in sql.like_on("name") {
+        query = query.filter(lower(ac::name).like(lower(pattern)));
     }
     let rows: Vec<CredentialRow> = query.load(conn)?;
     rows.into_iter().map(|r| complete(conn, r)).collect()
@@ -293,7 +316,7 @@ fn item_str<'a>(item: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
 fn missing_part(index: usize, item: &Map<String, Value>, key: &str) -> Error {
     Error::bad_request(format!(
         "Invalid input for field/attribute {index}. Value: {}. '{key}' is a required property",
-        super::schema::py_repr(&Value::Object(item.clone()))
+        crate::python::py_repr(&Value::Object(item.clone()))
     ))
 }
 
@@ -349,7 +372,7 @@ fn resolve_rule(
         };
         let text = match value {
             Value::String(s) => s.clone(),
-            other => super::schema::py_repr(other),
+            other => crate::python::py_repr(other),
         };
         check_length(key, &text, limit)?;
     }

@@ -6,12 +6,11 @@
 
 pub mod effective;
 pub mod format;
-pub mod listing;
 pub mod model;
 pub mod schema;
 pub mod store;
 
-pub use model::{Actor, Assignment, NULL_DOMAIN_ID, Role, Target};
+pub use model::{Actor, Assignment, NULL_DOMAIN_ID, Role, RoleRef, Target};
 
 use crate::config::Config;
 use crate::db::AnyConnection;

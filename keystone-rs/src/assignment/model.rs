@@ -84,6 +84,30 @@ impl Role {
     }
 }
 
+/// A role named in a request body (`{"id": …}` or `{"name": …}`): application credential
+/// and OS-OAUTH1 authorization requests name their roles this way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleRef {
+    Id(String),
+    Name(String),
+}
+
+impl RoleRef {
+    /// The references in a list the request's schema accepted: an `id` wins over a `name`.
+    pub fn list(items: Option<&Value>) -> Vec<RoleRef> {
+        let items = items.and_then(Value::as_array).map(Vec::as_slice);
+        items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|item| match (item.get("id"), item.get("name")) {
+                (Some(Value::String(id)), _) => Some(RoleRef::Id(id.clone())),
+                (_, Some(Value::String(name))) => Some(RoleRef::Name(name.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 pub fn role_url(base_url: &str, role_id: &str) -> String {
     format!("{base_url}/v3/roles/{role_id}")
 }

@@ -8,6 +8,7 @@ use super::model::{
 };
 use crate::db::AnyConnection;
 use crate::db::json_blob::parse_extra;
+use crate::db::listing::{Column, SqlFilters, lower};
 use crate::db::schema::{
     assignment, group, implied_role, project, role, role_option, system_assignment,
     user_group_membership,
@@ -115,36 +116,36 @@ pub fn get_roles(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<Role>> 
     roles_from_rows(conn, rows)
 }
 
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+/// The role columns `GET /v3/roles` filters on, with their lengths (`_WontMatch`).
+pub const ROLE_COLUMNS: &[Column<&str>] = &[
+    Column::text("name", "name", 255),
+    Column::text("domain_id", "domain_id", 64),
+];
 
-/// What SQL can do for a role list: exact matches, case-insensitive `LIKE` patterns and a
-/// row limit (Keystone's `filter_limit_query`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RoleQuery {
-    pub names: Vec<String>,
-    /// `NULL_DOMAIN_ID` selects the global roles.
-    pub domain_ids: Vec<String>,
-    /// Lower-cased `LIKE` patterns on `name` / `domain_id`.
-    pub name_like: Vec<String>,
-    pub domain_like: Vec<String>,
-    pub fetch: Option<i64>,
-}
-
-pub fn list_roles(conn: &mut AnyConnection, q: &RoleQuery) -> Result<Vec<Role>> {
+/// Keystone's role driver `list_roles`: the filters SQL satisfies (`NULL_DOMAIN_ID` in a
+/// `domain_id` filter selects the global roles), at most `fetch` rows.
+pub fn list_roles(
+    conn: &mut AnyConnection,
+    sql: &SqlFilters<&str>,
+    fetch: Option<i64>,
+) -> Result<Vec<Role>> {
+    if sql.cannot_match {
+        return Ok(vec![]);
+    }
     let mut query = role::table.select(role_columns()).into_boxed();
-    for name in &q.names {
-        query = query.filter(role::name.eq(name.clone()));
+    for name in sql.equals_on("name") {
+        query = query.filter(role::name.eq(name));
     }
-    for domain_id in &q.domain_ids {
-        query = query.filter(role::domain_id.eq(domain_id.clone()));
+    for domain_id in sql.equals_on("domain_id") {
+        query = query.filter(role::domain_id.eq(domain_id));
     }
-    for pattern in &q.name_like {
-        query = query.filter(lower(role::name).like(pattern.clone()));
+    for pattern in sql.like_on("name") {
+        query = query.filter(lower(role::name).like(lower(pattern)));
     }
-    for pattern in &q.domain_like {
-        query = query.filter(lower(role::domain_id).like(pattern.clone()));
+    for pattern in sql.like_on("domain_id") {
+        query = query.filter(lower(role::domain_id).like(lower(pattern)));
     }
-    if let Some(fetch) = q.fetch {
+    if let Some(fetch) = fetch {
         query = query.limit(fetch.max(0));
     }
     let rows: Vec<RoleRow> = query.load(conn)?;

@@ -2,38 +2,24 @@
 //! owner by id or by name and domain (application-credentials.md §9).
 
 use super::MethodOutcome;
-use crate::application_credential::{ApplicationCredential, schema::py_repr, store};
+use crate::application_credential::{ApplicationCredential, store};
 use crate::config::Config;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::identity::{inactivity, password::check_password, store as identity_store};
+use crate::python::{is_truthy, py_repr, py_str};
 use crate::resource::{Project, store as resource_store};
 use crate::token::model::ResolvedScope;
 use serde_json::{Map, Value, json};
 
-/// Python truthiness of a JSON value.
-fn truthy(value: Option<&Value>) -> bool {
-    match value {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(Value::Array(a)) => !a.is_empty(),
-        Some(Value::Object(o)) => !o.is_empty(),
-        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
-        Some(Value::Bool(true)) => true,
-    }
-}
-
 /// The value under `key` if Python would find it truthy.
 fn truthy_get<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    obj.get(key).filter(|v| truthy(Some(v)))
+    obj.get(key).filter(|v| is_truthy(v))
 }
 
 /// How Keystone quotes an id that is not a string (`str()` of it).
 fn as_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => py_repr(other),
-    }
+    py_str(value)
 }
 
 fn denied(why: &str) -> Error {
@@ -80,7 +66,9 @@ fn find_enabled_domain(conn: &mut AnyConnection, domain: &Value) -> Result<Proje
 fn user_object(data: &Map<String, Value>) -> Result<&Map<String, Value>> {
     match data.get("user") {
         Some(Value::Object(u)) if !u.is_empty() => Ok(u),
-        other if !truthy(other) => Err(Error::expecting("user", "application credential")),
+        other if !other.is_some_and(is_truthy) => {
+            Err(Error::expecting("user", "application credential"))
+        }
         Some(other) => Err(Error::bad_request(format!(
             "Invalid input for field 'identity/application_credential/user': {} is not of type \
              'object'",

@@ -4,6 +4,7 @@ pub mod application_credential;
 pub mod oauth1;
 pub mod password;
 pub mod request;
+pub mod schema;
 pub mod scope;
 pub mod token;
 

@@ -1,8 +1,7 @@
 //! The `password` auth method: user by id, or by name within a domain.
 
 use super::MethodOutcome;
-use super::request::{invalid_field, optional_string};
-use super::scope::{find_domain, parse_domain_ref};
+use super::scope::{DomainRef, find_domain, truthy_str};
 use crate::config::Config;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
@@ -35,28 +34,30 @@ pub fn authenticate(
     data: &Value,
     failed: &FailedLogin,
 ) -> Result<MethodOutcome> {
-    let path = "identity/password/user";
-    let user_obj = match data.get("user") {
-        Some(Value::Object(u)) => u,
-        None => return Err(Error::expecting("user", "password")),
-        Some(other) => {
-            return Err(invalid_field(
-                path,
-                &format!("{other} is not of type 'object'"),
-            ));
-        }
-    };
-    let name = optional_string(user_obj, "name", path)?;
-    let id = optional_string(user_obj, "id", path)?;
-    let password = optional_string(user_obj, "password", path)?;
+    // `BaseUserInfo._validate_and_normalize_auth_data`, after the schema made `user` an
+    // object of strings: ids and names are tested for truth.
+    let user_obj = data
+        .get("user")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Error::expecting("user", "password"))?;
+    let name = truthy_str(user_obj, "name");
+    let id = truthy_str(user_obj, "id");
+    let password = user_obj
+        .get("password")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let denied = |why: &str| Error::unauthorized_because(why.to_string());
 
-    // Keystone: a name (with its domain) wins over an id.
     let mut user = if let Some(name) = name {
         let domain = user_obj
             .get("domain")
+            .and_then(Value::as_object)
             .ok_or_else(|| Error::expecting("domain", "user"))?;
-        let domain = parse_domain_ref(domain, &format!("{path}/domain"))?;
+        let domain = match (truthy_str(domain, "name"), truthy_str(domain, "id")) {
+            (Some(name), _) => DomainRef::Name(name),
+            (None, Some(id)) => DomainRef::Id(id),
+            (None, None) => return Err(Error::expecting("id or name", "domain")),
+        };
         let domain = find_domain(conn, &domain)?.ok_or_else(|| denied("unknown user domain"))?;
         if !domain.enabled {
             return Err(denied("user domain disabled"));
@@ -65,9 +66,7 @@ pub fn authenticate(
     } else if let Some(id) = id {
         identity_store::get(conn, &id)?
     } else {
-        return Err(Error::bad_request(format!(
-            "Invalid input for field {path}: id or name must be present."
-        )));
+        return Err(Error::expecting("id or name", "user"));
     }
     .ok_or_else(|| denied("unknown user"))?;
     inactivity::apply(conn, config, &mut user)?;

@@ -12,72 +12,29 @@ pub struct AuthRequest {
     pub scope: ScopeRequest,
 }
 
-/// How Python's jsonschema shows a value in its messages (`repr`).
-pub fn py_repr(value: &Value) -> String {
-    match value {
-        Value::String(s) => format!("'{s}'"),
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        other => other.to_string(),
-    }
-}
-
-/// jsonschema-style 400: "Invalid input for field '<path>': <why>".
-pub fn invalid_field(path: &str, why: &str) -> Error {
-    Error::bad_request(format!("Invalid input for field '{path}': {why}"))
-}
-
 pub fn parse_auth_request(body: &Value, enabled_methods: &[String]) -> Result<AuthRequest> {
     let auth = match body.get("auth") {
         None | Some(Value::Null) => return Err(Error::expecting("auth", "request body")),
-        Some(Value::Object(auth)) => auth,
-        Some(other) => {
-            return Err(invalid_field(
-                "auth",
-                &format!("{} is not of type 'object'", py_repr(other)),
-            ));
-        }
+        Some(auth) => auth,
     };
-    let identity = match auth.get("identity") {
-        Some(Value::Object(identity)) => identity,
-        None => return Err(invalid_field("auth", "'identity' is a required property")),
-        Some(other) => {
-            return Err(invalid_field(
-                "identity",
-                &format!("{} is not of type 'object'", py_repr(other)),
-            ));
+    // Keystone's schema and its own reference checks come before anything else.
+    super::schema::validate_issue_token_auth(auth)?;
+    let identity = auth
+        .get("identity")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Error::expecting("identity", "auth"))?;
+    let mut methods: Vec<String> = Vec::new();
+    for method in identity
+        .get("methods")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        if !methods.iter().any(|m| m == method) {
+            methods.push(method.to_string());
         }
-    };
-    let methods = match identity.get("methods") {
-        Some(Value::Array(items)) => {
-            let mut methods: Vec<String> = Vec::new();
-            for item in items {
-                let m = item.as_str().ok_or_else(|| {
-                    invalid_field(
-                        "identity/methods",
-                        &format!("{} is not of type 'string'", py_repr(item)),
-                    )
-                })?;
-                if !methods.iter().any(|x| x == m) {
-                    methods.push(m.to_string());
-                }
-            }
-            methods
-        }
-        None => {
-            return Err(invalid_field(
-                "identity",
-                "'methods' is a required property",
-            ));
-        }
-        Some(other) => {
-            return Err(invalid_field(
-                "identity/methods",
-                &format!("{} is not of type 'array'", py_repr(other)),
-            ));
-        }
-    };
+    }
     for method in &methods {
         if !identity.get(method).is_some_and(Value::is_object) {
             return Err(Error::expecting(method, "identity"));
@@ -90,7 +47,16 @@ pub fn parse_auth_request(body: &Value, enabled_methods: &[String]) -> Result<Au
     if methods.is_empty() {
         return Err(unsupported_method(enabled_methods));
     }
-    let scope = parse_scope(auth.get("scope"))?;
+    // An application credential fixes the scope: a scope in the request is refused before
+    // it is read (`scope_not_allowed`).
+    let scope = if methods
+        .iter()
+        .any(|m| m == crate::application_credential::METHOD)
+    {
+        ScopeRequest::Absent
+    } else {
+        parse_scope(auth.get("scope"))?
+    };
     Ok(AuthRequest {
         methods,
         identity: identity.clone(),
@@ -103,18 +69,6 @@ pub fn unsupported_method(enabled_methods: &[String]) -> Error {
         "Attempted to authenticate with an unsupported method.",
         serde_json::json!({ "methods": enabled_methods }),
     )
-}
-
-/// `{"id"|"name": …}` references as the schema allows them.
-pub fn optional_string(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(invalid_field(
-            &format!("{path}/{key}"),
-            &format!("{} is not of type 'string'", py_repr(other)),
-        )),
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! The `scope` of an auth request and its resolution to loaded entities.
 
-use super::request::{invalid_field, optional_string};
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::resource::{Project, store as resource_store};
@@ -35,35 +34,33 @@ fn bad_scope() -> Error {
     )
 }
 
-/// `{"id": …}` or `{"name": …}` (name wins, as in Keystone).
-pub fn parse_domain_ref(obj: &Value, path: &str) -> Result<DomainRef> {
-    let obj = obj
-        .as_object()
-        .ok_or_else(|| invalid_field(path, &format!("{obj} is not of type 'object'")))?;
-    if let Some(name) = optional_string(obj, "name", path)? {
-        return Ok(DomainRef::Name(name));
-    }
-    if let Some(id) = optional_string(obj, "id", path)? {
-        return Ok(DomainRef::Id(id));
-    }
-    Err(invalid_field(path, "id or name must be present."))
+/// A string member of a reference, if Python finds it truthy (the schema made it a string).
+pub fn truthy_str(obj: &Map<String, Value>, key: &str) -> Option<String> {
+    obj.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
+/// `AuthInfo._lookup_domain`'s reading of `{"id": …}` / `{"name": …}`: a truthy name wins,
+/// else the id (an empty or missing one then finds nothing: a 401).
+fn domain_ref(obj: &Value) -> DomainRef {
+    let empty = Map::new();
+    let obj = obj.as_object().unwrap_or(&empty);
+    match truthy_str(obj, "name") {
+        Some(name) => DomainRef::Name(name),
+        None => DomainRef::Id(truthy_str(obj, "id").unwrap_or_default()),
+    }
+}
+
+/// The scope of a request `validate_issue_token_auth` accepted, read as
+/// `AuthInfo._validate_and_normalize_scope_data` does.
 pub fn parse_scope(scope: Option<&Value>) -> Result<ScopeRequest> {
     let obj: &Map<String, Value> = match scope {
         None | Some(Value::Null) => return Ok(ScopeRequest::Absent),
         Some(Value::String(s)) if s == "unscoped" => return Ok(ScopeRequest::Unscoped),
-        Some(Value::String(_)) => return Err(bad_scope()),
         Some(Value::Object(obj)) => obj,
-        Some(other) => {
-            return Err(invalid_field(
-                "scope",
-                &format!(
-                    "{} is not of type 'object', 'string'",
-                    super::request::py_repr(other)
-                ),
-            ));
-        }
+        Some(_) => return Err(bad_scope()),
     };
     let kinds = ["project", "domain", "OS-TRUST:trust", "system", "unscoped"];
     let present: Vec<&str> = kinds
@@ -71,49 +68,32 @@ pub fn parse_scope(scope: Option<&Value>) -> Result<ScopeRequest> {
         .copied()
         .filter(|k| obj.contains_key(*k))
         .collect();
-    if present.len() != 1 {
+    let [kind] = present.as_slice() else {
         return Err(bad_scope());
-    }
-    match present[0] {
+    };
+    let empty = Map::new();
+    let member = obj.get(*kind).and_then(Value::as_object).unwrap_or(&empty);
+    match *kind {
         "unscoped" => Ok(ScopeRequest::Unscoped),
-        "system" => match &obj["system"] {
-            Value::Object(_) => Ok(ScopeRequest::System),
-            other => Err(invalid_field(
-                "scope/system",
-                &format!("{} is not of type 'object'", super::request::py_repr(other)),
-            )),
-        },
-        "domain" => Ok(ScopeRequest::Domain(parse_domain_ref(
-            &obj["domain"],
-            "scope/domain",
-        )?)),
-        "OS-TRUST:trust" => {
-            let t = obj["OS-TRUST:trust"]
-                .as_object()
-                .ok_or_else(|| invalid_field("scope/OS-TRUST:trust", "is not of type 'object'"))?;
-            let id = optional_string(t, "id", "scope/OS-TRUST:trust")?
-                .ok_or_else(|| Error::expecting("id", "trust"))?;
-            Ok(ScopeRequest::Trust(id))
-        }
-        _ => {
-            let p = obj["project"]
-                .as_object()
-                .ok_or_else(|| invalid_field("scope/project", "is not of type 'object'"))?;
-            if let Some(name) = optional_string(p, "name", "scope/project")? {
-                let domain = p
+        "system" => Ok(ScopeRequest::System),
+        "domain" => Ok(ScopeRequest::Domain(domain_ref(&obj["domain"]))),
+        "OS-TRUST:trust" => truthy_str(member, "id")
+            .map(ScopeRequest::Trust)
+            .ok_or_else(|| Error::expecting("trust_id", "trust")),
+        _ => match truthy_str(member, "name") {
+            Some(name) => {
+                let domain = member
                     .get("domain")
                     .ok_or_else(|| Error::expecting("domain", "project"))?;
-                let domain = parse_domain_ref(domain, "scope/project/domain")?;
-                return Ok(ScopeRequest::ProjectName { name, domain });
+                Ok(ScopeRequest::ProjectName {
+                    name,
+                    domain: domain_ref(domain),
+                })
             }
-            match optional_string(p, "id", "scope/project")? {
-                Some(id) => Ok(ScopeRequest::ProjectId(id)),
-                None => Err(invalid_field(
-                    "scope/project",
-                    "id or name must be present.",
-                )),
-            }
-        }
+            None => Ok(ScopeRequest::ProjectId(
+                truthy_str(member, "id").unwrap_or_default(),
+            )),
+        },
     }
 }
 
@@ -199,7 +179,7 @@ mod tests {
             json!("foo"),
             json!({}),
             json!({"project": {"id": "p"}, "domain": {"id": "d"}}),
-            json!(3),
+            json!({"OS-TRUST:trust": {"id": ""}}),
         ] {
             assert_eq!(
                 parse_scope(Some(&s)).unwrap_err().status.as_u16(),
@@ -211,6 +191,20 @@ mod tests {
         assert!(
             e.message
                 .starts_with("Expecting to find domain in project.")
+        );
+        let e = parse_scope(Some(&json!({"OS-TRUST:trust": {}}))).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("Expecting to find trust_id in trust.")
+        );
+        // Keystone tests names and ids for truth: an empty name falls back to the id.
+        assert_eq!(
+            parse_scope(Some(&json!({"project": {"name": "", "id": "p"}}))).unwrap(),
+            ScopeRequest::ProjectId("p".into())
+        );
+        assert_eq!(
+            parse_scope(Some(&json!({"domain": {"name": "", "id": "d"}}))).unwrap(),
+            ScopeRequest::Domain(DomainRef::Id("d".into()))
         );
     }
 }

@@ -1,7 +1,6 @@
 //! The `token` auth method: re-issue or rescope an existing token.
 
 use super::MethodOutcome;
-use super::request::{invalid_field, optional_string};
 use crate::config::Config;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
@@ -17,11 +16,12 @@ pub fn authenticate(
     config: &Config,
     data: &Value,
 ) -> Result<MethodOutcome> {
-    let obj = data
-        .as_object()
-        .ok_or_else(|| invalid_field("identity/token", "is not of type 'object'"))?;
-    let id = optional_string(obj, "id", "identity/token")?
-        .ok_or_else(|| invalid_field("identity/token", "'id' is a required property"))?;
+    // The schema made `token` an object with a string `id`.
+    let id = data
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::expecting("id", "token"))?
+        .to_string();
     // Keystone's token plugin announces no access-rules support.
     let presented = validate::validate_with(conn, tokens, config, &id, false, None)?;
     if presented.payload.methods.iter().any(|m| m == "oauth1") {

@@ -5,7 +5,6 @@
 //! every other attribute a client sent, in the order it sent them. The API form of a row
 //! is Keystone's `to_dict`: the extras first, then the columns.
 
-pub mod listing;
 pub mod model;
 pub mod schema;
 pub mod store;
@@ -14,7 +13,7 @@ pub mod url;
 use crate::config::Config;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
-use crate::policy::python::py_str;
+use crate::python::py_str;
 use actix_web::http::StatusCode;
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashSet};

@@ -4,7 +4,7 @@
 
 use super::schema;
 use crate::error::{Error, Result};
-use crate::policy::python::{py_repr, py_str};
+use crate::python::{py_repr, py_str};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq)]

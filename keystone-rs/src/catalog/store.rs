@@ -3,10 +3,10 @@
 //! Lists carry no ORDER BY, as Keystone's queries: each backend returns its natural order,
 //! the same one Keystone shows on that backend.
 
-use super::listing::SqlPlan;
 use super::{Endpoint, Region, Service};
 use crate::db::AnyConnection;
 use crate::db::json_blob::parse_extra;
+use crate::db::listing::{Column, SqlFilters, lower, lower_nullable};
 use crate::db::schema::{
     endpoint, endpoint_group, project_endpoint, project_endpoint_group, region, service,
 };
@@ -55,16 +55,27 @@ pub fn enabled_services(conn: &mut AnyConnection) -> Result<Vec<Service>> {
     Ok(rows.into_iter().map(to_service).collect())
 }
 
-/// `GET /v3/services`: the exact `type` filters and the row budget of the plan.
-pub fn query_services(conn: &mut AnyConnection, plan: &SqlPlan) -> Result<Vec<Service>> {
-    if plan.cannot_match {
+/// The service columns `GET /v3/services` filters on (Keystone's `Service.attributes`
+/// that are among its filters; `name` lives in `extra`).
+pub const SERVICE_COLUMNS: &[Column<&str>] = &[Column::text("type", "type", 255)];
+
+/// `GET /v3/services`: the `type` filters SQL satisfies, at most `fetch` rows.
+pub fn query_services(
+    conn: &mut AnyConnection,
+    sql: &SqlFilters<&str>,
+    fetch: Option<i64>,
+) -> Result<Vec<Service>> {
+    if sql.cannot_match {
         return Ok(Vec::new());
     }
     let mut query = service::table.select(service_columns()).into_boxed();
-    for value in plan.equals("type") {
+    for value in sql.equals_on("type") {
         query = query.filter(service::type_.eq(value));
     }
-    if let Some(n) = plan.fetch {
+    for pattern in sql.like_on("type") {
+        query = query.filter(lower_nullable(service::type_).like(lower_nullable(Some(pattern))));
+    }
+    if let Some(n) = fetch {
         query = query.limit(n);
     }
     let rows: Vec<ServiceRow> = query.load(conn)?;
@@ -205,22 +216,44 @@ pub fn list_endpoints(conn: &mut AnyConnection) -> Result<Vec<Endpoint>> {
     Ok(rows.into_iter().map(to_endpoint).collect())
 }
 
-/// `GET /v3/endpoints`: exact `interface`, `service_id`, `region_id` filters.
-pub fn query_endpoints(conn: &mut AnyConnection, plan: &SqlPlan) -> Result<Vec<Endpoint>> {
-    if plan.cannot_match {
+/// The endpoint columns `GET /v3/endpoints` filters on.
+pub const ENDPOINT_COLUMNS: &[Column<&str>] = &[
+    Column::text("interface", "interface", 8),
+    Column::text("service_id", "service_id", 64),
+    Column::text("region_id", "region_id", 255),
+];
+
+/// `GET /v3/endpoints`: the `interface`, `service_id`, `region_id` filters SQL satisfies,
+/// at most `fetch` rows.
+pub fn query_endpoints(
+    conn: &mut AnyConnection,
+    sql: &SqlFilters<&str>,
+    fetch: Option<i64>,
+) -> Result<Vec<Endpoint>> {
+    if sql.cannot_match {
         return Ok(Vec::new());
     }
     let mut query = endpoint::table.select(endpoint_columns()).into_boxed();
-    for value in plan.equals("interface") {
+    for value in sql.equals_on("interface") {
         query = query.filter(endpoint::interface.eq(value));
     }
-    for value in plan.equals("service_id") {
+    for value in sql.equals_on("service_id") {
         query = query.filter(endpoint::service_id.eq(value));
     }
-    for value in plan.equals("region_id") {
+    for value in sql.equals_on("region_id") {
         query = query.filter(endpoint::region_id.eq(value));
     }
-    if let Some(n) = plan.fetch {
+    for pattern in sql.like_on("interface") {
+        query = query.filter(lower(endpoint::interface).like(lower(pattern)));
+    }
+    for pattern in sql.like_on("service_id") {
+        query = query.filter(lower(endpoint::service_id).like(lower(pattern)));
+    }
+    for pattern in sql.like_on("region_id") {
+        query =
+            query.filter(lower_nullable(endpoint::region_id).like(lower_nullable(Some(pattern))));
+    }
+    if let Some(n) = fetch {
         query = query.limit(n);
     }
     let rows: Vec<EndpointRow> = query.load(conn)?;
@@ -319,16 +352,28 @@ fn to_region((id, description, parent_region_id, extra): RegionRow) -> Region {
     }
 }
 
-/// `GET /v3/regions`: the exact `parent_region_id` filters.
-pub fn query_regions(conn: &mut AnyConnection, plan: &SqlPlan) -> Result<Vec<Region>> {
-    if plan.cannot_match {
+/// The region column `GET /v3/regions` filters on.
+pub const REGION_COLUMNS: &[Column<&str>] =
+    &[Column::text("parent_region_id", "parent_region_id", 255)];
+
+/// `GET /v3/regions`: the `parent_region_id` filters SQL satisfies, at most `fetch` rows.
+pub fn query_regions(
+    conn: &mut AnyConnection,
+    sql: &SqlFilters<&str>,
+    fetch: Option<i64>,
+) -> Result<Vec<Region>> {
+    if sql.cannot_match {
         return Ok(Vec::new());
     }
     let mut query = region::table.select(region_columns()).into_boxed();
-    for value in plan.equals("parent_region_id") {
+    for value in sql.equals_on("parent_region_id") {
         query = query.filter(region::parent_region_id.eq(value));
     }
-    if let Some(n) = plan.fetch {
+    for pattern in sql.like_on("parent_region_id") {
+        query = query
+            .filter(lower_nullable(region::parent_region_id).like(lower_nullable(Some(pattern))));
+    }
+    if let Some(n) = fetch {
         query = query.limit(n);
     }
     let rows: Vec<RegionRow> = query.load(conn)?;

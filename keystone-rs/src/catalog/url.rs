@@ -2,7 +2,7 @@
 //! `%` operator with a whitelisted mapping, so every printf feature Python has (widths,
 //! `%r`, `%%`, and the errors) shows through; we reuse the policy engine's `%` emulation.
 
-use crate::policy::python::{FormatError, percent_format};
+use crate::python::{FormatError, percent_format};
 use serde_json::{Map, Value};
 
 /// The only names a URL may use (Keystone's `WHITELISTED_PROPERTIES`).

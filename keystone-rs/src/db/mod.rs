@@ -1,9 +1,11 @@
 //! The SQL store: one r2d2 pool over a connection whose backend is picked at run time from
 //! `[database] connection` (SQLAlchemy-style URLs, as in keystone.conf).
 
+pub mod collection;
 pub mod enums;
 mod error;
 pub mod json_blob;
+pub mod listing;
 pub mod migrate;
 mod pool;
 pub mod replay;

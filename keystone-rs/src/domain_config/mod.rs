@@ -159,7 +159,7 @@ pub fn assert_valid_group_and_option(group: Option<&str>, option: Option<&str>) 
 /// A request's `config`, checked as `_assert_valid_config` does: groups of options, each
 /// group a non-empty object, every option supported.
 pub fn assert_valid_config(config: &Value) -> Result<&Map<String, Value>> {
-    if !crate::policy::python::is_truthy(config) {
+    if !crate::python::is_truthy(config) {
         return Err(invalid("No options specified"));
     }
     // Keystone fails with a 500 on a config that is not an object; refuse it as bad input.
@@ -362,7 +362,7 @@ pub fn delete_config(
         if let Some(option) = option
             && !current_group
                 .get(option)
-                .is_some_and(crate::policy::python::is_truthy)
+                .is_some_and(crate::python::is_truthy)
         {
             return Err(not_found(domain_id, &option_in_group(group, option)));
         }

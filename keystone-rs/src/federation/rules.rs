@@ -7,7 +7,7 @@
 //! untouched (no group resolution, no ephemeral users) — nothing in keystone-rs consumes
 //! them yet.
 
-use crate::policy::python::py_repr;
+use crate::python::py_repr;
 use serde_json::{Map, Value};
 
 /// Why a mapping did not produce identity values. Keystone raises a 400-class error for

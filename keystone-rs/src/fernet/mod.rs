@@ -12,7 +12,6 @@ pub mod keyring;
 pub mod keys;
 pub mod model;
 pub mod payload;
-pub(crate) mod pyrepr;
 mod pyuuid;
 pub mod token_id;
 

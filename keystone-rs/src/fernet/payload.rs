@@ -10,10 +10,10 @@
 //! them. Decoding never panics; anything Python would choke on is an error.
 
 use super::model::{FederatedInfo, Scope, TokenPayload};
-use super::pyrepr::python_repr;
 use super::pyuuid::{python_uuid_bytes, uuid_hex};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::python::repr::msgpack_repr;
 use base64::Engine;
 use base64::alphabet::URL_SAFE;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -238,7 +238,7 @@ impl PayloadCodec {
             .ok_or_else(|| {
                 Error::not_found(format!(
                     "This is not a recognized Fernet payload version: {}",
-                    python_repr(version_value)
+                    msgpack_repr(version_value)
                 ))
             })?;
         let payload = self.unpack_fields(version, &Fields(fields))?;

@@ -1,12 +1,12 @@
 //! Group operations with Keystone's rules: create, update, delete (revoking members'
 //! tokens when the group held roles), membership, lists.
 
-use super::listing::{self, Hints, run_truncated};
 use super::store::groups as group_store;
 use super::users::{duplicate_name, string_too_long};
 use super::{Group, new_id};
 use crate::config::Config;
 use crate::db::AnyConnection;
+use crate::db::listing::{Hints, list_limit, max_db_limit};
 use crate::error::{Error, Result};
 use crate::resource::store as resource_store;
 use crate::revoke::{self, RevocationEvent};
@@ -177,11 +177,15 @@ pub fn check_user(
 
 /// `GET /v3/groups`.
 pub fn list(conn: &mut AnyConnection, config: &Config, hints: &mut Hints) -> Result<Vec<Group>> {
-    if let Some(limit) = config.list_limit("identity") {
+    if let Some(limit) = list_limit(config, "identity") {
         hints.set_limit(limit, false);
     }
-    let max = listing::max_db_limit(config);
-    run_truncated(hints, |h| group_store::list(conn, h, max))
+    let max = max_db_limit(config);
+    hints.truncated(|h| {
+        let groups = group_store::list(conn, h, max)?;
+        h.assume_truncated(groups.len());
+        Ok(groups)
+    })
 }
 
 /// `GET /v3/users/{user_id}/groups`: the groups with their membership expiry (`None` for
@@ -193,10 +197,10 @@ pub fn list_for_user(
     hints: &mut Hints,
 ) -> Result<Vec<(Group, Option<NaiveDateTime>)>> {
     super::users::require(conn, user_id)?;
-    if let Some(limit) = config.list_limit("identity") {
+    if let Some(limit) = list_limit(config, "identity") {
         hints.set_limit(limit, false);
     }
-    let max = listing::max_db_limit(config);
+    let max = max_db_limit(config);
     let mut out: Vec<(Group, Option<NaiveDateTime>)> =
         group_store::list_for_user(conn, user_id, hints, max)?
             .into_iter()

@@ -2,8 +2,8 @@
 //!
 //! `users` and `groups` hold the operations (Keystone's identity manager and SQL driver
 //! rules, on one connection inside the caller's transaction); `http` serves them;
-//! `store` is the SQL; `schema` and `listing` reproduce Keystone's request validation and
-//! list handling.
+//! `store` is the SQL; `schema` reproduces Keystone's request validation, `listing` the
+//! `password_expires_at` list filter (the rest of list handling is `db::listing`).
 
 pub mod groups;
 pub mod inactivity;

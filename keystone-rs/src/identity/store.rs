@@ -4,13 +4,13 @@
 
 pub mod groups;
 
-use super::listing::{CmpOp, Comparator, Hints};
 use super::options::StoredOptions;
 use super::{
     FederatedObject, NewUser, PasswordRecord, User, UserDetails, from_epoch_micros, to_epoch_micros,
 };
 use crate::db::AnyConnection;
 use crate::db::json_blob::{json_text, parse_extra};
+use crate::db::listing::{CmpOp, Comparator, Hints, attr_as_boolean, like_pattern, lower};
 use crate::db::schema::{
     federated_user, local_user, nonlocal_user, password, user, user_group_membership, user_option,
 };
@@ -694,18 +694,6 @@ pub fn group_ids(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<String>>
     Ok(ids)
 }
 
-fn like_pattern(comparator: &Comparator, value: &str) -> Option<String> {
-    // Keystone passes the value into the LIKE pattern unescaped.
-    match comparator {
-        Comparator::Contains => Some(format!("%{}%", value.to_lowercase())),
-        Comparator::StartsWith => Some(format!("{}%", value.to_lowercase())),
-        Comparator::EndsWith => Some(format!("%{}", value.to_lowercase())),
-        _ => None,
-    }
-}
-
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
-
 /// Where a user list comes from.
 pub enum UserSource<'a> {
     All,
@@ -721,7 +709,7 @@ pub fn list(
     conn: &mut AnyConnection,
     source: UserSource<'_>,
     hints: &mut Hints,
-    max_db_limit: usize,
+    max_db_limit: i64,
 ) -> Result<Vec<User>> {
     let mut query = user::table
         .left_join(local_user::table.on(local_user::user_id.eq(user::id)))
@@ -743,7 +731,9 @@ pub fn list(
         };
         match (f.name.as_str(), &f.comparator) {
             ("password_expires_at", Comparator::Compare(op)) => {
-                let Some(when) = f.when else { continue };
+                let Some(when) = super::listing::password_expiry(f) else {
+                    continue;
+                };
                 let micros = to_epoch_micros(when);
                 // One arm per operator: a boxed subselect cannot be dispatched per backend.
                 macro_rules! expiring {
@@ -788,7 +778,7 @@ pub fn list(
                 satisfied.push(i);
             }
             ("enabled", Comparator::Equals) => {
-                query = query.filter(user::enabled.eq(super::listing::attr_as_boolean(&f.value)));
+                query = query.filter(user::enabled.eq(attr_as_boolean(&f.value)));
                 satisfied.push(i);
             }
             ("idp_id" | "protocol_id" | "unique_id", Comparator::Equals) => {
@@ -814,9 +804,9 @@ pub fn list(
                     return Ok(vec![]);
                 }
                 query = if f.name == "name" {
-                    query.filter(lower(local_user::name.assume_not_null()).like(pattern))
+                    query.filter(lower(local_user::name.assume_not_null()).like(lower(pattern)))
                 } else {
-                    query.filter(lower(user::domain_id).like(pattern))
+                    query.filter(lower(user::domain_id).like(lower(pattern)))
                 };
                 satisfied.push(i);
             }
@@ -839,8 +829,6 @@ pub fn list(
         query = query.filter(user::id.gt(marker.clone()));
     }
     let limit = hints.limit_or_max(max_db_limit);
-    let rows: Vec<UserRow> = query
-        .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-        .load(conn)?;
+    let rows: Vec<UserRow> = query.limit(limit).load(conn)?;
     build_many(conn, rows)
 }

@@ -4,7 +4,7 @@
 //! slow and must not hold the transaction open).
 
 use super::inactivity;
-use super::listing::{self, Hints, run_truncated};
+use super::listing;
 use super::options::{
     self, IGNORE_CHANGE_PASSWORD, IGNORE_PASSWORD_EXPIRY, LOCK_PASSWORD, StoredOptions,
 };
@@ -12,6 +12,7 @@ use super::store::{self, NewPassword, UserSource};
 use super::{FederatedObject, User, UserDetails, new_id};
 use crate::config::Config;
 use crate::db::AnyConnection;
+use crate::db::listing::{Hints, list_limit, max_db_limit};
 use crate::error::{Error, Result};
 use crate::resource::store as resource_store;
 use crate::revoke::{self, RevocationEvent};
@@ -137,15 +138,6 @@ pub fn duplicate_name(kind: &str, name: &str, domain_id: Option<&str>) -> Error 
     ))
 }
 
-/// `enabled` as the API accepts it: a boolean or one of oslo's boolean strings.
-fn enabled_value(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) => Some(listing::bool_from_string(s)),
-        _ => None,
-    }
-}
-
 fn default_project_of(v: Option<&Value>) -> Option<String> {
     v.and_then(Value::as_str).map(str::to_string)
 }
@@ -237,7 +229,7 @@ pub fn create(
         .unwrap_or_default()
         .trim()
         .to_string();
-    let enabled = user.get("enabled").and_then(enabled_value).unwrap_or(true);
+    let enabled = user.get("enabled").and_then(Value::as_bool).unwrap_or(true);
     let domain_id = user
         .get("domain_id")
         .and_then(Value::as_str)
@@ -371,7 +363,7 @@ pub fn update(
             user.extra.insert(k.clone(), v.clone());
         }
     }
-    if let Some(enabled) = changes.get("enabled").and_then(enabled_value) {
+    if let Some(enabled) = changes.get("enabled").and_then(Value::as_bool) {
         user.enabled = enabled;
     }
     if changes.contains_key("default_project_id") {
@@ -440,7 +432,7 @@ pub fn update(
     }
     // Keystone tests `is False`; a disabling string ("false") revokes here too.
     let disabled_now =
-        changes.get("enabled").and_then(enabled_value) == Some(false) && old.user.enabled;
+        changes.get("enabled").and_then(Value::as_bool) == Some(false) && old.user.enabled;
     if disabled_now || password.hash().is_some() {
         revoke::store::insert(
             conn,
@@ -603,17 +595,21 @@ pub fn list(
     hints: &mut Hints,
     domain_scope: Option<&str>,
 ) -> Result<Vec<UserDetails>> {
-    if let Some(limit) = config.list_limit("identity") {
+    if let Some(limit) = list_limit(config, "identity") {
         hints.set_limit(limit, false);
     }
     if let Some(domain) = domain_scope {
         if hints.exact("domain_id").is_none() {
-            hints.add_exact("domain_id", domain);
+            hints.add_filter("domain_id", domain);
         }
     }
     listing::translate_password_expiry(hints)?;
-    let max = listing::max_db_limit(config);
-    let users = run_truncated(hints, |h| store::list(conn, UserSource::All, h, max))?;
+    let max = max_db_limit(config);
+    let users = hints.truncated(|h| {
+        let users = store::list(conn, UserSource::All, h, max)?;
+        h.assume_truncated(users.len());
+        Ok(users)
+    })?;
     shown(config, store::details(conn, users, false)?)
 }
 
@@ -632,7 +628,7 @@ pub fn list_in_group(
     group_id: &str,
     hints: &mut Hints,
 ) -> Result<Vec<UserDetails>> {
-    if let Some(limit) = config.list_limit("identity") {
+    if let Some(limit) = list_limit(config, "identity") {
         hints.set_limit(limit, false);
     }
     listing::translate_password_expiry(hints)?;
@@ -647,7 +643,7 @@ pub fn list_in_group(
         conn,
         UserSource::Group(group_id),
         &mut sql_hints,
-        listing::max_db_limit(config),
+        max_db_limit(config),
     )?;
     hints.filters = sql_hints.filters;
     shown(config, store::details(conn, users, false)?)

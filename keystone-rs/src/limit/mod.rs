@@ -104,8 +104,20 @@ fn assert_resource_exist(
     Ok(())
 }
 
+/// A checked `integer` (a whole number, 1.0 included) as an i64.
+fn as_integer(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        }),
+        _ => None,
+    }
+}
+
 fn limit_value(v: Option<&Value>) -> i32 {
-    v.and_then(schema::as_integer)
+    v.and_then(as_integer)
         .and_then(|n| i32::try_from(n).ok())
         .unwrap_or(0)
 }
@@ -184,7 +196,7 @@ pub fn update_registered_limit(
             _ => {}
         }
     }
-    let truthy = |k: &str| changes.get(k).is_some_and(crate::policy::python::is_truthy);
+    let truthy = |k: &str| changes.get(k).is_some_and(crate::python::is_truthy);
     if truthy("service_id") || changes.contains_key("region_id") || truthy("resource_name") {
         assert_registered_unique(conn, &r)?;
     }
@@ -305,7 +317,7 @@ pub fn update_limit(
         },
     };
     check_limits(conn, model, &[candidate])?;
-    let truthy = |k: &str| changes.get(k).is_some_and(crate::policy::python::is_truthy);
+    let truthy = |k: &str| changes.get(k).is_some_and(crate::python::is_truthy);
     if truthy("resource_limit") {
         l.resource_limit = limit_value(changes.get("resource_limit"));
     }

@@ -1,6 +1,6 @@
 //! The check tree a rule parses into, and its evaluation against credentials and a target.
 
-use super::python::{FormatError, Kind, classify_kind, percent_format, py_str, type_name};
+use crate::python::{FormatError, Kind, classify_kind, percent_format, py_str, type_name};
 use serde_json::{Map, Value};
 use std::fmt;
 

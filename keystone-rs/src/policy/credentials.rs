@@ -2,7 +2,7 @@
 //! additions (spec §5.1). Built by the token/context code from a validated token.
 
 use super::defaults::Scope;
-use super::python::is_truthy;
+use crate::python::is_truthy;
 use serde_json::{Map, Value};
 
 /// Exactly the keys Keystone hands oslo.policy. Absent values are `None` (JSON null), not

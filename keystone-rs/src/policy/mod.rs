@@ -16,7 +16,6 @@ pub mod defaults;
 pub mod enforcer;
 pub mod file;
 pub mod parser;
-pub mod python;
 pub mod target;
 
 #[cfg(test)]

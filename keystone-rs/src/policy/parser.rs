@@ -129,11 +129,6 @@ fn parse_list(items: &[ListItem]) -> Parsed {
     Parsed { check, problems }
 }
 
-/// Python's `\s` (str.isspace): Unicode whitespace plus the ASCII separators 0x1c-0x1f.
-fn is_python_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
-
 /// Parser stack entries. Checks carry their nesting depth so limits cost nothing to keep.
 #[derive(Debug)]
 enum Token {
@@ -151,7 +146,10 @@ enum Token {
 
 fn tokenize(rule: &str, problems: &mut Vec<Problem>) -> Vec<Token> {
     let mut tokens = Vec::new();
-    for word in rule.split(is_python_space).filter(|w| !w.is_empty()) {
+    for word in rule
+        .split(crate::python::text::isspace)
+        .filter(|w| !w.is_empty())
+    {
         let clean = word.trim_start_matches('(');
         let leading = word.len() - clean.len();
         tokens.extend(std::iter::repeat_with(|| Token::LeftParen).take(leading));

@@ -84,7 +84,7 @@ impl TargetBuilder {
 
     /// The JSON request body under `request_body.*`; an empty or falsy body adds nothing.
     pub fn request_body(mut self, body: &Value) -> TargetBuilder {
-        if super::python::is_truthy(body) {
+        if crate::python::is_truthy(body) {
             self.root.insert("request_body".into(), body.clone());
         }
         self

@@ -12,10 +12,10 @@ pub use model::{Domain, Project, ROOT_DOMAIN_ID};
 
 use crate::config::Config;
 use crate::db::AnyConnection;
+use crate::db::listing::{Hints, max_db_limit};
 use crate::error::{Error, Result};
 use actix_web::http::StatusCode;
 use model::IMMUTABLE_OPTION_NAME;
-use schema::{as_bool, py_isspace};
 use serde_json::{Map, Value};
 
 /// The resource options keystone.conf can set.
@@ -154,7 +154,7 @@ fn check_not_federated(s: &Settings, id: &str, name: Option<&str>) -> Result<()>
 }
 
 fn py_strip(s: &str) -> String {
-    s.trim_matches(py_isspace).to_string()
+    crate::python::text::strip(s).to_string()
 }
 
 /// Keystone's `_normalize_arg`: `:` and `-` in attribute names become `_`.
@@ -312,10 +312,13 @@ fn draft_from(body: &Map<String, Value>) -> Draft {
         description: body
             .get("description")
             .map(|d| d.as_str().map(str::to_string)),
-        enabled: body.get("enabled").and_then(as_bool),
+        enabled: body.get("enabled").and_then(Value::as_bool),
         domain_id: string_of(body.get("domain_id")),
         parent_id: non_empty(body.get("parent_id")),
-        is_domain: body.get("is_domain").and_then(as_bool).unwrap_or(false),
+        is_domain: body
+            .get("is_domain")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         tags: tags_of(body.get("tags")),
         options: options_of(body.get("options")),
         extra: extras_of(body, &["options", "extra"]),
@@ -541,7 +544,10 @@ fn update(
         }
     }
     // Keystone reads a missing `enabled` as true, so re-enabling checks run then too.
-    let enabled = changes.get("enabled").and_then(as_bool).unwrap_or(true);
+    let enabled = changes
+        .get("enabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     if !original.enabled && enabled {
         let parents = store::parents(conn, &original)?;
         if parents.iter().any(|p| !p.enabled) {
@@ -663,20 +669,15 @@ pub fn tag_not_found(tag: &str) -> Error {
 
 // ---- listing ---------------------------------------------------------------------------------
 
-/// The driver's page and whether it guessed the list truncated.
-pub struct Page {
-    pub projects: Vec<Project>,
-    pub driver_truncated: bool,
-}
-
 /// Keystone's `list_projects` (or `list_domains` when `hints` filter on `is_domain`): the
-/// SQL page, then the tag filters on it.
+/// SQL page (the filters SQL satisfies leave `hints`, and a full page marks it truncated),
+/// then the tag filters on it.
 pub fn list(
     conn: &mut AnyConnection,
     config: &Config,
-    hints: &listing::Hints,
+    hints: &mut Hints,
     tags: &listing::TagFilters,
-) -> Result<Page> {
+) -> Result<Vec<Project>> {
     if let Some(marker) = &hints.marker {
         if !store::exists(conn, marker)? {
             return Err(Error::not_found(format!(
@@ -684,9 +685,10 @@ pub fn list(
             )));
         }
     }
-    let (sql, _) = hints.plan(config);
-    let mut projects = store::list(conn, &sql)?;
-    let driver_truncated = hints.driver_truncated(projects.len());
+    let sql = hints.sql_filters(listing::COLUMNS);
+    let fetch = hints.limit_or_max(max_db_limit(config));
+    let mut projects = store::list(conn, &sql, hints.marker.as_deref(), fetch)?;
+    hints.assume_truncated(projects.len());
     if !tags.is_empty() {
         let selection = listing::select_by_tags(tags, |kind, t| match kind {
             listing::TagMatch::All => store::ids_with_all_tags(conn, t),
@@ -694,8 +696,5 @@ pub fn list(
         })?;
         projects.retain(|p| selection.admits(&p.id));
     }
-    Ok(Page {
-        projects,
-        driver_truncated,
-    })
+    Ok(projects)
 }

@@ -1,26 +1,17 @@
 //! SQL for `project` rows (projects and domains) with their `project_tag` and
 //! `project_option` rows.
 
-use super::listing::{Column, LIKE_ESCAPE, SqlQuery};
+use super::listing::Column;
 use super::model::{IMMUTABLE_OPTION_ID, IMMUTABLE_OPTION_NAME, Project, ROOT_DOMAIN_ID};
 use crate::db::AnyConnection;
 use crate::db::json_blob::parse_extra;
+use crate::db::listing::{SqlFilters, lower, lower_nullable};
 use crate::db::schema::{project, project_option, project_tag};
 use crate::error::Result;
 use crate::json::{Style, to_ascii_string};
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
-
-diesel::define_sql_function! {
-    /// SQL `lower()`, for SQLAlchemy's `ilike` on every backend.
-    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
-}
-
-diesel::define_sql_function! {
-    #[sql_name = "lower"]
-    fn lower_nullable(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
-}
 
 /// A project hierarchy deeper than this is a corrupt one (Keystone's own limit is
 /// `max_project_tree_depth`, 5 by default); walks stop there.
@@ -288,7 +279,12 @@ pub fn exists(conn: &mut AnyConnection, id: &str) -> Result<bool> {
 
 /// The resource driver's `list_projects`: the SQL filters, `id` order, after the marker,
 /// at most `fetch` rows.
-pub fn list(conn: &mut AnyConnection, q: &SqlQuery) -> Result<Vec<Project>> {
+pub fn list(
+    conn: &mut AnyConnection,
+    q: &SqlFilters<Column>,
+    marker: Option<&str>,
+    fetch: i64,
+) -> Result<Vec<Project>> {
     if q.cannot_match {
         return Ok(vec![]);
     }
@@ -315,37 +311,24 @@ pub fn list(conn: &mut AnyConnection, q: &SqlQuery) -> Result<Vec<Project>> {
             _ => query,
         };
     }
-    for (column, pattern) in &q.ilike {
+    for (column, pattern) in &q.like {
         let pattern = pattern.clone();
         query = match column {
-            Column::Id => query.filter(lower(project::id).like(lower(pattern)).escape(LIKE_ESCAPE)),
-            Column::Name => query.filter(
-                lower(project::name)
-                    .like(lower(pattern))
-                    .escape(LIKE_ESCAPE),
-            ),
-            Column::DomainId => query.filter(
-                lower(project::domain_id)
-                    .like(lower(pattern))
-                    .escape(LIKE_ESCAPE),
-            ),
-            Column::Description => query.filter(
-                lower_nullable(project::description)
-                    .like(lower_nullable(Some(pattern)))
-                    .escape(LIKE_ESCAPE),
-            ),
-            Column::ParentId => query.filter(
-                lower_nullable(project::parent_id)
-                    .like(lower_nullable(Some(pattern)))
-                    .escape(LIKE_ESCAPE),
-            ),
+            Column::Id => query.filter(lower(project::id).like(lower(pattern))),
+            Column::Name => query.filter(lower(project::name).like(lower(pattern))),
+            Column::DomainId => query.filter(lower(project::domain_id).like(lower(pattern))),
+            Column::Description => query
+                .filter(lower_nullable(project::description).like(lower_nullable(Some(pattern)))),
+            Column::ParentId => {
+                query.filter(lower_nullable(project::parent_id).like(lower_nullable(Some(pattern))))
+            }
             Column::Enabled | Column::IsDomain => query,
         };
     }
-    if let Some(marker) = &q.marker {
-        query = query.filter(project::id.gt(marker.clone()));
+    if let Some(marker) = marker {
+        query = query.filter(project::id.gt(marker.to_string()));
     }
-    let rows: Vec<Row> = query.limit(q.fetch.max(0)).load(conn)?;
+    let rows: Vec<Row> = query.limit(fetch.max(0)).load(conn)?;
     with_details(conn, rows.into_iter().map(from_row).collect())
 }
 

@@ -1,15 +1,16 @@
 //! `/v3/groups…` handlers.
 
 use super::{
-    caller_domain, collection, fill_domain_id, filter_values, json_response, member, no_content,
-    normalize_keys, require_matching_id,
+    caller_domain, collection, fill_domain_id, json_response, member, no_content, normalize_keys,
+    require_matching_id,
 };
 use crate::context::{self, json_body};
+use crate::db::listing::{Hints, declared_filters, query_pairs};
 use crate::error::{Error, Result};
 use crate::identity::groups as ops;
-use crate::identity::listing::{self, build_hints, query_object, query_pairs};
 use crate::identity::{Group, UserDetails, schema, store};
 use crate::policy::TargetBuilder;
+use crate::python::jsonschema;
 use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -35,16 +36,16 @@ fn group_target(group_id: &str, group: Option<&Group>) -> TargetBuilder {
 pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse> {
     const FILTERS: [&str; 2] = ["domain_id", "name"];
     let pairs = query_pairs(req.query_string());
-    schema::validate(&schema::group_list_query(), &query_object(&pairs))?;
+    jsonschema::validate_query(&schema::GROUP_LIST_QUERY, &pairs)?;
     let caller = context::caller(&state, &req).await?;
     let domain = caller_domain(&caller);
     let mut target = TargetBuilder::new();
     if let Some(d) = &domain {
         target = target.target(json!({"group": {"domain_id": d}}));
     }
-    let target = target.filters(filter_values(&pairs, &FILTERS)).build();
+    let target = target.filters(declared_filters(&pairs, &FILTERS)).build();
     context::authorize(&state, &caller, "identity:list_groups", &target)?;
-    let mut hints = build_hints(&pairs, &FILTERS, listing::max_db_limit(&state.config))?;
+    let mut hints = Hints::from_query(&pairs, &FILTERS, None, &state.config)?;
     let st = state.clone();
     let (groups, hints) = state
         .db
@@ -59,19 +60,12 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse> {
         .filter(|g| domain.as_ref().is_none_or(|d| &g.domain_id == d))
         .map(|g| g.to_json(&base, None))
         .collect();
-    Ok(collection(
-        &state,
-        &req,
-        "groups",
-        refs,
-        Some(&hints),
-        &pairs,
-    ))
+    Ok(collection(&state, &req, "groups", refs, Some(&hints)))
 }
 
 pub async fn create(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
     let body = json_body(&req, &body)?;
-    schema::validate(&schema::group_create(), &body)?;
+    jsonschema::validate(&schema::GROUP_CREATE, &body)?;
     let caller = context::caller(&state, &req).await?;
     let group = member(&body, "group");
     let target = TargetBuilder::new()
@@ -118,7 +112,7 @@ pub async fn update(
 ) -> Result<HttpResponse> {
     let group_id = path.into_inner();
     let body = json_body(&req, &body)?;
-    schema::validate(&schema::group_update(), &body)?;
+    jsonschema::validate(&schema::GROUP_UPDATE, &body)?;
     let caller = context::caller(&state, &req).await?;
     let group = load(&state, &group_id).await?;
     let target = group_target(&group_id, group.as_ref())
@@ -179,9 +173,9 @@ pub async fn members(
     if let Some(g) = &group {
         target = target.target(json!({"group": g.to_dict()}));
     }
-    let target = target.filters(filter_values(&pairs, &FILTERS)).build();
+    let target = target.filters(declared_filters(&pairs, &FILTERS)).build();
     context::authorize(&state, &caller, "identity:list_users_in_group", &target)?;
-    let mut hints = build_hints(&pairs, &FILTERS, listing::max_db_limit(&state.config))?;
+    let mut hints = Hints::from_query(&pairs, &FILTERS, None, &state.config)?;
     group.ok_or_else(|| Error::could_not_find("group", &group_id))?;
     let st = state.clone();
     let (users, hints) = state
@@ -199,14 +193,7 @@ pub async fn members(
         .filter(|u: &&UserDetails| domain.as_ref().is_none_or(|d| &u.user.domain_id == d))
         .map(|u| u.to_json(&base, false))
         .collect();
-    Ok(collection(
-        &state,
-        &req,
-        "users",
-        refs,
-        Some(&hints),
-        &pairs,
-    ))
+    Ok(collection(&state, &req, "users", refs, Some(&hints)))
 }
 
 /// Keystone's membership target: `target.group` and `target.user` when they exist.

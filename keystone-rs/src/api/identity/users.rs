@@ -1,15 +1,16 @@
 //! `/v3/users…` handlers.
 
 use super::{
-    caller_domain, collection, fill_domain_id, filter_values, json_response, member, no_content,
-    normalize_keys, require_matching_id,
+    caller_domain, collection, fill_domain_id, json_response, member, no_content, normalize_keys,
+    require_matching_id,
 };
 use crate::context::{self, json_body};
+use crate::db::listing::{Hints, declared_filters, query_pairs};
 use crate::error::{Error, Result};
-use crate::identity::listing::{self, build_hints, query_object, query_pairs};
 use crate::identity::users::{self as ops, PasswordInput};
 use crate::identity::{UserDetails, lockout, password, schema, store};
 use crate::policy::TargetBuilder;
+use crate::python::jsonschema;
 use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -69,15 +70,17 @@ pub(super) async fn hashed(
 
 pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let pairs = query_pairs(req.query_string());
-    schema::validate(&schema::user_list_query(), &query_object(&pairs))?;
-    let mut hints = build_hints(&pairs, &LIST_FILTERS, listing::max_db_limit(&state.config))?;
+    jsonschema::validate_query(&schema::USER_LIST_QUERY, &pairs)?;
+    let mut hints = Hints::from_query(&pairs, &LIST_FILTERS, None, &state.config)?;
     let caller = context::caller(&state, &req).await?;
     let domain = caller_domain(&caller);
     let mut target = TargetBuilder::new();
     if let Some(d) = &domain {
         target = target.target(json!({"domain_id": d}));
     }
-    let target = target.filters(filter_values(&pairs, &LIST_FILTERS)).build();
+    let target = target
+        .filters(declared_filters(&pairs, &LIST_FILTERS))
+        .build();
     context::authorize(&state, &caller, "identity:list_users", &target)?;
     let st = state.clone();
     let scope = domain.clone();
@@ -94,19 +97,12 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse> {
         .filter(|u| domain.as_ref().is_none_or(|d| &u.user.domain_id == d))
         .map(|u| u.to_json(&base, false))
         .collect();
-    Ok(collection(
-        &state,
-        &req,
-        "users",
-        refs,
-        Some(&hints),
-        &pairs,
-    ))
+    Ok(collection(&state, &req, "users", refs, Some(&hints)))
 }
 
 pub async fn create(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
     let body = json_body(&req, &body)?;
-    schema::validate(&schema::user_create(), &body)?;
+    schema::validate_user_create(&body)?;
     let caller = context::caller(&state, &req).await?;
     let user = member(&body, "user");
     let target = TargetBuilder::new()
@@ -155,7 +151,7 @@ pub async fn update(
 ) -> Result<HttpResponse> {
     let user_id = path.into_inner();
     let body = json_body(&req, &body)?;
-    schema::validate(&schema::user_update(), &body)?;
+    schema::validate_user_update(&body)?;
     let caller = context::caller(&state, &req).await?;
     let user = load(&state, &user_id).await?;
     let target = user_target(&user_id, user.as_ref())
@@ -298,11 +294,11 @@ pub async fn groups(
     const FILTERS: [&str; 1] = ["name"];
     let user_id = path.into_inner();
     let pairs = query_pairs(req.query_string());
-    let mut hints = build_hints(&pairs, &FILTERS, listing::max_db_limit(&state.config))?;
+    let mut hints = Hints::from_query(&pairs, &FILTERS, None, &state.config)?;
     let caller = context::caller(&state, &req).await?;
     let user = load(&state, &user_id).await?;
     let target = user_target(&user_id, user.as_ref())
-        .filters(filter_values(&pairs, &FILTERS))
+        .filters(declared_filters(&pairs, &FILTERS))
         .build();
     context::authorize(&state, &caller, "identity:list_groups_for_user", &target)?;
     let st = state.clone();
@@ -327,7 +323,6 @@ pub async fn groups(
         "groups",
         refs,
         Some(&hints),
-        &pairs,
     ))
 }
 
@@ -343,10 +338,10 @@ pub async fn projects(
     let caller = context::caller(&state, &req).await?;
     let user = load(&state, &user_id).await?;
     let target = user_target(&user_id, user.as_ref())
-        .filters(filter_values(&pairs, &FILTERS))
+        .filters(declared_filters(&pairs, &FILTERS))
         .build();
     context::authorize(&state, &caller, "identity:list_user_projects", &target)?;
-    let hints = build_hints(&pairs, &FILTERS, listing::max_db_limit(&state.config))?;
+    let hints = Hints::from_query(&pairs, &FILTERS, None, &state.config)?;
     user.ok_or_else(|| Error::could_not_find("user", &user_id))?;
     let projects = state
         .db
@@ -366,7 +361,6 @@ pub async fn projects(
         "projects",
         refs,
         Some(&hints),
-        &pairs,
     ))
 }
 

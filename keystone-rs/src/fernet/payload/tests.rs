@@ -1,5 +1,4 @@
 use super::*;
-use crate::fernet::pyrepr::{python_bytes_repr, python_float_repr, python_str_repr};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -270,18 +269,6 @@ fn python_equality_of_the_version_element() {
     assert_eq!(python_small_int(&Value::F64(2.0)), Some(2));
     assert_eq!(python_small_int(&Value::F64(2.5)), None);
     assert_eq!(python_small_int(&Value::from(-1)), None);
-}
-
-#[test]
-fn python_reprs() {
-    assert_eq!(python_float_repr(1e16), "1e+16");
-    assert_eq!(python_float_repr(1.5e-5), "1.5e-05");
-    assert_eq!(python_float_repr(0.0001), "0.0001");
-    assert_eq!(python_float_repr(123.0), "123.0");
-    assert_eq!(python_float_repr(-0.0), "-0.0");
-    assert_eq!(python_str_repr("it's"), "\"it's\"");
-    assert_eq!(python_str_repr("a\\b\u{1}"), "'a\\\\b\\x01'");
-    assert_eq!(python_bytes_repr(b"\xe1M\t"), "b'\\xe1M\\t'");
 }
 
 /// Random bytes, and valid payloads with random damage, never panic the decoder.

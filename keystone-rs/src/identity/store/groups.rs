@@ -1,15 +1,15 @@
 //! SQL for groups and group membership (`group`, `user_group_membership`,
 //! `expiring_user_group_membership`).
 
-use super::{ID_WIDTH, like_pattern, lower};
+use super::ID_WIDTH;
 use crate::db::AnyConnection;
 use crate::db::json_blob::{json_text, parse_extra};
+use crate::db::listing::{Comparator, Hints, like_pattern, lower};
 use crate::db::schema::{
     expiring_user_group_membership as eugm, group, identity_provider, user_group_membership as ugm,
 };
 use crate::error::{Error, Result};
 use crate::identity::Group;
-use crate::identity::listing::{Comparator, Hints};
 use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
@@ -230,9 +230,9 @@ fn filtered(mut query: Boxed, hints: &mut Hints) -> Option<Boxed> {
                     return None;
                 }
                 query = if f.name == "name" {
-                    query.filter(lower(group::name).like(pattern))
+                    query.filter(lower(group::name).like(lower(pattern)))
                 } else {
-                    query.filter(lower(group::domain_id).like(pattern))
+                    query.filter(lower(group::domain_id).like(lower(pattern)))
                 };
             }
             _ => continue,
@@ -246,11 +246,7 @@ fn filtered(mut query: Boxed, hints: &mut Hints) -> Option<Boxed> {
 }
 
 /// Keystone's SQL `list_groups`: filters, `marker`, one page ordered by id.
-pub fn list(
-    conn: &mut AnyConnection,
-    hints: &mut Hints,
-    max_db_limit: usize,
-) -> Result<Vec<Group>> {
+pub fn list(conn: &mut AnyConnection, hints: &mut Hints, max_db_limit: i64) -> Result<Vec<Group>> {
     let query = group::table
         .select(columns())
         .order(group::id.asc())
@@ -271,9 +267,7 @@ pub fn list(
         query = query.filter(group::id.gt(marker.clone()));
     }
     let limit = hints.limit_or_max(max_db_limit);
-    let rows: Vec<Row> = query
-        .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-        .load(conn)?;
+    let rows: Vec<Row> = query.limit(limit).load(conn)?;
     Ok(rows.into_iter().map(from_row).collect())
 }
 
@@ -283,7 +277,7 @@ pub fn list_for_user(
     conn: &mut AnyConnection,
     user_id: &str,
     hints: &mut Hints,
-    max_db_limit: usize,
+    max_db_limit: i64,
 ) -> Result<Vec<Group>> {
     let members = ugm::table
         .filter(ugm::user_id.eq(user_id.to_string()))
@@ -296,9 +290,7 @@ pub fn list_for_user(
     let Some(query) = filtered(query, hints) else {
         return Ok(vec![]);
     };
-    let rows: Vec<Row> = query
-        .limit(i64::try_from(max_db_limit).unwrap_or(i64::MAX))
-        .load(conn)?;
+    let rows: Vec<Row> = query.limit(max_db_limit).load(conn)?;
     Ok(rows.into_iter().map(from_row).collect())
 }
 
