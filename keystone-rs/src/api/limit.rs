@@ -5,11 +5,11 @@
 //! then the caller's token (401), then policy (403) with Keystone's target, then the
 //! operation in one transaction.
 
-use crate::api::json_response;
+use crate::api::{json_response, require_matching_id};
 use crate::context::{self, base_url, json_body};
 use crate::db::collection;
 use crate::db::listing::{Comparator, Filter, Hints, declared_filters, list_limit, query_pairs};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::limit::{self, Limit, Model, RegisteredLimit, schema};
 use crate::policy::TargetBuilder;
 use crate::resource::model::add_self_link;
@@ -199,15 +199,6 @@ async fn get_registered_limit(
             with_link(r.to_dict(), &base, "registered_limits"),
         ),
     ))
-}
-
-/// Keystone's `_require_matching_id`.
-fn require_matching_id(update: &Map<String, Value>, id: &str) -> Result<()> {
-    match update.get("id") {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::String(s)) if s == id => Ok(()),
-        Some(_) => Err(Error::bad_request("Cannot change ID")),
-    }
 }
 
 async fn update_registered_limit(

@@ -44,3 +44,15 @@ pub fn json_response(
         .body(crate::json::resource_body(body))
 }
 
+/// Keystone's `_require_matching_id`: a non-null `id` in an update body must be the path's.
+pub fn require_matching_id(
+    update: &serde_json::Map<String, serde_json::Value>,
+    id: &str,
+) -> crate::error::Result<()> {
+    match update.get("id") {
+        Some(v) if !v.is_null() && v.as_str() != Some(id) => {
+            Err(crate::error::Error::bad_request("Cannot change ID"))
+        }
+        _ => Ok(()),
+    }
+}
