@@ -42,6 +42,8 @@ ROOMS = [
     "credential",  # credentials (EC2/S3, TOTP): sealed with the credential key repository
     "oauth1",
     "federation",
+    "limit",  # unified limits: registered limits and project/domain limits
+    "domain_config",  # domain-specific identity configuration
     "assignment",
     "identity",
     "resource",
@@ -88,12 +90,12 @@ OWNERS = {
     "trust": ["trust", "trust_role"],
     "oauth2": ["ksrs_oauth2_client", "ksrs_oauth2_certificate"],
     "federation": ["mapping"],
+    "limit": ["limit", "registered_limit"],
+    "domain_config": ["whitelisted_config", "sensitive_config", "config_register"],
     "db": ["ksrs_generation", "ksrs_replay", "migrate_version", "__diesel_schema_migrations"],
     # Tables of subsystems keystone-rs does not serve yet: only their cascades are written,
     # from one named file; each moves to its subsystem when that lands.
     "db/unserved.rs": [
-        "limit", "registered_limit",
-        "whitelisted_config", "sensitive_config", "config_register",
         "policy_association", "policy",
     ],
 }

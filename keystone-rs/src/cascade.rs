@@ -9,9 +9,10 @@ use crate::assignment::{self, Target, store as assignment_store};
 use crate::catalog::store as catalog_store;
 use crate::credential::store as credential_store;
 use crate::db::AnyConnection;
-use crate::db::unserved;
+use crate::domain_config;
 use crate::error::Result;
 use crate::identity::{self, store as identity_store};
+use crate::limit::store as limit_store;
 use crate::oauth1;
 use crate::oauth2::store as oauth2_store;
 use crate::resource::delete::{self as resource_delete, Deletion};
@@ -104,7 +105,7 @@ fn run(conn: &mut AnyConnection, s: &Settings, plan: Deletion) -> Result<()> {
                 delete_user(conn, s.revocation_retention_secs, &user_id)?;
             }
             delete_leaf(conn, s, &domain)?;
-            unserved::delete_domain_config(conn, &domain.id)?;
+            domain_config::delete_for_domain(conn, &domain.id)?;
             assignment_store::delete_grants_on(conn, &Target::Domain(domain.id.clone()))
         }
     }
@@ -118,8 +119,8 @@ fn delete_leaf(conn: &mut AnyConnection, s: &Settings, p: &Project) -> Result<()
     resource_delete::delete_one(conn, s, p)?;
     assignment_store::delete_grants_on(conn, &Target::Project(p.id.clone()))?;
     credential_store::delete_for_project(conn, &p.id)?;
-    unserved::delete_for_project(conn, &p.id)?;
     trust_store::soft_delete_for_project(conn, &p.id)?;
+    limit_store::delete_limits_for_project(conn, &p.id)?;
     catalog_store::delete_project_associations(conn, &p.id)?;
     identity_store::clear_default_project(conn, &p.id)?;
     oauth1::on_project_deleted(conn, &p.id)

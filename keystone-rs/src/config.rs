@@ -27,6 +27,7 @@ pub struct Config {
     pub metrics: MetricsSection,
     pub rate_limit: RateLimitSection,
     pub ssl: SslSection,
+    pub unified_limit: UnifiedLimitSection,
     /// Every section/option as read, for subsystems added later (and for tests).
     pub raw: BTreeMap<String, BTreeMap<String, String>>,
     /// The file this came from, if any (relative paths in it are taken as they are).
@@ -91,6 +92,20 @@ pub struct IdentitySection {
     /// `[DEFAULT] strict_password_check`: Keystone consults it only when a password is
     /// longer than the limit, so it travels with the other password options.
     pub strict_password_check: bool,
+    /// Domain-specific identity configuration is read at all (Keystone's default: off).
+    pub domain_specific_drivers_enabled: bool,
+    /// Domain-specific configuration comes from the database (the `/config` API) rather
+    /// than from `keystone.<domain name>.conf` files.
+    pub domain_configurations_from_database: bool,
+    /// Where `keystone.<domain name>.conf` files live (`manage domain_config_upload` too).
+    pub domain_config_dir: PathBuf,
+}
+
+/// `[unified_limit]`: the enforcement model the limit API validates against.
+#[derive(Debug, Clone)]
+pub struct UnifiedLimitSection {
+    /// `flat` or `strict_two_level`.
+    pub enforcement_model: String,
 }
 
 #[derive(Debug, Clone)]
@@ -355,6 +370,28 @@ impl Config {
                 scrypt_block_size: r.opt_parse("identity", "scrypt_block_size")?,
                 scrypt_parallelism: r.opt_parse("identity", "scrypt_parallelism")?,
                 strict_password_check: r.boolean("DEFAULT", "strict_password_check", false)?,
+                domain_specific_drivers_enabled: r.boolean(
+                    "identity",
+                    "domain_specific_drivers_enabled",
+                    false,
+                )?,
+                domain_configurations_from_database: r.boolean(
+                    "identity",
+                    "domain_configurations_from_database",
+                    false,
+                )?,
+                domain_config_dir: r
+                    .string("identity", "domain_config_dir")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from("/etc/keystone/domains")),
+            },
+            unified_limit: UnifiedLimitSection {
+                enforcement_model: r.choice(
+                    "unified_limit",
+                    "enforcement_model",
+                    &["flat", "strict_two_level"],
+                    "flat",
+                )?,
             },
             auth: AuthSection {
                 methods: r.list("auth", "methods").unwrap_or_else(|| {
@@ -584,6 +621,11 @@ const KNOWN: &[(&str, &str)] = &[
     ("security_compliance", "password_regex_description"),
     ("security_compliance", "unique_last_password_count"),
     ("security_compliance", "minimum_password_age"),
+    ("identity", "domain_specific_drivers_enabled"),
+    ("identity", "domain_configurations_from_database"),
+    ("identity", "domain_config_dir"),
+    ("unified_limit", "enforcement_model"),
+    ("unified_limit", "list_limit"),
 ];
 
 struct Reader<'a> {

@@ -68,6 +68,10 @@ enum Manage {
     /// Purge soft-deleted trusts and trusts expired before --date.
     #[command(name = "trust_flush")]
     TrustFlush(TrustFlushArgs),
+    /// Upload `keystone.<domain name>.conf` files from `[identity] domain_config_dir` into
+    /// the domain configuration tables.
+    #[command(name = "domain_config_upload")]
+    DomainConfigUpload(DomainConfigUploadArgs),
 }
 
 /// keystone-manage trust_flush's flags.
@@ -85,6 +89,16 @@ struct TrustFlushArgs {
     /// Expired before this day (DD-MM-YYYY); default now.
     #[arg(long)]
     date: Option<String>,
+}
+
+#[derive(Args)]
+struct DomainConfigUploadArgs {
+    /// Upload every domain configuration file found.
+    #[arg(long)]
+    all: bool,
+    /// Upload the configuration file of this domain only.
+    #[arg(long = "domain-name")]
+    domain_name: Option<String>,
 }
 
 #[derive(Args)]
@@ -227,6 +241,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Manage::CredentialSetup(_) => manage::credential_setup(&config),
                 Manage::CredentialRotate(_) => manage::credential_rotate(&config),
                 Manage::CredentialMigrate(_) => manage::credential_migrate(&config),
+                Manage::DomainConfigUpload(a) => {
+                    let what = match manage::domain_config::choose(a.all, a.domain_name) {
+                        Ok(what) => what,
+                        Err(message) => {
+                            println!("{message}");
+                            std::process::exit(1);
+                        }
+                    };
+                    if !manage::domain_config::upload(&config, what)? {
+                        std::process::exit(1);
+                    }
+                    Ok(())
+                }
                 Manage::PolicyDump => {
                     print!("{}", manage::policy::dump(&config)?);
                     Ok(())

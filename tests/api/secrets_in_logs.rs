@@ -214,6 +214,46 @@ fn debug_log_of_a_full_run_holds_no_secret() {
         let key = std::fs::read_to_string(entry.expect("key").path()).expect("key");
         secrets.push(key.trim().to_string());
     }
+    // A domain's LDAP bind password (a sensitive domain option): stored, never shown,
+    // never logged; also through the refusal paths (a bad group, a bad option).
+    const LDAP_PASSWORD: &str = "Pw-ldap-5c7e9a1b";
+    secrets.push(LDAP_PASSWORD.into());
+    let config = json!({"config": {"ldap": {"url": "ldap://x", "password": LDAP_PASSWORD}}});
+    let put = |path: &str, method: &str, body: &Value| {
+        let text = body.to_string();
+        s.request(
+            method,
+            path,
+            &[
+                ("X-Auth-Token", admin.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            Some(text.as_bytes()),
+        )
+    };
+    let r = put("/v3/domains/default/config", "PUT", &config);
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(!r.body.contains(LDAP_PASSWORD));
+    let r = put(
+        "/v3/domains/default/config/ldap/password",
+        "PATCH",
+        &json!({"config": {"password": LDAP_PASSWORD}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = put(
+        "/v3/domains/default/config",
+        "PATCH",
+        &json!({"config": {"nope": {"password": LDAP_PASSWORD}}}),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = put(
+        "/v3/domains/default/config",
+        "PUT",
+        &json!({"config": {"ldap": {"password": LDAP_PASSWORD, "bogus": LDAP_PASSWORD}}}),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = s.get("/v3/domains/default/config/ldap/password", Some(&admin));
+    assert_eq!(r.status, 404, "{}", r.body);
 
     // The key repository's keys.
     for entry in std::fs::read_dir(s.dir.path().join("fernet-keys")).expect("keys") {

@@ -5,7 +5,7 @@
 //! (403) with the path variable, the request body and the declared filters in the target,
 //! then the operation.
 
-use crate::api::json_response;
+use crate::api::{json_response, require_matching_id};
 use crate::catalog::schema;
 use crate::catalog::store;
 use crate::context::{self, base_url, json_body};
@@ -209,15 +209,6 @@ async fn get_service(
         StatusCode::OK,
         &member("service", service.to_json(&base)),
     ))
-}
-
-/// Keystone's `_require_matching_id`: an `id` in the body must be the one in the URL.
-fn require_matching_id(update: &Map<String, Value>, id: &str) -> Result<()> {
-    match update.get("id") {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::String(s)) if s == id => Ok(()),
-        Some(_) => Err(Error::bad_request("Cannot change ID")),
-    }
 }
 
 async fn update_service(

@@ -5,10 +5,9 @@
 mod groups;
 mod users;
 
-use crate::api::json_response;
+use crate::api::{json_response, require_matching_id};
 use crate::db::collection::wrap_collection;
 use crate::db::listing::Hints;
-use crate::error::Result;
 use crate::state::State;
 use crate::token::model::{ResolvedScope, Token};
 use actix_web::http::StatusCode;
@@ -107,16 +106,6 @@ fn fill_domain_id(m: &mut Map<String, Value>, caller: &Token, state: &State) {
         let domain = caller_domain(caller)
             .unwrap_or_else(|| state.config.identity.default_domain_id.clone());
         m.insert("domain_id".into(), Value::from(domain));
-    }
-}
-
-/// `_require_matching_id`: a non-null `id` in the body must be the path's.
-fn require_matching_id(m: &Map<String, Value>, id: &str) -> Result<()> {
-    match m.get("id") {
-        Some(v) if !v.is_null() && v.as_str() != Some(id) => {
-            Err(crate::error::Error::bad_request("Cannot change ID"))
-        }
-        _ => Ok(()),
     }
 }
 

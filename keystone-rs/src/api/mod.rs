@@ -9,9 +9,11 @@ pub mod auth;
 pub mod catalog;
 pub mod credential;
 pub mod discovery;
+pub mod domain_config;
 pub mod federation;
 pub mod health;
 pub mod identity;
+pub mod limit;
 pub mod oauth1;
 pub mod oauth2;
 pub mod observability;
@@ -42,4 +44,17 @@ pub fn json_response(
     actix_web::HttpResponse::build(status)
         .content_type("application/json")
         .body(crate::json::resource_body(body))
+}
+
+/// Keystone's `_require_matching_id`: a non-null `id` in an update body must be the path's.
+pub fn require_matching_id(
+    update: &serde_json::Map<String, serde_json::Value>,
+    id: &str,
+) -> crate::error::Result<()> {
+    match update.get("id") {
+        Some(v) if !v.is_null() && v.as_str() != Some(id) => {
+            Err(crate::error::Error::bad_request("Cannot change ID"))
+        }
+        _ => Ok(()),
+    }
 }

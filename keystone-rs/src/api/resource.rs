@@ -237,6 +237,30 @@ fn member_json(key: &str, p: &Project, base: &str) -> Value {
     Value::Object(m)
 }
 
+/// The projects of a `parents_as_list` / `subtree_as_list` answer, each with its limits
+/// when `include_limits` asks (Keystone's `_include_limits`).
+fn listed(
+    conn: &mut crate::db::AnyConnection,
+    list: &[Project],
+    include_limits: bool,
+    base: &str,
+) -> Result<Vec<Value>> {
+    list.iter()
+        .map(|p| {
+            let mut m = p.project_ref();
+            if include_limits {
+                let limits = crate::limit::limits_for_project(conn, &p.id)?;
+                m.insert(
+                    "limits".into(),
+                    Value::Array(limits.iter().map(|l| Value::Object(l.to_dict())).collect()),
+                );
+            }
+            add_self_link(&mut m, project_url(base, &p.id));
+            Ok(member("project", m))
+        })
+        .collect()
+}
+
 async fn get_project(
     state: State,
     req: HttpRequest,
@@ -252,6 +276,7 @@ async fn get_project(
     let parents_as_ids = query_filter_is_true(&pairs, "parents_as_ids");
     let subtree_as_list = query_filter_is_true(&pairs, "subtree_as_list");
     let subtree_as_ids = query_filter_is_true(&pairs, "subtree_as_ids");
+    let include_limits = query_filter_is_true(&pairs, "include_limits");
     if parents_as_list && parents_as_ids {
         return Err(Error::bad_request(
             "Cannot use parents_as_list and parents_as_ids query params at the same time.",
@@ -277,11 +302,7 @@ async fn get_project(
                 let parents = if parents_as_list {
                     let mine = mine(conn)?;
                     let list = crate::resource::parents_for_user(conn, &project, &mine)?;
-                    Some(Value::Array(
-                        list.iter()
-                            .map(|p| member_json("project", p, &base))
-                            .collect(),
-                    ))
+                    Some(Value::Array(listed(conn, &list, include_limits, &base)?))
                 } else if parents_as_ids {
                     Some(crate::resource::parents_as_ids(conn, &project)?)
                 } else {
@@ -290,11 +311,7 @@ async fn get_project(
                 let subtree = if subtree_as_list {
                     let mine = mine(conn)?;
                     let list = crate::resource::subtree_for_user(conn, &project, &mine)?;
-                    Some(Value::Array(
-                        list.iter()
-                            .map(|p| member_json("project", p, &base))
-                            .collect(),
-                    ))
+                    Some(Value::Array(listed(conn, &list, include_limits, &base)?))
                 } else if subtree_as_ids {
                     Some(crate::resource::subtree_as_ids(conn, &project)?)
                 } else {

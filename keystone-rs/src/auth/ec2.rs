@@ -148,6 +148,7 @@ pub fn authenticate(
             application_credential,
             access_token_id,
             thumbprint: None,
+            trust_id: None,
         },
     )
     .map_err(|e| {

@@ -10,7 +10,6 @@ pub mod migrate;
 mod pool;
 pub mod replay;
 pub mod schema;
-pub mod unserved;
 mod url;
 
 use crate::error::{Error, Result};

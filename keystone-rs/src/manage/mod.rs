@@ -1,6 +1,7 @@
 //! `keystone-rs manage …`: what `keystone-manage` does for the parts keystone-rs serves.
 
 pub mod bootstrap;
+pub mod domain_config;
 pub mod policy;
 pub mod trust;
 

@@ -27,7 +27,8 @@ pub struct Settings {
     pub domain_name_url_safe: bool,
     /// `[federation] federated_domain_name`, a name and id no domain may take.
     pub federated_domain_name: String,
-    /// `[DEFAULT] max_project_tree_depth`.
+    /// `[DEFAULT] max_project_tree_depth`, at most 2 under `[unified_limit]
+    /// enforcement_model = strict_two_level`.
     pub max_project_tree_depth: usize,
     pub revocation_retention_secs: i64,
 }
@@ -49,10 +50,18 @@ impl Settings {
                 .filter(|v| !v.is_empty())
                 .unwrap_or("Federated")
                 .to_string(),
-            max_project_tree_depth: config
-                .get("DEFAULT", "max_project_tree_depth")
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(5),
+            max_project_tree_depth: {
+                let configured = config
+                    .get("DEFAULT", "max_project_tree_depth")
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(5);
+                // The strict_two_level limit model bounds every tree to two levels as well.
+                if config.unified_limit.enforcement_model == "strict_two_level" {
+                    configured.min(2)
+                } else {
+                    configured
+                }
+            },
             revocation_retention_secs: crate::revoke::retention_secs(config),
         }
     }
