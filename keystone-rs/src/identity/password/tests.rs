@@ -339,16 +339,35 @@ fn sha512_crypt_rounds_are_clamped_like_glibc() {
     ));
 }
 
+/// The Python of the venv holding upstream Keystone, chosen as `tests/interop/setup_venv.sh`
+/// chooses it: `$INTEROP_PEER_VENV` (tools/test.sh exports it), else `/opt/peer/venv`, else the
+/// repository's `target/peer-venv`.
+fn peer_python() -> std::path::PathBuf {
+    use std::path::{Path, PathBuf};
+    if let Some(venv) = std::env::var_os("INTEROP_PEER_VENV").filter(|v| !v.is_empty()) {
+        return PathBuf::from(venv).join("bin/python");
+    }
+    let shared = Path::new("/opt/peer/venv");
+    if shared.join("bin/keystone-manage").exists() {
+        return shared.join("bin/python");
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/peer-venv/bin/python")
+}
+
 /// Hashes made here must verify with Keystone's own `check_password` (peer Python).
 #[test]
 fn python_keystone_verifies_our_hashes() {
-    const PYTHON: &str = "/opt/peer/venv/bin/python";
-    if !std::path::Path::new(PYTHON).exists() {
+    let python = peer_python();
+    if !python.exists() {
         assert!(
             std::env::var_os("CI").is_none(),
-            "{PYTHON} is required when CI is set"
+            "{} is required when CI is set (tools/test.sh builds it)",
+            python.display()
         );
-        eprintln!("NOTICE: {PYTHON} missing; skipping the Python Keystone cross-check");
+        eprintln!(
+            "NOTICE: {} missing; skipping the Python Keystone cross-check",
+            python.display()
+        );
         return;
     }
     let mut cases = Vec::new();
@@ -384,7 +403,7 @@ for case in json.load(sys.stdin):
                 ph.check_password(case['password'] + 'x', case['hash'])])
 print(json.dumps(out))
 "#;
-    let mut child = std::process::Command::new(PYTHON)
+    let mut child = std::process::Command::new(&python)
         .args(["-c", script])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
