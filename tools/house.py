@@ -46,6 +46,7 @@ ROOMS = [
     "domain_config",  # domain-specific identity configuration
     "assignment",
     "identity",
+    "endpoint_policy",  # policy blobs and their endpoint/service/region associations
     "resource",
     "catalog",
     "revoke",
@@ -81,6 +82,8 @@ OWNERS = {
         "project_endpoint_group",
     ],
     "revoke": ["revocation_event"],
+    # Keystone's `policy` (the blobs) and `endpoint_policy` subsystems; not oslo.policy.
+    "endpoint_policy": ["policy", "policy_association"],
     "application_credential": [
         "application_credential", "application_credential_role",
         "application_credential_access_rule", "access_rule",
@@ -93,11 +96,6 @@ OWNERS = {
     "limit": ["limit", "registered_limit"],
     "domain_config": ["whitelisted_config", "sensitive_config", "config_register"],
     "db": ["ksrs_generation", "ksrs_replay", "migrate_version", "__diesel_schema_migrations"],
-    # Tables of subsystems keystone-rs does not serve yet: only their cascades are written,
-    # from one named file; each moves to its subsystem when that lands.
-    "db/unserved.rs": [
-        "policy_association", "policy",
-    ],
 }
 
 

@@ -1,8 +1,8 @@
 //! What deleting one entity does across subsystems: Keystone's managers and their
 //! notification callbacks, written as plain calls in one place, inside the request's one
 //! transaction. Each subsystem's store writes only its own tables; this file decides the
-//! order. A route that deletes a user, group, role, project, domain or application
-//! credential calls one of these and nothing else.
+//! order. A route that deletes a user, group, role, project, domain, application
+//! credential, service, endpoint, region or policy blob calls one of these and nothing else.
 
 use crate::application_credential::store as app_cred_store;
 use crate::assignment::{self, Target, store as assignment_store};
@@ -10,6 +10,7 @@ use crate::catalog::store as catalog_store;
 use crate::credential::store as credential_store;
 use crate::db::AnyConnection;
 use crate::domain_config;
+use crate::endpoint_policy::{self, store as endpoint_policy_store};
 use crate::error::Result;
 use crate::identity::{self, store as identity_store};
 use crate::limit::store as limit_store;
@@ -124,4 +125,38 @@ fn delete_leaf(conn: &mut AnyConnection, s: &Settings, p: &Project) -> Result<()
     catalog_store::delete_project_associations(conn, &p.id)?;
     identity_store::clear_default_project(conn, &p.id)?;
     oauth1::on_project_deleted(conn, &p.id)
+}
+
+// ---- the catalog and endpoint policies --------------------------------------------------
+//
+// Keystone registered these policy-association cleanups as callbacks on endpoint, service,
+// region and policy deletion until its flask rewrite dropped the controller that held them;
+// keystone-rs keeps doing them (api-ref/DEVIATIONS.md).
+
+/// `DELETE /v3/services/{id}`: the service with its endpoints (and their project
+/// associations), and every policy association naming the service or those endpoints.
+pub fn delete_service(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    let endpoint_ids = crate::catalog::delete_service(conn, id)?;
+    endpoint_policy_store::delete_for_endpoints(conn, &endpoint_ids)?;
+    endpoint_policy_store::delete_for_service(conn, id)
+}
+
+/// `DELETE /v3/endpoints/{id}`: the endpoint, its project associations (Keystone's
+/// `_on_project_or_endpoint_delete`) and its policy associations.
+pub fn delete_endpoint(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    crate::catalog::delete_endpoint(conn, id)?;
+    endpoint_policy_store::delete_for_endpoints(conn, &[id.to_string()])
+}
+
+/// `DELETE /v3/regions/{id}`: the region and its descendants, and the service+region
+/// policy associations naming any of them.
+pub fn delete_region(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    let deleted = crate::catalog::delete_region(conn, id)?;
+    endpoint_policy_store::delete_for_regions(conn, &deleted)
+}
+
+/// `DELETE /v3/policies/{id}`: the blob and its associations.
+pub fn delete_policy(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    endpoint_policy::delete_policy(conn, id)?;
+    endpoint_policy_store::delete_for_policy(conn, id)
 }

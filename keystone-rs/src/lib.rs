@@ -23,6 +23,7 @@ pub mod assignment;
 pub mod auth;
 pub mod catalog;
 pub mod credential;
+pub mod endpoint_policy;
 pub mod federation;
 pub mod manage;
 pub mod oauth1;

@@ -14,6 +14,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::api::auth::configure(cfg);
     crate::api::revoke::configure(cfg);
     crate::api::catalog::configure(cfg);
+    crate::api::endpoint_filter::configure(cfg);
+    crate::api::endpoint_policy::configure(cfg);
     crate::api::application_credential::configure(cfg);
     crate::api::credential::configure(cfg);
     crate::api::oauth1::configure(cfg);

@@ -11,6 +11,8 @@ mod catalog;
 mod concurrency;
 mod credentials;
 mod domain_config;
+mod endpoint_filter;
+mod endpoint_policy;
 mod errors;
 mod federation;
 mod identity;

@@ -66,7 +66,7 @@ const SERVICE_FILTERS: &[&str] = &["type", "name"];
 const ENDPOINT_FILTERS: &[&str] = &["interface", "service_id", "region_id"];
 const REGION_FILTERS: &[&str] = &["parent_region_id"];
 
-fn member(key: &str, value: Value) -> Value {
+pub(super) fn member(key: &str, value: Value) -> Value {
     let mut m = Map::new();
     m.insert(key.to_string(), value);
     Value::Object(m)
@@ -81,7 +81,7 @@ fn member_of(body: &Value, key: &str) -> Result<Map<String, Value>> {
 }
 
 /// Parse and check a JSON body, as Keystone does before anything else.
-fn checked_body(req: &HttpRequest, bytes: &[u8], schema: &Value) -> Result<Value> {
+pub(super) fn checked_body(req: &HttpRequest, bytes: &[u8], schema: &Value) -> Result<Value> {
     let body = json_body(req, bytes)?;
     jsonschema::validate(schema, &body)?;
     Ok(body)
@@ -256,7 +256,7 @@ async fn delete_service(
     .await?;
     state
         .db
-        .write(move |conn| crate::catalog::delete_service(conn, &id))
+        .write(move |conn| crate::cascade::delete_service(conn, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -384,7 +384,7 @@ async fn delete_endpoint(
     .await?;
     state
         .db
-        .write(move |conn| crate::catalog::delete_endpoint(conn, &id))
+        .write(move |conn| crate::cascade::delete_endpoint(conn, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -550,7 +550,7 @@ async fn delete_region(
     .await?;
     state
         .db
-        .write(move |conn| crate::catalog::delete_region(conn, &id))
+        .write(move |conn| crate::cascade::delete_region(conn, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

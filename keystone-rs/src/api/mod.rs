@@ -10,6 +10,8 @@ pub mod catalog;
 pub mod credential;
 pub mod discovery;
 pub mod domain_config;
+pub mod endpoint_filter;
+pub mod endpoint_policy;
 pub mod federation;
 pub mod health;
 pub mod identity;

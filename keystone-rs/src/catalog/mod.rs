@@ -5,6 +5,7 @@
 //! every other attribute a client sent, in the order it sent them. The API form of a row
 //! is Keystone's `to_dict`: the extras first, then the columns.
 
+pub mod endpoint_filter;
 pub mod model;
 pub mod schema;
 pub mod store;
@@ -52,12 +53,13 @@ pub fn update_service(
     Ok(service)
 }
 
-/// Deletes the service and its endpoints, as Keystone does.
-pub fn delete_service(conn: &mut AnyConnection, id: &str) -> Result<()> {
+/// Deletes the service and its endpoints, as Keystone does. Returns the endpoints' ids.
+pub fn delete_service(conn: &mut AnyConnection, id: &str) -> Result<Vec<String>> {
+    let endpoint_ids = store::endpoint_ids_of_service(conn, id)?;
     if !store::delete_service_cascade(conn, id)? {
         return Err(Error::could_not_find("service", id));
     }
-    Ok(())
+    Ok(endpoint_ids)
 }
 
 // ---- endpoints ------------------------------------------------------------------------
@@ -255,7 +257,8 @@ pub fn update_region(
 }
 
 /// Deletes a region with its descendants, unless any of them has endpoints (403).
-pub fn delete_region(conn: &mut AnyConnection, id: &str) -> Result<()> {
+/// Returns the ids of the deleted regions.
+pub fn delete_region(conn: &mut AnyConnection, id: &str) -> Result<Vec<String>> {
     let root = get_region(conn, id)?;
     let mut subtree = vec![root.id.clone()];
     let mut seen: HashSet<String> = subtree.iter().cloned().collect();
@@ -277,7 +280,7 @@ pub fn delete_region(conn: &mut AnyConnection, id: &str) -> Result<()> {
         ));
     }
     store::delete_regions(conn, &subtree)?;
-    Ok(())
+    Ok(subtree)
 }
 
 // ---- the catalog ----------------------------------------------------------------------
@@ -341,27 +344,14 @@ fn config_bool(config: &Config, section: &str, option: &str, default: bool) -> b
 
 /// The endpoints a project is restricted to by OS-EP-FILTER associations (direct or
 /// through endpoint groups): `None` when it has none, else the enabled ones among them.
+/// A project whose only associated endpoints are disabled gets an empty catalog, as in
+/// Keystone.
 fn project_endpoint_filter(
     conn: &mut AnyConnection,
     project_id: &str,
     endpoints: &[Endpoint],
 ) -> Result<Option<BTreeSet<String>>> {
-    let direct: HashSet<String> = store::project_endpoint_ids(conn, project_id)?
-        .into_iter()
-        .collect();
-    let groups = store::endpoint_group_filters_for_project(conn, project_id)?;
-    let mut associated = endpoints
-        .iter()
-        .filter(|e| direct.contains(&e.id))
-        .collect::<Vec<_>>();
-    for filters in &groups {
-        for endpoint in endpoints {
-            let d = endpoint.to_dict();
-            if filters.iter().all(|(k, v)| d.get(k) == Some(v)) {
-                associated.push(endpoint);
-            }
-        }
-    }
+    let associated = endpoint_filter::endpoints_for_project(conn, project_id, endpoints)?;
     if associated.is_empty() {
         return Ok(None);
     }
@@ -369,7 +359,7 @@ fn project_endpoint_filter(
         associated
             .into_iter()
             .filter(|e| e.enabled)
-            .map(|e| e.id.clone())
+            .map(|e| e.id)
             .collect(),
     ))
 }

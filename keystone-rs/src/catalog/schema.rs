@@ -173,6 +173,69 @@ pub static REGION_LIST_QUERY: LazyLock<Value> = LazyLock::new(|| {
     })
 });
 
+// ---- OS-EP-FILTER endpoint groups ------------------------------------------------------
+
+/// `parameter_types.name`.
+fn name() -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"[\S]+"})
+}
+
+/// `_endpoint_group_properties`, in Keystone's order (the `filters` object lets other
+/// attributes through to the API's own check).
+fn endpoint_group_properties() -> Value {
+    json!({
+        "description": {"type": ["string", "null"]},
+        "filters": {
+            "type": "object",
+            "properties": {
+                "interface": interface(),
+                "service_id": {"type": "string"},
+                "region_id": {"type": ["string", "null"]},
+                "enabled": {"type": "boolean"}
+            }
+        },
+        "name": name()
+    })
+}
+
+/// `POST /v3/OS-EP-FILTER/endpoint_groups` (the member itself is not required).
+pub static ENDPOINT_GROUP_CREATE: LazyLock<Value> = LazyLock::new(|| {
+    json!({
+        "type": "object",
+        "properties": {"endpoint_group": {
+            "type": "object",
+            "properties": endpoint_group_properties(),
+            "required": ["name", "filters"],
+            "additionalProperties": false
+        }},
+        "additionalProperties": false
+    })
+});
+
+/// `PATCH /v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}`.
+pub static ENDPOINT_GROUP_UPDATE: LazyLock<Value> = LazyLock::new(|| {
+    json!({
+        "type": "object",
+        "properties": {"endpoint_group": {
+            "type": "object",
+            "properties": endpoint_group_properties(),
+            "minProperties": 1,
+            "additionalProperties": false
+        }},
+        "required": ["endpoint_group"],
+        "additionalProperties": false
+    })
+});
+
+/// `GET /v3/OS-EP-FILTER/endpoint_groups` query: `name` only; any other parameter is a 400.
+pub static ENDPOINT_GROUP_LIST_QUERY: LazyLock<Value> = LazyLock::new(|| {
+    json!({
+        "type": "object",
+        "properties": {"name": name()},
+        "additionalProperties": false
+    })
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +364,9 @@ mod tests {
             &*REGION_CREATE,
             &*REGION_UPDATE,
             &*REGION_LIST_QUERY,
+            &*ENDPOINT_GROUP_CREATE,
+            &*ENDPOINT_GROUP_UPDATE,
+            &*ENDPOINT_GROUP_LIST_QUERY,
         ] {
             assert!(jsonschema::unsupported(s).is_empty(), "{s}");
         }

@@ -3,6 +3,7 @@
 //! Lists carry no ORDER BY, as Keystone's queries: each backend returns its natural order,
 //! the same one Keystone shows on that backend.
 
+use super::endpoint_filter::EndpointGroup;
 use super::{Endpoint, Region, Service};
 use crate::db::AnyConnection;
 use crate::db::json_blob::parse_extra;
@@ -127,6 +128,13 @@ pub fn delete_service_cascade(conn: &mut AnyConnection, id: &str) -> Result<bool
     .execute(conn)?;
     diesel::delete(endpoint::table.filter(endpoint::service_id.eq(id))).execute(conn)?;
     Ok(diesel::delete(service::table.filter(service::id.eq(id))).execute(conn)? > 0)
+}
+
+pub fn endpoint_ids_of_service(conn: &mut AnyConnection, service_id: &str) -> Result<Vec<String>> {
+    Ok(endpoint::table
+        .filter(endpoint::service_id.eq(service_id))
+        .select(endpoint::id)
+        .load(conn)?)
 }
 
 pub fn find_service_by_type_and_name(
@@ -449,7 +457,7 @@ pub fn delete_regions(conn: &mut AnyConnection, ids: &[String]) -> Result<()> {
     Ok(())
 }
 
-// ---- OS-EP-FILTER associations (read for the catalog) ---------------------------------
+// ---- OS-EP-FILTER: endpoint groups and project associations -------------------------
 
 /// A deleted project's endpoint and endpoint-group associations (OS-EP-FILTER).
 pub fn delete_project_associations(conn: &mut AnyConnection, project_id: &str) -> Result<()> {
@@ -462,6 +470,7 @@ pub fn delete_project_associations(conn: &mut AnyConnection, project_id: &str) -
     Ok(())
 }
 
+/// The endpoints directly associated with a project, in the table's natural order.
 pub fn project_endpoint_ids(conn: &mut AnyConnection, project_id: &str) -> Result<Vec<String>> {
     Ok(project_endpoint::table
         .filter(project_endpoint::project_id.eq(project_id))
@@ -469,18 +478,218 @@ pub fn project_endpoint_ids(conn: &mut AnyConnection, project_id: &str) -> Resul
         .load(conn)?)
 }
 
-/// The `filters` of every endpoint group associated with the project.
-pub fn endpoint_group_filters_for_project(
+/// The projects an endpoint is directly associated with.
+pub fn project_ids_for_endpoint(
+    conn: &mut AnyConnection,
+    endpoint_id: &str,
+) -> Result<Vec<String>> {
+    Ok(project_endpoint::table
+        .filter(project_endpoint::endpoint_id.eq(endpoint_id))
+        .select(project_endpoint::project_id)
+        .load(conn)?)
+}
+
+pub fn project_endpoint_exists(
+    conn: &mut AnyConnection,
+    endpoint_id: &str,
+    project_id: &str,
+) -> Result<bool> {
+    let n: i64 = project_endpoint::table
+        .filter(project_endpoint::endpoint_id.eq(endpoint_id))
+        .filter(project_endpoint::project_id.eq(project_id))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn insert_project_endpoint(
+    conn: &mut AnyConnection,
+    endpoint_id: &str,
+    project_id: &str,
+) -> Result<()> {
+    diesel::insert_into(project_endpoint::table)
+        .values((
+            project_endpoint::endpoint_id.eq(endpoint_id),
+            project_endpoint::project_id.eq(project_id),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// `false` when there was no such association.
+pub fn delete_project_endpoint(
+    conn: &mut AnyConnection,
+    endpoint_id: &str,
+    project_id: &str,
+) -> Result<bool> {
+    Ok(diesel::delete(
+        project_endpoint::table
+            .filter(project_endpoint::endpoint_id.eq(endpoint_id))
+            .filter(project_endpoint::project_id.eq(project_id)),
+    )
+    .execute(conn)?
+        > 0)
+}
+
+type EndpointGroupRow = (String, String, Option<String>, String);
+
+fn to_endpoint_group((id, name, description, filters): EndpointGroupRow) -> EndpointGroup {
+    EndpointGroup {
+        id,
+        name,
+        description,
+        filters: parse_extra(Some(&filters)),
+    }
+}
+
+fn endpoint_group_columns() -> (
+    endpoint_group::id,
+    endpoint_group::name,
+    endpoint_group::description,
+    endpoint_group::filters,
+) {
+    (
+        endpoint_group::id,
+        endpoint_group::name,
+        endpoint_group::description,
+        endpoint_group::filters,
+    )
+}
+
+/// The endpoint-group attributes SQL filters on.
+pub const ENDPOINT_GROUP_COLUMNS: &[Column<&str>] = &[Column::text("name", "name", 255)];
+
+/// `GET /v3/OS-EP-FILTER/endpoint_groups`: the `name` filters, in SQL as Keystone's
+/// `filter_limit_query`.
+pub fn query_endpoint_groups(
+    conn: &mut AnyConnection,
+    sql: &SqlFilters<&str>,
+    fetch: Option<i64>,
+) -> Result<Vec<EndpointGroup>> {
+    if sql.cannot_match {
+        return Ok(Vec::new());
+    }
+    let mut query = endpoint_group::table
+        .select(endpoint_group_columns())
+        .into_boxed();
+    for value in sql.equals_on("name") {
+        query = query.filter(endpoint_group::name.eq(value));
+    }
+    for pattern in sql.like_on("name") {
+        query = query.filter(lower(endpoint_group::name).like(lower(pattern)));
+    }
+    if let Some(n) = fetch {
+        query = query.limit(n);
+    }
+    let rows: Vec<EndpointGroupRow> = query.load(conn)?;
+    Ok(rows.into_iter().map(to_endpoint_group).collect())
+}
+
+pub fn get_endpoint_group(conn: &mut AnyConnection, id: &str) -> Result<Option<EndpointGroup>> {
+    let row: Option<EndpointGroupRow> = endpoint_group::table
+        .filter(endpoint_group::id.eq(id))
+        .select(endpoint_group_columns())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(to_endpoint_group))
+}
+
+/// `filters` as Keystone's `JsonBlob` writes it, so either implementation reads it.
+fn filters_text(filters: &Map<String, Value>) -> String {
+    extra_text(filters)
+}
+
+pub fn insert_endpoint_group(conn: &mut AnyConnection, g: &EndpointGroup) -> Result<()> {
+    diesel::insert_into(endpoint_group::table)
+        .values((
+            endpoint_group::id.eq(&g.id),
+            endpoint_group::name.eq(&g.name),
+            endpoint_group::description.eq(&g.description),
+            endpoint_group::filters.eq(filters_text(&g.filters)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn update_endpoint_group(conn: &mut AnyConnection, g: &EndpointGroup) -> Result<()> {
+    diesel::update(endpoint_group::table.filter(endpoint_group::id.eq(&g.id)))
+        .set((
+            endpoint_group::name.eq(&g.name),
+            endpoint_group::description.eq(&g.description),
+            endpoint_group::filters.eq(filters_text(&g.filters)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The group and its project associations.
+pub fn delete_endpoint_group(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    diesel::delete(
+        project_endpoint_group::table.filter(project_endpoint_group::endpoint_group_id.eq(id)),
+    )
+    .execute(conn)?;
+    diesel::delete(endpoint_group::table.filter(endpoint_group::id.eq(id))).execute(conn)?;
+    Ok(())
+}
+
+/// The groups associated with a project, in the table's natural order.
+pub fn endpoint_group_ids_for_project(
     conn: &mut AnyConnection,
     project_id: &str,
-) -> Result<Vec<Map<String, Value>>> {
-    let texts: Vec<String> = project_endpoint_group::table
-        .inner_join(
-            endpoint_group::table
-                .on(endpoint_group::id.eq(project_endpoint_group::endpoint_group_id)),
-        )
+) -> Result<Vec<String>> {
+    Ok(project_endpoint_group::table
         .filter(project_endpoint_group::project_id.eq(project_id))
-        .select(endpoint_group::filters)
-        .load(conn)?;
-    Ok(texts.iter().map(|t| parse_extra(Some(t))).collect())
+        .select(project_endpoint_group::endpoint_group_id)
+        .load(conn)?)
+}
+
+pub fn project_ids_for_endpoint_group(
+    conn: &mut AnyConnection,
+    endpoint_group_id: &str,
+) -> Result<Vec<String>> {
+    Ok(project_endpoint_group::table
+        .filter(project_endpoint_group::endpoint_group_id.eq(endpoint_group_id))
+        .select(project_endpoint_group::project_id)
+        .load(conn)?)
+}
+
+pub fn project_endpoint_group_exists(
+    conn: &mut AnyConnection,
+    endpoint_group_id: &str,
+    project_id: &str,
+) -> Result<bool> {
+    let n: i64 = project_endpoint_group::table
+        .filter(project_endpoint_group::endpoint_group_id.eq(endpoint_group_id))
+        .filter(project_endpoint_group::project_id.eq(project_id))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn insert_project_endpoint_group(
+    conn: &mut AnyConnection,
+    endpoint_group_id: &str,
+    project_id: &str,
+) -> Result<()> {
+    diesel::insert_into(project_endpoint_group::table)
+        .values((
+            project_endpoint_group::endpoint_group_id.eq(endpoint_group_id),
+            project_endpoint_group::project_id.eq(project_id),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete_project_endpoint_group(
+    conn: &mut AnyConnection,
+    endpoint_group_id: &str,
+    project_id: &str,
+) -> Result<bool> {
+    Ok(diesel::delete(
+        project_endpoint_group::table
+            .filter(project_endpoint_group::endpoint_group_id.eq(endpoint_group_id))
+            .filter(project_endpoint_group::project_id.eq(project_id)),
+    )
+    .execute(conn)?
+        > 0)
 }
