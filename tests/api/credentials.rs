@@ -952,3 +952,73 @@ fn ec2tokens_need_the_ec2credential_method() {
         );
     }
 }
+
+/// An EC2 credential made with a trust-scoped token (under the insecure escape hatch, the
+/// only way Keystone 30 still makes one) gives trust-scoped EC2 tokens: issued to the
+/// trustee, showing the trustor under impersonation, and spending no use of the trust.
+#[test]
+fn ec2_credentials_made_with_a_trust_give_trust_scoped_tokens() {
+    let w = World::with(TestServer::start_with(
+        "[security_compliance]\nallow_insecure_admin_trust_cross_project_credentials_access = true\n",
+    ));
+    let admin_role = role_id(&w.s, &w.admin, "admin");
+    let r = send(
+        &w.s,
+        "PUT",
+        &format!("/v3/projects/{}/users/{}/roles/{admin_role}", w.project, w.alice),
+        &w.admin,
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    let alice_token = user_token(&w.s, &w.alice, "alicepw", &w.project);
+    for (n, impersonation) in [false, true].into_iter().enumerate() {
+        let r = w.s.post_json(
+            "/v3/OS-TRUST/trusts",
+            Some(&alice_token),
+            &json!({"trust": {"trustor_user_id": w.alice, "trustee_user_id": w.bob,
+                "project_id": w.project, "impersonation": impersonation,
+                "remaining_uses": 1, "roles": [{"id": admin_role}]}}),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let trust_id = r.json()["trust"]["id"].as_str().unwrap().to_string();
+        let r = w.s.post_json(
+            "/v3/auth/tokens",
+            None,
+            &json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+                "id": w.bob, "password": "bobpw"}}},
+                "scope": {"OS-TRUST:trust": {"id": trust_id}}}}),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let trust_token = r.subject_token();
+        let acting = if impersonation { &w.alice } else { &w.bob };
+        let (access, secret) = (format!("trust-acc-{n}"), format!("trust-sec-{n}"));
+        let r = w.create(
+            &trust_token,
+            json!({"user_id": acting, "type": "ec2", "project_id": w.project,
+                   "blob": json!({"access": access, "secret": secret}).to_string()}),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let blob: Value =
+            serde_json::from_str(r.json()["credential"]["blob"].as_str().unwrap()).unwrap();
+        assert_eq!(blob["trust_id"], json!(trust_id));
+        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        // Twice: the trust's one use went on the trust-scoped password token above, and
+        // EC2 tokens spend none (as Keystone).
+        for _ in 0..2 {
+            let r = send(
+                &w.s,
+                "POST",
+                "/v3/ec2tokens",
+                &w.admin,
+                Some(&ec2_request(&access, &secret, "h", "h", &now)),
+            );
+            assert_eq!(r.status, 200, "{}", r.body);
+            let token = &r.json()["token"];
+            assert_eq!(token["OS-TRUST:trust"]["id"], json!(trust_id), "{token}");
+            assert_eq!(token["OS-TRUST:trust"]["impersonation"], json!(impersonation));
+            assert_eq!(token["user"]["id"], json!(acting), "{token}");
+            assert_eq!(token["methods"], json!(["ec2credential"]));
+            assert_eq!(token["project"]["id"], json!(w.project));
+        }
+    }
+}

@@ -108,11 +108,17 @@ pub fn authenticate(
 
     let mut application_credential = None;
     let mut access_token_id = None;
-    if blob.trust_id.is_some() {
-        // Trusts are not served yet (api-ref/DEVIATIONS.md): no trust-scoped tokens.
-        return Err(Error::unauthorized_because(
-            "EC2 credential made with a trust-scoped token: trusts are not served",
-        ));
+    let mut token_user = user;
+    if let Some(trust_id) = &blob.trust_id {
+        // A credential made with a trust-scoped token gives a trust-scoped token (no use
+        // spent: Keystone counts uses only in POST /v3/auth/tokens). Its user_id is the
+        // token's user: the trustor under impersonation, so the token is issued to the
+        // trustee, and impersonation shows the trustor again.
+        let trust = crate::trust::get(conn, config, trust_id)?;
+        if trust.impersonation {
+            token_user = crate::identity::store::get(conn, &trust.trustee_user_id)?
+                .ok_or_else(|| Error::could_not_find("user", &trust.trustee_user_id))?;
+        }
     } else if let Some(ac_id) = &blob.app_cred_id {
         let ac = crate::application_credential::store::get(conn, ac_id)?
             .ok_or_else(|| Error::could_not_find("Application Credential", ac_id))?;
@@ -137,7 +143,7 @@ pub fn authenticate(
         tokens,
         config,
         IssueRequest {
-            user,
+            user: token_user,
             methods: vec![METHOD.to_string()],
             scope: ResolvedScope::Project {
                 project,
@@ -148,7 +154,7 @@ pub fn authenticate(
             application_credential,
             access_token_id,
             thumbprint: None,
-            trust_id: None,
+            trust_id: blob.trust_id.clone(),
         },
     )
     .map_err(|e| {
