@@ -977,7 +977,7 @@ fn ec2_credentials_made_with_a_trust_give_trust_scoped_tokens() {
             Some(&alice_token),
             &json!({"trust": {"trustor_user_id": w.alice, "trustee_user_id": w.bob,
                 "project_id": w.project, "impersonation": impersonation,
-                "remaining_uses": 1, "roles": [{"id": admin_role}]}}),
+                "remaining_uses": 2, "roles": [{"id": admin_role}]}}),
         );
         assert_eq!(r.status, 201, "{}", r.body);
         let trust_id = r.json()["trust"]["id"].as_str().unwrap().to_string();
@@ -1002,8 +1002,8 @@ fn ec2_credentials_made_with_a_trust_give_trust_scoped_tokens() {
             serde_json::from_str(r.json()["credential"]["blob"].as_str().unwrap()).unwrap();
         assert_eq!(blob["trust_id"], json!(trust_id));
         let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        // Twice: the trust's one use went on the trust-scoped password token above, and
-        // EC2 tokens spend none (as Keystone).
+        // EC2 tokens spend no use (as Keystone): the password token above took one of two,
+        // and a trust with none left would refuse them all.
         for _ in 0..2 {
             let r = send(
                 &w.s,
@@ -1020,5 +1020,14 @@ fn ec2_credentials_made_with_a_trust_give_trust_scoped_tokens() {
             assert_eq!(token["methods"], json!(["ec2credential"]));
             assert_eq!(token["project"]["id"], json!(w.project));
         }
+        let r = send(
+            &w.s,
+            "GET",
+            &format!("/v3/OS-TRUST/trusts/{trust_id}"),
+            &alice_token,
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["trust"]["remaining_uses"], json!(1));
     }
 }
