@@ -446,6 +446,31 @@ fn rules_apply_to_application_credentials() {
         r.json()["receipt"]["methods"],
         json!(["application_credential"])
     );
+    // Nor does it through OAuth 2.0 (Keystone's client_secret_basic runs the same check).
+    let oauth2 = |expected: u16| {
+        use base64::Engine;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            ac["id"].as_str().unwrap(),
+            ac["secret"].as_str().unwrap()
+        ));
+        let authorization = format!("Basic {basic}");
+        let r = m.s.request(
+            "POST",
+            "/v3/OS-OAUTH2/token",
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Authorization", authorization.as_str()),
+            ],
+            Some(b"grant_type=client_credentials"),
+        );
+        assert_eq!(r.status, expected, "{}", r.body);
+        r
+    };
+    assert_eq!(oauth2(401).json()["error"], "invalid_client");
+    let r = m.set_options(json!({"multi_factor_auth_enabled": false}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    oauth2(200);
 }
 
 #[test]
