@@ -131,7 +131,7 @@ def test_session_retries_with_the_receipt(mfa_keystone, admin):
     sess = ks_session.Session(auth=second)
     assert sess.get_token()
     assert sess.get_user_id() == user_id
-    assert sorted(second.auth_ref.methods) == ["password", "totp"]
+    assert sorted(second.auth_ref._data["token"]["methods"]) == ["password", "totp"]
     # The same passcode cannot be used again, even with the receipt (keystone-rs).
     again = v3.Auth(auth_url=base + "/v3", auth_methods=[
         v3.TOTPMethod(user_id=user_id, passcode=passcode(secret)),
