@@ -714,3 +714,82 @@ pub fn receipt_run(s: &TestServer, admin: &str) -> (String, String, String, Stri
     assert_eq!(r.status, 201, "{}", r.body);
     (user, secret, receipt, code)
 }
+
+fn key_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn keys_of(dir: &std::path::Path) -> keystone_rs::fernet::KeyRing {
+    let repo = keystone_rs::fernet::KeyRepository::new(dir.to_path_buf(), 3);
+    keystone_rs::fernet::KeyRing::open(repo).expect("keys")
+}
+
+#[test]
+fn receipts_have_their_own_key_repository_when_configured() {
+    // receipt_setup / receipt_rotate, as keystone-manage's, on [fernet_receipts] only.
+    let dir = tempfile::tempdir().unwrap();
+    let (tokens, receipts) = (dir.path().join("tokens"), dir.path().join("receipts"));
+    let conf = dir.path().join("keystone.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[fernet_tokens]\nkey_repository = {}\n[fernet_receipts]\nkey_repository = {}\n",
+            tokens.display(),
+            receipts.display()
+        ),
+    )
+    .unwrap();
+    let manage = |verb: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_keystone-rs"))
+            .args(["manage", "--config-file"])
+            .arg(&conf)
+            .arg(verb)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{verb}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    manage("receipt_setup");
+    assert_eq!(key_names(&receipts), vec!["0", "1"]);
+    assert!(key_names(&tokens).is_empty());
+    manage("receipt_rotate");
+    assert_eq!(key_names(&receipts), vec!["0", "1", "2"]);
+    assert!(key_names(&tokens).is_empty());
+    // fernet_setup makes both, fernet_rotate turns both (Keystone's, for distinct paths).
+    manage("fernet_setup");
+    assert_eq!(key_names(&tokens), vec!["0", "1"]);
+    manage("fernet_rotate");
+    assert_eq!(key_names(&tokens), vec!["0", "1", "2"]);
+    assert_eq!(key_names(&receipts), vec!["0", "2", "3"]);
+
+    // A server with its own receipt keys seals receipts with them, not with the token keys.
+    let separate = tempfile::tempdir().unwrap();
+    let m = Mfa::new(&format!(
+        "[fernet_receipts]\nkey_repository = {}\n",
+        separate.path().display()
+    ));
+    assert_eq!(key_names(separate.path()), vec!["0", "1"]);
+    m.set_options(json!({"multi_factor_auth_rules": [["password", "totp"]]}));
+    let receipt = receipt_of(&m.auth(&["password"], "", None));
+    let codec = keystone_rs::fernet::PayloadCodec::from_config(&m.s.config);
+    let open = |ring: &keystone_rs::fernet::KeyRing| {
+        keystone_rs::fernet::receipt::open_receipt(ring, &codec, &receipt).unwrap()
+    };
+    let opened = open(&keys_of(separate.path())).expect("opens with the receipt keys");
+    assert_eq!(opened.payload.user_id, m.user);
+    assert_eq!(opened.payload.methods, vec!["password"]);
+    assert!(open(&keys_of(&m.s.config.fernet_tokens.key_repository)).is_none());
+    let step = settled_step();
+    let r = m.auth(&["totp"], &m.code(step), Some(&receipt));
+    assert_eq!(r.status, 201, "{}", r.body);
+}
