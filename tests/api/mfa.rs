@@ -793,3 +793,30 @@ fn receipts_have_their_own_key_repository_when_configured() {
     let r = m.auth(&["totp"], &m.code(step), Some(&receipt));
     assert_eq!(r.status, 201, "{}", r.body);
 }
+
+#[test]
+fn concurrent_uses_of_one_passcode_on_two_nodes_one_wins() {
+    let m = Mfa::new("");
+    let node2 = m.s.second_node();
+    let step = settled_step();
+    let code = m.code(step);
+    let statuses: Vec<u16> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let server = if i % 2 == 0 { &m.s } else { &node2 };
+                let (user, code) = (m.user.clone(), code.clone());
+                sc.spawn(move || auth_as(server, &user, &["totp"], &code, None).status)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| matches!(s, 201 | 401)),
+        "{statuses:?}"
+    );
+}

@@ -70,7 +70,10 @@ pub fn authenticate(
             }
         }
     }
-    for (credential_id, step) in matches {
+    // Only the first match is tried: a replay lost to a concurrent request is a unique
+    // violation, after which PostgreSQL refuses every further statement of the transaction
+    // (and two credentials or steps sharing a passcode is a one-in-a-million event).
+    if let Some((credential_id, step)) = matches.into_iter().next() {
         // Accepted up to the end of the last window that still includes this step.
         let until = (step + 1 + windows) * TIME_STEP_SECS * 1_000_000;
         let value = replay::scoped_value(&credential_id, &step.to_string());
