@@ -640,6 +640,29 @@ fn bad_input_is_400_never_500() {
             r.body
         );
     }
+    // Exactly the peer's texts (keystone.api.validation on user_update_request).
+    for (bad, message) in [
+        (
+            json!({"multi_factor_auth_rules": [["password", "password"]]}),
+            "Invalid input for field/attribute 0. Value: ['password', 'password']. ['password', 'password'] has non-unique elements",
+        ),
+        (
+            json!({"multi_factor_auth_rules": [["password"], ["password"]]}),
+            "Invalid input for field/attribute multi_factor_auth_rules. Value: [['password'], ['password']]. [['password'], ['password']] has non-unique elements",
+        ),
+        (
+            json!({"multi_factor_auth_rules": [[1]]}),
+            "Invalid input for field/attribute 0. Value: 1. 1 is not of type 'string'",
+        ),
+        (
+            json!({"multi_factor_auth_enabled": 1}),
+            "Invalid input for field/attribute multi_factor_auth_enabled. Value: 1. 1 is not of type 'boolean', 'null'",
+        ),
+    ] {
+        let r = m.set_options(bad.clone());
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert_eq!(r.json()["error"]["message"], message, "{bad}");
+    }
     let r = m.set_options(
         json!({"multi_factor_auth_rules": [["password", "totp"], ["totp", "password"]]}),
     );
