@@ -36,6 +36,7 @@ ROOMS = [
     "state",  # AppState, below every route
     "tls",
     "ratelimit",
+    "receipt",  # MFA auth receipts: Fernet tokens of their own key repository
     "token",  # the token provider: caller model, issue, validate, render, cache
     "trust",  # OS-TRUST: what token/roles.rs and token/validate.rs ask of trust tokens
     "application_credential",  # delegations: what token/roles.rs asks for roles

@@ -13,6 +13,9 @@ pub struct Config {
     pub database: DatabaseSection,
     pub token: TokenSection,
     pub fernet_tokens: FernetTokensSection,
+    pub fernet_receipts: FernetTokensSection,
+    pub receipt: ReceiptSection,
+    pub totp: TotpSection,
     pub credential: CredentialSection,
     pub identity: IdentitySection,
     pub auth: AuthSection,
@@ -63,6 +66,25 @@ pub struct TokenSection {
 pub struct FernetTokensSection {
     pub key_repository: PathBuf,
     pub max_active_keys: u32,
+}
+
+/// `[receipt]`: MFA auth receipts (receipt/). Keystone's caching options are read and
+/// bounded as oslo.config bounds them; a receipt is validated by decrypting it, so there is
+/// nothing worth caching and they change nothing else.
+#[derive(Debug, Clone)]
+pub struct ReceiptSection {
+    /// Seconds a receipt stays valid (0..=86400).
+    pub expiration: i64,
+    pub caching: bool,
+    pub cache_time: i64,
+    pub cache_on_issue: bool,
+}
+
+/// `[totp]`: how many 30-second windows before the current one a passcode may come from.
+#[derive(Debug, Clone)]
+pub struct TotpSection {
+    /// 0..=10, as Keystone bounds it.
+    pub included_previous_windows: u32,
 }
 
 /// `[credential]`: the key repository credentials are encrypted with, how long a signed
@@ -340,6 +362,29 @@ impl Config {
                     .unwrap_or_else(|| state.join("fernet-keys")),
                 max_active_keys: r.parse("fernet_tokens", "max_active_keys", 3)?,
             },
+            // Keystone's default is its token default (/etc/keystone/fernet-keys/): receipts
+            // share the token keys unless told otherwise. Unset, we follow wherever the token
+            // keys are configured to be (api-ref/DEVIATIONS.md).
+            fernet_receipts: FernetTokensSection {
+                key_repository: r
+                    .string("fernet_receipts", "key_repository")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| {
+                        r.string("fernet_tokens", "key_repository")
+                            .map(PathBuf::from)
+                            .unwrap_or_else(|| state.join("fernet-keys"))
+                    }),
+                max_active_keys: r.parse("fernet_receipts", "max_active_keys", 3)?,
+            },
+            receipt: ReceiptSection {
+                expiration: r.parse("receipt", "expiration", 300)?,
+                caching: r.boolean("receipt", "caching", true)?,
+                cache_time: r.parse("receipt", "cache_time", 300)?,
+                cache_on_issue: r.boolean("receipt", "cache_on_issue", true)?,
+            },
+            totp: TotpSection {
+                included_previous_windows: r.parse("totp", "included_previous_windows", 1)?,
+            },
             credential: CredentialSection {
                 // Keystone's default for a deployment with a keystone.conf; the embedded
                 // default (no file) keeps everything under ./var/.
@@ -535,6 +580,30 @@ impl Config {
                 "must be at most 4096".into(),
             ));
         }
+        if !(0..=86400).contains(&config.receipt.expiration) {
+            return Err(r.fail(
+                "receipt",
+                "expiration",
+                "must be between 0 and 86400".into(),
+            ));
+        }
+        if config.receipt.cache_time < 0 {
+            return Err(r.fail("receipt", "cache_time", "must be at least 0".into()));
+        }
+        if config.totp.included_previous_windows > 10 {
+            return Err(r.fail(
+                "totp",
+                "included_previous_windows",
+                "must be between 0 and 10".into(),
+            ));
+        }
+        if config.fernet_receipts.max_active_keys < 1 {
+            return Err(r.fail(
+                "fernet_receipts",
+                "max_active_keys",
+                "must be at least 1".into(),
+            ));
+        }
         if config.identity.salt_bytesize.is_some_and(|n| n > 96) {
             return Err(r.fail("identity", "salt_bytesize", "must be at most 96".into()));
         }
@@ -573,6 +642,14 @@ const KNOWN: &[(&str, &str)] = &[
     ("token", "revoke_by_id"),
     ("fernet_tokens", "key_repository"),
     ("fernet_tokens", "max_active_keys"),
+    ("fernet_receipts", "key_repository"),
+    ("fernet_receipts", "max_active_keys"),
+    ("receipt", "expiration"),
+    ("receipt", "provider"),
+    ("receipt", "caching"),
+    ("receipt", "cache_time"),
+    ("receipt", "cache_on_issue"),
+    ("totp", "included_previous_windows"),
     ("credential", "key_repository"),
     ("credential", "auth_ttl"),
     ("credential", "user_limit"),

@@ -32,6 +32,7 @@ pub mod observability;
 pub mod policy;
 pub mod python;
 pub mod ratelimit;
+pub mod receipt;
 pub mod resource;
 pub mod revoke;
 pub mod token;

@@ -50,6 +50,12 @@ enum Manage {
     /// Rotate the Fernet keys.
     #[command(name = "fernet_rotate")]
     FernetRotate(OwnerArgs),
+    /// Create the auth receipt key repository ([fernet_receipts]).
+    #[command(name = "receipt_setup")]
+    ReceiptSetup(OwnerArgs),
+    /// Rotate the auth receipt keys.
+    #[command(name = "receipt_rotate")]
+    ReceiptRotate(OwnerArgs),
     /// Create the credential encryption key repository.
     #[command(name = "credential_setup")]
     CredentialSetup(OwnerArgs),
@@ -229,6 +235,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Manage::DbSync => manage::db_sync(&config),
                 Manage::FernetSetup(_) => manage::fernet_setup(&config),
                 Manage::FernetRotate(_) => manage::fernet_rotate(&config),
+                Manage::ReceiptSetup(_) => manage::receipt_setup(&config),
+                Manage::ReceiptRotate(_) => manage::receipt_rotate(&config),
                 Manage::TrustFlush(a) => {
                     let what = keystone_rs::trust::store::Flush {
                         project_id: a.project_id,

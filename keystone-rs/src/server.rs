@@ -138,7 +138,11 @@ pub fn app(
                 } else {
                     www_authenticate
                 };
-                if status == StatusCode::UNAUTHORIZED && !headers.contains_key("www-authenticate") {
+                // Keystone's receipt 401 is built outside its error handler: no challenge.
+                if status == StatusCode::UNAUTHORIZED
+                    && !headers.contains_key("www-authenticate")
+                    && !headers.contains_key(crate::receipt::HEADER)
+                {
                     if let Ok(v) = HeaderValue::from_str(&www_authenticate) {
                         headers.insert(HeaderName::from_static("www-authenticate"), v);
                     }

@@ -6,6 +6,7 @@ use crate::credential::CredentialKeys;
 use crate::db::Db;
 use crate::policy::Enforcer;
 use crate::ratelimit::RateLimiter;
+use crate::receipt::ReceiptProvider;
 use crate::token::cache::ValidationCache;
 use crate::token::formatter::TokenFormatter;
 use actix_web::web;
@@ -16,6 +17,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub tokens: Arc<TokenFormatter>,
+    /// `[fernet_receipts]`: MFA auth receipts.
+    pub receipts: Arc<ReceiptProvider>,
     pub policy: Arc<Enforcer>,
     /// `[credential] key_repository`: read on each use, as Keystone does.
     pub credential_keys: Arc<CredentialKeys>,
@@ -31,6 +34,7 @@ impl AppState {
         let db = Db::open(&config.database.connection, config.database.max_pool_size)?;
         let mut tokens = TokenFormatter::from_config(&config)?;
         tokens.cache = ValidationCache::new(config.validation_cache.clone(), db.epoch().clone());
+        let receipts = Arc::new(ReceiptProvider::from_config(&config)?);
         let policy = Enforcer::from_config(&config)?;
         let rate_limiter = RateLimiter::from_config(&config.rate_limit).map(Arc::new);
         let credential_keys = Arc::new(CredentialKeys::from_config(&config));
@@ -38,6 +42,7 @@ impl AppState {
             config: Arc::new(config),
             db,
             tokens: Arc::new(tokens),
+            receipts,
             policy: Arc::new(policy),
             credential_keys,
             rate_limiter,

@@ -17,6 +17,7 @@ mod errors;
 mod federation;
 mod identity;
 mod limits;
+mod mfa;
 mod mtls;
 mod oauth1;
 mod oauth2;

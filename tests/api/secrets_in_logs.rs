@@ -14,7 +14,9 @@ fn debug_log_of_a_full_run_holds_no_secret() {
     let log_dir = tempfile::tempdir().expect("tempdir");
     let log = log_dir.path().join("keystone-rs.log");
     let s = TestServer::spawn_binary(
-        "[security_compliance]\nlockout_failure_attempts = 2\nlockout_duration = 600\n",
+        "[security_compliance]\nlockout_failure_attempts = 2\nlockout_duration = 600\n\
+         [auth]\nmethods = external,password,token,oauth1,mapped,application_credential,\
+         ec2credential,totp\n",
         &[("KEYSTONE_LOG", "debug")],
         &log,
     );
@@ -255,6 +257,29 @@ fn debug_log_of_a_full_run_holds_no_secret() {
     let r = s.get("/v3/domains/default/config/ldap/password", Some(&admin));
     assert_eq!(r.status, 404, "{}", r.body);
 
+    // MFA: a TOTP secret, a receipt, passcodes right, replayed and wrong.
+    let (mfa_user, totp_secret, receipt, passcode) = crate::mfa::receipt_run(&s, &admin);
+    secrets.extend([totp_secret, receipt.clone()]);
+    const WRONG_PASSCODE: &str = "Pc-wrong-4d2f8a";
+    secrets.push(WRONG_PASSCODE.into());
+    for code in [passcode.as_str(), WRONG_PASSCODE] {
+        let r = s.post_json(
+            "/v3/auth/tokens",
+            None,
+            &json!({"auth": {"identity": {"methods": ["totp"], "totp": {"user": {
+                "id": mfa_user, "passcode": code}}}}}),
+        );
+        assert_eq!(r.status, 401, "{}", r.body);
+    }
+    // A six-digit passcode may appear by chance inside a timestamp: look for it quoted or
+    // as a value, the way a logged body or field would show it.
+    let passcode_forms = [
+        format!("\"{passcode}\""),
+        format!("'{passcode}'"),
+        format!("={passcode}"),
+        format!(": {passcode}"),
+    ];
+
     // The key repository's keys.
     for entry in std::fs::read_dir(s.dir.path().join("fernet-keys")).expect("keys") {
         let key = std::fs::read_to_string(entry.expect("key").path()).expect("key");
@@ -272,6 +297,16 @@ fn debug_log_of_a_full_run_holds_no_secret() {
         .filter(|secret| text.contains(secret.as_str()))
         .collect();
     assert!(leaked.is_empty(), "secrets in the log: {leaked:?}");
+    for form in &passcode_forms {
+        assert!(
+            !text.contains(form.as_str()),
+            "a passcode in the log: {form}"
+        );
+    }
+    assert!(
+        !text.contains("\"passcode\""),
+        "a passcode field in the log"
+    );
     // Nor anything that looks like a Fernet token or a password hash.
     assert!(!text.contains("gAAAAA"), "a Fernet token in the log");
     assert!(!text.contains("$2b$"), "a bcrypt hash in the log");

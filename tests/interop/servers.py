@@ -110,9 +110,14 @@ def stop_process(proc: subprocess.Popen | None) -> None:
         proc.wait(timeout=5)
 
 
-def keystone_conf(workdir: Path, connection: str, key_repository: Path) -> str:
+DEFAULT_AUTH_METHODS = "external,password,token,oauth1,mapped,application_credential,ec2credential"
+
+
+def keystone_conf(workdir: Path, connection: str, key_repository: Path,
+                  auth_methods: str = DEFAULT_AUTH_METHODS) -> str:
     """A keystone.conf both implementations read: the options the peer deployment
-    (shared/tools/peer/setup.sh) uses, so both enforce the same policy defaults."""
+    (shared/tools/peer/setup.sh) uses, so both enforce the same policy defaults.
+    `auth_methods` is `[auth] methods` (the MFA tests add totp)."""
     return f"""[DEFAULT]
 log_file = {workdir}/log/keystone.log
 debug = false
@@ -129,7 +134,7 @@ key_repository = {key_repository}
 [credential]
 key_repository = {workdir}/credential-keys
 [auth]
-methods = external,password,token,oauth1,mapped,application_credential,ec2credential
+methods = {auth_methods}
 [oslo_policy]
 enforce_scope = true
 enforce_new_defaults = true
@@ -227,9 +232,11 @@ class KeystoneRs:
 
     def __init__(self, binary: Path, workdir: Path, port: int | None = None,
                  connection: str | None = None, key_repository: Path | None = None,
-                 extra_conf: str = "", ca_file: Path | None = None):
+                 extra_conf: str = "", ca_file: Path | None = None,
+                 auth_methods: str = DEFAULT_AUTH_METHODS):
         """`extra_conf` is appended to keystone.conf; with an `[ssl]` section in it,
         `ca_file` is the CA that signed the server's certificate (https)."""
+        self.auth_methods = auth_methods
         self.binary = Path(binary)
         self.workdir = Path(workdir)
         self.port = port or free_port()
@@ -250,7 +257,8 @@ class KeystoneRs:
                 f"keystone-rs binary not found at {self.binary}: build it (cargo build) "
                 "or set KEYSTONE_RS_BIN")
         (self.workdir / "log").mkdir(parents=True, exist_ok=True)
-        self.conf.write_text(keystone_conf(self.workdir, self.connection, self.key_repository)
+        self.conf.write_text(keystone_conf(self.workdir, self.connection, self.key_repository,
+                                           self.auth_methods)
                              + self.extra_conf)
 
     def manage(self, *args: str) -> None:
@@ -285,8 +293,9 @@ class PythonKeystone:
     """Upstream Keystone from the peer venv, in `workdir`, served by gunicorn."""
 
     def __init__(self, venv: Path, workdir: Path, port: int | None = None,
-                 extra_conf: str = ""):
+                 extra_conf: str = "", auth_methods: str = DEFAULT_AUTH_METHODS):
         self.venv = Path(venv)
+        self.auth_methods = auth_methods
         # appended to keystone.conf (e.g. a [cache] section)
         self.extra_conf = extra_conf
         self.workdir = Path(workdir)
@@ -315,7 +324,8 @@ class PythonKeystone:
         for d in ("log", "fernet-keys", "credential-keys"):
             (self.workdir / d).mkdir(parents=True, exist_ok=True)
         self.conf.write_text(keystone_conf(self.workdir, f"sqlite:///{self.db_path}",
-                                           self.key_repository) + self.extra_conf)
+                                           self.key_repository, self.auth_methods)
+                             + self.extra_conf)
         owner = ["--keystone-user", getpass.getuser(),
                  "--keystone-group", grp.getgrgid(os.getgid()).gr_name]
         self.manage("db_sync")

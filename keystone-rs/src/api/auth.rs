@@ -5,8 +5,8 @@ use crate::assignment::store as assignment_store;
 use crate::auth::request::{parse_auth_request, unsupported_method};
 use crate::auth::scope::{self, ScopeRequest, resolve};
 use crate::auth::{
-    MethodOutcome, application_credential as app_cred_method, oauth1, password,
-    token as token_method, trust as trust_method,
+    MethodOutcome, application_credential as app_cred_method, mfa, oauth1, password,
+    token as token_method, totp, trust as trust_method,
 };
 use crate::context::{self, SUBJECT_TOKEN_HEADER, base_url, header, json_body};
 use crate::db::collection::wrap_collection;
@@ -92,6 +92,21 @@ fn token_text_response(
         .body(body)
 }
 
+/// What POST /v3/auth/tokens ends with when every method succeeded: a token, or — the
+/// user's MFA rules wanting more methods — a receipt (Keystone's 401 with
+/// `Openstack-Auth-Receipt`), which commits like a token: the passcodes it spent stay spent.
+enum Issued {
+    Token(Token, Value),
+    Receipt { id: String, body: Value },
+}
+
+fn receipt_response(id: &str, body: &Value) -> HttpResponse {
+    HttpResponse::build(StatusCode::UNAUTHORIZED)
+        .content_type("application/json")
+        .insert_header((crate::receipt::HEADER, id))
+        .body(to_ascii_string(body, Style::Python))
+}
+
 async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
     let body = json_body(&req, &body)?;
     let auth = parse_auth_request(&body, &state.config.auth.methods)?;
@@ -99,8 +114,15 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
     let signed = oauth1::SignedRequest::from_http(&req, &state.config);
     // The oauth1 method remembers its nonce: a write, in one transaction with the rest.
     // So does a trust-scoped token: it spends one of the trust's uses.
-    let writes =
-        auth.methods.iter().any(|m| m == "oauth1") || matches!(auth.scope, ScopeRequest::Trust(_));
+    // So does totp: it remembers the passcode it accepted.
+    let uses_totp = auth.methods.iter().any(|m| m == totp::METHOD);
+    let writes = uses_totp
+        || auth.methods.iter().any(|m| m == "oauth1")
+        || matches!(auth.scope, ScopeRequest::Trust(_));
+    // Keystone reads the receipt only when the header is there and not empty.
+    let receipt_id = header(req.headers(), crate::receipt::HEADER)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string);
     let scope_given = body.get("auth").and_then(|a| a.get("scope")).is_some();
     let methods_verifying_a_hash = ["password", crate::application_credential::METHOD];
     let auth_methods = auth.methods.clone();
@@ -141,6 +163,9 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
                 "password" => password::authenticate(conn, config, &data, &failed_in_work)?,
                 "token" => token_method::authenticate(conn, &st.tokens, config, &data)?,
                 "oauth1" => oauth1::authenticate(conn, config, &signed)?,
+                totp::METHOD => {
+                    totp::authenticate(conn, config, &st.credential_keys, &data, &failed_in_work)?
+                }
                 "application_credential" => app_cred_method::authenticate(conn, config, &data)?,
                 _ => return Err(unsupported_method(&config.auth.methods)),
             };
@@ -168,6 +193,42 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
         let outcome = outcome.ok_or_else(|| unsupported_method(&config.auth.methods))?;
         let user = crate::identity::store::get(conn, &outcome.user_id)?
             .ok_or_else(|| Error::unauthorized_because("user vanished"))?;
+        // What succeeded: the methods run, a presented token's, and a presented receipt's
+        // (which must be the same user's).
+        let mut methods = auth.methods.clone();
+        for m in &outcome.inherited_methods {
+            if !methods.contains(m) {
+                methods.push(m.clone());
+            }
+        }
+        if let Some(id) = &receipt_id {
+            let receipt = st.receipts.validate(id)?;
+            if receipt.user_id != user.id {
+                return Err(Error::unauthorized_because(
+                    "the auth receipt is another user's",
+                ));
+            }
+            for m in receipt.methods {
+                if !methods.contains(&m) {
+                    methods.push(m);
+                }
+            }
+        }
+        let options = crate::identity::store::options_of(conn, std::slice::from_ref(&user.id))?
+            .remove(&user.id)
+            .unwrap_or_default();
+        if !mfa::satisfied(&options, &config.auth.methods, &methods) {
+            let receipt = st.receipts.issue(&user.id, &methods)?;
+            let domain = crate::resource::store::get_domain(conn, &user.domain_id)?
+                .ok_or_else(|| Error::unauthorized_because("user domain vanished"))?;
+            let required = mfa::required_methods(&options, &config.auth.methods, &methods);
+            let body =
+                mfa::receipt_body(&receipt, &user.name, (&domain.id, &domain.name), &required);
+            return Ok(Issued::Receipt {
+                id: receipt.id,
+                body,
+            });
+        }
         // An access token's project overrides the requested scope (parsed all the same).
         // A credential's project, or an access token's, overrides the requested scope.
         // An access token's project drops a requested trust scope, as in Keystone.
@@ -186,12 +247,6 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
         };
         if let Some(presented) = &outcome.presented_scope {
             token_method::check_rescope(config, presented, &scope)?;
-        }
-        let mut methods = auth.methods.clone();
-        for m in &outcome.inherited_methods {
-            if !methods.contains(m) {
-                methods.push(m.clone());
-            }
         }
         let token = issue::issue(
             conn,
@@ -219,7 +274,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
             None
         };
         let body = render::render(&token, catalog);
-        Ok((token, body))
+        Ok(Issued::Token(token, body))
     };
     let _turn = crate::identity::password::hashing_turn(
         auth_methods
@@ -231,6 +286,10 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
         let issued = state.db.write(work).await;
         if issued.is_ok() {
             crate::oauth1::purge_nonces_if_due(&state.db).await;
+            if uses_totp {
+                crate::db::replay::purge_if_due(&state.db, &totp::REPLAY_PURGE, totp::REPLAY_KIND)
+                    .await;
+            }
         }
         issued
     } else {
@@ -243,8 +302,10 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
             .write(move |conn| lockout::record_failure(conn, &st.config, &user_id))
             .await?;
     }
-    let (token, body) = outcome.map_err(trust_method::hide_missing_trust)?;
-    Ok(token_response(StatusCode::CREATED, &token, &body))
+    match outcome.map_err(trust_method::hide_missing_trust)? {
+        Issued::Token(token, body) => Ok(token_response(StatusCode::CREATED, &token, &body)),
+        Issued::Receipt { id, body } => Ok(receipt_response(&id, &body)),
+    }
 }
 
 /// No scope asked for: the user's default project if it is usable, else unscoped.

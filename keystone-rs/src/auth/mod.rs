@@ -2,13 +2,16 @@
 
 pub mod application_credential;
 pub mod ec2;
+pub mod mfa;
 pub mod oauth1;
 pub mod password;
 pub mod request;
 pub mod schema;
 pub mod scope;
 pub mod token;
+pub mod totp;
 pub mod trust;
+pub mod user_info;
 
 /// A successful method: who it authenticated, plus what a token method carries over.
 #[derive(Debug, Clone, Default)]

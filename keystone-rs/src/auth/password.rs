@@ -1,7 +1,6 @@
 //! The `password` auth method: user by id, or by name within a domain.
 
 use super::MethodOutcome;
-use super::scope::{DomainRef, find_domain, truthy_str};
 use crate::config::Config;
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
@@ -17,7 +16,7 @@ use std::sync::{Arc, Mutex};
 pub struct FailedLogin(Arc<Mutex<Option<String>>>);
 
 impl FailedLogin {
-    fn set(&self, user_id: &str) {
+    pub fn set(&self, user_id: &str) {
         if let Ok(mut slot) = self.0.lock() {
             *slot = Some(user_id.to_string());
         }
@@ -34,52 +33,16 @@ pub fn authenticate(
     data: &Value,
     failed: &FailedLogin,
 ) -> Result<MethodOutcome> {
-    // `BaseUserInfo._validate_and_normalize_auth_data`, after the schema made `user` an
-    // object of strings: ids and names are tested for truth.
     let user_obj = data
         .get("user")
         .and_then(Value::as_object)
         .ok_or_else(|| Error::expecting("user", "password"))?;
-    let name = truthy_str(user_obj, "name");
-    let id = truthy_str(user_obj, "id");
     let password = user_obj
         .get("password")
         .and_then(Value::as_str)
         .map(str::to_string);
     let denied = |why: &str| Error::unauthorized_because(why.to_string());
-
-    let mut user = if let Some(name) = name {
-        let domain = user_obj
-            .get("domain")
-            .and_then(Value::as_object)
-            .ok_or_else(|| Error::expecting("domain", "user"))?;
-        let domain = match (truthy_str(domain, "name"), truthy_str(domain, "id")) {
-            (Some(name), _) => DomainRef::Name(name),
-            (None, Some(id)) => DomainRef::Id(id),
-            (None, None) => return Err(Error::expecting("id or name", "domain")),
-        };
-        let domain = find_domain(conn, &domain)?.ok_or_else(|| denied("unknown user domain"))?;
-        if !domain.enabled {
-            return Err(denied("user domain disabled"));
-        }
-        identity_store::find_by_name(conn, &domain.id, &name)?
-    } else if let Some(id) = id {
-        identity_store::get(conn, &id)?
-    } else {
-        return Err(Error::expecting("id or name", "user"));
-    }
-    .ok_or_else(|| denied("unknown user"))?;
-    inactivity::apply(conn, config, &mut user)?;
-
-    // Keystone's UserAuthInfo refuses a disabled user or domain before the password is
-    // looked at, so those attempts never count towards a lockout.
-    if !user.enabled {
-        return Err(denied("user disabled"));
-    }
-    let domain = crate::resource::store::get_domain(conn, &user.domain_id)?;
-    if !domain.is_some_and(|d| d.enabled) {
-        return Err(denied("user domain disabled"));
-    }
+    let user = super::user_info::enabled_user(conn, config, user_obj)?;
     let options = identity_store::options_of(conn, std::slice::from_ref(&user.id))?
         .remove(&user.id)
         .unwrap_or_default();

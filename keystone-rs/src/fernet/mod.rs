@@ -13,6 +13,7 @@ pub mod keys;
 pub mod model;
 pub mod payload;
 mod pyuuid;
+pub mod receipt;
 pub mod token_id;
 
 #[cfg(test)]

@@ -403,7 +403,7 @@ fn project_scope(project_id: Option<String>) -> Scope {
 
 /// The ID pair: `[true, bin16]` for anything Python's `uuid.UUID()` accepts, else
 /// `[false, str]`, and `[false, nil]` for no id.
-fn pack_pair(id: Option<&str>) -> Value {
+pub(super) fn pack_pair(id: Option<&str>) -> Value {
     let (is_uuid, value) = match id {
         None => (false, Value::Nil),
         Some(id) => match python_uuid_bytes(id) {
@@ -414,7 +414,7 @@ fn pack_pair(id: Option<&str>) -> Value {
     Value::Array(vec![Value::Boolean(is_uuid), value])
 }
 
-fn unpack_pair(value: &Value) -> Result<Option<String>> {
+pub(super) fn unpack_pair(value: &Value) -> Result<Option<String>> {
     let Value::Array(pair) = value else {
         return Err(malformed("id pair is not an array"));
     };
@@ -459,7 +459,7 @@ fn unpack_text(value: &Value) -> Result<String> {
         .map_err(|_| malformed("text is not UTF-8"))
 }
 
-fn unpack_int(value: &Value) -> Result<i128> {
+pub(super) fn unpack_int(value: &Value) -> Result<i128> {
     match value {
         Value::Integer(n) => n
             .as_i64()
@@ -490,7 +490,7 @@ fn unpack_federated(f: &Fields<'_>, groups_index: usize) -> Result<FederatedInfo
 
 /// `expires_at` as Python's `timedelta.total_seconds()`: always a float64, even when
 /// integral (Keystone never emits an int here).
-fn pack_expires(at: DateTime<Utc>) -> Value {
+pub(super) fn pack_expires(at: DateTime<Utc>) -> Value {
     let seconds = at.timestamp();
     let micros = at.timestamp_subsec_micros();
     let value = if micros == 0 {
@@ -503,7 +503,7 @@ fn pack_expires(at: DateTime<Utc>) -> Value {
 
 /// Python's `datetime.fromtimestamp(f, UTC)` (microseconds rounded half-even, carrying
 /// into the seconds), then microseconds dropped; years outside 1..=9999 fail as in Python.
-fn unpack_expires(value: &Value) -> Result<DateTime<Utc>> {
+pub(super) fn unpack_expires(value: &Value) -> Result<DateTime<Utc>> {
     let seconds = match value {
         Value::Integer(_) => {
             i64::try_from(unpack_int(value)?).map_err(|_| malformed("expires_at out of range"))?

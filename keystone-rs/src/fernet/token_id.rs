@@ -78,7 +78,7 @@ pub fn not_recognized() -> Error {
 }
 
 /// Python's `datetime.fromtimestamp` only covers years 1..=9999.
-fn issued_at_from(timestamp: u64) -> Option<DateTime<Utc>> {
+pub(super) fn issued_at_from(timestamp: u64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(i64::try_from(timestamp).ok()?, 0)
         .filter(|at| (1..=9999).contains(&at.year()))
 }

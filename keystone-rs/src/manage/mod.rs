@@ -50,13 +50,56 @@ pub fn key_repository(config: &Config) -> KeyRepository {
     )
 }
 
+/// `[fernet_receipts]`: the auth receipt keys.
+pub fn receipt_repository(config: &Config) -> KeyRepository {
+    KeyRepository::new(
+        config.fernet_receipts.key_repository.clone(),
+        config.fernet_receipts.max_active_keys,
+    )
+}
+
+/// Receipts keep keys of their own only when their repository is another directory.
+fn receipts_apart(config: &Config) -> bool {
+    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    absolute(&config.fernet_tokens.key_repository)
+        != absolute(&config.fernet_receipts.key_repository)
+}
+
+/// `keystone-manage fernet_setup`: the token keys, and the receipt keys when they live
+/// elsewhere.
 pub fn fernet_setup(config: &Config) -> anyhow::Result<()> {
     key_repository(config).setup().map_err(for_operator)?;
+    if receipts_apart(config) {
+        receipt_setup(config)?;
+    } else if config.fernet_tokens.max_active_keys != config.fernet_receipts.max_active_keys {
+        tracing::warn!(
+            "Receipt and Token fernet key directories are the same but `max_active_keys` is \
+             different. Receipt `max_active_keys` will be ignored in favor of Token \
+             `max_active_keys`."
+        );
+    }
     Ok(())
 }
 
+/// `keystone-manage fernet_rotate`: the token keys, and the receipt keys when they live
+/// elsewhere.
 pub fn fernet_rotate(config: &Config) -> anyhow::Result<()> {
     key_repository(config).rotate().map_err(for_operator)?;
+    if receipts_apart(config) {
+        receipt_rotate(config)?;
+    }
+    Ok(())
+}
+
+/// `keystone-manage receipt_setup`.
+pub fn receipt_setup(config: &Config) -> anyhow::Result<()> {
+    receipt_repository(config).setup().map_err(for_operator)?;
+    Ok(())
+}
+
+/// `keystone-manage receipt_rotate`.
+pub fn receipt_rotate(config: &Config) -> anyhow::Result<()> {
+    receipt_repository(config).rotate().map_err(for_operator)?;
     Ok(())
 }
 

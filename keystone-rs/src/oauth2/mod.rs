@@ -368,7 +368,7 @@ pub fn authenticate_client(
             "application_credential is not in [auth] methods",
         )));
     }
-    match auth {
+    let ac = match auth {
         ClientAuthentication::ClientSecretBasic {
             client_id,
             client_secret,
@@ -399,7 +399,19 @@ pub fn authenticate_client(
             audiences,
             now,
         ),
+    }?;
+    // Keystone's client_secret_basic goes through authenticate_for_token, whose MFA check
+    // turns an owner's unmet rules into invalid_client; every client method here does.
+    let options = crate::identity::store::options_of(conn, std::slice::from_ref(&ac.user_id))?
+        .remove(&ac.user_id)
+        .unwrap_or_default();
+    if !crate::auth::mfa::satisfied(&options, &config.auth.methods, &[TOKEN_METHOD.to_string()]) {
+        return Err(fail(OAuthError::invalid_client(format!(
+            "Insufficient auth methods received for {}. Auth Methods Provided: [{TOKEN_METHOD}].",
+            ac.user_id
+        ))));
     }
+    Ok(ac)
 }
 
 fn authenticate_jwt(

@@ -57,6 +57,12 @@ fn state(config: Config) -> web::Data<AppState> {
     web::Data::new(AppState {
         db: Db::open("sqlite://", 1).unwrap(),
         tokens: Arc::new(tokens),
+        receipts: Arc::new(crate::receipt::ReceiptProvider::with_keys(
+            crate::fernet::KeyRing::from_keys(&["MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="])
+                .unwrap(),
+            crate::fernet::PayloadCodec::from_config(&config),
+            chrono::Duration::seconds(300),
+        )),
         policy: Arc::new(policy),
         rate_limiter: None,
         credential_keys: Arc::new(crate::credential::CredentialKeys::from_config(&config)),
