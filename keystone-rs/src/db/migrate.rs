@@ -105,6 +105,64 @@ pub fn is_current(conn: &mut AnyConnection) -> Result<bool> {
     }
 }
 
+/// The migrations this build has that the database lacks (names, oldest first): what
+/// start-up, `/healthcheck` and `manage doctor` report, and what `db_sync` would do.
+pub fn pending_names(conn: &mut AnyConnection) -> Result<Vec<String>> {
+    match conn {
+        AnyConnection::Sqlite(c) => pending_on(c, SQLITE_MIGRATIONS, Backend::Sqlite),
+        #[cfg(feature = "postgres")]
+        AnyConnection::Postgresql(c) => pending_on(c, POSTGRES_MIGRATIONS, Backend::Postgres),
+        #[cfg(feature = "mysql")]
+        AnyConnection::Mysql(c) => pending_on(c, MYSQL_MIGRATIONS, Backend::Mysql),
+    }
+}
+
+/// Keystone's alembic position as `keystone-manage db_version` / `db_sync --check` read it:
+/// the expand and contract revisions the database is at (None: not there at all).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlembicPosition {
+    pub expand: Option<String>,
+    pub contract: Option<String>,
+}
+
+impl AlembicPosition {
+    pub fn expand_head() -> &'static str {
+        EXPAND_CHAIN[EXPAND_CHAIN.len() - 1]
+    }
+
+    pub fn contract_head() -> &'static str {
+        CONTRACT_CHAIN[CONTRACT_CHAIN.len() - 1]
+    }
+
+    fn of(revisions: &[String]) -> AlembicPosition {
+        // The common root sits on both chains; alembic gives it to the expand branch.
+        let on = |chain: &[&str], skip_root: bool| {
+            position(chain, revisions)
+                .filter(|p| !(skip_root && *p == 0))
+                .map(|p| chain[p].to_string())
+        };
+        AlembicPosition {
+            expand: on(EXPAND_CHAIN, false),
+            contract: on(CONTRACT_CHAIN, true),
+        }
+    }
+}
+
+/// Where `alembic_version` says the database is; an empty position when the table is
+/// absent (never migrated, or not by Keystone's rules).
+pub fn alembic_position(conn: &mut AnyConnection) -> Result<AlembicPosition> {
+    let revisions = match conn {
+        AnyConnection::Sqlite(c) => alembic_revisions(c, Backend::Sqlite)?,
+        #[cfg(feature = "postgres")]
+        AnyConnection::Postgresql(c) => alembic_revisions(c, Backend::Postgres)?,
+        #[cfg(feature = "mysql")]
+        AnyConnection::Mysql(c) => alembic_revisions(c, Backend::Mysql)?,
+    };
+    Ok(revisions
+        .map(|r| AlembicPosition::of(&r))
+        .unwrap_or_default())
+}
+
 #[derive(diesel::QueryableByName)]
 struct NameRow {
     #[diesel(sql_type = Text)]
@@ -292,6 +350,22 @@ where
     let pending = MigrationHarness::has_pending_migration(conn, source)
         .map_err(|e| migration_error(backend, "listing pending migrations", e))?;
     Ok(!pending)
+}
+
+fn pending_on<C, DB>(
+    conn: &mut C,
+    source: EmbeddedMigrations,
+    backend: Backend,
+) -> Result<Vec<String>>
+where
+    DB: DieselBackend,
+    C: Connection<Backend = DB> + MigrationHarness<DB>,
+    for<'a> SqlQuery: LoadQuery<'a, C, NameRow>,
+{
+    alembic_revisions(conn, backend)?;
+    let pending = MigrationHarness::pending_migrations(conn, source)
+        .map_err(|e| migration_error(backend, "listing pending migrations", e))?;
+    Ok(pending.iter().map(|m| m.name().to_string()).collect())
 }
 
 /// Runs nothing; the harness still records the migration's version.

@@ -1,7 +1,11 @@
 //! `keystone-rs manage …`: what `keystone-manage` does for the parts keystone-rs serves.
 
 pub mod bootstrap;
+pub mod db;
+pub mod doctor;
 pub mod domain_config;
+pub mod mapping_engine;
+pub mod oslo;
 pub mod policy;
 pub mod trust;
 
@@ -137,6 +141,48 @@ pub fn credential_migrate(config: &Config) -> anyhow::Result<()> {
          primary key."
     );
     Ok(())
+}
+
+/// `keystone-manage reset_last_active`: users never seen active count as active today.
+pub fn reset_last_active(config: &Config) -> anyhow::Result<usize> {
+    let db = Db::open(&config.database.connection, 1).map_err(for_operator)?;
+    db.write_blocking(crate::identity::inactivity::reset_last_active)
+        .map_err(for_operator)
+}
+
+/// `[fernet_receipts] key_repository` (Keystone's default: the token keys' default path).
+pub fn receipt_key_repository(config: &Config) -> KeyRepository {
+    let section = config.raw.get("fernet_receipts");
+    let path = section
+        .and_then(|s| s.get("key_repository"))
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/etc/keystone/fernet-keys/".into());
+    let max_active_keys = section
+        .and_then(|s| s.get("max_active_keys"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(3);
+    KeyRepository::new(path, max_active_keys)
+}
+
+/// Keystone's verbs keystone-rs does not carry out, and why: the command answers with
+/// this and exits non-zero rather than pretending.
+pub fn unsupported_reason(verb: &str) -> Option<&'static str> {
+    Some(match verb {
+        "project_setup" | "user_setup" => {
+            "create the project or user through the API (or `keystone-manage bootstrap` for \
+             the admin); keystone-rs has no offline create with a chosen id"
+        }
+        "mapping_populate" => {
+            "it pre-fills the id mapping of an LDAP domain, and keystone-rs has no LDAP identity \
+             driver"
+        }
+        "mapping_purge" => {
+            "it purges the id mapping of LDAP and federated shadow users, which keystone-rs does \
+             not keep"
+        }
+        "saml_idp_metadata" => "keystone-rs is not a SAML identity provider (no [saml] support)",
+        _ => return None,
+    })
 }
 
 /// The operator running a command sees what went wrong: the detail an HTTP client is
