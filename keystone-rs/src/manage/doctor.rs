@@ -92,7 +92,7 @@ pub fn diagnose(config: &Config, mut progress: impl FnMut(&str)) -> Vec<Symptom>
             .then(|| REGEX_DESCRIPTION.into()),
     );
 
-    let fernet = token_provider(config).contains("fernet");
+    let fernet = preflight::token_provider(config).contains("fernet");
     check(
         "unreasonable_max_token_size",
         (fernet && config.default.max_token_size > 255).then(|| MAX_TOKEN_SIZE.into()),
@@ -179,15 +179,6 @@ fn raw_int(config: &Config, section: &str, option: &str) -> i64 {
         .and_then(|s| s.get(option))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
-}
-
-fn token_provider(config: &Config) -> String {
-    config
-        .raw
-        .get("token")
-        .and_then(|s| s.get("provider"))
-        .cloned()
-        .unwrap_or_else(|| "fernet".into())
 }
 
 /// Keystone's output: each symptom as `\nWARNING: <docstring>`.
