@@ -342,6 +342,20 @@ def test_other_verbs(alias, tmp_path, database):
     if database.startswith("sqlite"):
         rows = db.execute("SELECT last_active_at FROM user").fetchall()
         assert rows and all(v is not None for (v,) in rows)
+    # a deployment with nothing wrong: doctor is silent and exits 0 (SQLite aside)
+    assert run([alias, "--config-file", conf, "credential_setup", *OWNER]).returncode == 0
+    r = run([alias, "--config-file", conf, "doctor"])
+    if database.startswith("sqlite"):
+        assert (r.returncode, warnings(r.stdout)) == (
+            1, ["SQLite is not recommended for production deployments."])
+    else:
+        assert (r.returncode, r.stdout) == (0, ""), r.stdout
+    # [token] expiration = 0: every token would be born expired
+    conf.write_text(conf.read_text() + "[token]\nexpiration = 0\n")
+    r = run([alias, "--config-file", conf, "doctor"])
+    assert r.returncode == 1
+    assert "`keystone.conf [token] expiration` is 0." in warnings(r.stdout)
+    conf.write_text(conf.read_text().replace("[token]\nexpiration = 0\n", ""))
     # the verbs keystone-rs does not carry out: exit 1 and why
     for verb in ("project_setup", "user_setup", "mapping_populate", "mapping_purge",
                  "saml_idp_metadata"):
