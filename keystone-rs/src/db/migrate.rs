@@ -466,6 +466,27 @@ mod tests {
     }
 
     #[test]
+    fn alembic_position_as_keystone_manage_reads_it() {
+        let at_heads = AlembicPosition::of(&revs(&["c88cdce8f248", "742c857f1dfb"]));
+        assert_eq!(
+            at_heads.expand.as_deref(),
+            Some(AlembicPosition::expand_head())
+        );
+        assert_eq!(
+            at_heads.contract.as_deref(),
+            Some(AlembicPosition::contract_head())
+        );
+        // only the common root: the expand branch's, contract not started
+        let root = AlembicPosition::of(&revs(&["27e647c0fad4"]));
+        assert_eq!(root.expand.as_deref(), Some("27e647c0fad4"));
+        assert_eq!(root.contract, None);
+        let expanded = AlembicPosition::of(&revs(&["742c857f1dfb", "e25ffa003242"]));
+        assert_eq!(expanded.expand.as_deref(), Some("742c857f1dfb"));
+        assert_eq!(expanded.contract.as_deref(), Some("e25ffa003242"));
+        assert_eq!(AlembicPosition::of(&[]), AlembicPosition::default());
+    }
+
+    #[test]
     fn every_embedded_migration_is_classified() {
         let migrations: Vec<Box<dyn Migration<diesel::sqlite::Sqlite>>> =
             diesel::migration::MigrationSource::migrations(&SQLITE_MIGRATIONS).unwrap_or_default();
