@@ -33,6 +33,7 @@ ROOMS = [
     "oauth2",  # flows that issue tokens
     "auth",
     "context",  # the caller of a request: token, access rules, cert binding, authorize
+    "preflight",  # what serve, doctor and /healthcheck check a deployment for
     "state",  # AppState, below every route
     "tls",
     "ratelimit",

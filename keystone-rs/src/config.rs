@@ -290,7 +290,45 @@ impl Config {
         Config::parse(&text, Some(path))
     }
 
+    /// Several files read in order, a later one's options winning (oslo.config's
+    /// `--config-file a --config-file b` and `--config-dir`). Relative paths inside are
+    /// taken from the last file.
+    pub fn load_files(paths: &[PathBuf]) -> Result<Config, ConfigError> {
+        let mut sections: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for path in paths {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+                file: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            for (name, options) in Config::sections(&text, Some(path))? {
+                sections.entry(name).or_default().extend(options);
+            }
+        }
+        Config::from_sections(sections, paths.last().map(PathBuf::as_path))
+    }
+
+    /// The `*.conf` files of a `--config-dir`, sorted (oslo.config's parse order).
+    pub fn files_in_dir(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
+        let entries = std::fs::read_dir(dir).map_err(|e| ConfigError::Read {
+            file: dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "conf") && p.is_file())
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
     pub fn parse(text: &str, path: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::from_sections(Config::sections(text, path)?, path)
+    }
+
+    fn sections(
+        text: &str,
+        path: Option<&Path>,
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, ConfigError> {
         let file = path
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "<config>".into());
@@ -315,7 +353,7 @@ impl Config {
                 entry.insert(k.trim().to_string(), v.trim().to_string());
             }
         }
-        Config::from_sections(sections, path)
+        Ok(sections)
     }
 
     fn from_sections(

@@ -30,6 +30,7 @@ pub mod oauth1;
 pub mod oauth2;
 pub mod observability;
 pub mod policy;
+pub mod preflight;
 pub mod python;
 pub mod ratelimit;
 pub mod receipt;

@@ -1,4 +1,6 @@
-//! The `keystone-rs` command: `serve`, and `manage` with keystone-manage's verbs.
+//! The `keystone-rs` command: `serve`, and `manage` with keystone-manage's verbs. Invoked
+//! as `keystone-manage` (a symlink or copy by that name), it is `keystone-rs manage`, with
+//! keystone-manage's global options and oslo.config's default configuration files.
 
 use clap::{Args, Parser, Subcommand};
 use keystone_rs::config::Config;
@@ -12,6 +14,7 @@ use std::path::PathBuf;
 #[command(
     name = "keystone-rs",
     version,
+    propagate_version = true,
     about = "OpenStack Identity (Keystone) v3 server"
 )]
 struct Cli {
@@ -29,19 +32,174 @@ enum Command {
         bind: String,
     },
     /// Administrative tasks, as keystone-manage.
-    Manage {
-        #[arg(long = "config-file", global = true)]
-        config_file: Option<PathBuf>,
-        #[command(subcommand)]
-        verb: Manage,
-    },
+    Manage(ManageCli),
+}
+
+// `keystone-rs manage …`, and the whole command line of `keystone-manage …`.
+#[derive(Parser)]
+#[command(
+    name = "keystone-manage",
+    version,
+    about = "Keystone's administrative commands, as keystone-manage"
+)]
+struct ManageCli {
+    #[command(flatten)]
+    globals: ManageGlobals,
+    #[command(subcommand)]
+    verb: Manage,
+}
+
+/// keystone-manage's global options (oslo.config's and oslo.log's command-line options),
+/// in both `--opt value` and `--opt=value` forms. Accepted anywhere on the line (Keystone
+/// wants them before the verb).
+#[derive(Args)]
+struct ManageGlobals {
+    /// A config file; several are read in order, later ones winning.
+    #[arg(long = "config-file", value_name = "PATH", global = true)]
+    config_file: Vec<PathBuf>,
+    /// A directory whose `*.conf` files are read (sorted) after the config files.
+    #[arg(long = "config-dir", value_name = "DIR", global = true)]
+    config_dir: Vec<PathBuf>,
+    /// `[DEFAULT] debug = true`: debug logging (and doctor's progress lines).
+    #[arg(long, short = 'd', global = true, overrides_with = "nodebug")]
+    debug: bool,
+    /// The inverse of --debug.
+    #[arg(long, global = true, overrides_with = "debug")]
+    nodebug: bool,
+    /// Accepted for older scripts (oslo.log dropped it); no effect.
+    #[arg(long, short = 'v', global = true, hide = true)]
+    verbose: bool,
+    /// Write the log to this file instead of stderr.
+    #[arg(
+        long = "log-file",
+        visible_alias = "logfile",
+        value_name = "PATH",
+        global = true
+    )]
+    log_file: Option<PathBuf>,
+    /// The base directory of a relative --log-file.
+    #[arg(long = "log-dir", visible_alias = "logdir", global = true)]
+    log_dir: Option<PathBuf>,
+    /// Accepted; keystone-rs does not read Python logging configuration files.
+    #[arg(long = "log-config-append", visible_aliases = ["log-config", "log_config"], value_name = "PATH", global = true)]
+    log_config_append: Option<PathBuf>,
+    /// Accepted; keystone-rs's log lines carry RFC 3339 times.
+    #[arg(long = "log-date-format", global = true)]
+    log_date_format: Option<String>,
+    /// Accepted; no syslog output.
+    #[arg(long = "syslog-log-facility", global = true)]
+    syslog_log_facility: Option<String>,
+    /// Accepted; no syslog output.
+    #[arg(long = "use-syslog", global = true)]
+    use_syslog: bool,
+    #[arg(long = "nouse-syslog", global = true, hide = true)]
+    nouse_syslog: bool,
+    /// Accepted; no journald output.
+    #[arg(long = "use-journal", global = true)]
+    use_journal: bool,
+    #[arg(long = "nouse-journal", global = true, hide = true)]
+    nouse_journal: bool,
+    /// Accepted; log lines stay text.
+    #[arg(long = "use-json", global = true)]
+    use_json: bool,
+    #[arg(long = "nouse-json", global = true, hide = true)]
+    nouse_json: bool,
+}
+
+/// keystone-manage's `db_sync` arguments.
+#[derive(Args)]
+#[group(multiple = false)]
+struct DbSyncArgs {
+    /// Refused, as in Keystone: specifying a version is no longer supported.
+    #[arg(value_name = "version")]
+    target_version: Option<String>,
+    /// Apply the pending migrations (every keystone-rs migration is an expand step).
+    #[arg(long, group = "phase")]
+    expand: bool,
+    /// Nothing to do, as in Keystone since alembic.
+    #[arg(long, group = "phase")]
+    migrate: bool,
+    /// Confirm that expand ran; refused while migrations are pending.
+    #[arg(long, group = "phase")]
+    contract: bool,
+    /// Exit 0 when up to date, 2 when db_sync --expand is needed, 4 when --contract is.
+    #[arg(long, group = "phase")]
+    check: bool,
+}
+
+#[derive(Args)]
+struct ResetLastActiveArgs {
+    /// Write to the database without asking for confirmation.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args)]
+struct MappingEngineArgs {
+    /// JSON file with the rules (a list, or an object with a `rules` list).
+    #[arg(long)]
+    rules: String,
+    /// File of `NAME: value` lines; `;` separates the values of a list.
+    #[arg(long)]
+    input: String,
+    /// Only the input attributes whose names start with this prefix.
+    #[arg(long)]
+    prefix: Option<String>,
+    /// Print the rules and assertion used, and debug messages.
+    #[arg(long = "engine-debug")]
+    engine_debug: bool,
+    /// The schema version the rules are checked against (default: theirs, else 1.0).
+    #[arg(long = "mapping-schema-version")]
+    mapping_schema_version: Option<String>,
+}
+
+/// The arguments of a verb keystone-rs answers with "not supported": taken as they come.
+#[derive(Args)]
+struct AnyArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    rest: Vec<String>,
 }
 
 #[derive(Subcommand)]
 enum Manage {
-    /// Create or upgrade the database schema.
+    /// Create or upgrade the database schema (--check: is it up to date?).
     #[command(name = "db_sync")]
-    DbSync,
+    DbSync(DbSyncArgs),
+    /// Print the database's migration version (Keystone's expand revision).
+    #[command(name = "db_version")]
+    DbVersion,
+    /// Diagnose common problems with this deployment; exit 1 when any is found.
+    Doctor,
+    /// Deprecated no-op: tokens are not persisted.
+    #[command(name = "token_flush")]
+    TokenFlush,
+    /// Set last_active_at to now for every user that has none.
+    #[command(name = "reset_last_active")]
+    ResetLastActive(ResetLastActiveArgs),
+    /// Run federation mapping rules over an assertion file.
+    #[command(name = "mapping_engine")]
+    MappingEngine(MappingEngineArgs),
+    /// Create the token key repository (as fernet_setup).
+    #[command(name = "token_setup")]
+    TokenSetup(OwnerArgs),
+    /// Rotate the token keys (as fernet_rotate).
+    #[command(name = "token_rotate")]
+    TokenRotate(OwnerArgs),
+    /// Not supported by keystone-rs (exits 1 saying why).
+    #[command(name = "project_setup")]
+    ProjectSetup(AnyArgs),
+    /// Not supported by keystone-rs (exits 1 saying why).
+    #[command(name = "user_setup")]
+    UserSetup(AnyArgs),
+    /// Not supported by keystone-rs (exits 1 saying why).
+    #[command(name = "mapping_populate")]
+    MappingPopulate(AnyArgs),
+    /// Not supported by keystone-rs (exits 1 saying why).
+    #[command(name = "mapping_purge")]
+    MappingPurge(AnyArgs),
+    /// Not supported by keystone-rs (exits 1 saying why).
+    #[command(name = "saml_idp_metadata")]
+    SamlIdpMetadata(AnyArgs),
     /// Create the admin user, project, roles and the identity service (idempotent).
     Bootstrap(BootstrapArgs),
     /// Create the Fernet key repository.
@@ -175,7 +333,39 @@ fn load_config(path: &Option<PathBuf>) -> anyhow::Result<Config> {
     })
 }
 
+/// keystone-manage's configuration: the files and directories given, else (as
+/// `keystone-manage`) oslo.config's default locations, else the embedded default; then
+/// `--debug` / `--nodebug`.
+fn manage_config(globals: &ManageGlobals, as_keystone_manage: bool) -> anyhow::Result<Config> {
+    let (files, dirs) =
+        if globals.config_file.is_empty() && globals.config_dir.is_empty() && as_keystone_manage {
+            manage::oslo::default_sources()
+        } else {
+            (globals.config_file.clone(), globals.config_dir.clone())
+        };
+    let mut config = match manage::oslo::load(&files, &dirs)? {
+        Some(config) => config,
+        None => {
+            if as_keystone_manage {
+                eprintln!("WARNING: Config file not found, using default configs.");
+            }
+            Config::default()
+        }
+    };
+    if globals.debug {
+        config.default.debug = true;
+    } else if globals.nodebug {
+        config.default.debug = false;
+    }
+    Ok(config)
+}
+
 fn init_logging(config: &Config) {
+    init_logging_to(config, None);
+}
+
+/// Log to stderr, or to `log_file` (appended) when given.
+fn init_logging_to(config: &Config, log_file: Option<&std::path::Path>) {
     let default = if config.default.debug {
         "debug"
     } else {
@@ -183,12 +373,53 @@ fn init_logging(config: &Config) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("KEYSTONE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    if let Some(path) = log_file {
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            Ok(file) => {
+                let _ = tracing_subscriber::fmt()
+                    .with_env_filter(filter)
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(file))
+                    .try_init();
+                return;
+            }
+            Err(e) => eprintln!("keystone-rs: cannot open log file {}: {e}", path.display()),
+        }
+    }
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// `serve` with a configuration file: refuse to start, naming each thing that is missing
+/// and the command that fixes it, rather than answer every request with a 500.
+fn refuse_broken_deployment(config: &Config) -> anyhow::Result<()> {
+    let findings = keystone_rs::preflight::startup(config);
+    if findings.is_empty() {
+        if let Some(f) = keystone_rs::preflight::key_repository(
+            config,
+            keystone_rs::preflight::Repository::Credential,
+        ) {
+            tracing::warn!(
+                "{} Credentials (and OAuth2 client secrets) cannot be used until then. To fix: {}",
+                f.problem,
+                f.remedy
+            );
+        }
+        return Ok(());
+    }
+    eprintln!("keystone-rs: cannot serve: this deployment is not ready.");
+    for finding in &findings {
+        eprintln!("keystone-rs: {finding}");
+    }
+    std::process::exit(1);
 }
 
 /// The embedded default: keys, schema and an admin are made on first start.
@@ -217,7 +448,7 @@ fn prepare_embedded(config: &Config, bind: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli, as_keystone_manage: bool) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { config_file, bind } => {
             let config = load_config(&config_file)?;
@@ -225,14 +456,100 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if config_file.is_none() {
                 prepare_embedded(&config, &bind)?;
             }
+            refuse_broken_deployment(&config)?;
             let state = AppState::open(config)?;
             actix_web::rt::System::new().block_on(server::serve(state, &bind))
         }
-        Command::Manage { config_file, verb } => {
-            let config = load_config(&config_file)?;
-            init_logging(&config);
+        Command::Manage(ManageCli { globals, verb }) => {
+            let config = manage_config(&globals, as_keystone_manage)?;
+            let log_file = globals
+                .log_file
+                .as_deref()
+                .map(|f| manage::oslo::log_path(f, globals.log_dir.as_deref()));
+            init_logging_to(&config, log_file.as_deref());
             match verb {
-                Manage::DbSync => manage::db_sync(&config),
+                Manage::DbSync(a) => {
+                    if a.target_version.is_some() {
+                        anyhow::bail!("Specifying a version is no longer supported");
+                    }
+                    if a.check {
+                        let (status, lines) = manage::db::check(&config)?;
+                        // Keystone logs these, and oslo.log writes to stdout by default.
+                        for line in lines {
+                            println!("{line}");
+                        }
+                        std::process::exit(status);
+                    }
+                    let phase = if a.expand {
+                        manage::db::Phase::Expand
+                    } else if a.migrate {
+                        manage::db::Phase::Migrate
+                    } else if a.contract {
+                        manage::db::Phase::Contract
+                    } else {
+                        manage::db::Phase::All
+                    };
+                    manage::db::sync(&config, phase)
+                }
+                Manage::DbVersion => {
+                    println!("{}", manage::db::version(&config)?);
+                    Ok(())
+                }
+                Manage::Doctor => {
+                    let debug = config.default.debug;
+                    let symptoms = manage::doctor::diagnose(&config, |name| {
+                        if debug {
+                            println!("Checking for {name}...");
+                        }
+                    });
+                    print!("{}", manage::doctor::render(&symptoms));
+                    std::process::exit(i32::from(!symptoms.is_empty()));
+                }
+                Manage::TokenFlush => {
+                    println!(
+                        "WARNING: The token_flush command is deprecated and no longer needed with \
+                         the development of non-persistent token formats. It will be removed in \
+                         Stein. It is recommended that you remove usage of this command or \
+                         integrate it's functionality into a separate tool if you are using an \
+                         out-of-tree provider that relies on persistent token storage."
+                    );
+                    Ok(())
+                }
+                Manage::ResetLastActive(a) => {
+                    if !a.force && !confirm_reset_last_active()? {
+                        eprintln!("reset_last_active aborted.");
+                        std::process::exit(1);
+                    }
+                    let changed = manage::reset_last_active(&config)?;
+                    tracing::debug!(users = changed, "reset last_active_at to today");
+                    Ok(())
+                }
+                Manage::MappingEngine(a) => {
+                    let request = manage::mapping_engine::Request {
+                        rules: &a.rules,
+                        input: &a.input,
+                        prefix: a.prefix.as_deref(),
+                        engine_debug: a.engine_debug,
+                        schema_version: a.mapping_schema_version.as_deref(),
+                    };
+                    match manage::mapping_engine::run(&request) {
+                        Ok(text) => {
+                            print!("{text}");
+                            Ok(())
+                        }
+                        Err(refusal) => {
+                            eprintln!("{}", refusal.0);
+                            std::process::exit(1);
+                        }
+                    }
+                }
+                Manage::TokenSetup(_) => manage::fernet_setup(&config),
+                Manage::TokenRotate(_) => manage::fernet_rotate(&config),
+                Manage::ProjectSetup(_) => unsupported("project_setup"),
+                Manage::UserSetup(_) => unsupported("user_setup"),
+                Manage::MappingPopulate(_) => unsupported("mapping_populate"),
+                Manage::MappingPurge(_) => unsupported("mapping_purge"),
+                Manage::SamlIdpMetadata(_) => unsupported("saml_idp_metadata"),
                 Manage::FernetSetup(_) => manage::fernet_setup(&config),
                 Manage::FernetRotate(_) => manage::fernet_rotate(&config),
                 Manage::ReceiptSetup(_) => manage::receipt_setup(&config),
@@ -303,9 +620,60 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// A verb of keystone-manage that keystone-rs does not carry out: say so, exit 1.
+fn unsupported(verb: &str) -> anyhow::Result<()> {
+    let why = manage::unsupported_reason(verb).unwrap_or("it has no keystone-rs counterpart");
+    eprintln!("keystone-manage {verb}: not supported by keystone-rs: {why}.");
+    std::process::exit(1);
+}
+
+/// Keystone's confirmation prompt for reset_last_active.
+fn confirm_reset_last_active() -> anyhow::Result<bool> {
+    use std::io::Write;
+    print!(
+        "Security Warning: reset_last_active  will update all users\n\
+         in the database with a NULL value for last_active_at to be\n\
+         last active at the current time.  This includes users that\n\
+         have never logged in.  If your Keystone deployment is\n\
+         configured to use disable_user_account_days_inactive, these\n\
+         users will still be enabled and won't be disabled until the\n\
+         configured amount of time has passed after this command is\n\
+         run.\n\
+         Are you sure you want to continue [y/N]? "
+    );
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
+/// Invoked as `keystone-manage` (argv[0]'s file name, e.g. a symlink).
+fn invoked_as_keystone_manage(argv0: &std::ffi::OsStr) -> bool {
+    std::path::Path::new(argv0)
+        .file_name()
+        .is_some_and(|name| name == "keystone-manage")
+}
+
 fn main() {
-    if let Err(e) = run(Cli::parse()) {
-        eprintln!("keystone-rs: {e:#}");
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let as_keystone_manage = args
+        .first()
+        .is_some_and(|argv0| invoked_as_keystone_manage(argv0));
+    let cli = if as_keystone_manage {
+        // `keystone-manage X …` is `keystone-rs manage X …`, with its own usage line.
+        Cli {
+            command: Command::Manage(ManageCli::parse_from(args)),
+        }
+    } else {
+        Cli::parse()
+    };
+    if let Err(e) = run(cli, as_keystone_manage) {
+        let name = if as_keystone_manage {
+            "keystone-manage"
+        } else {
+            "keystone-rs"
+        };
+        eprintln!("{name}: {e:#}");
         std::process::exit(1);
     }
 }

@@ -6,7 +6,9 @@
 //!   (`{"detailed": false, "reasons": [...]}`) as `Accept` prefers, text/plain when it
 //!   names none of them. `HEAD`: 204 or 503, no body.
 //! * checks: the database (a `SELECT 1` through the pool: keystone-rs's own, always on, so
-//!   a load balancer takes a node without its database out), then the configured
+//!   a load balancer takes a node without its database out), its schema when it answers
+//!   ("DATABASE SCHEMA NOT CURRENT" while migrations this build needs are pending, the same
+//!   check `serve` refuses to start on: [`crate::preflight::schema`]), then the configured
 //!   `backends`: `disable_by_file` answers "DISABLED BY FILE" (503) while
 //!   `disable_by_file_path` exists, so an operator can drain a node.
 //! * `detailed = true`: reasons become objects `{reason, details, class}` in JSON and HTML.
@@ -60,6 +62,40 @@ async fn database(state: &State) -> Check {
     }
 }
 
+/// Whether the schema is at the level this build expects. The details name the pending
+/// migrations and `keystone-manage db_sync`: only the detailed mode shows them.
+async fn schema(state: &State) -> Check {
+    let outcome = state
+        .db
+        .read(|conn| Ok(crate::preflight::schema(conn)))
+        .await;
+    let finding = match outcome {
+        Ok(finding) => finding,
+        Err(e) => Some(crate::preflight::Finding {
+            kind: crate::preflight::FindingKind::DatabaseUnreachable,
+            problem: e.detail.clone().unwrap_or_else(|| e.message.clone()),
+            remedy: String::new(),
+        }),
+    };
+    match finding {
+        None => Check {
+            available: true,
+            reason: "OK",
+            details: String::new(),
+            class: "DatabaseHealthcheck",
+        },
+        Some(finding) => {
+            tracing::warn!(problem = %finding.problem, "healthcheck: the database schema is not current");
+            Check {
+                available: false,
+                reason: "DATABASE SCHEMA NOT CURRENT",
+                details: finding.to_string(),
+                class: "DatabaseHealthcheck",
+            }
+        }
+    }
+}
+
 fn disable_by_file(state: &State) -> Check {
     let path = state.config.healthcheck.disable_by_file_path.as_ref();
     let disabled = path.is_some_and(|p| p.exists());
@@ -73,7 +109,13 @@ fn disable_by_file(state: &State) -> Check {
 
 /// Run the checks and answer (`head`: status only).
 pub async fn answer(state: &State, req: &HttpRequest) -> HttpResponse {
-    let mut checks = vec![database(state).await];
+    let mut database = database(state).await;
+    if database.available {
+        // One check, one reason line: a reachable database is healthy only at the
+        // expected schema.
+        database = schema(state).await;
+    }
+    let mut checks = vec![database];
     for backend in &state.config.healthcheck.backends {
         match backend.as_str() {
             "disable_by_file" => checks.push(disable_by_file(state)),

@@ -105,6 +105,64 @@ pub fn is_current(conn: &mut AnyConnection) -> Result<bool> {
     }
 }
 
+/// The migrations this build has that the database lacks (names, oldest first): what
+/// start-up, `/healthcheck` and `manage doctor` report, and what `db_sync` would do.
+pub fn pending_names(conn: &mut AnyConnection) -> Result<Vec<String>> {
+    match conn {
+        AnyConnection::Sqlite(c) => pending_on(c, SQLITE_MIGRATIONS, Backend::Sqlite),
+        #[cfg(feature = "postgres")]
+        AnyConnection::Postgresql(c) => pending_on(c, POSTGRES_MIGRATIONS, Backend::Postgres),
+        #[cfg(feature = "mysql")]
+        AnyConnection::Mysql(c) => pending_on(c, MYSQL_MIGRATIONS, Backend::Mysql),
+    }
+}
+
+/// Keystone's alembic position as `keystone-manage db_version` / `db_sync --check` read it:
+/// the expand and contract revisions the database is at (None: not there at all).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlembicPosition {
+    pub expand: Option<String>,
+    pub contract: Option<String>,
+}
+
+impl AlembicPosition {
+    pub fn expand_head() -> &'static str {
+        EXPAND_CHAIN[EXPAND_CHAIN.len() - 1]
+    }
+
+    pub fn contract_head() -> &'static str {
+        CONTRACT_CHAIN[CONTRACT_CHAIN.len() - 1]
+    }
+
+    fn of(revisions: &[String]) -> AlembicPosition {
+        // The common root sits on both chains; alembic gives it to the expand branch.
+        let on = |chain: &[&str], skip_root: bool| {
+            position(chain, revisions)
+                .filter(|p| !(skip_root && *p == 0))
+                .map(|p| chain[p].to_string())
+        };
+        AlembicPosition {
+            expand: on(EXPAND_CHAIN, false),
+            contract: on(CONTRACT_CHAIN, true),
+        }
+    }
+}
+
+/// Where `alembic_version` says the database is; an empty position when the table is
+/// absent (never migrated, or not by Keystone's rules).
+pub fn alembic_position(conn: &mut AnyConnection) -> Result<AlembicPosition> {
+    let revisions = match conn {
+        AnyConnection::Sqlite(c) => alembic_revisions(c, Backend::Sqlite)?,
+        #[cfg(feature = "postgres")]
+        AnyConnection::Postgresql(c) => alembic_revisions(c, Backend::Postgres)?,
+        #[cfg(feature = "mysql")]
+        AnyConnection::Mysql(c) => alembic_revisions(c, Backend::Mysql)?,
+    };
+    Ok(revisions
+        .map(|r| AlembicPosition::of(&r))
+        .unwrap_or_default())
+}
+
 #[derive(diesel::QueryableByName)]
 struct NameRow {
     #[diesel(sql_type = Text)]
@@ -294,6 +352,40 @@ where
     Ok(!pending)
 }
 
+fn pending_on<C, DB>(
+    conn: &mut C,
+    source: EmbeddedMigrations,
+    backend: Backend,
+) -> Result<Vec<String>>
+where
+    DB: DieselBackend,
+    C: Connection<Backend = DB> + MigrationHarness<DB>,
+    for<'a> SqlQuery: LoadQuery<'a, C, NameRow>,
+{
+    alembic_revisions(conn, backend)?;
+    // Read-only, unlike the harness (which creates its bookkeeping table first): this runs
+    // on every `/healthcheck` and on databases keystone-rs must not touch yet.
+    let applied: Vec<String> = if table_exists(conn, backend, "__diesel_schema_migrations")? {
+        load_names(
+            conn,
+            "SELECT version AS name FROM __diesel_schema_migrations",
+        )
+        .map_err(|e| db_error("reading the applied migrations", e))?
+    } else {
+        Vec::new()
+    };
+    let known = diesel::migration::MigrationSource::<DB>::migrations(&source)
+        .map_err(|e| migration_error(backend, "listing the migrations", e))?;
+    Ok(known
+        .iter()
+        .filter(|m| {
+            let version = m.name().version().to_string();
+            !applied.iter().any(|a| a.trim() == version)
+        })
+        .map(|m| m.name().to_string())
+        .collect())
+}
+
 /// Runs nothing; the harness still records the migration's version.
 struct RecordOnly<'m, DB>(&'m dyn Migration<DB>);
 
@@ -371,6 +463,27 @@ mod tests {
         ));
         assert!(!keystone_reached(step, &revs(&["27e647c0fad4"])));
         assert!(!keystone_reached(step, &[]));
+    }
+
+    #[test]
+    fn alembic_position_as_keystone_manage_reads_it() {
+        let at_heads = AlembicPosition::of(&revs(&["c88cdce8f248", "742c857f1dfb"]));
+        assert_eq!(
+            at_heads.expand.as_deref(),
+            Some(AlembicPosition::expand_head())
+        );
+        assert_eq!(
+            at_heads.contract.as_deref(),
+            Some(AlembicPosition::contract_head())
+        );
+        // only the common root: the expand branch's, contract not started
+        let root = AlembicPosition::of(&revs(&["27e647c0fad4"]));
+        assert_eq!(root.expand.as_deref(), Some("27e647c0fad4"));
+        assert_eq!(root.contract, None);
+        let expanded = AlembicPosition::of(&revs(&["742c857f1dfb", "e25ffa003242"]));
+        assert_eq!(expanded.expand.as_deref(), Some("742c857f1dfb"));
+        assert_eq!(expanded.contract.as_deref(), Some("e25ffa003242"));
+        assert_eq!(AlembicPosition::of(&[]), AlembicPosition::default());
     }
 
     #[test]

@@ -90,6 +90,12 @@ pub fn record_activity(conn: &mut AnyConnection, user: &User) -> Result<()> {
     store::set_last_active(conn, &user.id, today)
 }
 
+/// `keystone-manage reset_last_active`: users with no `last_active_at` get today, so the
+/// inactivity limit counts from now for them rather than from their creation.
+pub fn reset_last_active(conn: &mut AnyConnection) -> Result<usize> {
+    store::reset_unset_last_active(conn, today())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -472,6 +472,16 @@ pub fn set_last_active(conn: &mut AnyConnection, user_id: &str, day: NaiveDate) 
     Ok(())
 }
 
+/// `keystone-manage reset_last_active`: every user never seen active counts as active on
+/// `day`. Returns how many users changed.
+pub fn reset_unset_last_active(conn: &mut AnyConnection, day: NaiveDate) -> Result<usize> {
+    Ok(
+        diesel::update(user::table.filter(user::last_active_at.is_null()))
+            .set(user::last_active_at.eq(Some(day)))
+            .execute(conn)?,
+    )
+}
+
 /// Store the attributes of the `user` row.
 pub fn update_user_row(
     conn: &mut AnyConnection,

@@ -1,7 +1,11 @@
 //! `keystone-rs manage …`: what `keystone-manage` does for the parts keystone-rs serves.
 
 pub mod bootstrap;
+pub mod db;
+pub mod doctor;
 pub mod domain_config;
+pub mod mapping_engine;
+pub mod oslo;
 pub mod policy;
 pub mod trust;
 
@@ -52,10 +56,7 @@ pub fn key_repository(config: &Config) -> KeyRepository {
 
 /// `[fernet_receipts]`: the auth receipt keys.
 pub fn receipt_repository(config: &Config) -> KeyRepository {
-    KeyRepository::new(
-        config.fernet_receipts.key_repository.clone(),
-        config.fernet_receipts.max_active_keys,
-    )
+    crate::receipt::key_repository(config)
 }
 
 /// Receipts keep keys of their own only when their repository is another directory.
@@ -180,6 +181,34 @@ pub fn credential_migrate(config: &Config) -> anyhow::Result<()> {
          primary key."
     );
     Ok(())
+}
+
+/// `keystone-manage reset_last_active`: users never seen active count as active today.
+pub fn reset_last_active(config: &Config) -> anyhow::Result<usize> {
+    let db = Db::open(&config.database.connection, 1).map_err(for_operator)?;
+    db.write_blocking(crate::identity::inactivity::reset_last_active)
+        .map_err(for_operator)
+}
+
+/// Keystone's verbs keystone-rs does not carry out, and why: the command answers with
+/// this and exits non-zero rather than pretending.
+pub fn unsupported_reason(verb: &str) -> Option<&'static str> {
+    Some(match verb {
+        "project_setup" | "user_setup" => {
+            "create the project or user through the API (or `keystone-manage bootstrap` for \
+             the admin); keystone-rs has no offline create with a chosen id"
+        }
+        "mapping_populate" => {
+            "it pre-fills the id mapping of an LDAP domain, and keystone-rs has no LDAP identity \
+             driver"
+        }
+        "mapping_purge" => {
+            "it purges the id mapping of LDAP and federated shadow users, which keystone-rs does \
+             not keep"
+        }
+        "saml_idp_metadata" => "keystone-rs is not a SAML identity provider (no [saml] support)",
+        _ => return None,
+    })
 }
 
 /// The operator running a command sees what went wrong: the detail an HTTP client is

@@ -31,16 +31,20 @@ pub struct ReceiptProvider {
     expiration: Duration,
 }
 
+/// `[fernet_receipts]`: the receipt keys' repository.
+pub fn key_repository(config: &Config) -> KeyRepository {
+    KeyRepository::new(
+        config.fernet_receipts.key_repository.clone(),
+        config.fernet_receipts.max_active_keys,
+    )
+}
+
 impl ReceiptProvider {
     /// Like Keystone's Fernet receipt provider, refuse to start on a repository that is
     /// missing or holds no keys.
     pub fn from_config(config: &Config) -> Result<ReceiptProvider> {
-        let repository = KeyRepository::new(
-            config.fernet_receipts.key_repository.clone(),
-            config.fernet_receipts.max_active_keys,
-        );
         Ok(ReceiptProvider {
-            keys: KeyRing::open(repository)?,
+            keys: KeyRing::open(key_repository(config))?,
             codec: PayloadCodec::from_config(config),
             expiration: Duration::seconds(config.receipt.expiration),
         })
