@@ -86,6 +86,16 @@ pub fn jws_provider() -> bool {
     std::env::var("KEYSTONE_TEST_TOKEN_PROVIDER").is_ok_and(|p| p == "jws")
 }
 
+/// Keystone's 404 message for a token no key opens: Fernet's, or the JWS provider's
+/// `TokenNotFound`, which quotes the token.
+pub fn unrecognised_token_message(token: &str) -> String {
+    if jws_provider() {
+        format!("Could not find token: {token}.")
+    } else {
+        "Could not recognize Fernet token".to_string()
+    }
+}
+
 /// Under [`jws_provider`], a fresh key pair in `dir` and the configuration naming it.
 fn token_provider_conf(dir: &std::path::Path) -> String {
     if !jws_provider() {
