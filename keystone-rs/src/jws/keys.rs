@@ -169,8 +169,14 @@ pub fn generate_pem_pair(algorithm: Algorithm) -> Result<(String, String), Strin
         }
         Algorithm::EdDSA => {
             let k = ed25519_dalek::SigningKey::generate(&mut OsRng);
+            // PKCS#8 v1 (the seed only), as `cryptography` writes it: its parser refuses
+            // the v2 form with the public key that ed25519-dalek writes by default.
+            let seed_only = ed25519_dalek::pkcs8::KeypairBytes {
+                secret_key: k.to_bytes(),
+                public_key: None,
+            };
             (
-                k.to_pkcs8_pem(LineEnding::LF).map_err(failed)?.to_string(),
+                seed_only.to_pkcs8_pem(LineEnding::LF).map_err(failed)?.to_string(),
                 k.verifying_key()
                     .to_public_key_pem(LineEnding::LF)
                     .map_err(failed)?,
