@@ -786,7 +786,10 @@ impl Reader<'_> {
                 return Err(self.fail(
                     "jwt_tokens",
                     "jws_accepted_algorithms",
-                    format!("'{name}' is not one of {}", SUPPORTED_JWS_ALGORITHMS.join(", ")),
+                    format!(
+                        "'{name}' is not one of {}",
+                        SUPPORTED_JWS_ALGORITHMS.join(", ")
+                    ),
                 ));
             }
         }

@@ -76,7 +76,9 @@ fn assert_refused(nodes: &[&TestServer], tokens: &[(&str, &str)]) {
 fn tokens_carry_keystones_header_and_claims() {
     let r = repositories();
     let s = jws_server(&r);
-    let issued = s.password_auth(Some(json!({"project": {"name": "admin", "domain": {"id": "default"}}})));
+    let issued = s.password_auth(Some(
+        json!({"project": {"name": "admin", "domain": {"id": "default"}}}),
+    ));
     assert_eq!(issued.status, 201, "{}", issued.body);
     let token = issued.subject_token();
     // Longer than a Fernet token: mind `[DEFAULT] max_token_size` where ids are stored.
@@ -84,29 +86,64 @@ fn tokens_carry_keystones_header_and_claims() {
     assert_eq!(part(&token, 0), json!({"alg": "ES256", "typ": "JWT"}));
     let claims = part(&token, 1);
     let body = issued.json();
-    let names: Vec<&str> = claims.as_object().unwrap().keys().map(String::as_str).collect();
+    let names: Vec<&str> = claims
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         names,
-        ["sub", "iat", "exp", "openstack_methods", "openstack_audit_ids", "openstack_project_id"]
+        [
+            "sub",
+            "iat",
+            "exp",
+            "openstack_methods",
+            "openstack_audit_ids",
+            "openstack_project_id"
+        ]
     );
     assert_eq!(claims["sub"], body["token"]["user"]["id"]);
     assert_eq!(claims["openstack_methods"], json!(["password"]));
     assert_eq!(claims["openstack_audit_ids"], body["token"]["audit_ids"]);
-    assert_eq!(claims["openstack_project_id"], body["token"]["project"]["id"]);
+    assert_eq!(
+        claims["openstack_project_id"],
+        body["token"]["project"]["id"]
+    );
     let at = |v: &Value| chrono::DateTime::from_timestamp(v.as_i64().unwrap(), 0).unwrap();
     assert_eq!(
-        at(&claims["exp"]).format("%Y-%m-%dT%H:%M:%S.000000Z").to_string(),
+        at(&claims["exp"])
+            .format("%Y-%m-%dT%H:%M:%S.000000Z")
+            .to_string(),
         body["token"]["expires_at"].as_str().unwrap()
     );
     assert_eq!(
-        at(&claims["iat"]).format("%Y-%m-%dT%H:%M:%S.000000Z").to_string(),
+        at(&claims["iat"])
+            .format("%Y-%m-%dT%H:%M:%S.000000Z")
+            .to_string(),
         body["token"]["issued_at"].as_str().unwrap()
     );
-    let system = s.password_auth(Some(json!({"system": {"all": true}}))).subject_token();
+    let system = s
+        .password_auth(Some(json!({"system": {"all": true}})))
+        .subject_token();
     assert_eq!(part(&system, 1)["openstack_system"], "all");
     let unscoped = s.password_auth(None).subject_token();
-    let names: Vec<String> = part(&unscoped, 1).as_object().unwrap().keys().cloned().collect();
-    assert_eq!(names, ["sub", "iat", "exp", "openstack_methods", "openstack_audit_ids"]);
+    let names: Vec<String> = part(&unscoped, 1)
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "sub",
+            "iat",
+            "exp",
+            "openstack_methods",
+            "openstack_audit_ids"
+        ]
+    );
 }
 
 /// The operator's roll-over: a new key pair's public half to every node first, then the
@@ -127,26 +164,39 @@ fn a_key_roll_over_while_two_nodes_serve_loses_no_valid_token() {
 
     let staging = tempfile::tempdir().unwrap();
     create_keypair(staging.path(), Algorithm::ES256, false).unwrap();
-    std::fs::copy(staging.path().join("public.pem"), r.public.join("second.pem")).unwrap();
+    std::fs::copy(
+        staging.path().join("public.pem"),
+        r.public.join("second.pem"),
+    )
+    .unwrap();
     std::thread::sleep(KEY_RELOAD);
-    std::fs::rename(staging.path().join("private.pem"), r.private.join("private.pem")).unwrap();
+    std::fs::rename(
+        staging.path().join("private.pem"),
+        r.private.join("private.pem"),
+    )
+    .unwrap();
     std::thread::sleep(KEY_RELOAD);
     let new_a = a.admin_token();
     let new_b = b.admin_token();
     // Signed with the new key: the old public key does not verify them.
-    assert_ne!(
-        old_a.rsplit('.').next(),
-        new_a.rsplit('.').next()
-    );
+    assert_ne!(old_a.rsplit('.').next(), new_a.rsplit('.').next());
     assert_validates(
         &nodes,
-        &[("a's old", &old_a), ("b's old", &old_b), ("a's new", &new_a), ("b's new", &new_b)],
+        &[
+            ("a's old", &old_a),
+            ("b's old", &old_b),
+            ("a's new", &new_a),
+            ("b's new", &new_b),
+        ],
     );
 
     std::fs::remove_file(r.public.join("first.pem")).unwrap();
     std::thread::sleep(KEY_RELOAD);
     assert_validates(&nodes, &[("a's new", &new_a), ("b's new", &new_b)]);
-    assert_refused(&nodes, &[("a's unseen", &unseen_a), ("b's unseen", &unseen_b)]);
+    assert_refused(
+        &nodes,
+        &[("a's unseen", &unseen_a), ("b's unseen", &unseen_b)],
+    );
 }
 
 #[test]
@@ -159,7 +209,9 @@ fn a_node_without_its_keys_does_not_start() {
         r.public.display()
     );
     let config = keystone_rs::config::Config::parse(&conf, None).unwrap();
-    let e = keystone_rs::state::AppState::open(config).err().expect("refused");
+    let e = keystone_rs::state::AppState::open(config)
+        .err()
+        .expect("refused");
     assert_eq!(
         e.to_string(),
         format!(

@@ -150,21 +150,27 @@ pub fn generate_pem_pair(algorithm: Algorithm) -> Result<(String, String), Strin
             let k = p256::SecretKey::random(&mut OsRng);
             (
                 k.to_pkcs8_pem(LineEnding::LF).map_err(failed)?.to_string(),
-                k.public_key().to_public_key_pem(LineEnding::LF).map_err(failed)?,
+                k.public_key()
+                    .to_public_key_pem(LineEnding::LF)
+                    .map_err(failed)?,
             )
         }
         Algorithm::ES384 => {
             let k = p384::SecretKey::random(&mut OsRng);
             (
                 k.to_pkcs8_pem(LineEnding::LF).map_err(failed)?.to_string(),
-                k.public_key().to_public_key_pem(LineEnding::LF).map_err(failed)?,
+                k.public_key()
+                    .to_public_key_pem(LineEnding::LF)
+                    .map_err(failed)?,
             )
         }
         Algorithm::ES512 => {
             let k = p521::SecretKey::random(&mut OsRng);
             (
                 k.to_pkcs8_pem(LineEnding::LF).map_err(failed)?.to_string(),
-                k.public_key().to_public_key_pem(LineEnding::LF).map_err(failed)?,
+                k.public_key()
+                    .to_public_key_pem(LineEnding::LF)
+                    .map_err(failed)?,
             )
         }
         Algorithm::EdDSA => {
@@ -176,7 +182,10 @@ pub fn generate_pem_pair(algorithm: Algorithm) -> Result<(String, String), Strin
                 public_key: None,
             };
             (
-                seed_only.to_pkcs8_pem(LineEnding::LF).map_err(failed)?.to_string(),
+                seed_only
+                    .to_pkcs8_pem(LineEnding::LF)
+                    .map_err(failed)?
+                    .to_string(),
                 k.verifying_key()
                     .to_public_key_pem(LineEnding::LF)
                     .map_err(failed)?,
@@ -194,8 +203,14 @@ mod tests {
     fn every_algorithm_round_trips_through_pem() {
         for alg in Algorithm::ALL {
             let (private, public) = generate_pem_pair(alg).unwrap();
-            assert!(private.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{alg:?}");
-            assert!(public.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{alg:?}");
+            assert!(
+                private.starts_with("-----BEGIN PRIVATE KEY-----\n"),
+                "{alg:?}"
+            );
+            assert!(
+                public.starts_with("-----BEGIN PUBLIC KEY-----\n"),
+                "{alg:?}"
+            );
             let signer = SigningKey::from_pem(&private).unwrap();
             let verifier = VerifyingKey::from_pem(&public).unwrap();
             assert_eq!(signer.algorithm(), alg);
@@ -222,6 +237,9 @@ mod tests {
     #[test]
     fn garbage_is_no_key() {
         assert!(SigningKey::from_pem("not a key").is_none());
-        assert!(VerifyingKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").is_none());
+        assert!(
+            VerifyingKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+                .is_none()
+        );
     }
 }

@@ -153,10 +153,7 @@ impl JwsKeys {
         }
         match read(&self.private_key, &self.public_repository) {
             Ok(loaded) => {
-                tracing::info!(
-                    public_keys = loaded.verifying.len(),
-                    "JWS keys reloaded"
-                );
+                tracing::info!(public_keys = loaded.verifying.len(), "JWS keys reloaded");
                 self.swap(loaded);
             }
             Err(e) => {
@@ -173,10 +170,9 @@ impl JwsKeys {
 /// Fingerprint first, then contents: a change in between shows at the next check.
 fn read(private_key: &Path, public_repository: &Path) -> Result<Loaded> {
     let fingerprint = fingerprint(private_key, public_repository)?;
-    let pem = std::fs::read_to_string(private_key)
-        .map_err(|e| io_error(private_key, e))?;
+    let pem = std::fs::read_to_string(private_key).map_err(|e| io_error(private_key, e))?;
     let signing = SigningKey::from_pem(&pem).ok_or_else(|| {
-        Error::internal("JWS private key unusable").with_detail(format!(
+        Error::internal(format!(
             "{} is not a PKCS#8 PEM key for ES256, ES384, ES512 or EdDSA",
             private_key.display()
         ))
@@ -186,7 +182,10 @@ fn read(private_key: &Path, public_repository: &Path) -> Result<Loaded> {
         if path.as_path() == private_key {
             continue;
         }
-        match std::fs::read_to_string(path).ok().and_then(|pem| VerifyingKey::from_pem(&pem)) {
+        match std::fs::read_to_string(path)
+            .ok()
+            .and_then(|pem| VerifyingKey::from_pem(&pem))
+        {
             Some(key) => verifying.push(key),
             None => {
                 tracing::warn!(file = %path.display(), "ignoring a file of the JWS public key repository that is no public key")
@@ -194,7 +193,7 @@ fn read(private_key: &Path, public_repository: &Path) -> Result<Loaded> {
         }
     }
     if verifying.is_empty() {
-        return Err(Error::internal("no JWS public keys").with_detail(format!(
+        return Err(Error::internal(format!(
             "{} holds no usable public key",
             public_repository.display()
         )));
@@ -210,19 +209,16 @@ fn read(private_key: &Path, public_repository: &Path) -> Result<Loaded> {
 /// followed, as Kubernetes secret volumes need), sorted by name.
 fn fingerprint(private_key: &Path, public_repository: &Path) -> Result<Fingerprint> {
     let mut entries = vec![stat(private_key)?];
-    let listing = std::fs::read_dir(public_repository)
-        .map_err(|e| io_error(public_repository, e))?;
+    let listing =
+        std::fs::read_dir(public_repository).map_err(|e| io_error(public_repository, e))?;
     let mut public = Vec::new();
     for entry in listing {
         let entry = entry.map_err(|e| io_error(public_repository, e))?;
         let path = entry.path();
         match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_file() => public.push((
-                path,
-                meta.ino(),
-                meta.len(),
-                meta.modified().ok(),
-            )),
+            Ok(meta) if meta.is_file() => {
+                public.push((path, meta.ino(), meta.len(), meta.modified().ok()))
+            }
             // Directories, and files that vanished since the listing, are no keys.
             _ => {}
         }
@@ -234,11 +230,16 @@ fn fingerprint(private_key: &Path, public_repository: &Path) -> Result<Fingerpri
 
 fn stat(path: &Path) -> Result<(PathBuf, u64, u64, Option<SystemTime>)> {
     let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
-    Ok((path.to_path_buf(), meta.ino(), meta.len(), meta.modified().ok()))
+    Ok((
+        path.to_path_buf(),
+        meta.ino(),
+        meta.len(),
+        meta.modified().ok(),
+    ))
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> Error {
-    Error::internal("JWS key repository unreadable").with_detail(format!("{}: {e}", path.display()))
+    Error::internal(format!("{}: {e}", path.display()))
 }
 
 /// A start-up refusal: the operator reads the detail.

@@ -75,8 +75,7 @@ fn our_header_and_claims_are_keystones_bytes() {
     let config = repositories(dir.path(), PYTHON_PRIVATE_PEM, &[PYTHON_PUBLIC_PEM], "");
     let jws = formatter(&config);
     let at = DateTime::from_timestamp(1_796_494_573, 0).unwrap();
-    let (ours, issued_at) =
-        encode_at(&jws.keys, Algorithm::ES256, &python_payload(), at).unwrap();
+    let (ours, issued_at) = encode_at(&jws.keys, Algorithm::ES256, &python_payload(), at).unwrap();
     assert_eq!(issued_at, at);
     let signed = |t: &str| t[..t.rfind('.').unwrap()].to_string();
     // ECDSA signatures differ from signing to signing; what is signed does not.
@@ -89,17 +88,59 @@ fn every_kind_of_payload_round_trips_under_every_algorithm() {
     let expires = DateTime::from_timestamp(1_893_553_445, 0).unwrap();
     let audit = vec!["A".repeat(22)];
     let mut kinds = vec![
-        TokenPayload::new("u", vec!["password".into()], Scope::Unscoped, expires, audit.clone()),
-        TokenPayload::new("u", vec!["totp".into()], Scope::Domain("d".into()), expires, audit.clone()),
-        TokenPayload::new("u", vec!["token".into()], Scope::System("all".into()), expires, audit.clone()),
+        TokenPayload::new(
+            "u",
+            vec!["password".into()],
+            Scope::Unscoped,
+            expires,
+            audit.clone(),
+        ),
+        TokenPayload::new(
+            "u",
+            vec!["totp".into()],
+            Scope::Domain("d".into()),
+            expires,
+            audit.clone(),
+        ),
+        TokenPayload::new(
+            "u",
+            vec!["token".into()],
+            Scope::System("all".into()),
+            expires,
+            audit.clone(),
+        ),
     ];
-    let mut oauth1 = TokenPayload::new("u", vec!["oauth1".into()], Scope::Project("p".into()), expires, audit.clone());
+    let mut oauth1 = TokenPayload::new(
+        "u",
+        vec!["oauth1".into()],
+        Scope::Project("p".into()),
+        expires,
+        audit.clone(),
+    );
     oauth1.access_token_id = Some("at".into());
-    let mut app_cred = TokenPayload::new("u", vec!["application_credential".into()], Scope::Project("p".into()), expires, audit.clone());
+    let mut app_cred = TokenPayload::new(
+        "u",
+        vec!["application_credential".into()],
+        Scope::Project("p".into()),
+        expires,
+        audit.clone(),
+    );
     app_cred.app_cred_id = Some("ac".into());
-    let mut mtls = TokenPayload::new("u", vec!["oauth2_credential".into()], Scope::Project("p".into()), expires, audit.clone());
+    let mut mtls = TokenPayload::new(
+        "u",
+        vec!["oauth2_credential".into()],
+        Scope::Project("p".into()),
+        expires,
+        audit.clone(),
+    );
     mtls.thumbprint = Some("thumb=".into());
-    let mut federated = TokenPayload::new("u", vec!["mapped".into()], Scope::Unscoped, expires, audit.clone());
+    let mut federated = TokenPayload::new(
+        "u",
+        vec!["mapped".into()],
+        Scope::Unscoped,
+        expires,
+        audit.clone(),
+    );
     federated.federated = Some(FederatedInfo {
         group_ids: vec!["g1".into(), "g2".into()],
         identity_provider_id: "idp".into(),
@@ -113,12 +154,19 @@ fn every_kind_of_payload_round_trips_under_every_algorithm() {
             dir.path(),
             &private,
             &[&public],
-            &format!("jws_algorithm = {0}\njws_accepted_algorithms = {0}\n", alg.name()),
+            &format!(
+                "jws_algorithm = {0}\njws_accepted_algorithms = {0}\n",
+                alg.name()
+            ),
         );
         let jws = formatter(&config);
         for payload in &kinds {
             let (id, issued_at) = jws.encode(payload).unwrap();
-            assert_eq!(jws.decode(&id).unwrap(), (payload.clone(), issued_at), "{alg:?}");
+            assert_eq!(
+                jws.decode(&id).unwrap(),
+                (payload.clone(), issued_at),
+                "{alg:?}"
+            );
         }
     }
 }
@@ -137,9 +185,16 @@ fn federated_groups_are_signed_as_keystone_holds_them() {
     assert_eq!(
         names,
         [
-            "sub", "iat", "exp", "openstack_methods", "openstack_audit_ids",
-            "openstack_project_id", "openstack_trust_id", "openstack_group_ids",
-            "openstack_idp_id", "openstack_protocol_id"
+            "sub",
+            "iat",
+            "exp",
+            "openstack_methods",
+            "openstack_audit_ids",
+            "openstack_project_id",
+            "openstack_trust_id",
+            "openstack_group_ids",
+            "openstack_idp_id",
+            "openstack_protocol_id"
         ]
     );
 }
@@ -196,7 +251,12 @@ fn tampered_truncated_and_foreign_tokens_are_not_found() {
     let dir = tempfile::tempdir().unwrap();
     let config = repositories(dir.path(), PYTHON_PRIVATE_PEM, &[PYTHON_PUBLIC_PEM], "");
     let jws = formatter(&config);
-    let tampered = format!("{}{}{}", &PYTHON_TOKEN[..50], "0".repeat(32), &PYTHON_TOKEN[82..]);
+    let tampered = format!(
+        "{}{}{}",
+        &PYTHON_TOKEN[..50],
+        "0".repeat(32),
+        &PYTHON_TOKEN[82..]
+    );
     let unsigned = format!("{}.", &PYTHON_TOKEN[..PYTHON_TOKEN.rfind('.').unwrap()]);
     let none_alg = format!(
         "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.",
@@ -221,7 +281,12 @@ fn tampered_truncated_and_foreign_tokens_are_not_found() {
 fn start_up_refuses_missing_keys_as_keystone_does() {
     let dir = tempfile::tempdir().unwrap();
     let config = repositories(dir.path(), PYTHON_PRIVATE_PEM, &[], "");
-    let message = |c: &Config| JwsKeys::open(c, Algorithm::ES256).unwrap_err().detail.unwrap();
+    let message = |c: &Config| {
+        JwsKeys::open(c, Algorithm::ES256)
+            .unwrap_err()
+            .detail
+            .unwrap()
+    };
     assert!(message(&config).ends_with("must contain at least one public key but it is empty. You can generate a key pair using `keystone-manage create_jws_keypair`."));
     std::fs::remove_dir(dir.path().join("public")).unwrap();
     assert!(message(&config).ends_with("public does not exist. Please make sure the directory exists and is readable by the process running keystone."));
@@ -229,8 +294,19 @@ fn start_up_refuses_missing_keys_as_keystone_does() {
     assert!(message(&config).ends_with("private.pem does not exist. You can generate a key pair using `keystone-manage create_jws_keypair`."));
     // A key for another algorithm than jws_algorithm is refused at start, not per issue.
     let other = tempfile::tempdir().unwrap();
-    let config = repositories(other.path(), PYTHON_PRIVATE_PEM, &[PYTHON_PUBLIC_PEM], "jws_algorithm = ES384\n");
-    assert!(JwsFormatter::from_config(&config).unwrap_err().detail.unwrap().contains("jws_algorithm is ES384"));
+    let config = repositories(
+        other.path(),
+        PYTHON_PRIVATE_PEM,
+        &[PYTHON_PUBLIC_PEM],
+        "jws_algorithm = ES384\n",
+    );
+    assert!(
+        JwsFormatter::from_config(&config)
+            .unwrap_err()
+            .detail
+            .unwrap()
+            .contains("jws_algorithm is ES384")
+    );
 }
 
 #[test]
@@ -240,19 +316,47 @@ fn create_keypair_writes_keystones_files_and_refuses_to_overwrite() {
     create_keypair(dir.path(), Algorithm::ES256, false).unwrap();
     let private = std::fs::read_to_string(dir.path().join("private.pem")).unwrap();
     let public = std::fs::read_to_string(dir.path().join("public.pem")).unwrap();
-    assert_eq!(super::keys::SigningKey::from_pem(&private).unwrap().algorithm(), Algorithm::ES256);
+    assert_eq!(
+        super::keys::SigningKey::from_pem(&private)
+            .unwrap()
+            .algorithm(),
+        Algorithm::ES256
+    );
     assert!(super::keys::VerifyingKey::from_pem(&public).is_some());
-    let mode = |f: &str| std::fs::metadata(dir.path().join(f)).unwrap().permissions().mode() & 0o777;
+    let mode = |f: &str| {
+        std::fs::metadata(dir.path().join(f))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
     assert_eq!(mode("private.pem"), 0o600);
     let e = create_keypair(dir.path(), Algorithm::ES256, false).unwrap_err();
-    assert_eq!(e, format!("Private key {} already exists", dir.path().join("private.pem").display()));
+    assert_eq!(
+        e,
+        format!(
+            "Private key {} already exists",
+            dir.path().join("private.pem").display()
+        )
+    );
     std::fs::remove_file(dir.path().join("private.pem")).unwrap();
     let e = create_keypair(dir.path(), Algorithm::ES256, false).unwrap_err();
-    assert_eq!(e, format!("Public key {} already exists", dir.path().join("public.pem").display()));
+    assert_eq!(
+        e,
+        format!(
+            "Public key {} already exists",
+            dir.path().join("public.pem").display()
+        )
+    );
     create_keypair(dir.path(), Algorithm::EdDSA, true).unwrap();
     let public_after = std::fs::read_to_string(dir.path().join("public.pem")).unwrap();
     assert_ne!(public, public_after);
-    assert_eq!(super::keys::VerifyingKey::from_pem(&public_after).unwrap().algorithm(), Algorithm::EdDSA);
+    assert_eq!(
+        super::keys::VerifyingKey::from_pem(&public_after)
+            .unwrap()
+            .algorithm(),
+        Algorithm::EdDSA
+    );
 }
 
 #[test]
@@ -262,5 +366,8 @@ fn encode_and_decode_are_the_formatters() {
     let config = repositories(dir.path(), PYTHON_PRIVATE_PEM, &[PYTHON_PUBLIC_PEM], "");
     let jws = formatter(&config);
     let (id, _) = encode(&jws.keys, Algorithm::ES256, &python_payload()).unwrap();
-    assert_eq!(decode(&jws.keys, &[Algorithm::ES256], &id).unwrap().0, python_payload());
+    assert_eq!(
+        decode(&jws.keys, &[Algorithm::ES256], &id).unwrap().0,
+        python_payload()
+    );
 }

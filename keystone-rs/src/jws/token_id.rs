@@ -32,24 +32,40 @@ pub fn claims(payload: &TokenPayload, issued_at: DateTime<Utc>) -> Map<String, V
     };
     optional("openstack_system", payload.system().map(|s| json!(s)));
     optional("openstack_domain_id", payload.domain_id().map(|s| json!(s)));
-    optional("openstack_project_id", payload.project_id().map(|s| json!(s)));
-    optional("openstack_trust_id", payload.trust_id.as_ref().map(|s| json!(s)));
+    optional(
+        "openstack_project_id",
+        payload.project_id().map(|s| json!(s)),
+    );
+    optional(
+        "openstack_trust_id",
+        payload.trust_id.as_ref().map(|s| json!(s)),
+    );
     let federated = payload.federated.as_ref();
     // Keystone's token model holds the groups as `{"id": …}` objects and signs them so.
     optional(
         "openstack_group_ids",
-        federated.map(|f| {
-            Value::Array(f.group_ids.iter().map(|id| json!({ "id": id })).collect())
-        }),
+        federated.map(|f| Value::Array(f.group_ids.iter().map(|id| json!({ "id": id })).collect())),
     );
-    optional("openstack_idp_id", federated.map(|f| json!(f.identity_provider_id)));
-    optional("openstack_protocol_id", federated.map(|f| json!(f.protocol_id)));
+    optional(
+        "openstack_idp_id",
+        federated.map(|f| json!(f.identity_provider_id)),
+    );
+    optional(
+        "openstack_protocol_id",
+        federated.map(|f| json!(f.protocol_id)),
+    );
     optional(
         "openstack_access_token_id",
         payload.access_token_id.as_ref().map(|s| json!(s)),
     );
-    optional("openstack_app_cred_id", payload.app_cred_id.as_ref().map(|s| json!(s)));
-    optional("openstack_thumbprint", payload.thumbprint.as_ref().map(|s| json!(s)));
+    optional(
+        "openstack_app_cred_id",
+        payload.app_cred_id.as_ref().map(|s| json!(s)),
+    );
+    optional(
+        "openstack_thumbprint",
+        payload.thumbprint.as_ref().map(|s| json!(s)),
+    );
     c
 }
 
@@ -76,13 +92,11 @@ pub fn encode_at(
     // A private.pem swapped for a key of another kind after start-up: Keystone's PyJWT
     // fails the same way (the issue 500s), and the operator reads why.
     if loaded.signing.algorithm() != algorithm {
-        return Err(Error::internal("JWS private key does not fit jws_algorithm").with_detail(
-            format!(
-                "private.pem holds a {} key but [jwt_tokens] jws_algorithm is {}",
-                loaded.signing.algorithm().name(),
-                algorithm.name()
-            ),
-        ));
+        return Err(Error::internal(format!(
+            "private.pem holds a {} key but [jwt_tokens] jws_algorithm is {}",
+            loaded.signing.algorithm().name(),
+            algorithm.name()
+        )));
     }
     let header = json!({ "alg": algorithm.name(), "typ": "JWT" });
     let signing_input = format!(
@@ -144,7 +158,8 @@ pub fn decode(
         return Err(refused().with_detail("no public key verifies the JWS"));
     }
     let claims: Map<String, Value> = decode_json(body).ok_or_else(refused)?;
-    payload_from(&claims).ok_or_else(|| refused().with_detail("JWS claims are not a Keystone token's"))
+    payload_from(&claims)
+        .ok_or_else(|| refused().with_detail("JWS claims are not a Keystone token's"))
 }
 
 fn header_and_body_len(token_id: &str) -> usize {

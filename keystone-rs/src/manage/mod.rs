@@ -63,8 +63,8 @@ pub fn fernet_rotate(config: &Config) -> anyhow::Result<()> {
 /// `keystone-manage create_jws_keypair [--force]`: `private.pem` and `public.pem` for
 /// `[jwt_tokens] jws_algorithm`, in the current directory, as Keystone writes them.
 pub fn create_jws_keypair(config: &Config, force: bool) -> anyhow::Result<()> {
-    let algorithm =
-        crate::jws::Algorithm::from_config(&config.jwt_tokens.jws_algorithm).map_err(for_operator)?;
+    let algorithm = crate::jws::Algorithm::from_config(&config.jwt_tokens.jws_algorithm)
+        .map_err(for_operator)?;
     crate::jws::create_keypair(&std::env::current_dir()?, algorithm, force)
         .map_err(anyhow::Error::msg)
 }

@@ -19,7 +19,10 @@ pub struct TokenFormatter {
 pub enum TokenFormat {
     /// The key ring and the payload codec (which needs the configured auth methods and
     /// default domain to be byte-compatible).
-    Fernet { keys: KeyRing, codec: PayloadCodec },
+    Fernet {
+        keys: KeyRing,
+        codec: PayloadCodec,
+    },
     Jws(JwsFormatter),
 }
 
@@ -41,7 +44,9 @@ impl TokenFormatter {
     /// Mint the token id of `payload`, with its `issued_at`.
     pub fn encode(&self, payload: &TokenPayload) -> Result<EncodedToken> {
         match &self.format {
-            TokenFormat::Fernet { keys, codec } => crate::fernet::encode_token(keys, codec, payload),
+            TokenFormat::Fernet { keys, codec } => {
+                crate::fernet::encode_token(keys, codec, payload)
+            }
             TokenFormat::Jws(jws) => {
                 let (id, issued_at) = jws.encode(payload)?;
                 Ok(EncodedToken { id, issued_at })
