@@ -53,6 +53,7 @@ ROOMS = [
     "catalog",
     "revoke",
     "discovery",
+    "jws",  # the JWS token format: key pairs, signed claims (the payload model is fernet's)
     "fernet",  # the token format: keys, envelope, payloads
     "policy",
     "observability",  # process-wide metrics

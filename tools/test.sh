@@ -63,6 +63,14 @@ cargo build --locked $FEATURES --bins --tests
 log "unit and black-box tests (SQLite)"
 cargo test --locked $FEATURES -- --test-threads 2
 
+# The token conformance a second time on the other token format: the token, auth,
+# revocation and delegation tests with `[token] provider = jws` (a few minutes, SQLite only).
+JWS_TESTS="tokens:: revocation:: auth_routes:: trust:: application_credentials:: oauth1:: oauth2:: mtls::"
+log "token tests with [token] provider = jws (SQLite)"
+# shellcheck disable=SC2086 # the filters are separate words
+KEYSTONE_TEST_TOKEN_PROVIDER=jws \
+  cargo test --locked $FEATURES --test api -- --test-threads 2 $JWS_TESTS
+
 log "black-box tests (PostgreSQL)"
 KEYSTONE_TEST_DATABASE=postgresql://postgres@127.0.0.1:5432/test \
   cargo test --locked $FEATURES --test api -- --test-threads 2
@@ -74,6 +82,9 @@ KEYSTONE_TEST_DATABASE=mysql://root@127.0.0.1:3306/test \
 if [[ ${SKIP_INTEROP:-0} != 1 ]]; then
   log "client interop"
   KEYSTONE_RS_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/keystone-rs" tests/interop/run.sh
+  log "keystonemiddleware interop on JWS tokens"
+  INTEROP_TOKEN_PROVIDER=jws KEYSTONE_RS_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/keystone-rs" \
+    tests/interop/run.sh -k "auth_token_middleware"
 fi
 
 # API fuzzing against api-ref/openapi.yaml (a bounded run: about 7,000 requests, 75 s; the README's

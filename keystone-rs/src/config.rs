@@ -16,6 +16,7 @@ pub struct Config {
     pub fernet_receipts: FernetTokensSection,
     pub receipt: ReceiptSection,
     pub totp: TotpSection,
+    pub jwt_tokens: JwtTokensSection,
     pub credential: CredentialSection,
     pub identity: IdentitySection,
     pub auth: AuthSection,
@@ -60,6 +61,29 @@ pub struct TokenSection {
     pub allow_rescope_scoped_token: bool,
     pub cache_on_issue: bool,
     pub revoke_by_id: bool,
+    /// `fernet` (Keystone's default) or `jws`.
+    pub provider: TokenProvider,
+}
+
+/// `[token] provider`: the token format this deployment issues and validates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenProvider {
+    Fernet,
+    Jws,
+}
+
+/// Keystone's `SUPPORTED_JWS_ALGORITHMS` (keystone/conf/jwt_tokens.py).
+pub const SUPPORTED_JWS_ALGORITHMS: [&str; 4] = ["ES256", "ES384", "ES512", "EdDSA"];
+
+/// `[jwt_tokens]`: the JWS provider's key repositories and algorithms.
+#[derive(Debug, Clone)]
+pub struct JwtTokensSection {
+    /// One of [`SUPPORTED_JWS_ALGORITHMS`].
+    pub jws_algorithm: String,
+    /// Each one of [`SUPPORTED_JWS_ALGORITHMS`].
+    pub jws_accepted_algorithms: Vec<String>,
+    pub jws_private_key_repository: PathBuf,
+    pub jws_public_key_repository: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -392,6 +416,30 @@ impl Config {
                 )?,
                 cache_on_issue: r.boolean("token", "cache_on_issue", true)?,
                 revoke_by_id: r.boolean("token", "revoke_by_id", true)?,
+                provider: match r
+                    .choice("token", "provider", &["fernet", "jws"], "fernet")?
+                    .as_str()
+                {
+                    "jws" => TokenProvider::Jws,
+                    _ => TokenProvider::Fernet,
+                },
+            },
+            jwt_tokens: JwtTokensSection {
+                jws_algorithm: r.choice(
+                    "jwt_tokens",
+                    "jws_algorithm",
+                    &SUPPORTED_JWS_ALGORITHMS,
+                    "ES256",
+                )?,
+                jws_accepted_algorithms: r.jws_accepted_algorithms()?,
+                jws_private_key_repository: r
+                    .string("jwt_tokens", "jws_private_key_repository")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| "/etc/keystone/jws-keys/private".into()),
+                jws_public_key_repository: r
+                    .string("jwt_tokens", "jws_public_key_repository")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| "/etc/keystone/jws-keys/public".into()),
             },
             fernet_tokens: FernetTokensSection {
                 key_repository: r
@@ -678,6 +726,11 @@ const KNOWN: &[(&str, &str)] = &[
     ("token", "allow_rescope_scoped_token"),
     ("token", "cache_on_issue"),
     ("token", "revoke_by_id"),
+    ("token", "provider"),
+    ("jwt_tokens", "jws_algorithm"),
+    ("jwt_tokens", "jws_accepted_algorithms"),
+    ("jwt_tokens", "jws_private_key_repository"),
+    ("jwt_tokens", "jws_public_key_repository"),
     ("fernet_tokens", "key_repository"),
     ("fernet_tokens", "max_active_keys"),
     ("fernet_receipts", "key_repository"),
@@ -835,6 +888,27 @@ impl Reader<'_> {
                 format!("'{v}' is not one of {}", allowed.join(", ")),
             )),
         }
+    }
+
+    /// `[jwt_tokens] jws_accepted_algorithms` (default `ES256`). Keystone takes any names
+    /// and PyJWT never matches the unknown ones; here they stop start-up, naming the option.
+    fn jws_accepted_algorithms(&self) -> Result<Vec<String>, ConfigError> {
+        let names = self
+            .list("jwt_tokens", "jws_accepted_algorithms")
+            .unwrap_or_else(|| vec!["ES256".into()]);
+        for name in &names {
+            if !SUPPORTED_JWS_ALGORITHMS.contains(&name.as_str()) {
+                return Err(self.fail(
+                    "jwt_tokens",
+                    "jws_accepted_algorithms",
+                    format!(
+                        "'{name}' is not one of {}",
+                        SUPPORTED_JWS_ALGORITHMS.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(names)
     }
 }
 

@@ -13,6 +13,7 @@ pub mod error;
 pub mod fernet;
 pub mod identity;
 pub mod json;
+pub mod jws;
 pub mod limit;
 pub mod server;
 pub mod state;

@@ -214,6 +214,10 @@ enum Manage {
     /// Rotate the auth receipt keys.
     #[command(name = "receipt_rotate")]
     ReceiptRotate(OwnerArgs),
+    /// Create a JWS key pair (private.pem, public.pem) in the current directory, for
+    /// `[jwt_tokens] jws_algorithm`.
+    #[command(name = "create_jws_keypair")]
+    CreateJwsKeypair(JwsKeypairArgs),
     /// Create the credential encryption key repository.
     #[command(name = "credential_setup")]
     CredentialSetup(OwnerArgs),
@@ -302,6 +306,16 @@ struct OwnerArgs {
     keystone_user: Option<String>,
     #[arg(long = "keystone-group")]
     keystone_group: Option<String>,
+}
+
+/// keystone-manage create_jws_keypair's flags.
+#[derive(Args)]
+struct JwsKeypairArgs {
+    #[command(flatten)]
+    _owner: OwnerArgs,
+    /// Forcibly overwrite keys if they already exist.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -563,6 +577,7 @@ fn run(cli: Cli, as_keystone_manage: bool) -> anyhow::Result<()> {
                     manage::trust::trust_flush(&config, what, a.date.as_deref())?;
                     Ok(())
                 }
+                Manage::CreateJwsKeypair(a) => manage::create_jws_keypair(&config, a.force),
                 Manage::CredentialSetup(_) => manage::credential_setup(&config),
                 Manage::CredentialRotate(_) => manage::credential_rotate(&config),
                 Manage::CredentialMigrate(_) => manage::credential_migrate(&config),

@@ -32,7 +32,10 @@ impl AppState {
     /// Open the database pool, the key repository and the policy from a configuration.
     pub fn open(config: Config) -> anyhow::Result<AppState> {
         let db = Db::open(&config.database.connection, config.database.max_pool_size)?;
-        let mut tokens = TokenFormatter::from_config(&config)?;
+        // The operator starting the server reads why the keys are unusable (the detail a
+        // client is never shown).
+        let mut tokens = TokenFormatter::from_config(&config)
+            .map_err(|e| anyhow::anyhow!(e.detail.unwrap_or(e.message)))?;
         tokens.cache = ValidationCache::new(config.validation_cache.clone(), db.epoch().clone());
         let receipts = Arc::new(ReceiptProvider::from_config(&config)?);
         let policy = Enforcer::from_config(&config)?;

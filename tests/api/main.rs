@@ -16,6 +16,7 @@ mod endpoint_policy;
 mod errors;
 mod federation;
 mod identity;
+mod jws;
 mod limits;
 mod mfa;
 mod mtls;

@@ -79,6 +79,42 @@ pub fn test_database_server() -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
+/// `KEYSTONE_TEST_TOKEN_PROVIDER=jws`: every test server issues and validates JWS tokens
+/// (`[token] provider = jws`) — the token conformance run a second time on the other
+/// format.
+pub fn jws_provider() -> bool {
+    std::env::var("KEYSTONE_TEST_TOKEN_PROVIDER").is_ok_and(|p| p == "jws")
+}
+
+/// Keystone's 404 message for a token no key opens: Fernet's, or the JWS provider's
+/// `TokenNotFound`, which quotes the token.
+pub fn unrecognised_token_message(token: &str) -> String {
+    if jws_provider() {
+        format!("Could not find token: {token}.")
+    } else {
+        "Could not recognize Fernet token".to_string()
+    }
+}
+
+/// Under [`jws_provider`], a fresh key pair in `dir` and the configuration naming it.
+fn token_provider_conf(dir: &std::path::Path) -> String {
+    if !jws_provider() {
+        return String::new();
+    }
+    let (private, public) = (dir.join("jws-keys/private"), dir.join("jws-keys/public"));
+    std::fs::create_dir_all(&private).expect("jws private key repository");
+    std::fs::create_dir_all(&public).expect("jws public key repository");
+    keystone_rs::jws::create_keypair(&private, keystone_rs::jws::Algorithm::ES256, false)
+        .expect("create_jws_keypair");
+    std::fs::rename(private.join("public.pem"), public.join("public.pem"))
+        .expect("public key into its repository");
+    format!(
+        "[token]\nprovider = jws\n[jwt_tokens]\njws_private_key_repository = {}\njws_public_key_repository = {}\n",
+        private.display(),
+        public.display()
+    )
+}
+
 /// A fresh database on `server_url`, or a SQLite file in `dir`.
 fn database_url(dir: &std::path::Path, server_url: Option<&str>) -> String {
     let Some(server_url) = server_url else {
@@ -141,8 +177,10 @@ impl TestServer {
                 dir.path().join("credential-keys").display()
             )
         };
+        // Before the test's own text, which may set `[token]` options of its own.
+        let provider_conf = token_provider_conf(dir.path());
         let conf = format!(
-            "[database]\nconnection = {url}\nmax_pool_size = 4\n[fernet_tokens]\nkey_repository = {}\n[identity]\npassword_hash_rounds = 4\n{credential_conf}{cache_conf}{extra_conf}\n",
+            "[database]\nconnection = {url}\nmax_pool_size = 4\n[fernet_tokens]\nkey_repository = {}\n[identity]\npassword_hash_rounds = 4\n{credential_conf}{cache_conf}{provider_conf}{extra_conf}\n",
             dir.path().join("fernet-keys").display()
         );
         let config = Config::parse(&conf, None).expect("config");

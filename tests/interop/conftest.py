@@ -6,7 +6,8 @@ KEYSTONE_URL=http://host:port   use a server that is already running (bootstrapp
 otherwise                       start keystone-rs (KEYSTONE_RS_BIN, default
                                 target/debug/keystone-rs) on a fresh SQLite database in a temp
                                 dir, or on a scratch database on the server that
-                                KEYSTONE_TEST_DATABASE_URL names (PostgreSQL/MariaDB).
+                                KEYSTONE_TEST_DATABASE_URL names (PostgreSQL/MariaDB);
+                                with INTEROP_TOKEN_PROVIDER=jws it issues JWS tokens.
 """
 
 from __future__ import annotations
@@ -58,9 +59,12 @@ def keystone(tmp_path_factory) -> Target:
     db = servers.ScratchDatabase.from_env()
     if db:
         db.create()
-    server = servers.KeystoneRs(servers.keystone_rs_binary(),
-                                tmp_path_factory.mktemp("keystone-rs"),
-                                connection=db.url if db else None)
+    workdir = tmp_path_factory.mktemp("keystone-rs")
+    # INTEROP_TOKEN_PROVIDER=jws: the same tests on JWS tokens ([token] provider = jws).
+    extra_conf = (servers.jws_deployment(workdir)
+                  if os.environ.get("INTEROP_TOKEN_PROVIDER") == "jws" else "")
+    server = servers.KeystoneRs(servers.keystone_rs_binary(), workdir,
+                                connection=db.url if db else None, extra_conf=extra_conf)
     try:
         server.prepare()
         server.start()

@@ -141,6 +141,37 @@ enforce_new_defaults = true
 """
 
 
+def jws_conf(private: Path, public: Path, algorithm: str = "ES256") -> str:
+    """keystone.conf text for `[token] provider = jws` with these key repositories."""
+    return (f"[token]\nprovider = jws\n[jwt_tokens]\njws_algorithm = {algorithm}\n"
+            f"jws_accepted_algorithms = {algorithm}\n"
+            f"jws_private_key_repository = {private}\njws_public_key_repository = {public}\n")
+
+
+def rs_create_jws_keypair(workdir: Path, algorithm: str = "ES256",
+                          *extra: str) -> subprocess.CompletedProcess:
+    """`keystone-rs manage create_jws_keypair` in `workdir` (it writes private.pem and
+    public.pem to the current directory, as keystone-manage does)."""
+    conf = workdir / "keypair.conf"
+    conf.write_text(f"[jwt_tokens]\njws_algorithm = {algorithm}\n")
+    return subprocess.run([str(keystone_rs_binary()), "manage", "--config-file", str(conf),
+                           "create_jws_keypair", *extra], cwd=workdir, capture_output=True,
+                          text=True, timeout=60)
+
+
+def jws_deployment(workdir: Path) -> str:
+    """A JWS key pair in `workdir`/jws-keys/{private,public} and the keystone.conf text
+    naming it (INTEROP_TOKEN_PROVIDER=jws runs the interop tests on JWS tokens)."""
+    private, public = workdir / "jws-keys" / "private", workdir / "jws-keys" / "public"
+    private.mkdir(parents=True)
+    public.mkdir(parents=True)
+    made = rs_create_jws_keypair(private)
+    if made.returncode != 0:
+        raise RuntimeError(f"create_jws_keypair failed: {made.stderr}")
+    (private / "public.pem").rename(public / "public.pem")
+    return jws_conf(private, public)
+
+
 def bootstrap_args(base_url: str) -> list[str]:
     """keystone-manage bootstrap's flags, identical for both implementations."""
     endpoint = f"{base_url}/v3"

@@ -104,6 +104,15 @@ pub fn receipt_rotate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `keystone-manage create_jws_keypair [--force]`: `private.pem` and `public.pem` for
+/// `[jwt_tokens] jws_algorithm`, in the current directory, as Keystone writes them.
+pub fn create_jws_keypair(config: &Config, force: bool) -> anyhow::Result<()> {
+    let algorithm = crate::jws::Algorithm::from_config(&config.jwt_tokens.jws_algorithm)
+        .map_err(for_operator)?;
+    crate::jws::create_keypair(&std::env::current_dir()?, algorithm, force)
+        .map_err(anyhow::Error::msg)
+}
+
 /// The credential key repository, required to exist and be writable (keystone-manage's
 /// `validate_key_repository(requires_write=True)`), with a message saying what to run.
 fn usable_credential_repository(config: &Config) -> anyhow::Result<CredentialKeys> {

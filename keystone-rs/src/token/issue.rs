@@ -1,4 +1,5 @@
-//! Minting: from an authenticated user and a resolved scope to a Fernet token.
+//! Minting: from an authenticated user and a resolved scope to a token of the configured
+//! format.
 
 use super::formatter::TokenFormatter;
 use super::model::{Derived, ResolvedScope, Token, new_audit_id};
@@ -8,7 +9,7 @@ use crate::application_credential::model::ApplicationCredential;
 use crate::config::Config;
 use crate::db::{AnyConnection, MaybeConn};
 use crate::error::{Error, Result};
-use crate::fernet::{Scope, TokenPayload, encode_token};
+use crate::fernet::{Scope, TokenPayload};
 use crate::identity::model::User;
 use chrono::{DateTime, Duration, Utc};
 
@@ -33,7 +34,7 @@ pub struct IssueRequest {
     pub trust_id: Option<String>,
 }
 
-/// Mint a token: roles must exist for a scoped token (else 401), then encrypt.
+/// Mint a token: roles must exist for a scoped token (else 401), then encrypt or sign.
 pub fn issue(
     conn: &mut AnyConnection,
     tokens: &TokenFormatter,
@@ -100,7 +101,7 @@ pub fn issue(
     payload.app_cred_id = req.application_credential.as_ref().map(|ac| ac.id.clone());
     payload.access_token_id = req.access_token_id;
     payload.thumbprint = req.thumbprint;
-    let encoded = encode_token(&tokens.keys, &tokens.codec, &payload)?;
+    let encoded = tokens.encode(&payload)?;
     crate::observability::metrics::token_issued(match &req.scope {
         ResolvedScope::Unscoped => "unscoped",
         ResolvedScope::Project { .. } => "project",

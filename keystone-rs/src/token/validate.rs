@@ -10,7 +10,7 @@ use crate::assignment::model::Role;
 use crate::config::Config;
 use crate::db::{AnyConnection, Db, MaybeConn};
 use crate::error::{Error, Result};
-use crate::fernet::{Scope, TokenPayload, decode_token};
+use crate::fernet::{Scope, TokenPayload};
 use crate::identity::model::User;
 use crate::identity::{inactivity, store as identity_store};
 use crate::resource::model::Project;
@@ -194,9 +194,7 @@ fn load_token(
         allow_expired,
         access_rules_version,
     } = *check;
-    let decoded = decode_token(&tokens.keys, &tokens.codec, token_id)?;
-    let payload = decoded.payload;
-    let issued_at = decoded.issued_at;
+    let (payload, issued_at) = tokens.decode(token_id)?;
     // Federated tokens need the federation subsystem's checks, which keystone-rs does not
     // serve yet: refuse them clearly rather than validate them without those checks.
     if payload.federated.is_some() {

@@ -44,6 +44,10 @@ fn assert_valid_everywhere(nodes: &[&TestServer], callers: &[&str], tokens: &[(&
 
 #[test]
 fn a_key_rotation_while_two_nodes_serve_loses_no_valid_token() {
+    // Fernet key rotation; the JWS roll-over across two nodes is jws.rs's.
+    if crate::support::jws_provider() {
+        return;
+    }
     let a = TestServer::start();
     let b = a.second_node();
     let nodes = [&a, &b];

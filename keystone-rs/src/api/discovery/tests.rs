@@ -48,9 +48,13 @@ fn exchange(name: &str) -> Exchange {
 fn state(config: Config) -> web::Data<AppState> {
     // Discovery touches neither keys nor policy, but the state carries them.
     let tokens = crate::token::formatter::TokenFormatter {
-        keys: crate::fernet::KeyRing::from_keys(&["MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="])
+        format: crate::token::formatter::TokenFormat::Fernet {
+            keys: crate::fernet::KeyRing::from_keys(&[
+                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            ])
             .unwrap(),
-        codec: crate::fernet::PayloadCodec::from_config(&config),
+            codec: crate::fernet::PayloadCodec::from_config(&config),
+        },
         cache: crate::token::cache::ValidationCache::disabled(),
     };
     let policy = crate::policy::Enforcer::from_config(&config).unwrap();
