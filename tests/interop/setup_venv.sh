@@ -8,7 +8,10 @@
 #                 ${INTEROP_PEER_VENV} if set; else /opt/peer/venv when it already holds
 #                 keystone-manage (reused, never modified); else <repo>/target/peer-venv.
 #                 Not built when INTEROP_SKIP_MIXED=1.
-# Prints `INTEROP_VENV=...` and `INTEROP_PEER_VENV=...` as its last lines.
+#   s3 venv       ${INTEROP_S3_VENV:-<repo>/target/s3-venv}: Swift's s3api/s3token filters for
+#                 test_s3token.py (swift --no-deps and only what those filters import).
+# Prints `INTEROP_VENV=...`, `INTEROP_PEER_VENV=...` and `INTEROP_S3_VENV=...` as its last
+# lines.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -36,6 +39,8 @@ ensure_venv() {
 }
 
 ensure_venv "$VENV" "$HERE/requirements.txt" "$HERE/requirements-nodeps.txt"
+S3_VENV=${INTEROP_S3_VENV:-$REPO/target/s3-venv}
+ensure_venv "$S3_VENV" "$HERE/s3-requirements.txt" "$HERE/s3-requirements-nodeps.txt"
 
 PEER_VENV=
 if [[ ${INTEROP_SKIP_MIXED:-0} != 1 ]]; then
@@ -54,3 +59,4 @@ fi
 
 echo "INTEROP_VENV=$VENV"
 echo "INTEROP_PEER_VENV=$PEER_VENV"
+echo "INTEROP_S3_VENV=$S3_VENV"
