@@ -219,7 +219,7 @@ mod tests {
         );
         assert_eq!(
             api_text(&IDP_UPDATE, &json!({"identity_provider": {}})),
-            "Invalid input for field/attribute identity_provider. Value: {}. {} does not have enough properties"
+            "Invalid input for field/attribute identity_provider. Value: {}. {} should be non-empty"
         );
         assert_eq!(
             api_text(&SP_CREATE, &json!({"service_provider": {"auth_url": "x"}})),
