@@ -267,7 +267,10 @@ fn idp_response(
     idp: &IdentityProvider,
 ) -> HttpResponse {
     let base = base_url(req, &state.config);
-    json_response(status, &json!({"identity_provider": idp.to_json(&base)}))
+    json_response(
+        status,
+        &json!({"identity_provider": idp.to_json(&base, false)}),
+    )
 }
 
 async fn list_idps(state: State, req: HttpRequest) -> Result<HttpResponse> {
@@ -279,7 +282,7 @@ async fn list_idps(state: State, req: HttpRequest) -> Result<HttpResponse> {
         |conn, base| {
             Ok(provider_store::list_idps(conn)?
                 .iter()
-                .map(|i| i.to_json(base))
+                .map(|i| i.to_json(base, true))
                 .collect())
         },
     )

@@ -24,9 +24,10 @@ pub struct IdentityProvider {
 }
 
 impl IdentityProvider {
-    /// Keystone's member body: the model's attributes in its order, then `links` with
-    /// `self` and `protocols`.
-    pub fn to_json(&self, base_url: &str) -> Value {
+    /// Keystone's body: the model's attributes in its order, then `links` with `self`,
+    /// and `protocols` in a list (Keystone adds that link in its list resource only; the
+    /// member routes answer `self` alone).
+    pub fn to_json(&self, base_url: &str, in_list: bool) -> Value {
         let this = format!("{base_url}/v3/OS-FEDERATION/identity_providers/{}", self.id);
         let mut m = Map::new();
         m.insert("id".into(), self.id.clone().into());
@@ -35,10 +36,12 @@ impl IdentityProvider {
         m.insert("description".into(), self.description.clone().into());
         m.insert("remote_ids".into(), self.remote_ids.clone().into());
         m.insert("authorization_ttl".into(), self.authorization_ttl.into());
-        m.insert(
-            "links".into(),
-            json!({"self": this, "protocols": format!("{this}/protocols")}),
-        );
+        let links = if in_list {
+            json!({"self": this, "protocols": format!("{this}/protocols")})
+        } else {
+            json!({"self": this})
+        };
+        m.insert("links".into(), links);
         Value::Object(m)
     }
 }
