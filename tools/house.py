@@ -95,7 +95,7 @@ OWNERS = {
     "oauth1": ["consumer", "request_token", "access_token"],
     "trust": ["trust", "trust_role"],
     "oauth2": ["ksrs_oauth2_client", "ksrs_oauth2_certificate"],
-    "federation": ["mapping"],
+    "federation": ["mapping", "identity_provider", "idp_remote_ids", "federation_protocol", "service_provider"],
     "limit": ["limit", "registered_limit"],
     "domain_config": ["whitelisted_config", "sensitive_config", "config_register"],
     "db": ["ksrs_generation", "ksrs_replay", "migrate_version", "__diesel_schema_migrations"],

@@ -12,6 +12,7 @@ use crate::db::AnyConnection;
 use crate::domain_config;
 use crate::endpoint_policy::{self, store as endpoint_policy_store};
 use crate::error::Result;
+use crate::federation::provider_store as federation_store;
 use crate::identity::{self, store as identity_store};
 use crate::limit::store as limit_store;
 use crate::oauth1;
@@ -105,6 +106,10 @@ fn run(conn: &mut AnyConnection, s: &Settings, plan: Deletion) -> Result<()> {
             for user_id in identity_store::user_ids_in_domain(conn, &domain.id)? {
                 delete_user(conn, s.revocation_retention_secs, &user_id)?;
             }
+            // Keystone's `_cleanup_identity_provider` on DOMAIN_DELETED.
+            for idp_id in federation_store::idp_ids_in_domain(conn, &domain.id)? {
+                delete_identity_provider(conn, s.revocation_retention_secs, &idp_id)?;
+            }
             delete_leaf(conn, s, &domain)?;
             domain_config::delete_for_domain(conn, &domain.id)?;
             assignment_store::delete_grants_on(conn, &Target::Domain(domain.id.clone()))
@@ -159,4 +164,48 @@ pub fn delete_region(conn: &mut AnyConnection, id: &str) -> Result<()> {
 pub fn delete_policy(conn: &mut AnyConnection, id: &str) -> Result<()> {
     endpoint_policy::delete_policy(conn, id)?;
     endpoint_policy_store::delete_for_policy(conn, id)
+}
+
+// ---- federation -------------------------------------------------------------------------
+
+/// `DELETE /v3/OS-FEDERATION/identity_providers/{idp_id}` (and each IdP of a deleted
+/// domain): its federated users' `federated_user` rows and expiring group memberships,
+/// then its protocols, remote ids and the IdP. Users left with no name source are deleted
+/// as Keystone's `_delete_orphaned_users` does, here through [`delete_user`], so their
+/// tokens are revoked and their grants and credentials go too. `false` when there is no
+/// such IdP.
+pub fn delete_identity_provider(
+    conn: &mut AnyConnection,
+    retention_secs: i64,
+    idp_id: &str,
+) -> Result<bool> {
+    if federation_store::get_idp(conn, idp_id)?.is_none() {
+        return Ok(false);
+    }
+    let orphans = identity_store::forget_federated_identities(conn, idp_id, None)?;
+    federation_store::delete_idp(conn, idp_id)?;
+    for user_id in orphans {
+        delete_user(conn, retention_secs, &user_id)?;
+    }
+    Ok(true)
+}
+
+/// `DELETE …/identity_providers/{idp_id}/protocols/{protocol_id}`: the protocol, the
+/// `federated_user` rows naming it and the users that leaves nameless. `false` when there
+/// is no such protocol.
+pub fn delete_protocol(
+    conn: &mut AnyConnection,
+    retention_secs: i64,
+    idp_id: &str,
+    protocol_id: &str,
+) -> Result<bool> {
+    if federation_store::get_protocol(conn, idp_id, protocol_id)?.is_none() {
+        return Ok(false);
+    }
+    let orphans = identity_store::forget_federated_identities(conn, idp_id, Some(protocol_id))?;
+    federation_store::delete_protocol(conn, idp_id, protocol_id)?;
+    for user_id in orphans {
+        delete_user(conn, retention_secs, &user_id)?;
+    }
+    Ok(true)
 }

@@ -1,8 +1,12 @@
-//! OS-FEDERATION attribute mappings: stored rules that turn a set of remote attributes
-//! into local identity values. keystone-rs serves the mapping resource and the rule engine
-//! (rules.rs) for OAuth2 `tls_client_auth`, which runs a mapping on the client
-//! certificate's names (oauth2.md A3); identity providers and protocols are not served.
+//! OS-FEDERATION: attribute mappings (stored rules that turn a set of remote attributes
+//! into local identity values, with the rule engine in rules.rs that OAuth2
+//! `tls_client_auth` runs on the client certificate's names, oauth2.md A3), and the
+//! resources identity providers (with remote ids), their protocols and service providers
+//! (providers.rs). Federated login itself is not served yet.
 
+pub mod provider_schema;
+pub mod provider_store;
+pub mod providers;
 pub mod rules;
 pub mod schema;
 pub mod store;

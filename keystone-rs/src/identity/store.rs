@@ -842,3 +842,56 @@ pub fn list(
     let rows: Vec<UserRow> = query.limit(limit).load(conn)?;
     build_many(conn, rows)
 }
+
+/// Keystone's cleanup after an identity provider or one of its protocols is deleted: the
+/// `federated_user` rows naming it (all of the IdP's when `protocol_id` is `None`) go, and
+/// with the whole IdP its expiring group memberships. Returns the users that had such a
+/// row and now have no name source left (no local, non-local or federated row): Keystone
+/// deletes those users; the caller decides how (cascade.rs).
+pub fn forget_federated_identities(
+    conn: &mut AnyConnection,
+    idp_id: &str,
+    protocol_id: Option<&str>,
+) -> Result<Vec<String>> {
+    use crate::db::schema::expiring_user_group_membership as eugm;
+    let mut rows = federated_user::table
+        .filter(federated_user::idp_id.eq(idp_id))
+        .into_boxed();
+    if let Some(protocol_id) = protocol_id {
+        rows = rows.filter(federated_user::protocol_id.eq(protocol_id));
+    }
+    let mut user_ids: Vec<String> = rows.select(federated_user::user_id).load(conn)?;
+    user_ids.sort();
+    user_ids.dedup();
+    let of_idp = federated_user::table.filter(federated_user::idp_id.eq(idp_id));
+    match protocol_id {
+        Some(protocol_id) => {
+            diesel::delete(of_idp.filter(federated_user::protocol_id.eq(protocol_id)))
+                .execute(conn)?
+        }
+        None => diesel::delete(of_idp).execute(conn)?,
+    };
+    if protocol_id.is_none() {
+        diesel::delete(eugm::table.filter(eugm::idp_id.eq(idp_id))).execute(conn)?;
+    }
+    let mut orphans = Vec::new();
+    for user_id in user_ids {
+        let named = |n: i64| n > 0;
+        let local: i64 = local_user::table
+            .filter(local_user::user_id.eq(&user_id))
+            .count()
+            .get_result(conn)?;
+        let nonlocal: i64 = nonlocal_user::table
+            .filter(nonlocal_user::user_id.eq(&user_id))
+            .count()
+            .get_result(conn)?;
+        let federated: i64 = federated_user::table
+            .filter(federated_user::user_id.eq(&user_id))
+            .count()
+            .get_result(conn)?;
+        if !(named(local) || named(nonlocal) || named(federated)) {
+            orphans.push(user_id);
+        }
+    }
+    Ok(orphans)
+}
