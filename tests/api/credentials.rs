@@ -965,7 +965,10 @@ fn ec2_credentials_made_with_a_trust_give_trust_scoped_tokens() {
     let r = send(
         &w.s,
         "PUT",
-        &format!("/v3/projects/{}/users/{}/roles/{admin_role}", w.project, w.alice),
+        &format!(
+            "/v3/projects/{}/users/{}/roles/{admin_role}",
+            w.project, w.alice
+        ),
         &w.admin,
         None,
     );
@@ -1015,7 +1018,10 @@ fn ec2_credentials_made_with_a_trust_give_trust_scoped_tokens() {
             assert_eq!(r.status, 200, "{}", r.body);
             let token = &r.json()["token"];
             assert_eq!(token["OS-TRUST:trust"]["id"], json!(trust_id), "{token}");
-            assert_eq!(token["OS-TRUST:trust"]["impersonation"], json!(impersonation));
+            assert_eq!(
+                token["OS-TRUST:trust"]["impersonation"],
+                json!(impersonation)
+            );
             assert_eq!(token["user"]["id"], json!(acting), "{token}");
             assert_eq!(token["methods"], json!(["ec2credential"]));
             assert_eq!(token["project"]["id"], json!(w.project));
