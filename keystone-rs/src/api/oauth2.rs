@@ -183,7 +183,10 @@ async fn authenticated_client(
     // The secret methods verify the credential's hashed secret.
     let _turn = crate::identity::password::hashing_turn(!is_jwt).await;
     let outcome = if is_jwt {
-        let r = state.db.write(work).await;
+        // Concurrent replays of one assertion race for its `jti` row: a database that aborts
+        // one of them (deadlock, serialization failure) gets the work again, which then
+        // finds the row and refuses the replay, instead of answering 500.
+        let r = state.db.write_retrying(work).await;
         crate::db::replay::purge_if_due(&state.db, &crate::oauth2::JTI_PURGE, store::JTI_KIND)
             .await;
         r
