@@ -6,16 +6,15 @@
 //! checks in the order Keystone makes them, then the operation — all in one transaction.
 
 use super::catalog::{checked_body, member};
-use crate::api::json_response;
+use crate::api::{authorize_path as authorize, json_response};
 use crate::catalog::endpoint_filter as ep_filter;
 use crate::catalog::schema;
 use crate::catalog::{self, Endpoint};
-use crate::context::{self, base_url};
+use crate::context::base_url;
 use crate::db::AnyConnection;
 use crate::db::collection;
 use crate::db::listing::{Hints, query_pairs};
 use crate::error::Result;
-use crate::policy::TargetBuilder;
 use crate::python::jsonschema;
 use crate::resource;
 use crate::state::State;
@@ -78,25 +77,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(list_groups_for_project))
             .route(web::head().to(list_groups_for_project)),
     );
-}
-
-/// Authenticate and enforce `action` with the path variables (and body) as the target.
-async fn authorize(
-    state: &State,
-    req: &HttpRequest,
-    action: &str,
-    path_vars: &[(&str, &str)],
-    body: Option<&Value>,
-) -> Result<()> {
-    let caller = context::caller(state, req).await?;
-    let mut target = TargetBuilder::new();
-    for (name, value) in path_vars {
-        target = target.path_var(name, *value);
-    }
-    if let Some(body) = body {
-        target = target.request_body(body);
-    }
-    context::authorize(state, &caller, action, &target.build())
 }
 
 /// Keystone's `wrap_collection` for lists without hints: members, then the links.

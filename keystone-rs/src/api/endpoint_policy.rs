@@ -7,15 +7,14 @@
 //! (its older `lazy_validate`), then looks up each entity named in the path in order.
 
 use super::catalog::member;
-use crate::api::json_response;
+use crate::api::{authorize_path as authorize, json_response};
 use crate::catalog::{self, Endpoint};
-use crate::context::{self, base_url, json_body};
+use crate::context::{base_url, json_body};
 use crate::db::AnyConnection;
 use crate::db::collection;
 use crate::db::listing::{Hints, list_limit, query_pairs};
 use crate::endpoint_policy::{self as ep, Subject};
 use crate::error::Result;
-use crate::policy::TargetBuilder;
 use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -68,24 +67,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get_policy_for_endpoint))
             .route(web::head().to(get_policy_for_endpoint)),
     );
-}
-
-async fn authorize(
-    state: &State,
-    req: &HttpRequest,
-    action: &str,
-    path_vars: &[(&str, &str)],
-    body: Option<&Value>,
-) -> Result<()> {
-    let caller = context::caller(state, req).await?;
-    let mut target = TargetBuilder::new();
-    for (name, value) in path_vars {
-        target = target.path_var(name, *value);
-    }
-    if let Some(body) = body {
-        target = target.request_body(body);
-    }
-    context::authorize(state, &caller, action, &target.build())
 }
 
 /// The body's `policy` member as Keystone reads it (`.get('policy', {})`), checked.

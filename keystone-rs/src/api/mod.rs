@@ -23,6 +23,26 @@ pub mod resource;
 pub mod revoke;
 pub mod trust;
 
+/// Authenticate the caller and enforce `action` with the path variables (and the request
+/// body, when the rule may look at it) as the target.
+pub async fn authorize_path(
+    state: &crate::state::State,
+    req: &actix_web::HttpRequest,
+    action: &str,
+    path_vars: &[(&str, &str)],
+    body: Option<&serde_json::Value>,
+) -> crate::error::Result<()> {
+    let caller = crate::context::caller(state, req).await?;
+    let mut target = crate::policy::TargetBuilder::new();
+    for (name, value) in path_vars {
+        target = target.path_var(name, *value);
+    }
+    if let Some(body) = body {
+        target = target.request_body(body);
+    }
+    crate::context::authorize(state, &caller, action, &target.build())
+}
+
 /// Where a list request came from, for `wrap_collection`'s links: Keystone's base URL, the
 /// path as WSGI's `PATH_INFO` (percent-decoded) and the raw query string.
 pub fn list_url(
