@@ -10,6 +10,12 @@ export CARGO_TERM_COLOR=never
 
 log() { printf '\n== %s\n' "$*"; }
 
+# Disk: a cold run writes several GiB (the debug build of the tests, the fuzz build with
+# AddressSanitizer, the Python environments). Say what is free at the start and before the fuzz
+# build, so a run that dies of a full disk says so in its log rather than as a linker crash.
+disk_free_gib() { df -Pk . | awk 'NR == 2 { printf "%d", $4 / 1048576 }'; }
+log "disk: $(disk_free_gib) GiB free in $PWD"
+
 # System packages the postgres/mysql features link against, and the database servers.
 need=()
 for pkg in pkg-config libpq-dev libmariadb-dev libsqlite3-dev python3-venv; do
@@ -106,7 +112,13 @@ KEYSTONE_RS_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/keystone-rs" \
 # dependency took 6 min on 2 cores (November 2026); tools/fuzz.sh runs longer campaigns.
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 if [[ $FUZZ_SECONDS != 0 ]]; then
-  log "fuzz smoke run (${FUZZ_SECONDS}s per target)"
+  # The instrumented build needs a few GiB more; the debug build's incremental caches are not
+  # needed by anything after this point, so they go first when the disk is short.
+  if (($(disk_free_gib) < 8)); then
+    log "disk: $(disk_free_gib) GiB free; removing the incremental build caches before the fuzz build"
+    rm -rf "${CARGO_TARGET_DIR:-$PWD/target}/debug/incremental"
+  fi
+  log "fuzz smoke run (${FUZZ_SECONDS}s per target; $(disk_free_gib) GiB free)"
   tools/fuzz.sh "$FUZZ_SECONDS"
 fi
 log "dependency advisories (cargo audit against tools/audit's snapshot)"

@@ -106,6 +106,23 @@ pub fn is_transient(e: &Error) -> bool {
     })
 }
 
+/// Run an insert that may hit a unique key, inside the caller's transaction, and carry on
+/// either way: `Ok(false)` when the key was taken. The insert runs in a savepoint, because
+/// on PostgreSQL any failed statement aborts the whole transaction ("current transaction is
+/// aborted, commands ignored until end of transaction block"): without rolling back to the
+/// savepoint, every later statement of the request — down to the commit — would fail.
+pub fn insert_unless_taken(
+    conn: &mut AnyConnection,
+    insert: impl FnOnce(&mut AnyConnection) -> diesel::QueryResult<usize>,
+) -> Result<bool> {
+    use diesel::result::{DatabaseErrorKind, Error as DieselError};
+    match conn.transaction(insert) {
+        Ok(_) => Ok(true),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// What changed in the database, as far as caches of it are concerned: a local epoch that
 /// moves on every write this process commits and whenever [`Db::changes`] reports that
 /// another node wrote. Caches tag entries with the epoch their reads started in.

@@ -6,7 +6,6 @@ use super::schema::ksrs_replay;
 use crate::error::Result;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// `ksrs_replay.value` holds 255 characters.
@@ -50,20 +49,15 @@ pub fn remember(
                 .execute(conn)?;
             Ok(n == 1)
         }
-        None => {
-            let inserted = diesel::insert_into(ksrs_replay::table)
+        None => super::insert_unless_taken(conn, |conn| {
+            diesel::insert_into(ksrs_replay::table)
                 .values((
                     ksrs_replay::kind.eq(kind),
                     ksrs_replay::value.eq(value),
                     ksrs_replay::expires_at.eq(expires_at_us),
                 ))
-                .execute(conn);
-            match inserted {
-                Ok(_) => Ok(true),
-                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
-                Err(e) => Err(e.into()),
-            }
-        }
+                .execute(conn)
+        }),
     }
 }
 

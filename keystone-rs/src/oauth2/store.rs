@@ -183,21 +183,17 @@ pub fn remember_certificate(
     if known.is_some() {
         return Ok(());
     }
-    match diesel::insert_into(c::table)
-        .values((
-            c::thumbprint.eq(thumbprint),
-            c::x5t_s256.eq(x5t_s256),
-            c::created_at.eq(now_us),
-        ))
-        .execute(conn)
-    {
-        Ok(_) => Ok(()),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    // A concurrent request may have recorded the same certificate meanwhile: either row will do.
+    crate::db::insert_unless_taken(conn, |conn| {
+        diesel::insert_into(c::table)
+            .values((
+                c::thumbprint.eq(thumbprint),
+                c::x5t_s256.eq(x5t_s256),
+                c::created_at.eq(now_us),
+            ))
+            .execute(conn)
+    })?;
+    Ok(())
 }
 
 /// The RFC 8705 thumbprint of the certificate with this Keystone thumbprint, if a token

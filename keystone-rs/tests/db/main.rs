@@ -242,6 +242,44 @@ fn sqlite_foreign_keys_are_enforced_on_our_connections() {
     );
 }
 
+/// A unique violation that the caller survives (a replayed nonce or `jti` racing its twin)
+/// leaves the transaction usable on every backend — PostgreSQL aborts the whole transaction
+/// on a failed statement unless it is rolled back to a savepoint — and the row inserted
+/// first is kept.
+fn unique_violation_leaves_the_transaction_usable(db: &TempDb) {
+    use diesel::prelude::*;
+    use keystone_rs::db::insert_unless_taken;
+    use keystone_rs::db::schema::ksrs_replay as r;
+    let mut conn = db.connect();
+    migrate::run_pending(&mut conn).expect("run_pending");
+    let insert = |conn: &mut AnyConnection| {
+        diesel::insert_into(r::table)
+            .values((r::kind.eq("test"), r::value.eq("once"), r::expires_at.eq(1)))
+            .execute(conn)
+    };
+    conn.transaction::<_, keystone_rs::error::Error, _>(|conn| {
+        assert!(
+            insert_unless_taken(conn, insert)?,
+            "the first insert is taken"
+        );
+        assert!(
+            !insert_unless_taken(conn, insert)?,
+            "the second one finds it"
+        );
+        let rows: i64 = r::table.count().get_result(conn)?;
+        assert_eq!(rows, 1, "the transaction still answers after the violation");
+        Ok(())
+    })
+    .expect("the transaction commits");
+    let rows: i64 = r::table.count().get_result(&mut conn).expect("count");
+    assert_eq!(rows, 1);
+}
+
+#[test]
+fn sqlite_unique_violation_leaves_the_transaction_usable() {
+    unique_violation_leaves_the_transaction_usable(&TempDb::sqlite());
+}
+
 // ---- PostgreSQL -----------------------------------------------------------------------
 
 #[cfg(feature = "postgres")]
@@ -252,6 +290,13 @@ mod postgres {
     fn postgres_fresh_database_migrates_like_keystone() {
         if let Some(db) = TempDb::postgres() {
             fresh_database_migrates_like_keystone(&db);
+        }
+    }
+
+    #[test]
+    fn postgres_unique_violation_leaves_the_transaction_usable() {
+        if let Some(db) = TempDb::postgres() {
+            unique_violation_leaves_the_transaction_usable(&db);
         }
     }
 
@@ -314,6 +359,13 @@ mod mysql {
     fn mysql_fresh_database_migrates_like_keystone() {
         if let Some(db) = TempDb::mysql() {
             fresh_database_migrates_like_keystone(&db);
+        }
+    }
+
+    #[test]
+    fn mysql_unique_violation_leaves_the_transaction_usable() {
+        if let Some(db) = TempDb::mysql() {
+            unique_violation_leaves_the_transaction_usable(&db);
         }
     }
 
