@@ -21,7 +21,9 @@ from pathlib import Path
 import requests
 
 import bcrypt_bound
+import bulk
 import load
+import mint
 import report
 import seed as seeding
 from scenarios import SCENARIOS, Scenario, select
@@ -55,6 +57,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="whose tokens the token scenarios use: the seeded user (member on a "
                    "seeded project, reader via a group) or the bootstrap admin on the admin "
                    "project (for a server that cannot seed users yet); same on every server")
+    p.add_argument("--size", choices=("S", "M", "L"), default="M",
+                   help="the deployment: S is the API-seeded fixture alone; M and L add a "
+                   "bulk deployment beside it (tools/bench/bulk.py: 10k / 100k users ...)")
+    p.add_argument("--distinct-tokens", type=int, default=20_000,
+                   help="tokens of distinct bulk users the validate-many scenario sends "
+                   "round robin (more than keystone-rs's validation cache holds by default)")
     p.add_argument("--no-peer", action="store_true", help="measure keystone-rs only")
     p.add_argument("--no-peer-cache", action="store_true",
                    help="skip the peer with the cache (measure the peer as shipped only)")
@@ -159,6 +167,37 @@ def build_targets(args) -> list:
     return targets
 
 
+def seed_bulk(target, size: str) -> bulk.Deployment | None:
+    """The bulk deployment, written into the prepared database before the server starts."""
+    if size == "S":
+        return None
+    started = time.monotonic()
+    dep = bulk.seed(target.database_url, size)
+    log(f"  {target.name}: bulk deployment {size} written in {time.monotonic() - started:.1f} s")
+    return dep
+
+
+def attach_bulk(seed: seeding.Seed, dep: bulk.Deployment | None, target, count: int) -> None:
+    """What the scale scenarios draw on: ids of the bulk deployment, and `count` tokens of
+    distinct bulk users sealed with the server's own keys after a token it issued."""
+    if dep is None:
+        seed.missing["bulk"] = "size S has no bulk deployment (--size M or L)"
+        return
+    if seed.user_project_token is None:
+        seed.missing["bulk"] = seed.missing.get("subject", "no project token to follow")
+        return
+    seed.bulk_domain_id, seed.bulk_user_id = dep.domain_id, dep.user_ids[0]
+    seed.bulk_user_name = dep.user_names[len(dep.user_names) // 2]
+    seed.bulk_parent_id = dep.project_ids[len(dep.project_ids) // 20]  # a mid-level one
+    started = time.monotonic()
+    seed.many_tokens = mint.mint(target.key_repository, seed.user_project_token,
+                                 dep.member_of, count)
+    seed.bulk_user_token = mint.mint(target.key_repository, seed.user_project_token,
+                                     dep.member_of[:1], 1)[0]
+    log(f"  {target.name}: {count} tokens of distinct users minted in "
+        f"{time.monotonic() - started:.1f} s")
+
+
 def run(args) -> int:
     load.require_tools()
     scenarios = select(args.scenarios.split(",") if args.scenarios else None)
@@ -186,16 +225,21 @@ def run(args) -> int:
         rs = targets[0]
         log(f"preparing and starting keystone-rs on {rs.base_url}")
         rs.prepare()
+        deployments = {rs.name: seed_bulk(rs, args.size)}
         rs.start()
         for t in targets[1:]:
             t.wait_prepared()
+            deployments[t.name] = seed_bulk(t, args.size)
             log(f"starting {t.name} on {t.base_url}")
             t.start()
+        results["meta"]["size"] = args.size
+        results["meta"]["bulk"] = deployments[rs.name].counts if deployments[rs.name] else {}
         seeds = {}
         for t in targets:
             log(f"seeding {t.name} through the API")
             started = time.monotonic()
             seeds[t.name] = seeding.seed(t.base_url, args.subject)
+            attach_bulk(seeds[t.name], deployments[t.name], t, args.distinct_tokens)
             results["seed"][t.name] = {**seeds[t.name].to_json(),
                                        "seconds": round(time.monotonic() - started, 1)}
             for group, reason in seeds[t.name].missing.items():

@@ -27,6 +27,9 @@ class Request:
     path: str  # with its query string
     headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
+    # wrk only: X-Subject-Token values sent round robin, one per request (request.lua), for
+    # the scenarios that validate many distinct tokens; None sends the headers as they are
+    subject_tokens: list[str] | None = None
 
 
 @dataclass
@@ -80,7 +83,8 @@ def run(base_url: str, req: Request, settings: LoadSettings) -> LoadResult:
 
 
 def run_wrk(base_url: str, req: Request, s: LoadSettings) -> LoadResult:
-    with tempfile.NamedTemporaryFile("w", prefix="bench-request-", suffix=".txt") as spec:
+    with tempfile.NamedTemporaryFile("w", prefix="bench-request-", suffix=".txt") as spec, \
+            tempfile.NamedTemporaryFile("w", prefix="bench-tokens-", suffix=".txt") as tokens:
         spec.write(req.method + "\n")
         for name, value in req.headers.items():
             spec.write(f"{name}: {value}\n")
@@ -92,6 +96,10 @@ def run_wrk(base_url: str, req: Request, s: LoadSettings) -> LoadResult:
         env = {"BENCH_REQUEST": spec.name, "PATH": "/usr/bin:/bin"}
         if s.delay_ms is not None:
             env["BENCH_DELAY_MS"] = str(s.delay_ms)
+        if req.subject_tokens:
+            tokens.write("\n".join(req.subject_tokens) + "\n")
+            tokens.flush()
+            env["BENCH_SUBJECT_TOKENS"] = tokens.name
         proc = subprocess.run(cmd, env=env,
                               capture_output=True, text=True, timeout=s.duration + s.timeout + 30)
     line = next((l for l in proc.stdout.splitlines() if l.startswith("BENCH_RESULT ")), None)
@@ -107,8 +115,8 @@ def run_wrk(base_url: str, req: Request, s: LoadSettings) -> LoadResult:
 
 
 def run_ab(base_url: str, req: Request, s: LoadSettings) -> LoadResult:
-    if req.method != "HEAD" or req.body:
-        raise LoadError("ab is only used here for HEAD without a body")
+    if req.method != "HEAD" or req.body or req.subject_tokens:
+        raise LoadError("ab is only used here for HEAD without a body, with one subject token")
     with tempfile.NamedTemporaryFile("r", prefix="bench-ab-", suffix=".csv") as csv:
         # -t before -n: -t alone would cap the run at 50000 requests
         cmd = ["ab", "-i", "-k", "-q", "-r", "-c", str(s.connections), "-t", str(s.duration),

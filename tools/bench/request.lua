@@ -35,6 +35,29 @@ if delay_ms then
   end
 end
 
+-- $BENCH_SUBJECT_TOKENS: a file of tokens, one a line, sent round robin as X-Subject-Token
+-- (the scenarios that validate many distinct tokens, as a cloud's services see them). Each
+-- thread starts at its own place in the list, so two threads do not present the same token
+-- at the same moment (which would hand the second one a cached answer).
+local tokens_file = os.getenv("BENCH_SUBJECT_TOKENS")
+if tokens_file then
+  local tokens = {}
+  for line in io.lines(tokens_file) do
+    if line ~= "" then tokens[#tokens + 1] = line end
+  end
+  local threads_seen = 0
+  function setup(thread)
+    thread:set("first_token", threads_seen * 10007)
+    threads_seen = threads_seen + 1
+  end
+  local next_token
+  function request()
+    next_token = ((next_token or first_token or 0) % #tokens) + 1
+    wrk.headers["X-Subject-Token"] = tokens[next_token]
+    return wrk.format()
+  end
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

@@ -76,7 +76,21 @@ def _rescope(s: Seed) -> Request:
 
 
 def _admin_get(path: str) -> Callable[[Seed], Request]:
-    return lambda s: Request("GET", path, {"X-Auth-Token": s.admin_token})
+    return lambda s: Request("GET", path.format(s=s), {"X-Auth-Token": s.admin_token})
+
+
+def _validate_many(s: Seed) -> Request:
+    # Tokens of thousands of distinct users, each presented once per round, as a cloud's
+    # services present them: more than the validation caches hold.
+    first = s.many_tokens[0] if s.many_tokens else s.user_project_token  # the preflight's
+    return Request("GET", "/v3/auth/tokens", {
+        "X-Auth-Token": s.service_token, "X-Subject-Token": first},
+        subject_tokens=s.many_tokens)
+
+
+def _auth_projects(s: Seed) -> Request:
+    # A user in many groups asks which projects they may scope to (Horizon's project list).
+    return Request("GET", "/v3/auth/projects", {"X-Auth-Token": s.bulk_user_token})
 
 
 SCENARIOS: list[Scenario] = [
@@ -97,6 +111,21 @@ SCENARIOS: list[Scenario] = [
              _admin_get("/v3/projects")),
     Scenario("list_assignments", "list role assignments +names", ("admin", "identity"),
              _admin_get("/v3/role_assignments?include_names=true")),
+    # The scale scenarios: against the bulk deployment (--size M or L).
+    Scenario("validate_many", "validate many distinct tokens", ("subject", "bulk"),
+             _validate_many),
+    Scenario("effective_assignments", "effective assignments, user in 100 groups",
+             ("admin", "bulk"), _admin_get(
+                 "/v3/role_assignments?effective&include_names&user.id={s.bulk_user_id}")),
+    Scenario("auth_projects", "auth/projects, user in 100 groups", ("bulk",), _auth_projects),
+    Scenario("list_users_page", "list users: page of 100", ("admin", "bulk"), _admin_get(
+        "/v3/users?domain_id={s.bulk_domain_id}&limit=100")),
+    Scenario("list_users_by_name", "list users: name filter", ("admin", "bulk"), _admin_get(
+        "/v3/users?domain_id={s.bulk_domain_id}&name={s.bulk_user_name}")),
+    Scenario("list_projects_page", "list projects: page of 100", ("admin", "bulk"),
+             _admin_get("/v3/projects?domain_id={s.bulk_domain_id}&limit=100")),
+    Scenario("list_projects_children", "list projects: by parent", ("admin", "bulk"),
+             _admin_get("/v3/projects?parent_id={s.bulk_parent_id}")),
 ]
 
 

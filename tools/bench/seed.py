@@ -57,6 +57,13 @@ class Seed:
     user_unscoped_token: str | None = None  # the token the rescope scenario presents
     appcred_id: str | None = None
     appcred_secret: str | None = None
+    # The bulk deployment (bulk.py) beside the fixture, at sizes M and L: artefact group "bulk"
+    bulk_domain_id: str | None = None
+    bulk_user_id: str | None = None  # bulk user 0, in bulk.MANY_GROUPS groups
+    bulk_user_token: str | None = None  # user 0's project token
+    bulk_parent_id: str | None = None  # a mid-level project (with leaves under it)
+    bulk_user_name: str | None = None  # a user the name filter finds
+    many_tokens: list[str] = field(default_factory=list)  # distinct bulk users' tokens
     counts: dict[str, int] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)  # artefact group -> reason
 

@@ -143,6 +143,14 @@ class KeystoneRsTarget:
     def describe(self) -> str:
         return f"{self.binary} (SQLite in {self.workdir})"
 
+    @property
+    def database_url(self) -> str:
+        return self.server.connection
+
+    @property
+    def key_repository(self) -> Path:
+        return Path(self.server.key_repository)
+
     def prepare(self) -> None:
         if port_in_use(self.port):
             raise RuntimeError(f"127.0.0.1:{self.port} is already in use (--keystone-rs-port)")
@@ -178,6 +186,14 @@ class PeerTarget:
     def describe(self) -> str:
         cache = "in-process dogpile.cache.memory" if self.cache else "no cache"
         return f"Python Keystone, gunicorn {self.workers} workers, {cache} ({self.peer_dir})"
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.peer_dir}/keystone.db"  # what setup.sh configures
+
+    @property
+    def key_repository(self) -> Path:
+        return self.peer_dir / "fernet-keys"
 
     @property
     def env(self) -> dict:

@@ -360,21 +360,22 @@ async fn validate(state: State, req: HttpRequest) -> Result<HttpResponse> {
         "identity:validate_token"
     };
     context::authorize(&state, &caller, action, &subject_target(&subject))?;
-    let with_catalog = !has_query_param(&req, "nocatalog");
-    let cached_body = &subject.derived.validation_body[usize::from(with_catalog)];
-    let body = match cached_body.get() {
-        Some(body) => body.clone(),
-        None => {
-            let catalog = if with_catalog {
-                Some(
-                    render::catalog_async(&state.db, &state.tokens, &state.config, &subject)
-                        .await?,
-                )
-            } else {
-                None
-            };
-            let body = web::Bytes::from(render::render_json(&subject, catalog.as_deref()));
-            cached_body.get_or_init(|| body).clone()
+    let derived = &subject.derived;
+    let body = if has_query_param(&req, "nocatalog") {
+        derived
+            .validation_body
+            .get_or_init(|| render::render_json_without_catalog(&subject).into())
+            .clone()
+    } else {
+        let parts = derived
+            .validation_body_around_catalog
+            .get_or_init(|| render::body_around_catalog(&subject));
+        if parts.takes_catalog() {
+            let catalog =
+                render::catalog_async(&state.db, &state.tokens, &state.config, &subject).await?;
+            parts.with(&catalog)
+        } else {
+            parts.before.clone()
         }
     };
     // HEAD answers with GET's headers (actix drops the body of HEAD responses).

@@ -788,6 +788,9 @@ pub struct SqlDirectory<'c> {
     conn: &'c mut AnyConnection,
     implications: Option<BTreeMap<String, Vec<String>>>,
     role_global: HashMap<String, bool>,
+    /// A listing asks for a project's ancestors once for the user and again for their
+    /// groups: one walk up the tree serves both.
+    parents: HashMap<String, Vec<String>>,
 }
 
 impl<'c> SqlDirectory<'c> {
@@ -796,6 +799,7 @@ impl<'c> SqlDirectory<'c> {
             conn,
             implications: None,
             role_global: HashMap::new(),
+            parents: HashMap::new(),
         }
     }
 }
@@ -842,7 +846,12 @@ impl Directory for SqlDirectory<'_> {
     }
 
     fn project_parent_ids(&mut self, project_id: &str) -> Result<Vec<String>> {
-        project_parent_ids(self.conn, project_id)
+        if let Some(known) = self.parents.get(project_id) {
+            return Ok(known.clone());
+        }
+        let ids = project_parent_ids(self.conn, project_id)?;
+        self.parents.insert(project_id.to_string(), ids.clone());
+        Ok(ids)
     }
 
     fn projects_in_subtree(&mut self, project_id: &str) -> Result<Vec<String>> {
@@ -908,6 +917,8 @@ pub fn project_parent_ids(conn: &mut AnyConnection, project_id: &str) -> Result<
 /// Ids of the projects strictly below `project_id`, level by level.
 pub fn subtree_ids(conn: &mut AnyConnection, project_id: &str) -> Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
+    // Seen ids, so that a cycle in a corrupt table ends and large trees stay linear.
+    let mut seen = std::collections::HashSet::from([project_id.to_string()]);
     let mut frontier = vec![project_id.to_string()];
     while !frontier.is_empty() && out.len() < 100_000 {
         let children: Vec<String> = project::table
@@ -917,7 +928,7 @@ pub fn subtree_ids(conn: &mut AnyConnection, project_id: &str) -> Result<Vec<Str
             .load(conn)?;
         frontier = children
             .into_iter()
-            .filter(|c| c != project_id && !out.contains(c))
+            .filter(|c| seen.insert(c.clone()))
             .collect();
         out.extend(frontier.iter().cloned());
     }

@@ -364,6 +364,35 @@ fn project_endpoint_filter(
     ))
 }
 
+/// What a catalog depends on besides the endpoints themselves, so that caches can share one
+/// catalog among every token that gets the same: a cloud's thousands of users and projects
+/// mostly see one catalog, and a copy of it per user or project costs megabytes per hundred.
+#[derive(Debug, Default)]
+pub struct Dependence {
+    /// Some endpoint URL names the user.
+    pub user: bool,
+    /// Some endpoint URL names the project.
+    pub project: bool,
+    /// Projects whose catalog OS-EP-FILTER restricts.
+    pub filtered_projects: std::collections::HashSet<String>,
+}
+
+impl Dependence {
+    /// Whether the catalog of a project-scoped token depends on which project.
+    pub fn on_project(&self, project_id: &str) -> bool {
+        self.project || self.filtered_projects.contains(project_id)
+    }
+}
+
+pub fn dependence(conn: &mut AnyConnection) -> Result<Dependence> {
+    let endpoints = store::list_endpoints(conn)?;
+    Ok(Dependence {
+        user: endpoints.iter().any(|e| url::uses_user_id(&e.url)),
+        project: endpoints.iter().any(|e| url::uses_project_id(&e.url)),
+        filtered_projects: store::filtered_project_ids(conn)?.into_iter().collect(),
+    })
+}
+
 /// Keystone's `get_v3_catalog(user_id, project_id)`.
 pub fn v3_catalog(
     conn: &mut AnyConnection,

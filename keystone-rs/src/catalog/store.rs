@@ -633,6 +633,21 @@ pub fn delete_endpoint_group(conn: &mut AnyConnection, id: &str) -> Result<()> {
 }
 
 /// The groups associated with a project, in the table's natural order.
+/// Every project with an OS-EP-FILTER association, direct or through an endpoint group.
+pub fn filtered_project_ids(conn: &mut AnyConnection) -> Result<Vec<String>> {
+    let mut ids: Vec<String> = project_endpoint::table
+        .select(project_endpoint::project_id)
+        .distinct()
+        .load(conn)?;
+    ids.extend(
+        project_endpoint_group::table
+            .select(project_endpoint_group::project_id)
+            .distinct()
+            .load::<String>(conn)?,
+    );
+    Ok(ids)
+}
+
 pub fn endpoint_group_ids_for_project(
     conn: &mut AnyConnection,
     project_id: &str,

@@ -37,6 +37,18 @@ pub fn is_valid_template(url: &str) -> bool {
     percent_format(&python_template(url), &mapping).is_ok()
 }
 
+/// Whether the URL names the user (`$(user_id)s`): only then does the catalog differ from
+/// one user to another on the same project.
+pub fn uses_user_id(url: &str) -> bool {
+    python_template(url).contains("%(user_id)")
+}
+
+/// Whether the URL names the project (`$(project_id)s`, `$(tenant_id)s`).
+pub fn uses_project_id(url: &str) -> bool {
+    let template = python_template(url);
+    template.contains("%(project_id)") || template.contains("%(tenant_id)")
+}
+
 /// Keystone's `format_url` for the catalog. `None` drops the endpoint: a name the token
 /// cannot supply (a project id in a domain-scoped token), a malformed template, or an
 /// empty result.
@@ -65,6 +77,17 @@ pub fn substitute_url(url: &str, subs: &Substitutions) -> Option<String> {
         Ok(formatted) if !formatted.is_empty() => Some(formatted),
         Ok(_) | Err(FormatError::MissingKey(_)) | Err(FormatError::Invalid(_)) => None,
     }
+}
+
+#[cfg(test)]
+#[test]
+fn user_id_use_is_seen_in_either_spelling() {
+    assert!(uses_user_id("http://x/$(user_id)s"));
+    assert!(uses_user_id("http://x/%(user_id)r"));
+    assert!(!uses_user_id("http://x/$(project_id)s/user_id"));
+    assert!(uses_project_id("http://x/$(tenant_id)s"));
+    assert!(uses_project_id("http://x/%(project_id)s"));
+    assert!(!uses_project_id("http://x/$(user_id)s/project_id"));
 }
 
 fn has_unkeyed_conversion(template: &str) -> bool {

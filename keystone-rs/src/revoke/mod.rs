@@ -23,6 +23,44 @@ pub struct RevocationEvent {
     pub audit_chain_id: Option<String>,
 }
 
+/// Every stored event, ordered by `issued_before`, for validation to match tokens against.
+///
+/// An event can only revoke tokens issued at or before its `issued_before`, so a token need
+/// only be matched against the events newer than itself: a binary search finds them, and a
+/// validation's cost no longer grows with the thousands of older events a cloud accumulates
+/// (Keystone matches every event in turn).
+#[derive(Debug, Default)]
+pub struct RevocationList {
+    by_issued_before: Vec<RevocationEvent>,
+}
+
+impl RevocationList {
+    pub fn new(mut events: Vec<RevocationEvent>) -> Self {
+        events.sort_by_key(|e| e.issued_before);
+        Self {
+            by_issued_before: events,
+        }
+    }
+
+    /// True when any event revokes the token.
+    pub fn revokes(&self, t: &TokenValues) -> bool {
+        let first_newer = self
+            .by_issued_before
+            .partition_point(|e| e.issued_before < t.issued_at);
+        self.by_issued_before[first_newer..]
+            .iter()
+            .any(|e| e.matches(t))
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_issued_before.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_issued_before.is_empty()
+    }
+}
+
 /// What a token offers to the matcher (revocation.md §3).
 #[derive(Debug, Clone, Default)]
 pub struct TokenValues {
@@ -284,6 +322,30 @@ mod tests {
             }
             .matches(&t)
         );
+    }
+
+    #[test]
+    fn list_matches_only_events_as_new_as_the_token_in_any_stored_order() {
+        let user = |secs| RevocationEvent {
+            user_id: Some("u".into()),
+            ..event(secs)
+        };
+        let other = |secs| RevocationEvent {
+            user_id: Some("someone else".into()),
+            ..event(secs)
+        };
+        // Stored order is revoked_at's, not issued_before's.
+        let list = RevocationList::new(vec![other(30), user(9), other(5), other(10)]);
+        assert_eq!(list.len(), 4);
+        assert!(
+            !list.revokes(&token()),
+            "the user's event predates the token"
+        );
+        let list = RevocationList::new(vec![other(30), user(10), other(5), user(9)]);
+        assert!(list.revokes(&token()), "the same second revokes");
+        let list = RevocationList::new(vec![user(40), other(1)]);
+        assert!(list.revokes(&token()));
+        assert!(!RevocationList::new(Vec::new()).revokes(&token()));
     }
 
     #[test]

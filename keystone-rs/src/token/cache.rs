@@ -101,6 +101,20 @@ impl<K: Eq + Hash, V: Clone> Cache<K, V> {
     }
 }
 
+/// Which catalog a token gets: the user when endpoint URLs name users (else empty), and the
+/// project's part.
+pub type CatalogKey = (String, CatalogProject);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CatalogProject {
+    /// Domain-, system-scoped and unscoped tokens: no endpoint that needs a project id.
+    None,
+    /// A project-scoped token whose catalog is the same on every project.
+    Any,
+    /// A project-scoped token whose catalog is this project's own.
+    Project(String),
+}
+
 /// All validation caches of one server, and the poll of the shared change marker.
 pub struct ValidationCache {
     settings: ValidationCacheSection,
@@ -114,9 +128,11 @@ pub struct ValidationCache {
     pub projects: Cache<String, crate::resource::Project>,
     /// Effective roles, keyed by user and scope.
     pub roles: Cache<(String, String), Vec<crate::assignment::Role>>,
-    /// Catalogs, keyed by user and project (none: domain- and system-scoped tokens).
-    pub catalogs: Cache<(String, Option<String>), Arc<crate::token::model::RenderedCatalog>>,
-    pub revocations: Cache<(), Arc<Vec<crate::revoke::RevocationEvent>>>,
+    /// Catalogs, keyed by what they depend on (`catalog_dependence`): one entry serves every
+    /// token that gets the same catalog.
+    pub catalogs: Cache<CatalogKey, Arc<crate::token::model::RenderedCatalog>>,
+    pub catalog_dependence: Cache<(), Arc<crate::catalog::Dependence>>,
+    pub revocations: Cache<(), Arc<crate::revoke::RevocationList>>,
     /// Whole validated tokens, keyed by the token as presented.
     pub tokens: Cache<String, Arc<crate::token::model::Token>>,
 }
@@ -134,6 +150,7 @@ impl ValidationCache {
             projects: Cache::new("project"),
             roles: Cache::new("effective_roles"),
             catalogs: Cache::new("catalog"),
+            catalog_dependence: Cache::new("catalog_dependence"),
             revocations: Cache::new("revocation_events"),
             tokens: Cache::new("token"),
         }

@@ -96,8 +96,10 @@ pub struct Token {
 pub struct Derived {
     /// The oslo.policy credentials dict of the token as a caller (`context::authorize`).
     pub policy_credentials: std::sync::OnceLock<Arc<Map<String, Value>>>,
-    /// The `GET /v3/auth/tokens` body without (`[0]`) and with (`[1]`) the catalog.
-    pub validation_body: [std::sync::OnceLock<actix_web::web::Bytes>; 2],
+    /// The `GET /v3/auth/tokens` body without the catalog.
+    pub validation_body: std::sync::OnceLock<actix_web::web::Bytes>,
+    /// The same body with a place for the catalog, which is shared and spliced in per answer.
+    pub validation_body_around_catalog: std::sync::OnceLock<BodyAroundCatalog>,
 }
 
 impl Token {
@@ -146,6 +148,36 @@ impl Token {
 pub fn new_audit_id() -> String {
     let bytes: [u8; 16] = rand::random();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A token's body as JSON text in two parts: the text before the catalog and, when the body
+/// has one (scoped tokens), the text after it. The catalog's text is spliced in per answer:
+/// it is shared by every token that gets the same catalog and kept once, in the catalog
+/// cache, while each cached token keeps only its own text (with a large catalog, a copy per
+/// cached token cost hundreds of megabytes at ten thousand tokens).
+#[derive(Debug, Clone)]
+pub struct BodyAroundCatalog {
+    pub before: actix_web::web::Bytes,
+    pub after: Option<actix_web::web::Bytes>,
+}
+
+impl BodyAroundCatalog {
+    /// Whether the body has a place for a catalog (the caller need not fetch one if not).
+    pub fn takes_catalog(&self) -> bool {
+        self.after.is_some()
+    }
+
+    /// The whole body with this catalog.
+    pub fn with(&self, catalog: &RenderedCatalog) -> actix_web::web::Bytes {
+        let Some(after) = &self.after else {
+            return self.before.clone();
+        };
+        let mut body = Vec::with_capacity(self.before.len() + catalog.json.len() + after.len());
+        body.extend_from_slice(&self.before);
+        body.extend_from_slice(catalog.json.as_bytes());
+        body.extend_from_slice(after);
+        body.into()
+    }
 }
 
 /// A catalog and its JSON text, serialised once per cache fill: validation splices the

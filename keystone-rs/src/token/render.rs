@@ -1,7 +1,8 @@
 //! A validated token as Keystone's `{"token": …}` body, with its catalog.
 
+use super::cache::CatalogProject;
 use super::formatter::TokenFormatter;
-use super::model::{RenderedCatalog, ResolvedScope, Token};
+use super::model::{BodyAroundCatalog, RenderedCatalog, ResolvedScope, Token};
 use crate::catalog;
 use crate::config::Config;
 use crate::db::{AnyConnection, Db, MaybeConn};
@@ -9,6 +10,7 @@ use crate::error::Result;
 use crate::fernet::keystone_time;
 use crate::identity::model::User;
 use crate::json::{Style, to_ascii_string};
+use actix_web::web::Bytes;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -50,10 +52,19 @@ fn cached_catalog(
 ) -> Result<Arc<RenderedCatalog>> {
     let cache = &tokens.cache;
     cache.sync(conn)?;
-    let key = (
-        token.catalog_user_id().to_string(),
-        token.project_id().map(str::to_string),
-    );
+    let depends = cache.catalog_dependence.get_or_load_value(cache, (), || {
+        Ok(Arc::new(catalog::dependence(conn.get()?)?))
+    })?;
+    let user = match depends.user {
+        true => token.catalog_user_id().to_string(),
+        false => String::new(),
+    };
+    let project = match token.project_id() {
+        None => CatalogProject::None,
+        Some(id) if depends.on_project(id) => CatalogProject::Project(id.to_string()),
+        Some(_) => CatalogProject::Any,
+    };
+    let key = (user, project);
     cache.catalogs.get_or_load_value(cache, key, || {
         let value = catalog::v3_catalog(
             conn.get()?,
@@ -88,19 +99,30 @@ pub async fn catalog_async(
 static CATALOG_PLACEHOLDER: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("ksrs-catalog-{}", uuid::Uuid::new_v4().simple()));
 
-/// [`render`] as Keystone's JSON text, with a catalog already rendered.
-pub fn render_json(token: &Token, catalog: Option<&RenderedCatalog>) -> String {
-    let catalog = catalog.filter(|_| !matches!(token.scope, ResolvedScope::Unscoped));
-    let placeholder = catalog.map(|_| Value::from(CATALOG_PLACEHOLDER.as_str()));
-    let text = to_ascii_string(&render(token, placeholder), Style::Python);
-    match catalog {
-        Some(catalog) => text.replacen(
-            &format!("\"{}\"", CATALOG_PLACEHOLDER.as_str()),
-            &catalog.json,
-            1,
-        ),
-        None => text,
+/// A token's body as Keystone's JSON text ([`render`]), split where the catalog goes
+/// ([`BodyAroundCatalog`]).
+pub fn body_around_catalog(token: &Token) -> BodyAroundCatalog {
+    if matches!(token.scope, ResolvedScope::Unscoped) {
+        return BodyAroundCatalog {
+            before: render_json_without_catalog(token).into(),
+            after: None,
+        };
     }
+    let placeholder = Value::from(CATALOG_PLACEHOLDER.as_str());
+    let text = to_ascii_string(&render(token, Some(placeholder)), Style::Python);
+    let marker = format!("\"{}\"", CATALOG_PLACEHOLDER.as_str());
+    let (before, after) = text
+        .split_once(&marker)
+        .expect("the rendered body holds the placeholder");
+    BodyAroundCatalog {
+        before: Bytes::copy_from_slice(before.as_bytes()),
+        after: Some(Bytes::copy_from_slice(after.as_bytes())),
+    }
+}
+
+/// [`render`] as Keystone's JSON text, without a catalog (`?nocatalog`, unscoped tokens).
+pub fn render_json_without_catalog(token: &Token) -> String {
+    to_ascii_string(&render(token, None), Style::Python)
 }
 
 /// The `{"token": …}` body, in Keystone's key order (tokens-api.md §3).

@@ -257,9 +257,12 @@ fn load_token(
         values.trustee_id = Some(t.trust.trustee_user_id.clone());
     }
     let events = cache.revocations.get_or_load_value(cache, (), || {
-        Ok(Arc::new(revoke::store::list(conn.get()?, None)?))
+        Ok(Arc::new(revoke::RevocationList::new(revoke::store::list(
+            conn.get()?,
+            None,
+        )?)))
     })?;
-    if events.iter().any(|e| e.matches(&values)) {
+    if events.revokes(&values) {
         return Err(failed_to_validate().with_detail("token revoked"));
     }
 

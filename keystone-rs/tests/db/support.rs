@@ -204,6 +204,7 @@ pub fn ksrs_migrations() -> Vec<String> {
         "2026-11-24-000300_ksrs_oauth2_client",
         "2026-11-24-000400_ksrs_oauth2_certificate",
         "2026-12-05-000000_ksrs_oauth2_client_sealed_secret",
+        "2026-12-06-000000_ksrs_lookup_indexes",
     ]
     .map(String::from)
     .to_vec()

@@ -1,0 +1,1 @@
+DROP INDEX ksrs_ix_assignment_target_id ON assignment;
