@@ -789,8 +789,9 @@ pub struct SqlDirectory<'c> {
     implications: Option<BTreeMap<String, Vec<String>>>,
     role_global: HashMap<String, bool>,
     /// A listing asks for a project's ancestors once for the user and again for their
-    /// groups: one walk up the tree serves both.
+    /// groups, and for a subtree once per group inheriting on it: one walk serves all.
     parents: HashMap<String, Vec<String>>,
+    subtrees: HashMap<String, Vec<String>>,
 }
 
 impl<'c> SqlDirectory<'c> {
@@ -800,6 +801,7 @@ impl<'c> SqlDirectory<'c> {
             implications: None,
             role_global: HashMap::new(),
             parents: HashMap::new(),
+            subtrees: HashMap::new(),
         }
     }
 }
@@ -855,7 +857,12 @@ impl Directory for SqlDirectory<'_> {
     }
 
     fn projects_in_subtree(&mut self, project_id: &str) -> Result<Vec<String>> {
-        subtree_ids(self.conn, project_id)
+        if let Some(known) = self.subtrees.get(project_id) {
+            return Ok(known.clone());
+        }
+        let ids = subtree_ids(self.conn, project_id)?;
+        self.subtrees.insert(project_id.to_string(), ids.clone());
+        Ok(ids)
     }
 
     fn projects_in_domain(&mut self, domain_id: &str) -> Result<Vec<String>> {

@@ -715,6 +715,14 @@ pub enum UserSource<'a> {
 /// (`domain_id`, `enabled`, `name` exact or case-insensitive, `password_expires_at`, the
 /// federated `idp_id`/`protocol_id`/`unique_id`) are applied here and removed from `hints`;
 /// ordered by id, from after `marker`, at most one page.
+/// The value of a list's exact-match filter on `name`, if it has one.
+fn equals_filter(filters: &[crate::db::listing::Filter], name: &str) -> Option<String> {
+    filters
+        .iter()
+        .find(|f| f.name == name && matches!(f.comparator, Comparator::Equals))
+        .map(|f| f.value.clone())
+}
+
 pub fn list(
     conn: &mut AnyConnection,
     source: UserSource<'_>,
@@ -785,6 +793,12 @@ pub fn list(
             }
             ("name", Comparator::Equals) => {
                 query = query.filter(local_user::name.eq(f.value.clone()));
+                // The local user's domain is the user's: said on local_user too, it lets the
+                // database find the name through local_user's (domain_id, name) index
+                // instead of walking every user and probing local_user for each.
+                if let Some(domain_id) = equals_filter(&hints.filters, "domain_id") {
+                    query = query.filter(local_user::domain_id.eq(domain_id));
+                }
                 satisfied.push(i);
             }
             ("enabled", Comparator::Equals) => {
