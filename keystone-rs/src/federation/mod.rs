@@ -7,6 +7,7 @@
 pub mod provider_schema;
 pub mod provider_store;
 pub mod providers;
+pub mod login;
 pub mod rules;
 pub mod schema;
 pub mod store;
