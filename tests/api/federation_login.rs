@@ -154,7 +154,8 @@ fn trusted_front_end_login_gives_a_federated_token_that_rescopes_through_groups(
     for path in ["/v3/OS-FEDERATION/projects", "/v3/auth/projects"] {
         let r = s.get(path, Some(&fed));
         assert_eq!(r.status, 200, "{path}: {}", r.body);
-        let ids: Vec<&str> = r.json()["projects"]
+        let body = r.json();
+        let ids: Vec<&str> = body["projects"]
             .as_array()
             .unwrap()
             .iter()
