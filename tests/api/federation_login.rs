@@ -59,7 +59,9 @@ fn setup(s: &TestServer, mapping_rules: Value) -> Setup {
         "PUT",
         &format!("{IDPS}/myidp"),
         &admin,
-        Some(&json!({"identity_provider": {"domain_id": domain, "remote_ids": [ISSUER], "enabled": true}})),
+        Some(
+            &json!({"identity_provider": {"domain_id": domain, "remote_ids": [ISSUER], "enabled": true}}),
+        ),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let r = send(
@@ -140,7 +142,13 @@ fn trusted_front_end_login_gives_a_federated_token_that_rescopes_through_groups(
 
     // The shadow user is an ordinary user to the API, with its federated identity and
     // the asserted e-mail.
-    let r = send(&s, "GET", &format!("/v3/users/{user_id}"), &setup.admin, None);
+    let r = send(
+        &s,
+        "GET",
+        &format!("/v3/users/{user_id}"),
+        &setup.admin,
+        None,
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     let user = r.json()["user"].clone();
     assert_eq!(user["name"], "alice");
@@ -275,7 +283,13 @@ fn assertion_headers_from_untrusted_peers_are_ignored() {
     let r = login(&s, "GET", &alice());
     assert_eq!(r.status, 401, "{}", r.body);
     let shadow = shadow_id(&setup.domain, "alice");
-    let r = send(&s, "GET", &format!("/v3/users/{shadow}"), &setup.admin, None);
+    let r = send(
+        &s,
+        "GET",
+        &format!("/v3/users/{shadow}"),
+        &setup.admin,
+        None,
+    );
     assert_eq!(r.status, 404, "no shadow user was made: {}", r.body);
 
     // With no trusted proxy configured at all, the same.
@@ -307,13 +321,23 @@ fn identity_provider_checks_answer_as_keystone() {
     assert_eq!(r.status, 401, "{}", r.body);
 
     // Unknown provider or protocol: 404.
-    let r = s.request("GET", &format!("{IDPS}/nope/protocols/mapped/auth"), &alice(), None);
+    let r = s.request(
+        "GET",
+        &format!("{IDPS}/nope/protocols/mapped/auth"),
+        &alice(),
+        None,
+    );
     assert_eq!(r.status, 404, "{}", r.body);
     assert_eq!(
         r.json()["error"]["message"],
         "Could not find Identity Provider: nope."
     );
-    let r = s.request("POST", &format!("{IDPS}/myidp/protocols/saml2/auth"), &alice(), None);
+    let r = s.request(
+        "POST",
+        &format!("{IDPS}/myidp/protocols/saml2/auth"),
+        &alice(),
+        None,
+    );
     assert_eq!(r.status, 401, "saml2 is not an enabled method: {}", r.body);
 
     // A disabled provider: 403.
@@ -362,10 +386,22 @@ fn mapped_projects_are_provisioned_in_the_providers_domain() {
     let r = login(&s, "POST", &alice());
     assert_eq!(r.status, 201, "{}", r.body);
     let fed = r.subject_token();
-    assert_eq!(r.json()["token"]["user"]["OS-FEDERATION"]["groups"], json!([]));
-    let r = send(&s, "GET", "/v3/projects?name=home-alice", &setup.admin, None);
-    let projects = r.json()["projects"].clone();
-    assert_eq!(projects.as_array().map(Vec::len), Some(1), "{}", r.body);
+    assert_eq!(
+        r.json()["token"]["user"]["OS-FEDERATION"]["groups"],
+        json!([])
+    );
+    let home_projects = || {
+        let r = send(
+            &s,
+            "GET",
+            "/v3/projects?name=home-alice",
+            &setup.admin,
+            None,
+        );
+        r.json()["projects"].as_array().cloned().unwrap_or_default()
+    };
+    let projects = home_projects();
+    assert_eq!(projects.len(), 1, "{projects:?}");
     assert_eq!(projects[0]["domain_id"], setup.domain.as_str());
     let project = projects[0]["id"].as_str().unwrap().to_string();
     // The user holds the role itself: the token rescopes to the new project.
@@ -378,8 +414,7 @@ fn mapped_projects_are_provisioned_in_the_providers_domain() {
     assert_eq!(r.status, 201, "{}", r.body);
     // A second login finds the project instead of making another.
     assert_eq!(login(&s, "GET", &alice()).status, 201);
-    let r = send(&s, "GET", "/v3/projects?name=home-alice", &setup.admin, None);
-    assert_eq!(r.json()["projects"].as_array().map(Vec::len), Some(1));
+    assert_eq!(home_projects().len(), 1);
 
     // A role the mapping names that does not exist: 404 before anything is made.
     let rules = json!([{"local": [{"user": {"name": "{0}"},
@@ -435,15 +470,27 @@ fn enabled_service_providers_are_listed_in_token_bodies() {
             "PUT",
             &format!("/v3/OS-FEDERATION/service_providers/{id}"),
             &admin,
-            Some(&json!({"service_provider": {"auth_url": format!("https://{id}/v3/auth"),
-                "sp_url": format!("https://{id}/Shibboleth.sso/SAML2/ECP"), "enabled": enabled}})),
+            Some(
+                &json!({"service_provider": {"auth_url": format!("https://{id}/v3/auth"),
+                "sp_url": format!("https://{id}/Shibboleth.sso/SAML2/ECP"), "enabled": enabled}}),
+            ),
         );
         assert_eq!(r.status, 201, "{}", r.body);
     }
     let expected = json!([{"auth_url": "https://sp1/v3/auth", "id": "sp1",
                            "sp_url": "https://sp1/Shibboleth.sso/SAML2/ECP"}]);
     let r = s.password_auth(None);
-    assert_eq!(r.json()["token"]["service_providers"], expected, "{}", r.body);
+    assert_eq!(
+        r.json()["token"]["service_providers"],
+        expected,
+        "{}",
+        r.body
+    );
     let r = s.tokens("GET", "", &admin, &r.subject_token());
-    assert_eq!(r.json()["token"]["service_providers"], expected, "{}", r.body);
+    assert_eq!(
+        r.json()["token"]["service_providers"],
+        expected,
+        "{}",
+        r.body
+    );
 }

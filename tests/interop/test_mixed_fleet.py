@@ -11,7 +11,10 @@ INTEROP_SKIP_MIXED=1.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import os
+import subprocess
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,3 +238,74 @@ def test_keystone_rs_federated_token_validates_on_python(fleet, python_keystone,
     on_rs = clients.validate_token(keystone_rs.base_url + "/v3", admin, token)
     assert on_rs.status_code == 200, on_rs.text
     assert normalised(on_python.json()) == normalised(on_rs.json())
+
+
+# Python Keystone reads a federated assertion from the WSGI environ only (its Apache sets
+# it): the test calls the peer's WSGI application in-process with such an environ, on the
+# peer's own configuration and database.
+PEER_FEDERATED_LOGIN = """
+import json, os, sys
+sys.argv = sys.argv[:1]
+from werkzeug.test import Client
+from keystone.server import wsgi
+app = wsgi.initialize_public_application()
+request = json.loads(os.environ["FED_REQUEST"])
+resp = Client(app).get(request["path"], environ_base=request["environ"])
+print(json.dumps({"status": resp.status_code, "token": resp.headers.get("X-Subject-Token"),
+                  "body": resp.get_json()}))
+"""
+
+
+def test_python_federated_token_validates_on_keystone_rs(fleet, python_keystone,
+                                                         keystone_rs, tmp_path):
+    """The reverse: Python Keystone logs a federated user in (the assertion in its WSGI
+    environ) and shadows it; keystone-rs, seeing the same rows, validates the token and
+    describes it identically — and both derived the same shadow user id."""
+    r = admin_request(python_keystone, "POST", "/v3/groups",
+                      {"group": {"name": "fed-reverse", "domain_id": servers.DOMAIN_ID}})
+    assert r.status_code == 201, r.text
+    group_id = r.json()["group"]["id"]
+    copy_rows(fleet.python.db_path, fleet.adopted_db, "group", "id = ?", (group_id,))
+    rules = [{"local": [{"user": {"name": "{0}"}},
+                        {"groups": "{1}", "domain": {"id": servers.DOMAIN_ID}}],
+              "remote": [{"type": "FED-user"}, {"type": "FED-groups"}]}]
+    for server in (python_keystone, keystone_rs):
+        for method, path, body in [
+            ("PUT", "/v3/OS-FEDERATION/mappings/fed-reverse", {"mapping": {"rules": rules}}),
+            ("PUT", "/v3/OS-FEDERATION/identity_providers/idp-reverse",
+             {"identity_provider": {"domain_id": servers.DOMAIN_ID, "enabled": True}}),
+            ("PUT", "/v3/OS-FEDERATION/identity_providers/idp-reverse/protocols/mapped",
+             {"protocol": {"mapping_id": "fed-reverse"}}),
+        ]:
+            r = admin_request(server, method, path, body)
+            assert r.status_code == 201, f"{type(server).__name__} {path}: {r.text}"
+    script = tmp_path / "peer_federated_login.py"
+    script.write_text(PEER_FEDERATED_LOGIN)
+    request = {"path": "/v3/OS-FEDERATION/identity_providers/idp-reverse/protocols/mapped/auth",
+               "environ": {"FED-user": "fed-reverse-user", "FED-groups": "fed-reverse"}}
+    out = subprocess.run([str(fleet.python.venv / "bin" / "python"), str(script)],
+                         env={**fleet.python.env, "FED_REQUEST": json.dumps(request)},
+                         capture_output=True, text=True, timeout=180, check=True)
+    login = json.loads(out.stdout.strip().splitlines()[-1])
+    assert login["status"] == 201, login
+    token = login["token"]
+    user_id = login["body"]["token"]["user"]["id"]
+    assert user_id == hashlib.sha256(
+        f"{servers.DOMAIN_ID}userfed-reverse-user".encode()).hexdigest()
+    for table in ("user", "federated_user"):
+        column = "id" if table == "user" else "user_id"
+        copy_rows(fleet.python.db_path, fleet.adopted_db, table, f"{column} = ?", (user_id,))
+    admin, _ = clients.issue_token(keystone_rs.base_url + "/v3", "project")
+    on_rs = clients.validate_token(keystone_rs.base_url + "/v3", admin, token)
+    assert on_rs.status_code == 200, on_rs.text
+    assert on_rs.json()["token"]["user"]["OS-FEDERATION"]["groups"] == [{"id": group_id}]
+    admin, _ = clients.issue_token(python_keystone.base_url + "/v3", "project")
+    on_python = clients.validate_token(python_keystone.base_url + "/v3", admin, token)
+    assert on_python.status_code == 200, on_python.text
+    assert normalised(on_rs.json()) == normalised(on_python.json())
+    # keystone-rs reads the Python-made shadow user as any user.
+    r = admin_request(keystone_rs, "GET", f"/v3/users/{user_id}")
+    assert r.status_code == 200, r.text
+    assert r.json()["user"]["federated"] == [
+        {"idp_id": "idp-reverse",
+         "protocols": [{"protocol_id": "mapped", "unique_id": "fed-reverse-user"}]}]

@@ -39,15 +39,13 @@ const NEVER_ASSERTED: &[&str] = &[
 /// else Latin-1 (Keystone's reading of the environ). Empty unless the peer is a trusted
 /// proxy.
 pub fn assertion(req: &HttpRequest, config: &Config) -> Assertion {
-    let trusted = req
-        .peer_addr()
-        .is_some_and(|peer| {
-            config
-                .federation
-                .trusted_proxies
-                .iter()
-                .any(|n| n.contains(peer.ip()))
-        });
+    let trusted = req.peer_addr().is_some_and(|peer| {
+        config
+            .federation
+            .trusted_proxies
+            .iter()
+            .any(|n| n.contains(peer.ip()))
+    });
     let mut attributes: Vec<(String, String)> = Vec::new();
     if trusted {
         let prefix = config.federation.assertion_prefix.to_ascii_lowercase();

@@ -233,7 +233,8 @@ fn local_user(conn: &mut AnyConnection, mapped: &Mapped) -> Result<String> {
         }
     };
     let user = user.ok_or_else(|| mapping_refused("the mapped local user does not exist"))?;
-    let domain_enabled = resource_store::get_domain(conn, &user.domain_id)?.is_some_and(|d| d.enabled);
+    let domain_enabled =
+        resource_store::get_domain(conn, &user.domain_id)?.is_some_and(|d| d.enabled);
     if !user.enabled || !domain_enabled {
         return Err(mapping_refused("the mapped local user is disabled"));
     }
@@ -282,7 +283,9 @@ fn prepare_user(
     let domain_id = domain_id_of(conn, &domain)?;
     mapped.user.insert("id".into(), unique_id.clone().into());
     mapped.user.insert("name".into(), name.clone().into());
-    mapped.user.insert("domain".into(), json!({"id": domain_id}));
+    mapped
+        .user
+        .insert("domain".into(), json!({"id": domain_id}));
     Ok(ShadowUser {
         unique_id,
         name,
@@ -448,7 +451,10 @@ fn provision_projects(
             _ => json!({"id": idp.domain_id}),
         };
         let domain_id = domain_id_of(conn, &domain)?;
-        let name = project.get("name").and_then(Value::as_str).unwrap_or_default();
+        let name = project
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let project_id = match resource_store::find_project_by_name(conn, &domain_id, name)? {
             Some(p) => p.id,
             None => {
@@ -480,7 +486,13 @@ fn provision_projects(
         for a in &held {
             if let Target::Project(project_id) = &a.target {
                 if a.actor == actor && !processed.contains(project_id) {
-                    assignment_store::delete_grant(conn, &actor, &a.target, &a.role_id, a.inherited)?;
+                    assignment_store::delete_grant(
+                        conn,
+                        &actor,
+                        &a.target,
+                        &a.role_id,
+                        a.inherited,
+                    )?;
                 }
             }
         }

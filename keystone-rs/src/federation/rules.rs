@@ -223,9 +223,7 @@ fn transform(
                 }
                 // Keystone extends with every group seen so far (its generator runs over
                 // the whole table each time).
-                mapped
-                    .group_names
-                    .extend(groups_by_name(&groups_by_domain));
+                mapped.group_names.extend(groups_by_name(&groups_by_domain));
             }
         }
         if value.contains_key("groups") {
@@ -311,9 +309,8 @@ fn normalize_groups(identity_value: &Map<String, Value>) -> Result<Vec<Value>, M
                 // Keystone's `lstrip('JSON:')` strips those characters, not the prefix.
                 Some(_) => {
                     let text = g.trim_start_matches(['J', 'S', 'O', 'N', ':']);
-                    serde_json::from_str::<Value>(text).map_err(|e| {
-                        MappingError(format!("a JSON group is not valid JSON: {e}"))
-                    })?
+                    serde_json::from_str::<Value>(text)
+                        .map_err(|e| MappingError(format!("a JSON group is not valid JSON: {e}")))?
                 }
                 None => Value::String(g),
             };
@@ -505,8 +502,8 @@ fn substitute(
 ) -> Result<Map<String, Value>, MappingError> {
     let mut out = Map::new();
     for (k, v) in local {
-        let projects_ref = version == Version::V3
-            && (k == "projects_json" || (k == "projects" && v.is_string()));
+        let projects_ref =
+            version == Version::V3 && (k == "projects_json" || (k == "projects" && v.is_string()));
         let new = if projects_ref {
             projects_json(k, v, direct_maps)?
         } else {
@@ -538,7 +535,11 @@ fn substitute_value(
 }
 
 /// Schema 3.0's `projects_json`: `{N}` (or `N`) names the match holding the projects.
-fn projects_json(key: &str, rule: &Value, direct_maps: &[DirectMap]) -> Result<Value, MappingError> {
+fn projects_json(
+    key: &str,
+    rule: &Value,
+    direct_maps: &[DirectMap],
+) -> Result<Value, MappingError> {
     let text = rule.as_str().unwrap_or_default();
     // Keystone's `re.match(r"\{?(\d+)\}?", rule)`: anchored at the start only.
     let digits: String = text
