@@ -220,6 +220,29 @@ fn trusted_front_end_login_gives_a_federated_token_that_rescopes_through_groups(
                           "scope": {"project": {"id": other}}}}),
     );
     assert_eq!(r.status, 401, "{}", r.body);
+
+    // A system role of a mapped group shows in /v3/auth/system.
+    let r = s.get("/v3/auth/system", Some(&fed));
+    assert_eq!(r.json()["system"], json!([]), "{}", r.body);
+    let reader = role_id(&s, &setup.admin, "reader");
+    let r = send(
+        &s,
+        "PUT",
+        &format!("/v3/system/groups/{}/roles/{reader}", setup.group),
+        &setup.admin,
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = s.get("/v3/auth/system", Some(&fed));
+    assert_eq!(r.json()["system"], json!([{"all": true}]), "{}", r.body);
+    // And, as in Keystone, the groups' system roles count on every project scope.
+    let r = s.post_json(
+        "/v3/auth/tokens",
+        None,
+        &json!({"auth": {"identity": {"methods": ["token"], "token": {"id": fed}},
+                          "scope": {"project": {"id": other}}}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
 }
 
 #[test]
@@ -493,4 +516,50 @@ fn enabled_service_providers_are_listed_in_token_bodies() {
         "{}",
         r.body
     );
+}
+
+#[test]
+fn group_changes_refresh_expiring_memberships_and_revoke_older_tokens() {
+    use diesel::prelude::*;
+    use keystone_rs::db::schema::expiring_user_group_membership as eugm;
+    let s = TestServer::start_with(&conf("127.0.0.1"));
+    let setup = setup(&s, Value::Null);
+    let ops = s.make_group("ops", &setup.domain, &[]);
+    let first = login(&s, "GET", &alice());
+    assert_eq!(first.status, 201, "{}", first.body);
+    let user_id = first.json()["token"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let memberships = |s: &TestServer| {
+        let uid = user_id.clone();
+        let mut groups: Vec<(String, String)> = s
+            .db()
+            .read_blocking(move |conn| {
+                Ok(eugm::table
+                    .filter(eugm::user_id.eq(&uid))
+                    .select((eugm::group_id, eugm::idp_id))
+                    .load(conn)?)
+            })
+            .unwrap();
+        groups.sort();
+        groups
+    };
+    assert_eq!(memberships(&s), vec![(setup.group.clone(), "myidp".into())]);
+    // The same groups again: nothing changes, the first token stays valid.
+    assert_eq!(login(&s, "GET", &alice()).status, 201);
+    let r = s.tokens("GET", "", &setup.admin, &first.subject_token());
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Moved from devs to ops: the stale membership goes and, past the second in which
+    // the change happened, tokens issued before it no longer validate.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let mut moved = alice();
+    moved[3] = ("OIDC-groups", "ops");
+    let second = login(&s, "GET", &moved);
+    assert_eq!(second.status, 201, "{}", second.body);
+    assert_eq!(memberships(&s), vec![(ops.clone(), "myidp".into())]);
+    let r = s.tokens("GET", "", &setup.admin, &first.subject_token());
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = s.tokens("GET", "", &setup.admin, &second.subject_token());
+    assert_eq!(r.status, 200, "{}", r.body);
 }

@@ -531,9 +531,21 @@ async fn auth_system(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let caller = context::caller(&state, &req).await?;
     context::authorize(&state, &caller, "identity:get_auth_system", &json!({}))?;
     let user_id = caller.user.id.clone();
+    let groups = federated_groups(&caller);
     let has_system = state
         .db
-        .read(move |conn| assignment_store::has_system_role(conn, &user_id))
+        .read(move |conn| {
+            if assignment_store::has_system_role(conn, &user_id)? {
+                return Ok(true);
+            }
+            for group_id in groups {
+                let group = crate::assignment::model::Actor::Group(group_id);
+                if !assignment_store::system_roles(conn, &group)?.is_empty() {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
         .await?;
     let base = base_url(&req, &state.config);
     let system = if has_system {

@@ -200,10 +200,10 @@ fn resolve_groups(
         let Some(name) = group.get("name").and_then(Value::as_str) else {
             continue;
         };
-        if let Some(id) = shadow::group_id_by_name(conn, &domain_id, name)? {
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
+        if let Some(id) = shadow::group_id_by_name(conn, &domain_id, name)?
+            && !ids.contains(&id)
+        {
+            ids.push(id);
         }
     }
     Ok(ids)
@@ -484,16 +484,11 @@ fn provision_projects(
     }
     if version.syncs_project_assignments() {
         for a in &held {
-            if let Target::Project(project_id) = &a.target {
-                if a.actor == actor && !processed.contains(project_id) {
-                    assignment_store::delete_grant(
-                        conn,
-                        &actor,
-                        &a.target,
-                        &a.role_id,
-                        a.inherited,
-                    )?;
-                }
+            if let Target::Project(project_id) = &a.target
+                && a.actor == actor
+                && !processed.contains(project_id)
+            {
+                assignment_store::delete_grant(conn, &actor, &a.target, &a.role_id, a.inherited)?;
             }
         }
     }

@@ -360,10 +360,10 @@ fn extract_projects(
     }
     let default = identity_value.get("domain").cloned().unwrap_or(Value::Null);
     for project in &mut projects {
-        if let Value::Object(p) = project {
-            if !p.get("domain").is_some_and(is_truthy) {
-                p.insert("domain".into(), default.clone());
-            }
+        if let Value::Object(p) = project
+            && !p.get("domain").is_some_and(is_truthy)
+        {
+            p.insert("domain".into(), default.clone());
         }
     }
     Ok(projects)

@@ -44,10 +44,10 @@ pub(super) fn token_roles(
     if let Some(trust) = trust {
         return Ok((crate::trust::token_roles(conn.get()?, trust)?, None));
     }
-    if let Some(groups) = federated_groups {
-        if !matches!(scope, ResolvedScope::Unscoped | ResolvedScope::System) {
-            return Ok((federated_roles(conn.get()?, user_id, groups, scope)?, None));
-        }
+    if let Some(groups) = federated_groups
+        && !matches!(scope, ResolvedScope::Unscoped | ResolvedScope::System)
+    {
+        return Ok((federated_roles(conn.get()?, user_id, groups, scope)?, None));
     }
     if let Some(ac) = application_credential {
         return Ok((app_cred_roles(conn, ac, scope)?, None));
