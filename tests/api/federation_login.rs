@@ -98,6 +98,16 @@ fn login(s: &TestServer, method: &str, headers: &[(&str, &str)]) -> Response {
     )
 }
 
+/// POST /v3/auth/tokens with the token method, scoped to a project.
+fn rescope(s: &TestServer, token: &str, project: &str) -> Response {
+    s.post_json(
+        "/v3/auth/tokens",
+        None,
+        &json!({"auth": {"identity": {"methods": ["token"], "token": {"id": token}},
+                          "scope": {"project": {"id": project}}}}),
+    )
+}
+
 /// Keystone's shadow user id: sha256(domain_id + "user" + unique_id), as its `sha256` id
 /// generator derives it.
 fn shadow_id(domain: &str, unique_id: &str) -> String {
@@ -213,12 +223,7 @@ fn trusted_front_end_login_gives_a_federated_token_that_rescopes_through_groups(
 
     // A project the groups hold nothing on is refused.
     let other = s.make_project("elsewhere", &setup.domain, None);
-    let r = s.post_json(
-        "/v3/auth/tokens",
-        None,
-        &json!({"auth": {"identity": {"methods": ["token"], "token": {"id": fed}},
-                          "scope": {"project": {"id": other}}}}),
-    );
+    let r = rescope(&s, &fed, &other);
     assert_eq!(r.status, 401, "{}", r.body);
 
     // A system role of a mapped group shows in /v3/auth/system.
@@ -236,12 +241,7 @@ fn trusted_front_end_login_gives_a_federated_token_that_rescopes_through_groups(
     let r = s.get("/v3/auth/system", Some(&fed));
     assert_eq!(r.json()["system"], json!([{"all": true}]), "{}", r.body);
     // And, as in Keystone, the groups' system roles count on every project scope.
-    let r = s.post_json(
-        "/v3/auth/tokens",
-        None,
-        &json!({"auth": {"identity": {"methods": ["token"], "token": {"id": fed}},
-                          "scope": {"project": {"id": other}}}}),
-    );
+    let r = rescope(&s, &fed, &other);
     assert_eq!(r.status, 201, "{}", r.body);
 }
 
@@ -428,12 +428,7 @@ fn mapped_projects_are_provisioned_in_the_providers_domain() {
     assert_eq!(projects[0]["domain_id"], setup.domain.as_str());
     let project = projects[0]["id"].as_str().unwrap().to_string();
     // The user holds the role itself: the token rescopes to the new project.
-    let r = s.post_json(
-        "/v3/auth/tokens",
-        None,
-        &json!({"auth": {"identity": {"methods": ["token"], "token": {"id": fed}},
-                          "scope": {"project": {"id": project}}}}),
-    );
+    let r = rescope(&s, &fed, &project);
     assert_eq!(r.status, 201, "{}", r.body);
     // A second login finds the project instead of making another.
     assert_eq!(login(&s, "GET", &alice()).status, 201);
