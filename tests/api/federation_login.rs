@@ -558,3 +558,74 @@ fn group_changes_refresh_expiring_memberships_and_revoke_older_tokens() {
     let r = s.tokens("GET", "", &setup.admin, &second.subject_token());
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+#[test]
+fn schema_3_projects_follow_what_the_provider_asserts() {
+    let s = TestServer::start_with(&conf("127.0.0.1"));
+    let rules = json!([{"local": [{"user": {"name": "{0}"}, "projects_json": "{1}"}],
+                        "remote": [{"type": "OIDC-preferred_username"},
+                                   {"type": "OIDC-projects"}]}]);
+    let setup = setup(&s, Value::Null);
+    let r = send(
+        &s,
+        "PATCH",
+        "/v3/OS-FEDERATION/mappings/m1",
+        &setup.admin,
+        Some(&json!({"mapping": {"rules": rules, "schema_version": "3.0"}})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let assertion = |projects: &'static str| {
+        vec![
+            ("OIDC-iss", ISSUER),
+            ("OIDC-preferred_username", "carol"),
+            ("OIDC-projects", projects),
+        ]
+    };
+    let both = r#"[{"name": "pa", "roles": [{"name": "member"}]}, {"name": "pb", "roles": [{"name": "reader"}]}]"#;
+    let r = login(&s, "GET", &assertion(both));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let user = r.json()["token"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let grants = |s: &TestServer| {
+        let r = send(
+            s,
+            "GET",
+            &format!("/v3/role_assignments?user.id={user}&include_names"),
+            &setup.admin,
+            None,
+        );
+        let mut out: Vec<(String, String)> = r.json()["role_assignments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["scope"]["project"]["name"].as_str().unwrap().to_string(),
+                    a["role"]["name"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    assert_eq!(
+        grants(&s),
+        vec![
+            ("pa".into(), "member".into()),
+            ("pb".into(), "reader".into())
+        ]
+    );
+    // The provider now asserts one project with another role: schema 3.0 drops the rest.
+    let r = login(
+        &s,
+        "GET",
+        &assertion(r#"[{"name": "pa", "roles": [{"name": "reader"}]}]"#),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(grants(&s), vec![("pa".into(), "reader".into())]);
+    // Not a projects list: a failed login, not a 500.
+    let r = login(&s, "GET", &assertion(r#"{"name": "pa"}"#));
+    assert_eq!(r.status, 401, "{}", r.body);
+}
