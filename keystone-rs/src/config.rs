@@ -32,6 +32,7 @@ pub struct Config {
     pub rate_limit: RateLimitSection,
     pub ssl: SslSection,
     pub unified_limit: UnifiedLimitSection,
+    pub federation: FederationSection,
     /// Every section/option as read, for subsystems added later (and for tests).
     pub raw: BTreeMap<String, BTreeMap<String, String>>,
     /// The file this came from, if any (relative paths in it are taken as they are).
@@ -218,6 +219,22 @@ pub struct RateLimitSection {
     /// or 0 turns the limit off.
     pub issue_requests_per_minute: Option<u32>,
     /// Peers whose `X-Forwarded-For` is believed: addresses or CIDR networks.
+    pub trusted_proxies: Vec<Network>,
+}
+
+/// `[federation]`: how federated logins through a trusted front end are read.
+#[derive(Debug, Clone, Default)]
+pub struct FederationSection {
+    /// Keystone's option: only request attributes whose names start with this prefix form
+    /// the assertion (compared without regard to ASCII case: they arrive as HTTP headers).
+    pub assertion_prefix: String,
+    /// Keystone's option: the attribute naming the identity provider, checked against its
+    /// `remote_ids` (a protocol's own `remote_id_attribute` comes first).
+    pub remote_id_attribute: Option<String>,
+    /// keystone-rs's own option: the peers (addresses or CIDR networks) whose headers are
+    /// believed as an assertion — the Apache/mod_shib/mod_auth_openidc front ends. Keystone
+    /// reads the WSGI environ, which only its Apache can set; keystone-rs is reached over
+    /// HTTP, so headers from anyone else are ignored. Empty: no header-based login.
     pub trusted_proxies: Vec<Network>,
 }
 
@@ -622,22 +639,18 @@ impl Config {
             rate_limit: RateLimitSection {
                 issue_requests_per_minute: r
                     .opt_parse("rate_limit", "issue_requests_per_minute")?,
-                trusted_proxies: r
-                    .value("rate_limit", "trusted_proxies")
+                trusted_proxies: r.networks("rate_limit", "trusted_proxies")?,
+            },
+            federation: FederationSection {
+                assertion_prefix: r
+                    .value("federation", "assertion_prefix")
                     .unwrap_or_default()
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(|t| {
-                        Network::parse(t).ok_or_else(|| {
-                            r.fail(
-                                "rate_limit",
-                                "trusted_proxies",
-                                format!("{t:?} is not an IP address or network"),
-                            )
-                        })
-                    })
-                    .collect::<Result<_, _>>()?,
+                    .to_string(),
+                remote_id_attribute: r
+                    .value("federation", "remote_id_attribute")
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_string),
+                trusted_proxies: r.networks("federation", "trusted_proxies")?,
             },
             validation_cache: ValidationCacheSection {
                 enabled: r.boolean("validation_cache", "enabled", true)?,
@@ -786,6 +799,9 @@ const KNOWN: &[(&str, &str)] = &[
     ("security_compliance", "password_regex"),
     ("rate_limit", "issue_requests_per_minute"),
     ("rate_limit", "trusted_proxies"),
+    ("federation", "assertion_prefix"),
+    ("federation", "remote_id_attribute"),
+    ("federation", "trusted_proxies"),
     ("security_compliance", "password_regex_description"),
     ("security_compliance", "unique_last_password_count"),
     ("security_compliance", "minimum_password_age"),
@@ -802,6 +818,25 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// A comma-separated list of addresses or CIDR networks.
+    fn networks(&self, section: &str, option: &str) -> Result<Vec<Network>, ConfigError> {
+        self.value(section, option)
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                Network::parse(t).ok_or_else(|| {
+                    self.fail(
+                        section,
+                        option,
+                        format!("{t:?} is not an IP address or network"),
+                    )
+                })
+            })
+            .collect()
+    }
+
     fn value(&self, section: &str, option: &str) -> Option<&str> {
         self.raw
             .get(section)

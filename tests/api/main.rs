@@ -15,6 +15,7 @@ mod endpoint_filter;
 mod endpoint_policy;
 mod errors;
 mod federation;
+mod federation_login;
 mod identity;
 mod jws;
 mod limits;

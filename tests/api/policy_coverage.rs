@@ -26,6 +26,15 @@ const UNENFORCED: &[(&str, &str)] = &[
     ("/v3/OS-OAUTH2/introspect", "post"),
     ("/.well-known/oauth-authorization-server", "get"),
     ("/v3/users/{user_id}/password", "post"),
+    // Federated login: the trusted front end's assertion is the credential.
+    (
+        "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/auth",
+        "get",
+    ),
+    (
+        "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/auth",
+        "post",
+    ),
 ];
 
 struct Route {

@@ -303,14 +303,21 @@ def test_mapping_engine_as_python_keystone(alias, tmp_path):
     assert ours.returncode == theirs.returncode == 1
     assert f"Error while parsing rules {not_json}" in ours.stderr
     assert f"Error while parsing rules {not_json}" in theirs.stderr
-    # groups: keystone-rs's engine does not evaluate them, and says so
+    # the whole engine: groups by id and by name (multi-valued), projects, a local user
     groups = tmp_path / "groups.json"
-    groups.write_text("""[{"local": [{"user": {"name": "{0}"}}, {"group": {"id": "g"}}],
-        "remote": [{"type": "ASDF_USER"}]}]""")
-    ours = run([alias, "--config-file", conf, "mapping_engine", "--rules", groups,
-                "--input", assertion])
-    assert ours.returncode == 1
-    assert "not supported" in ours.stderr and "'group'" in ours.stderr
+    groups.write_text("""[{"local": [{"user": {"name": "{0}", "type": "local",
+                                              "domain": {"name": "Default"}}},
+                                     {"group": {"id": "g"}},
+                                     {"groups": "{1}", "domain": {"id": "default"}},
+                                     {"projects": [{"name": "p-{0}",
+                                                    "roles": [{"name": "member"}]}]}],
+        "remote": [{"type": "ASDF_USER"}, {"type": "ASDF_GROUPS"}]}]""")
+    with_groups = tmp_path / "with_groups.txt"
+    with_groups.write_text("ASDF_USER: alice\nASDF_GROUPS: devs;ops\n")
+    ours, theirs = both(alias, conf, "mapping_engine", "--rules", groups,
+                        "--input", with_groups)
+    assert (ours.returncode, ours.stdout) == (theirs.returncode, unlogged(theirs.stdout))
+    assert ours.returncode == 0 and '"name": "ops"' in ours.stdout
 
 
 def test_other_verbs(alias, tmp_path, database):

@@ -5,7 +5,7 @@ use crate::assignment::store as assignment_store;
 use crate::auth::request::{parse_auth_request, unsupported_method};
 use crate::auth::scope::{self, ScopeRequest, resolve};
 use crate::auth::{
-    MethodOutcome, application_credential as app_cred_method, mfa, oauth1, password,
+    MethodOutcome, application_credential as app_cred_method, mapped, mfa, oauth1, password,
     token as token_method, totp, trust as trust_method,
 };
 use crate::context::{self, SUBJECT_TOKEN_HEADER, base_url, header, json_body};
@@ -44,6 +44,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::resource("/v3/auth/domains")
+            .route(web::get().to(auth_domains))
+            .route(web::head().to(auth_domains)),
+    )
+    // Keystone serves the federated aliases with the same handlers and policies.
+    .service(
+        web::resource("/v3/OS-FEDERATION/projects")
+            .route(web::get().to(auth_projects))
+            .route(web::head().to(auth_projects)),
+    )
+    .service(
+        web::resource("/v3/OS-FEDERATION/domains")
             .route(web::get().to(auth_domains))
             .route(web::head().to(auth_domains)),
     )
@@ -109,15 +120,27 @@ fn receipt_response(id: &str, body: &Value) -> HttpResponse {
 
 async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
     let body = json_body(&req, &body)?;
+    issue_for(state, req, body).await
+}
+
+/// `POST /v3/auth/tokens` with its body parsed (the federated `/auth` route builds one).
+pub async fn issue_for(state: State, req: HttpRequest, body: Value) -> Result<HttpResponse> {
     let auth = parse_auth_request(&body, &state.config.auth.methods)?;
+    // A federated login's assertion: the trusted front end's headers, else nothing.
+    let assertion = crate::api::federation_auth::assertion(&req, &state.config);
     let with_catalog = !has_query_param(&req, "nocatalog");
     let signed = oauth1::SignedRequest::from_http(&req, &state.config);
     // The oauth1 method remembers its nonce: a write, in one transaction with the rest.
     // So does a trust-scoped token: it spends one of the trust's uses.
     // So does totp: it remembers the passcode it accepted.
     let uses_totp = auth.methods.iter().any(|m| m == totp::METHOD);
+    // A federated login shadows its user (and provisions its projects).
     let writes = uses_totp
         || auth.methods.iter().any(|m| m == "oauth1")
+        || auth
+            .methods
+            .iter()
+            .any(|m| mapped::MAPPED_METHODS.contains(&m.as_str()))
         || matches!(auth.scope, ScopeRequest::Trust(_));
     // Keystone reads the receipt only when the header is there and not empty.
     let receipt_id = header(req.headers(), crate::receipt::HEADER)
@@ -167,6 +190,9 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
                     totp::authenticate(conn, config, &st.credential_keys, &data, &failed_in_work)?
                 }
                 "application_credential" => app_cred_method::authenticate(conn, config, &data)?,
+                m if mapped::MAPPED_METHODS.contains(&m) => {
+                    mapped::authenticate(conn, &st.tokens, config, m, &data, &assertion)?
+                }
                 _ => return Err(unsupported_method(&config.auth.methods)),
             };
             if let Some(previous) = &outcome {
@@ -186,6 +212,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
                     application_credential: prev
                         .application_credential
                         .or(result.application_credential.clone()),
+                    federated: prev.federated.or(result.federated.clone()),
                     ..result
                 },
             });
@@ -262,6 +289,7 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
                 application_credential: outcome.application_credential,
                 thumbprint: None,
                 trust_id: trust_id.clone(),
+                federated: outcome.federated,
             },
         )?;
         // Only a token actually issued spends a use.
@@ -441,14 +469,26 @@ async fn auth_catalog(state: State, req: HttpRequest) -> Result<HttpResponse> {
     ))
 }
 
+/// The groups a federated caller's token carries (Keystone's `auth_context['group_ids']`).
+fn federated_groups(caller: &Token) -> Vec<String> {
+    caller
+        .federated()
+        .map(|f| f.group_ids.clone())
+        .unwrap_or_default()
+}
+
 async fn auth_projects(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let caller = context::caller(&state, &req).await?;
     context::authorize(&state, &caller, "identity:get_auth_projects", &json!({}))?;
     let user_id = caller.user.id.clone();
+    let groups = federated_groups(&caller);
     let projects = state
         .db
         .read(move |conn| {
-            let (project_ids, _) = assignment_store::targets_with_roles(conn, &user_id)?;
+            let (mut project_ids, _) = assignment_store::targets_with_roles(conn, &user_id)?;
+            project_ids.extend(assignment_store::targets_of_groups(conn, &groups)?.0);
+            project_ids.sort();
+            project_ids.dedup();
             resource_store::get_projects(conn, &project_ids)
         })
         .await?;
@@ -466,10 +506,14 @@ async fn auth_domains(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let caller = context::caller(&state, &req).await?;
     context::authorize(&state, &caller, "identity:get_auth_domains", &json!({}))?;
     let user_id = caller.user.id.clone();
+    let groups = federated_groups(&caller);
     let domains = state
         .db
         .read(move |conn| {
-            let (_, domain_ids) = assignment_store::targets_with_roles(conn, &user_id)?;
+            let (_, mut domain_ids) = assignment_store::targets_with_roles(conn, &user_id)?;
+            domain_ids.extend(assignment_store::targets_of_groups(conn, &groups)?.1);
+            domain_ids.sort();
+            domain_ids.dedup();
             resource_store::get_projects(conn, &domain_ids)
         })
         .await?;
@@ -488,9 +532,21 @@ async fn auth_system(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let caller = context::caller(&state, &req).await?;
     context::authorize(&state, &caller, "identity:get_auth_system", &json!({}))?;
     let user_id = caller.user.id.clone();
+    let groups = federated_groups(&caller);
     let has_system = state
         .db
-        .read(move |conn| assignment_store::has_system_role(conn, &user_id))
+        .read(move |conn| {
+            if assignment_store::has_system_role(conn, &user_id)? {
+                return Ok(true);
+            }
+            for group_id in groups {
+                let group = crate::assignment::model::Actor::Group(group_id);
+                if !assignment_store::system_roles(conn, &group)?.is_empty() {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
         .await?;
     let base = base_url(&req, &state.config);
     let system = if has_system {

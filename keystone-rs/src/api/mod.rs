@@ -13,6 +13,7 @@ pub mod domain_config;
 pub mod endpoint_filter;
 pub mod endpoint_policy;
 pub mod federation;
+pub mod federation_auth;
 pub mod health;
 pub mod identity;
 pub mod limit;

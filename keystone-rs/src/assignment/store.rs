@@ -104,6 +104,15 @@ pub fn find_global_role_by_name(conn: &mut AnyConnection, name: &str) -> Result<
     Ok(roles_from_rows(conn, row.into_iter().collect())?.pop())
 }
 
+/// Every role of that name, global or domain-specific, in table order.
+pub fn roles_named(conn: &mut AnyConnection, name: &str) -> Result<Vec<Role>> {
+    let rows: Vec<RoleRow> = role::table
+        .filter(role::name.eq(name))
+        .select(role_columns())
+        .load(conn)?;
+    roles_from_rows(conn, rows)
+}
+
 /// Roles by id in table order (Keystone's `list_roles_from_ids`); unknown ids are skipped.
 pub fn get_roles(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<Role>> {
     if ids.is_empty() {
@@ -971,6 +980,30 @@ pub fn roles_on_project(
     roles_of(conn, &refs)
 }
 
+/// Effective roles the groups hold on a project or domain (Keystone's
+/// `get_roles_for_groups`), none for no groups.
+pub fn roles_of_groups(
+    conn: &mut AnyConnection,
+    group_ids: &[String],
+    target: &Target,
+) -> Result<Vec<Role>> {
+    if group_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut req = ListRequest {
+        source_from_group_ids: Some(group_ids.to_vec()),
+        effective: true,
+        ..Default::default()
+    };
+    match target {
+        Target::Project(id) => req.project_id = Some(id.clone()),
+        Target::Domain(id) => req.domain_id = Some(id.clone()),
+        Target::System => return Ok(vec![]),
+    }
+    let refs = list_assignments(conn, &req)?;
+    roles_of(conn, &refs)
+}
+
 /// Effective roles of a user on a domain (direct and group grants; domains inherit nothing).
 pub fn roles_on_domain(
     conn: &mut AnyConnection,
@@ -1026,12 +1059,37 @@ pub fn targets_with_roles(
     conn: &mut AnyConnection,
     user_id: &str,
 ) -> Result<(Vec<String>, Vec<String>)> {
-    let req = ListRequest {
-        user_id: Some(user_id.to_string()),
-        effective: true,
-        ..Default::default()
-    };
-    let refs = list_assignments(conn, &req)?;
+    targets_of(
+        conn,
+        &ListRequest {
+            user_id: Some(user_id.to_string()),
+            effective: true,
+            ..Default::default()
+        },
+    )
+}
+
+/// [`targets_with_roles`] for groups (a federated token's): Keystone's
+/// `list_projects_for_groups` / `list_domains_for_groups`.
+pub fn targets_of_groups(
+    conn: &mut AnyConnection,
+    group_ids: &[String],
+) -> Result<(Vec<String>, Vec<String>)> {
+    if group_ids.is_empty() {
+        return Ok((vec![], vec![]));
+    }
+    targets_of(
+        conn,
+        &ListRequest {
+            source_from_group_ids: Some(group_ids.to_vec()),
+            effective: true,
+            ..Default::default()
+        },
+    )
+}
+
+fn targets_of(conn: &mut AnyConnection, req: &ListRequest) -> Result<(Vec<String>, Vec<String>)> {
+    let refs = list_assignments(conn, req)?;
     let mut projects: Vec<String> = refs
         .iter()
         .filter_map(|r| r.project_id().map(str::to_string))

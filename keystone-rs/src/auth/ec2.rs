@@ -155,6 +155,7 @@ pub fn authenticate(
             access_token_id,
             thumbprint: None,
             trust_id: blob.trust_id.clone(),
+            federated: None,
         },
     )
     .map_err(|e| {

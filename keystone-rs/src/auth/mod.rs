@@ -2,6 +2,7 @@
 
 pub mod application_credential;
 pub mod ec2;
+pub mod mapped;
 pub mod mfa;
 pub mod oauth1;
 pub mod password;
@@ -27,4 +28,6 @@ pub struct MethodOutcome {
     pub application_credential: Option<crate::application_credential::ApplicationCredential>,
     /// From the `oauth1` method: the access token whose delegation the token carries.
     pub oauth1: Option<oauth1::Grant>,
+    /// From a federated login or a presented federated token: the new token is federated.
+    pub federated: Option<crate::fernet::FederatedInfo>,
 }

@@ -24,6 +24,12 @@ pub fn authenticate(
         .to_string();
     // Keystone's token plugin announces no access-rules support.
     let presented = validate::validate_with(conn, tokens, config, &id, false, None)?;
+    // Keystone hands a federated token to the mapped plugin's checks instead.
+    if presented.federated().is_some() {
+        let mut outcome = super::mapped::carry_over(conn, &presented)?;
+        outcome.presented_scope = Some(presented.scope.clone());
+        return Ok(outcome);
+    }
     if presented.payload.methods.iter().any(|m| m == "oauth1") {
         return Err(Error::forbidden_action(
             "Using OAuth-scoped token to create another token. Create a new OAuth-scoped token instead",
@@ -53,6 +59,7 @@ pub fn authenticate(
         presented_scope: Some(presented.scope.clone()),
         application_credential: None,
         oauth1: None,
+        federated: None,
     })
 }
 

@@ -4,6 +4,7 @@
 //! resources identity providers (with remote ids), their protocols and service providers
 //! (providers.rs). Federated login itself is not served yet.
 
+pub mod login;
 pub mod provider_schema;
 pub mod provider_store;
 pub mod providers;

@@ -2,6 +2,7 @@
 //! `password` + `user_option`, and the rows that hang off a user. Group SQL is in
 //! `store/groups.rs`.
 
+pub mod federated;
 pub mod groups;
 
 use super::options::StoredOptions;

@@ -3,10 +3,7 @@
 //! with Keystone's file formats, checks and messages, on keystone-rs's rule engine
 //! ([`crate::federation::rules`]).
 //!
-//! That engine evaluates what a local `user` needs (schema 1.0 requirements and
-//! substitutions). A mapping whose local side also produces groups (`group`, `groups`,
-//! `group_ids`) or projects is refused with a message saying so, instead of printing a
-//! result without them.
+//! Prints Keystone's result dict: the user, group ids, groups by name and projects.
 
 use serde_json::{Value, json};
 
@@ -83,8 +80,6 @@ fn read_assertion(path: &str, prefix: Option<&str>) -> Result<Vec<(String, Strin
     Ok(assertion)
 }
 
-const LOCAL_KEYS_NOT_EVALUATED: &[&str] = &["group", "groups", "group_ids", "projects"];
-
 /// Run the command: the text to print on stdout, or why not.
 pub fn run(request: &Request<'_>) -> Result<String, Refusal> {
     let rules = read_rules(request.rules)?;
@@ -108,26 +103,6 @@ pub fn run(request: &Request<'_>) -> Result<String, Refusal> {
         .map_err(|e| Refusal(e.detail.unwrap_or(e.message)))?;
     tracing::info!("Attribute mapping rules are valid.");
 
-    let unsupported: Vec<&str> = rules["rules"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|rule| rule.get("local").and_then(Value::as_array))
-        .flatten()
-        .flat_map(|local| {
-            LOCAL_KEYS_NOT_EVALUATED
-                .iter()
-                .copied()
-                .filter(|k| local.get(*k).is_some())
-        })
-        .collect();
-    if let Some(first) = unsupported.first() {
-        return Err(Refusal(format!(
-            "mapping_engine is not supported for these rules by keystone-rs: its mapping engine \
-             evaluates the local user only, and a rule maps '{first}'"
-        )));
-    }
-
     let assertion = read_assertion(request.input, request.prefix)?;
     let mut out = String::new();
     if request.engine_debug {
@@ -141,14 +116,15 @@ pub fn run(request: &Request<'_>) -> Result<String, Refusal> {
             python_indent2(&Value::Object(as_dict))
         ));
     }
-    let mapped =
-        crate::federation::rules::process(&rules["rules"], &assertion).map_err(|e| Refusal(e.0))?;
-    let result = json!({
-        "user": Value::Object(mapped.user),
-        "group_ids": [],
-        "group_names": [],
-        "projects": [],
-    });
+    // keystone-manage runs the schema-1.0 processor whatever the version (its
+    // `RuleProcessor`), without a database: group names stay names.
+    let mapped = crate::federation::rules::process_with(
+        crate::federation::rules::Version::V1,
+        &rules["rules"],
+        &crate::federation::rules::Assertion::exact(assertion),
+    )
+    .map_err(|e| Refusal(e.0))?;
+    let result = mapped.to_json();
     out.push_str(&python_indent2(&result));
     out.push('\n');
     Ok(out)

@@ -500,6 +500,7 @@ pub fn issue_token(
             application_credential: Some(ac),
             thumbprint: None,
             trust_id: None,
+            federated: None,
         },
     )
 }

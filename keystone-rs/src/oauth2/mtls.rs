@@ -253,6 +253,7 @@ pub fn issue_bound_token(
             application_credential: None,
             thumbprint: Some(crate::tls::keystone_thumbprint(certificate_der)),
             trust_id: None,
+            federated: None,
         },
     );
     match issued {

@@ -29,6 +29,58 @@ pub fn classify_kind(kind: &str) -> Kind {
     ))
 }
 
+/// `ast.literal_eval(text)` when it reads a flat list of scalar literals (strings,
+/// numbers, `True`/`False`/`None`), as the `str()` of each item; None for anything else
+/// (not a list, nested containers, not Python). What Keystone's mapping engine needs to
+/// read back the `repr()` of a multi-valued match (`"['a', 'b']"`).
+pub fn literal_list(text: &str) -> Option<Vec<String>> {
+    let inner = text.trim().strip_prefix('[')?.strip_suffix(']')?;
+    let mut items = Vec::new();
+    let mut current = String::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in inner.chars() {
+        match quote {
+            Some(q) => {
+                current.push(c);
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '\'' | '"' => {
+                    quote = Some(c);
+                    current.push(c);
+                }
+                '[' | ']' | '(' | ')' | '{' | '}' => return None,
+                ',' => {
+                    items.push(std::mem::take(&mut current));
+                }
+                c => current.push(c),
+            },
+        }
+    }
+    if quote.is_some() {
+        return None;
+    }
+    // One trailing comma is allowed; an empty item elsewhere is a SyntaxError.
+    if !current.trim().is_empty() {
+        items.push(current);
+    } else if !items.is_empty() {
+        // `[a, ]`: fine; `[a,,]` fails below on the empty item.
+    } else if !inner.trim().is_empty() {
+        return None;
+    }
+    items
+        .iter()
+        .map(|item| literal_str(item.trim()).filter(|_| !item.trim().is_empty()))
+        .collect()
+}
+
 /// `str(ast.literal_eval(text))` for the literals we model, or None.
 fn literal_str(text: &str) -> Option<String> {
     match text {

@@ -15,5 +15,5 @@ pub mod repr;
 pub mod text;
 
 pub use format::{FormatError, percent_format};
-pub use literal::{Kind, classify_kind};
+pub use literal::{Kind, classify_kind, literal_list};
 pub use repr::{float_repr, is_truthy, py_ascii, py_repr, py_str, string_repr, type_name};

@@ -9,7 +9,7 @@ use crate::application_credential::model::ApplicationCredential;
 use crate::config::Config;
 use crate::db::{AnyConnection, MaybeConn};
 use crate::error::{Error, Result};
-use crate::fernet::{Scope, TokenPayload};
+use crate::fernet::{FederatedInfo, Scope, TokenPayload};
 use crate::identity::model::User;
 use chrono::{DateTime, Duration, Utc};
 
@@ -32,6 +32,9 @@ pub struct IssueRequest {
     /// A trust-scoped token's trust (the scope is the trust's project; `user` is the
     /// trustee who authenticated).
     pub trust_id: Option<String>,
+    /// A federated login's (or a presented federated token's) identity provider,
+    /// protocol and groups: the token is a federated one (payload versions 4–6).
+    pub federated: Option<FederatedInfo>,
 }
 
 /// Mint a token: roles must exist for a scoped token (else 401), then encrypt or sign.
@@ -56,6 +59,7 @@ pub fn issue(
             access_token_id: req.access_token_id.as_deref(),
             application_credential: req.application_credential.as_ref(),
             trust: trust.as_ref().map(|t| &t.trust),
+            federated_groups: req.federated.as_ref().map(|f| f.group_ids.as_slice()),
         },
     )?;
     if !matches!(req.scope, ResolvedScope::Unscoped) && roles.is_empty() {
@@ -101,6 +105,7 @@ pub fn issue(
     payload.app_cred_id = req.application_credential.as_ref().map(|ac| ac.id.clone());
     payload.access_token_id = req.access_token_id;
     payload.thumbprint = req.thumbprint;
+    payload.federated = req.federated;
     let encoded = tokens.encode(&payload)?;
     crate::observability::metrics::token_issued(match &req.scope {
         ResolvedScope::Unscoped => "unscoped",
@@ -127,6 +132,7 @@ pub fn issue(
         application_credential: req.application_credential,
         oauth1,
         trust,
+        service_providers: super::render::service_providers(conn)?,
         derived: Derived::default(),
     })
 }

@@ -85,6 +85,9 @@ pub struct Token {
     /// user the token acts as (the trustor under impersonation, else the trustee, whose id
     /// the payload carries).
     pub trust: Option<TrustToken>,
+    /// Keystone's `token.service_providers`: the enabled service providers (`id`,
+    /// `auth_url`, `sp_url`), shown in every token body when there are any.
+    pub service_providers: Vec<Value>,
     /// Renderings of this token, made once and reused while it stays in the validation cache.
     pub derived: Derived,
 }
@@ -137,6 +140,11 @@ impl Token {
             Some(t) => &t.trust.trustor_user_id,
             None => &self.user.id,
         }
+    }
+
+    /// The federation facts of a token obtained through a federated login.
+    pub fn federated(&self) -> Option<&crate::fernet::FederatedInfo> {
+        self.payload.federated.as_ref()
     }
 
     pub fn role_names(&self) -> Vec<String> {

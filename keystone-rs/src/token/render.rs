@@ -29,6 +29,21 @@ fn id_name(id: &str, name: &str) -> Value {
     Value::Object(m)
 }
 
+/// Keystone's `get_enabled_service_providers`, as token bodies show them.
+pub fn service_providers(conn: &mut MaybeConn) -> Result<Vec<Value>> {
+    Ok(crate::federation::provider_store::list_sps(conn.get()?)?
+        .into_iter()
+        .filter(|sp| sp.enabled)
+        .map(|sp| {
+            let mut m = Map::new();
+            m.insert("auth_url".into(), sp.auth_url.into());
+            m.insert("id".into(), sp.id.into());
+            m.insert("sp_url".into(), sp.sp_url.into());
+            Value::Object(m)
+        })
+        .collect())
+}
+
 /// The catalog for a token's scope (Keystone's `get_v3_catalog`; endpoints whose URL
 /// needs a project id are left out of domain- and system-scoped catalogs).
 pub fn catalog_for(
@@ -136,7 +151,27 @@ pub fn render(token: &Token, catalog: Option<Value>) -> Value {
     );
     user.insert("id".into(), token.user.id.clone().into());
     user.insert("name".into(), token.user.name.clone().into());
-    user.insert("password_expires_at".into(), password_expiry(&token.user));
+    // A federated token's user shows its federation instead of a password expiry.
+    match token.federated() {
+        Some(f) => {
+            let groups: Vec<Value> = f
+                .group_ids
+                .iter()
+                .map(|id| serde_json::json!({"id": id}))
+                .collect();
+            let mut fed = Map::new();
+            fed.insert("groups".into(), groups.into());
+            fed.insert(
+                "identity_provider".into(),
+                serde_json::json!({"id": f.identity_provider_id}),
+            );
+            fed.insert("protocol".into(), serde_json::json!({"id": f.protocol_id}));
+            user.insert("OS-FEDERATION".into(), Value::Object(fed));
+        }
+        None => {
+            user.insert("password_expires_at".into(), password_expiry(&token.user));
+        }
+    }
     t.insert("user".into(), Value::Object(user));
     t.insert("audit_ids".into(), token.payload.audit_ids.clone().into());
     t.insert(
@@ -144,10 +179,14 @@ pub fn render(token: &Token, catalog: Option<Value>) -> Value {
         keystone_time(token.payload.expires_at).into(),
     );
     t.insert("issued_at".into(), keystone_time(token.issued_at).into());
+    // Keystone's federated roles are whole role dicts.
     let roles: Vec<Value> = token
         .roles
         .iter()
-        .map(|r| id_name(&r.id, &r.name))
+        .map(|r| match token.federated() {
+            Some(_) => r.to_dict(),
+            None => id_name(&r.id, &r.name),
+        })
         .collect();
     match &token.scope {
         ResolvedScope::Unscoped => {}
@@ -185,6 +224,12 @@ pub fn render(token: &Token, catalog: Option<Value>) -> Value {
         if !matches!(token.scope, ResolvedScope::Unscoped) {
             t.insert("catalog".into(), catalog);
         }
+    }
+    if !token.service_providers.is_empty() {
+        t.insert(
+            "service_providers".into(),
+            token.service_providers.clone().into(),
+        );
     }
     if let Some(d) = &token.oauth1 {
         t.insert(

@@ -5,7 +5,7 @@
 use super::cache::ValidationCache;
 use super::model::ResolvedScope;
 use crate::application_credential::{self as app_cred, model::ApplicationCredential};
-use crate::assignment::model::Role;
+use crate::assignment::model::{Actor, Role, Target};
 use crate::assignment::store as assignment_store;
 use crate::db::{AnyConnection, MaybeConn};
 use crate::error::Result;
@@ -39,9 +39,15 @@ pub(super) fn token_roles(
         access_token_id,
         application_credential,
         trust,
+        federated_groups,
     } = delegation;
     if let Some(trust) = trust {
         return Ok((crate::trust::token_roles(conn.get()?, trust)?, None));
+    }
+    if let Some(groups) = federated_groups
+        && !matches!(scope, ResolvedScope::Unscoped | ResolvedScope::System)
+    {
+        return Ok((federated_roles(conn.get()?, user_id, groups, scope)?, None));
     }
     if let Some(ac) = application_credential {
         return Ok((app_cred_roles(conn, ac, scope)?, None));
@@ -68,6 +74,8 @@ pub(super) struct Delegated<'a> {
     pub access_token_id: Option<&'a str>,
     pub application_credential: Option<&'a ApplicationCredential>,
     pub trust: Option<&'a Trust>,
+    /// A federated token's groups: its roles come from them as well.
+    pub federated_groups: Option<&'a [String]>,
 }
 
 /// The roles cache's name for a scope.
@@ -95,4 +103,38 @@ pub fn roles_for(
         }
         ResolvedScope::System => assignment_store::roles_on_system(conn, user_id),
     }
+}
+
+/// Keystone's `_get_federated_roles`: the token's groups' roles on the scope, the groups'
+/// and the user's system roles, then the user's own roles on the scope — each role once.
+fn federated_roles(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    group_ids: &[String],
+    scope: &ResolvedScope,
+) -> Result<Vec<Role>> {
+    let target = match scope {
+        ResolvedScope::Project { project, .. } => Target::Project(project.id.clone()),
+        ResolvedScope::Domain(d) => Target::Domain(d.id.clone()),
+        _ => return Ok(vec![]),
+    };
+    let mut roles = assignment_store::roles_of_groups(conn, group_ids, &target)?;
+    for group_id in group_ids {
+        roles.extend(assignment_store::system_roles(
+            conn,
+            &Actor::Group(group_id.clone()),
+        )?);
+    }
+    roles.extend(assignment_store::system_roles(
+        conn,
+        &Actor::User(user_id.to_string()),
+    )?);
+    roles.extend(roles_for(conn, user_id, scope)?);
+    let mut unique: Vec<Role> = Vec::new();
+    for role in roles {
+        if !unique.iter().any(|r| r.id == role.id) {
+            unique.push(role);
+        }
+    }
+    Ok(unique)
 }

@@ -195,11 +195,6 @@ fn load_token(
         access_rules_version,
     } = *check;
     let (payload, issued_at) = tokens.decode(token_id)?;
-    // Federated tokens need the federation subsystem's checks, which keystone-rs does not
-    // serve yet: refuse them clearly rather than validate them without those checks.
-    if payload.federated.is_some() {
-        return Err(failed_to_validate().with_detail("federated tokens are not served yet"));
-    }
     let cache = &tokens.cache;
     // Keystone's token model checks the project (and its domain) exist before the user: a
     // token of a deleted domain's user answers "Could not find project".
@@ -226,6 +221,14 @@ fn load_token(
         .ok_or_else(|| Error::could_not_find("user", &payload.user_id))?;
 
     check_expiry(&payload, config, allow_expired)?;
+    // Keystone's renderer looks the identity provider up: a federated token of a deleted
+    // provider no longer validates.
+    if let Some(federated) = &payload.federated {
+        let idp = &federated.identity_provider_id;
+        if crate::federation::provider_store::get_idp(conn.get()?, idp)?.is_none() {
+            return Err(crate::federation::providers::idp_not_found(idp));
+        }
+    }
 
     let scope = match project_scope {
         Some(scope) => scope,
@@ -247,6 +250,7 @@ fn load_token(
             access_token_id: payload.access_token_id.as_deref(),
             application_credential: application_credential.as_ref(),
             trust: trust.as_ref().map(|t| &t.trust),
+            federated_groups: payload.federated.as_ref().map(|f| f.group_ids.as_slice()),
         },
     )?;
 
@@ -303,6 +307,7 @@ fn load_token(
         application_credential,
         oauth1,
         trust,
+        service_providers: super::render::service_providers(conn)?,
         derived: Derived::default(),
     };
     check_access_rules(&token, access_rules_version)?;

@@ -1,0 +1,94 @@
+//! Federated login behind a trusted front end: `GET|POST
+//! /v3/OS-FEDERATION/identity_providers/{idp}/protocols/{protocol}/auth`, and the
+//! assertion the `mapped` method of `POST /v3/auth/tokens` reads.
+//!
+//! Keystone reads the assertion from the WSGI environ, which only its Apache (mod_shib,
+//! mod_auth_mellon, mod_auth_openidc) can fill. keystone-rs is reached over HTTP, so the
+//! front end forwards the attributes as request headers, and those headers are believed
+//! only from the peers listed in `[federation] trusted_proxies`: from anyone else the
+//! assertion is empty, whatever they send.
+
+use crate::config::Config;
+use crate::federation::rules::Assertion;
+use crate::state::State;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/auth")
+            .route(web::get().to(federated_auth))
+            .route(web::post().to(federated_auth)),
+    );
+}
+
+/// Headers that carry the caller's own credentials never become assertion attributes
+/// (they would reach mapping rules and debug logs).
+const NEVER_ASSERTED: &[&str] = &[
+    "authorization",
+    "cookie",
+    "x-auth-token",
+    "x-subject-token",
+    "openstack-auth-receipt",
+    "proxy-authorization",
+];
+
+/// The assertion a trusted front end forwarded: the request headers whose names start with
+/// `[federation] assertion_prefix`, in arrival order, several occurrences of one name joined
+/// with `;` (Keystone's multi-value separator). Values are UTF-8 when they decode as such,
+/// else Latin-1 (Keystone's reading of the environ). Empty unless the peer is a trusted
+/// proxy.
+pub fn assertion(req: &HttpRequest, config: &Config) -> Assertion {
+    let trusted = req.peer_addr().is_some_and(|peer| {
+        config
+            .federation
+            .trusted_proxies
+            .iter()
+            .any(|n| n.contains(peer.ip()))
+    });
+    let mut attributes: Vec<(String, String)> = Vec::new();
+    if trusted {
+        let prefix = config.federation.assertion_prefix.to_ascii_lowercase();
+        for (name, value) in req.headers() {
+            let name = name.as_str();
+            if !name.starts_with(&prefix) || NEVER_ASSERTED.contains(&name) {
+                continue;
+            }
+            let bytes = value.as_bytes();
+            let text = match std::str::from_utf8(bytes) {
+                Ok(t) => t.to_string(),
+                Err(_) => bytes.iter().map(|b| char::from(*b)).collect(),
+            };
+            match attributes.iter_mut().find(|(k, _)| k == name) {
+                Some((_, v)) => {
+                    v.push(';');
+                    v.push_str(&text);
+                }
+                None => attributes.push((name.to_string(), text)),
+            }
+        }
+    }
+    Assertion {
+        attributes,
+        case_insensitive_names: true,
+    }
+}
+
+/// Keystone's `OSFederationAuthResource`: the protocol id is the auth method, and the
+/// answer is the unscoped federated token (201), as `POST /v3/auth/tokens` gives it.
+/// Unenforced, as in Keystone: the assertion is the credential.
+async fn federated_auth(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> crate::error::Result<HttpResponse> {
+    let (idp_id, protocol_id) = path.into_inner();
+    let mut identity = serde_json::Map::new();
+    identity.insert("methods".into(), json!([protocol_id]));
+    identity.insert(
+        protocol_id.clone(),
+        json!({"identity_provider": idp_id, "protocol": protocol_id}),
+    );
+    let body = json!({"auth": {"identity": identity}});
+    crate::api::auth::issue_for(state, req, body).await
+}
