@@ -10,9 +10,11 @@ export CARGO_TERM_COLOR=never
 
 log() { printf '\n== %s\n' "$*"; }
 
-# System packages the postgres/mysql features link against, and the database servers.
+# System packages the postgres/mysql features link against, the database servers, and
+# OpenLDAP's slapd + ldap-utils for the LDAP domain tests (tests/api/ldap.rs starts its own
+# slapd per test; the package's system slapd on port 389 is stopped, nothing uses it).
 need=()
-for pkg in pkg-config libpq-dev libmariadb-dev libsqlite3-dev python3-venv; do
+for pkg in pkg-config libpq-dev libmariadb-dev libsqlite3-dev python3-venv slapd ldap-utils; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ((${#need[@]})); then
@@ -20,6 +22,8 @@ if ((${#need[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# Where the package's postinst started a system slapd, stop it: the tests run their own.
+if [ -x /etc/init.d/slapd ]; then /etc/init.d/slapd stop >/dev/null 2>&1 || true; fi
 
 if ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
   log "starting PostgreSQL"

@@ -17,6 +17,7 @@ mod errors;
 mod federation;
 mod identity;
 mod jws;
+mod ldap;
 mod limits;
 mod mfa;
 mod mtls;
