@@ -208,7 +208,13 @@ fn names(v: &Value, key: &str) -> Vec<String> {
     n
 }
 
-fn login(s: &TestServer, name: &str, domain: &str, password: &str, scope: Option<Value>) -> Response {
+fn login(
+    s: &TestServer,
+    name: &str,
+    domain: &str,
+    password: &str,
+    scope: Option<Value>,
+) -> Response {
     let mut auth = json!({"identity": {"methods": ["password"], "password": {"user": {
         "name": name, "domain": {"name": domain}, "password": password}}}});
     if let Some(scope) = scope {
@@ -219,7 +225,10 @@ fn login(s: &TestServer, name: &str, domain: &str, password: &str, scope: Option
 
 /// A keystone-rs process with domain-specific drivers, its `domain_config_dir`, and the
 /// id of the domain `ldapdom` (created through the API) whose file points at `slapd`.
-fn server_with_ldap_domain(slapd: &Slapd, ldap_extra: &str) -> (TestServer, String, String, PathBuf) {
+fn server_with_ldap_domain(
+    slapd: &Slapd,
+    ldap_extra: &str,
+) -> (TestServer, String, String, PathBuf) {
     let domains = tempfile::tempdir().expect("tempdir").keep();
     let conf = format!(
         "[identity]\ndomain_specific_drivers_enabled = true\ndomain_config_dir = {}\n",
@@ -229,7 +238,13 @@ fn server_with_ldap_domain(slapd: &Slapd, ldap_extra: &str) -> (TestServer, Stri
     let s = TestServer::spawn_binary(&conf, &[], &log);
     let admin = s.admin_token();
     let d = ok(
-        send(&s, "POST", "/v3/domains", &admin, Some(&json!({"domain": {"name": "ldapdom"}}))),
+        send(
+            &s,
+            "POST",
+            "/v3/domains",
+            &admin,
+            Some(&json!({"domain": {"name": "ldapdom"}})),
+        ),
         201,
     );
     let domain_id = d["domain"]["id"].as_str().unwrap().to_string();
@@ -249,7 +264,10 @@ fn ldap_domain_beside_sql_domains() {
     let devs = public_id(&dom, "group", "devs");
 
     // Listing: every directory user, public ids as Keystone derives them.
-    let users = ok(s.get(&format!("/v3/users?domain_id={dom}"), Some(&admin)), 200);
+    let users = ok(
+        s.get(&format!("/v3/users?domain_id={dom}"), Some(&admin)),
+        200,
+    );
     assert_eq!(names(&users, "users"), ["alice", "bob", "carol"]);
     let a = users["users"]
         .as_array()
@@ -262,14 +280,23 @@ fn ldap_domain_beside_sql_domains() {
     assert_eq!(a["email"], "alice@example.org");
     assert_eq!(a["enabled"], true);
     // Filters answered by the directory, and by the server.
-    let one = ok(s.get(&format!("/v3/users?domain_id={dom}&name=bob"), Some(&admin)), 200);
+    let one = ok(
+        s.get(&format!("/v3/users?domain_id={dom}&name=bob"), Some(&admin)),
+        200,
+    );
     assert_eq!(names(&one, "users"), ["bob"]);
     let some = ok(
-        s.get(&format!("/v3/users?domain_id={dom}&name__startswith=c"), Some(&admin)),
+        s.get(
+            &format!("/v3/users?domain_id={dom}&name__startswith=c"),
+            Some(&admin),
+        ),
         200,
     );
     assert_eq!(names(&some, "users"), ["carol"]);
-    let groups = ok(s.get(&format!("/v3/groups?domain_id={dom}"), Some(&admin)), 200);
+    let groups = ok(
+        s.get(&format!("/v3/groups?domain_id={dom}"), Some(&admin)),
+        200,
+    );
     assert_eq!(names(&groups, "groups"), ["devs", "ops"]);
     let g = ok(s.get(&format!("/v3/groups/{devs}"), Some(&admin)), 200);
     assert_eq!(g["group"]["description"], "Developers");
@@ -278,34 +305,68 @@ fn ldap_domain_beside_sql_domains() {
     assert_eq!(got["user"]["description"], "Alice of the directory");
 
     // Membership both ways.
-    let members = ok(s.get(&format!("/v3/groups/{devs}/users"), Some(&admin)), 200);
+    let members = ok(
+        s.get(&format!("/v3/groups/{devs}/users"), Some(&admin)),
+        200,
+    );
     assert_eq!(names(&members, "users"), ["alice", "carol"]);
-    let of_alice = ok(s.get(&format!("/v3/users/{alice}/groups"), Some(&admin)), 200);
+    let of_alice = ok(
+        s.get(&format!("/v3/users/{alice}/groups"), Some(&admin)),
+        200,
+    );
     assert_eq!(names(&of_alice, "groups"), ["devs"]);
     ok(
-        send(&s, "HEAD", &format!("/v3/groups/{devs}/users/{alice}"), &admin, None),
+        send(
+            &s,
+            "HEAD",
+            &format!("/v3/groups/{devs}/users/{alice}"),
+            &admin,
+            None,
+        ),
         204,
     );
     let bob = public_id(&dom, "user", "bob");
     ok(
-        send(&s, "HEAD", &format!("/v3/groups/{devs}/users/{bob}"), &admin, None),
+        send(
+            &s,
+            "HEAD",
+            &format!("/v3/groups/{devs}/users/{bob}"),
+            &admin,
+            None,
+        ),
         404,
     );
 
     // A role for the directory group on a project (stored in SQL), then a login.
     let p = ok(
-        send(&s, "POST", "/v3/projects", &admin,
-            Some(&json!({"project": {"name": "ldap-proj", "domain_id": dom}}))),
+        send(
+            &s,
+            "POST",
+            "/v3/projects",
+            &admin,
+            Some(&json!({"project": {"name": "ldap-proj", "domain_id": dom}})),
+        ),
         201,
     );
     let project = p["project"]["id"].as_str().unwrap().to_string();
     let member = role_id(&s, &admin, "member");
     ok(
-        send(&s, "PUT", &format!("/v3/projects/{project}/groups/{devs}/roles/{member}"), &admin, None),
+        send(
+            &s,
+            "PUT",
+            &format!("/v3/projects/{project}/groups/{devs}/roles/{member}"),
+            &admin,
+            None,
+        ),
         204,
     );
-    let r = login(&s, "alice", "ldapdom", "alice-secret",
-        Some(json!({"project": {"id": project}})));
+    let r = login(
+        &s,
+        "alice",
+        "ldapdom",
+        "alice-secret",
+        Some(json!({"project": {"id": project}})),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     let body = r.json();
     assert_eq!(body["token"]["user"]["id"], alice.as_str());
@@ -325,7 +386,13 @@ fn ldap_domain_beside_sql_domains() {
         "methods": ["password"], "password": {"user": {"id": alice, "password": "alice-secret"}}}}}));
     assert_eq!(by_id.status, 201, "{}", by_id.body);
     // bob is in ops, which has no role on the project.
-    let r = login(&s, "bob", "ldapdom", "bob-secret", Some(json!({"project": {"id": project}})));
+    let r = login(
+        &s,
+        "bob",
+        "ldapdom",
+        "bob-secret",
+        Some(json!({"project": {"id": project}})),
+    );
     assert_eq!(r.status, 401, "{}", r.body);
 
     // Refused logins are 401s, never 500s.
@@ -341,10 +408,16 @@ fn ldap_domain_beside_sql_domains() {
         let r = login(&s, name, "ldapdom", password, None);
         assert_eq!(r.status, 401, "{name}: {}", r.body);
     }
-    let wild = ok(s.get(&format!("/v3/users?domain_id={dom}&name=*"), Some(&admin)), 200);
+    let wild = ok(
+        s.get(&format!("/v3/users?domain_id={dom}&name=*"), Some(&admin)),
+        200,
+    );
     assert_eq!(wild["users"], json!([]));
     let wild = ok(
-        s.get(&format!("/v3/users?domain_id={dom}&name=alice)(sn%3D*"), Some(&admin)),
+        s.get(
+            &format!("/v3/users?domain_id={dom}&name=alice)(sn%3D*"),
+            Some(&admin),
+        ),
         200,
     );
     assert_eq!(wild["users"], json!([]));
@@ -352,11 +425,27 @@ fn ldap_domain_beside_sql_domains() {
     // The directory is read-only: Keystone's 403 for every write.
     let ro = "LDAP does not support write operations";
     for (method, path, body) in [
-        ("POST", "/v3/users".to_string(), Some(json!({"user": {"name": "x", "domain_id": dom}}))),
-        ("PATCH", format!("/v3/users/{alice}"), Some(json!({"user": {"description": "x"}}))),
+        (
+            "POST",
+            "/v3/users".to_string(),
+            Some(json!({"user": {"name": "x", "domain_id": dom}})),
+        ),
+        (
+            "PATCH",
+            format!("/v3/users/{alice}"),
+            Some(json!({"user": {"description": "x"}})),
+        ),
         ("DELETE", format!("/v3/users/{alice}"), None),
-        ("POST", "/v3/groups".to_string(), Some(json!({"group": {"name": "x", "domain_id": dom}}))),
-        ("PATCH", format!("/v3/groups/{devs}"), Some(json!({"group": {"description": "x"}}))),
+        (
+            "POST",
+            "/v3/groups".to_string(),
+            Some(json!({"group": {"name": "x", "domain_id": dom}})),
+        ),
+        (
+            "PATCH",
+            format!("/v3/groups/{devs}"),
+            Some(json!({"group": {"description": "x"}})),
+        ),
         ("DELETE", format!("/v3/groups/{devs}"), None),
         ("PUT", format!("/v3/groups/{devs}/users/{bob}"), None),
         ("DELETE", format!("/v3/groups/{devs}/users/{alice}"), None),
@@ -368,25 +457,45 @@ fn ldap_domain_beside_sql_domains() {
 
     // An SQL domain beside it works as ever.
     let d = ok(
-        send(&s, "POST", "/v3/domains", &admin, Some(&json!({"domain": {"name": "sqldom"}}))),
+        send(
+            &s,
+            "POST",
+            "/v3/domains",
+            &admin,
+            Some(&json!({"domain": {"name": "sqldom"}})),
+        ),
         201,
     );
     let sqldom = d["domain"]["id"].as_str().unwrap().to_string();
     ok(
-        send(&s, "POST", "/v3/users", &admin, Some(&json!({"user": {
-            "name": "dave", "domain_id": sqldom, "password": "dave-secret"}}))),
+        send(
+            &s,
+            "POST",
+            "/v3/users",
+            &admin,
+            Some(&json!({"user": {
+            "name": "dave", "domain_id": sqldom, "password": "dave-secret"}})),
+        ),
         201,
     );
-    let sql_users = ok(s.get(&format!("/v3/users?domain_id={sqldom}"), Some(&admin)), 200);
+    let sql_users = ok(
+        s.get(&format!("/v3/users?domain_id={sqldom}"), Some(&admin)),
+        200,
+    );
     assert_eq!(names(&sql_users, "users"), ["dave"]);
     assert_eq!(login(&s, "dave", "sqldom", "dave-secret", None).status, 201);
 }
 
 #[test]
 fn directory_outage_is_a_503_for_its_domain_only() {
-    let Some(mut slapd) = Slapd::start() else { return };
+    let Some(mut slapd) = Slapd::start() else {
+        return;
+    };
     let (s, admin, dom, _log) = server_with_ldap_domain(&slapd, "connection_timeout = 2\n");
-    ok(s.get(&format!("/v3/users?domain_id={dom}"), Some(&admin)), 200);
+    ok(
+        s.get(&format!("/v3/users?domain_id={dom}"), Some(&admin)),
+        200,
+    );
     slapd.stop();
     let r = s.get(&format!("/v3/users?domain_id={dom}"), Some(&admin));
     assert_eq!(r.status, 503, "{}", r.body);
@@ -398,7 +507,10 @@ fn directory_outage_is_a_503_for_its_domain_only() {
     assert_eq!(r.status, 503, "{}", r.body);
     // SQL domains are unaffected.
     ok(s.get("/v3/users?domain_id=default", Some(&admin)), 200);
-    assert_eq!(login(&s, "admin", "Default", ADMIN_PASSWORD, None).status, 201);
+    assert_eq!(
+        login(&s, "admin", "Default", ADMIN_PASSWORD, None).status,
+        201
+    );
 }
 
 #[test]
@@ -413,7 +525,13 @@ fn paged_answers_and_configuration_from_the_database() {
     );
     let admin = s.admin_token();
     let d = ok(
-        send(&s, "POST", "/v3/domains", &admin, Some(&json!({"domain": {"name": "dbdom"}}))),
+        send(
+            &s,
+            "POST",
+            "/v3/domains",
+            &admin,
+            Some(&json!({"domain": {"name": "dbdom"}})),
+        ),
         201,
     );
     let dom = d["domain"]["id"].as_str().unwrap().to_string();
@@ -422,22 +540,53 @@ fn paged_answers_and_configuration_from_the_database() {
         "ldap": {"url": slapd.url, "suffix": SUFFIX, "user": format!("cn=admin,{SUFFIX}"),
                  "password": "admin-secret", "page_size": 2, "user_name_attribute": "sn",
                  "group_name_attribute": "ou"}}});
-    ok(send(&s, "PUT", &format!("/v3/domains/{dom}/config"), &admin, Some(&config)), 201);
+    ok(
+        send(
+            &s,
+            "PUT",
+            &format!("/v3/domains/{dom}/config"),
+            &admin,
+            Some(&config),
+        ),
+        201,
+    );
     // Three users come back in pages of two.
-    let users = ok(s.get(&format!("/v3/users?domain_id={dom}"), Some(&admin)), 200);
+    let users = ok(
+        s.get(&format!("/v3/users?domain_id={dom}"), Some(&admin)),
+        200,
+    );
     assert_eq!(names(&users, "users"), ["alice", "bob", "carol"]);
-    let ids: Vec<&str> = users["users"].as_array().unwrap().iter()
-        .map(|u| u["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
     assert!(ids.contains(&public_id(&dom, "user", "carol").as_str()));
-    assert_eq!(login(&s, "carol", "dbdom", "carol-secret", None).status, 201);
+    assert_eq!(
+        login(&s, "carol", "dbdom", "carol-secret", None).status,
+        201
+    );
     // A domain-scoped token of the LDAP domain lists its users without a filter.
     let member = role_id(&s, &admin, "admin");
     let carol = public_id(&dom, "user", "carol");
     ok(
-        send(&s, "PUT", &format!("/v3/domains/{dom}/users/{carol}/roles/{member}"), &admin, None),
+        send(
+            &s,
+            "PUT",
+            &format!("/v3/domains/{dom}/users/{carol}/roles/{member}"),
+            &admin,
+            None,
+        ),
         204,
     );
-    let r = login(&s, "carol", "dbdom", "carol-secret", Some(json!({"domain": {"id": dom}})));
+    let r = login(
+        &s,
+        "carol",
+        "dbdom",
+        "carol-secret",
+        Some(json!({"domain": {"id": dom}})),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     let scoped = r.subject_token();
     let users = ok(s.get("/v3/users", Some(&scoped)), 200);

@@ -1,13 +1,13 @@
 //! The `password` auth method: user by id, or by name within a domain.
 
 use super::MethodOutcome;
+use super::scope::{DomainRef, find_domain, truthy_str};
 use crate::config::Config;
 use crate::db::AnyConnection;
+use crate::db::enums::EntityType;
 use crate::error::{Error, Result};
 use crate::identity::options::{self, IGNORE_PASSWORD_EXPIRY};
 use crate::identity::{inactivity, lockout, password::check_password, store as identity_store};
-use super::scope::{DomainRef, find_domain, truthy_str};
-use crate::db::enums::EntityType;
 use crate::ldap::Login;
 use serde_json::{Map, Value};
 use std::sync::{Arc, Mutex};

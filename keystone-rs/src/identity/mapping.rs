@@ -27,10 +27,7 @@ pub fn generate_public_id(domain_id: &str, local_id: &str, entity_type: EntityTy
     h.update(domain_id.as_bytes());
     h.update(entity_type.as_str().as_bytes());
     h.update(local_id.as_bytes());
-    h.finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `get_id_mapping`: the local entity behind a public id.

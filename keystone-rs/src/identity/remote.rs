@@ -15,8 +15,11 @@ pub trait RemoteIdentity: Send + Sync {
     /// The group behind a public id, when a non-SQL backend serves its domain.
     fn group(&self, conn: &mut AnyConnection, public_id: &str) -> Result<Option<Group>>;
     /// The public ids of a remote user's groups; `None` for a user the backend does not serve.
-    fn group_ids_of(&self, conn: &mut AnyConnection, public_id: &str)
-    -> Result<Option<Vec<String>>>;
+    fn group_ids_of(
+        &self,
+        conn: &mut AnyConnection,
+        public_id: &str,
+    ) -> Result<Option<Vec<String>>>;
 }
 
 static REMOTE: OnceLock<Box<dyn RemoteIdentity>> = OnceLock::new();

@@ -58,13 +58,7 @@ fn mapped<'a>(kind: &EntryOptions, key: &str, attr: Option<&'a str>) -> Option<&
 
 /// `_ldap_res_to_model`'s `enabled`, with the mask, the invert flag and the default.
 fn enabled_of(opts: &LdapOptions, attrs: &Attrs) -> Option<bool> {
-    if opts
-        .users
-        .attribute_ignore
-        .iter()
-        .any(|i| i == "enabled")
-        && opts.user_enabled_mask == 0
-    {
+    if opts.users.attribute_ignore.iter().any(|i| i == "enabled") && opts.user_enabled_mask == 0 {
         return None;
     }
     let raw = attrs
@@ -222,11 +216,7 @@ impl<'o> Directory<'o> {
         Ok(entries.iter().filter_map(|e| user_of(opts, e)).collect())
     }
 
-    fn groups_where(
-        &mut self,
-        query: &str,
-        limit: Option<i32>,
-    ) -> Result<Vec<LdapGroup>, Failure> {
+    fn groups_where(&mut self, query: &str, limit: Option<i32>) -> Result<Vec<LdapGroup>, Failure> {
         let opts = self.opts;
         let entries = self.session.search(
             &opts.groups.tree_dn,
@@ -290,14 +280,22 @@ impl<'o> Directory<'o> {
 
     /// `list_groups_for_user`: groups whose member attribute names the user (its DN, or
     /// its id with `group_members_are_ids`).
-    pub fn groups_of(&mut self, user: &LdapUser, hints: &mut Hints) -> Result<Vec<LdapGroup>, Failure> {
+    pub fn groups_of(
+        &mut self,
+        user: &LdapUser,
+        hints: &mut Hints,
+    ) -> Result<Vec<LdapGroup>, Failure> {
         let o = self.opts;
         let member = if o.group_members_are_ids {
             &user.id
         } else {
             &user.dn
         };
-        let mut term = format!("({}={})", o.group_member_attribute, ldap_escape(member.as_str()));
+        let mut term = format!(
+            "({}={})",
+            o.group_member_attribute,
+            ldap_escape(member.as_str())
+        );
         let mapping = [
             ("name", o.groups.name_attribute.as_str()),
             ("description", o.groups.description_attribute.as_str()),
@@ -320,7 +318,11 @@ impl<'o> Directory<'o> {
         )?;
         let values: Vec<String> = entries
             .iter()
-            .flat_map(|e| Attrs::of(e).0.remove(&o.group_member_attribute.to_lowercase()))
+            .flat_map(|e| {
+                Attrs::of(e)
+                    .0
+                    .remove(&o.group_member_attribute.to_lowercase())
+            })
             .flatten()
             .collect();
         let mut users = Vec::new();

@@ -93,7 +93,11 @@ pub fn backend_of(
             }))
         }
         other => {
-            tracing::error!(domain = domain_id, driver = other, "unknown identity driver");
+            tracing::error!(
+                domain = domain_id,
+                driver = other,
+                "unknown identity driver"
+            );
             Err(unavailable(domain_id))
         }
     }

@@ -137,7 +137,11 @@ impl LdapOptions {
             .map(str::to_string)
             .collect();
         let use_tls = r.boolean("use_tls", false)?;
-        if use_tls && urls.iter().any(|u| u.to_ascii_lowercase().starts_with("ldaps://")) {
+        if use_tls
+            && urls
+                .iter()
+                .any(|u| u.to_ascii_lowercase().starts_with("ldaps://"))
+        {
             return Err(invalid("use_tls", "Invalid TLS / LDAPS combination"));
         }
         let query_scope = match r.string("query_scope", "one").as_str() {

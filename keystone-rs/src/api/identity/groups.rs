@@ -22,11 +22,13 @@ async fn load(state: &State, group_id: &str) -> Result<Option<Group>> {
     if let Some((domain, local)) = backends::of_id(state, group_id, EntityType::Group).await? {
         return state
             .db
-            .write(move |conn| match crate::ldap::get_group(conn, &domain, &local) {
-                Ok(g) => Ok(Some(g)),
-                Err(e) if e.status == StatusCode::NOT_FOUND => Ok(None),
-                Err(e) => Err(e),
-            })
+            .write(
+                move |conn| match crate::ldap::get_group(conn, &domain, &local) {
+                    Ok(g) => Ok(Some(g)),
+                    Err(e) if e.status == StatusCode::NOT_FOUND => Ok(None),
+                    Err(e) => Err(e),
+                },
+            )
             .await;
     }
     let id = group_id.to_string();
@@ -263,7 +265,8 @@ pub async fn check_member(
     let caller = context::caller(&state, &req).await?;
     let target = membership_target(&state, &group_id, &user_id).await?;
     context::authorize(&state, &caller, "identity:check_user_in_group", &target)?;
-    if let Some((ldap, local_group)) = backends::of_id(&state, &group_id, EntityType::Group).await? {
+    if let Some((ldap, local_group)) = backends::of_id(&state, &group_id, EntityType::Group).await?
+    {
         return check_ldap_member(&state, ldap, &local_group, &group_id, &user_id).await;
     }
     let st = state.clone();
@@ -318,13 +321,9 @@ async fn check_ldap_member(
     group_id: &str,
     user_id: &str,
 ) -> Result<HttpResponse> {
-    let not_member = || {
-        Error::not_found(format!(
-            "User '{user_id}' not found in group '{group_id}'"
-        ))
-    };
-    let Some((user_domain, local_user)) =
-        backends::of_id(state, user_id, EntityType::User).await?
+    let not_member =
+        || Error::not_found(format!("User '{user_id}' not found in group '{group_id}'"));
+    let Some((user_domain, local_user)) = backends::of_id(state, user_id, EntityType::User).await?
     else {
         return Err(not_member());
     };
@@ -332,7 +331,11 @@ async fn check_ldap_member(
         return Err(not_member());
     }
     let local_group = local_group.to_string();
-    let member = web::block(move || crate::ldap::is_member(&ldap, &local_user, &local_group))
-        .await??;
-    if member { Ok(no_content()) } else { Err(not_member()) }
+    let member =
+        web::block(move || crate::ldap::is_member(&ldap, &local_user, &local_group)).await??;
+    if member {
+        Ok(no_content())
+    } else {
+        Err(not_member())
+    }
 }

@@ -33,11 +33,13 @@ pub(super) async fn load(state: &State, user_id: &str) -> Result<Option<UserDeta
     if let Some((domain, local)) = backends::of_id(state, user_id, EntityType::User).await? {
         return state
             .db
-            .write(move |conn| match crate::ldap::get_user(conn, &domain, &local) {
-                Ok(u) => Ok(Some(u)),
-                Err(e) if e.status == StatusCode::NOT_FOUND => Ok(None),
-                Err(e) => Err(e),
-            })
+            .write(
+                move |conn| match crate::ldap::get_user(conn, &domain, &local) {
+                    Ok(u) => Ok(Some(u)),
+                    Err(e) if e.status == StatusCode::NOT_FOUND => Ok(None),
+                    Err(e) => Err(e),
+                },
+            )
             .await;
     }
     let id = user_id.to_string();
@@ -346,7 +348,13 @@ pub async fn groups(
             })
             .await?;
         let refs = groups.iter().map(|g| g.to_json(&base, None)).collect();
-        return Ok(super::collection(&state, &req, "groups", refs, Some(&hints)));
+        return Ok(super::collection(
+            &state,
+            &req,
+            "groups",
+            refs,
+            Some(&hints),
+        ));
     }
     let st = state.clone();
     let (groups, hints) = state
