@@ -186,7 +186,8 @@ def test_openstack_cli_user_and_group_commands_on_the_ldap_domain(ldap_keystone)
     assert alice["domain_id"] == domain_id
     groups = cli(env, "group", "list", "--domain", "ldapdom")
     assert [g["Name"] for g in groups] == ["devs"]
-    members = cli(env, "user", "list", "--group", "devs", "--domain", "ldapdom")
+    # The CLI passes --domain to its group look-up as a domain id, so give the id.
+    members = cli(env, "user", "list", "--group", "devs", "--domain", domain_id)
     assert [u["Name"] for u in members] == ["alice"]
     result = run(env, "group", "contains", "user", "--group-domain", "ldapdom",
                  "--user-domain", "ldapdom", "devs", "alice")
