@@ -12,9 +12,11 @@ log() { printf '\n== %s\n' "$*"; }
 
 # System packages the postgres/mysql features link against, the database servers, and
 # OpenLDAP's slapd + ldap-utils for the LDAP domain tests (tests/api/ldap.rs starts its own
-# slapd per test; the package's system slapd on port 389 is stopped, nothing uses it).
+# slapd per test; the package's system slapd on port 389 is stopped, nothing uses it), and
+# the headers python-ldap builds against for the peer venv's LDAP driver.
 need=()
-for pkg in pkg-config libpq-dev libmariadb-dev libsqlite3-dev python3-venv slapd ldap-utils; do
+for pkg in pkg-config libpq-dev libmariadb-dev libsqlite3-dev python3-venv slapd ldap-utils \
+    libldap2-dev libsasl2-dev python3-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ((${#need[@]})); then

@@ -5,14 +5,16 @@ user and group commands list, show and filter the directory's users and groups, 
 directory user gets a token with the CLI, and the public ids keystone-rs shows are the ones
 upstream Keystone's own id generator (keystone.identity.id_generators.sha256, from the peer
 venv) derives for the same entities — the ids a Python Keystone node sharing the database
-and directory would show.
+and directory would show. The mixed fleet: Python Keystone 30.0.0 (peer venv, with
+python-ldap) and keystone-rs on one database, key repository and `domain_config_dir` show
+the same users and groups with the same ids and validate each other's tokens of directory
+users.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
+import clients
 import servers
 
 OPENSTACK = str(Path(sys.executable).parent / "openstack")
@@ -222,3 +225,98 @@ def test_public_ids_are_upstream_keystones(ldap_keystone):
         assert u["ID"] == upstream_public_id(domain_id, u["Name"], "user")
     for g in cli(env, "group", "list", "--domain", "ldapdom"):
         assert g["ID"] == upstream_public_id(domain_id, g["Name"], "group")
+
+
+def token_for(base_url: str, name: str, domain: str, password: str) -> requests.Response:
+    return requests.post(base_url + "/v3/auth/tokens", timeout=60, json={"auth": {"identity": {
+        "methods": ["password"], "password": {"user": {
+            "name": name, "domain": {"name": domain}, "password": password}}}}})
+
+
+def admin_token(base_url: str) -> str:
+    r = requests.post(base_url + "/v3/auth/tokens", timeout=60,
+                      json=clients.password_auth_body("project"))
+    assert r.status_code == 201, r.text
+    return r.headers["X-Subject-Token"]
+
+
+def listed(base_url: str, token: str, path: str, key: str) -> list[tuple[str, str]]:
+    r = requests.get(base_url + path, headers={"X-Auth-Token": token}, timeout=60)
+    assert r.status_code == 200, r.text
+    return sorted((e["name"], e["id"]) for e in r.json()[key])
+
+
+@pytest.mark.skipif(os.environ.get("INTEROP_SKIP_MIXED") == "1",
+                    reason="needs the peer venv (INTEROP_SKIP_MIXED=1)")
+def test_mixed_fleet_on_one_ldap_domain(tmp_path_factory):
+    """Python Keystone 30.0.0 and keystone-rs on one SQLite database, one key repository,
+    one `domain_config_dir`: both show the directory's users and groups with the same ids,
+    and each validates the other's tokens of a directory user."""
+    venv = servers.peer_venv()
+    has_ldap = subprocess.run([str(venv / "bin" / "python"), "-c", "import ldap, ldappool"],
+                              capture_output=True).returncode == 0
+    if not has_ldap:
+        if os.environ.get("CI"):
+            pytest.fail(f"{venv} lacks python-ldap/ldappool (peer-requirements.txt)")
+        pytest.skip(f"{venv} lacks python-ldap/ldappool")
+    slapd, url = start_slapd(tmp_path_factory.mktemp("slapd-mixed"))
+    domains = tmp_path_factory.mktemp("domains")
+    identity = (f"[identity]\ndomain_specific_drivers_enabled = true\n"
+                f"domain_config_dir = {domains}\n")
+    peer = servers.PythonKeystone(venv, tmp_path_factory.mktemp("py-ldap"), extra_conf=identity)
+    rs = None
+    try:
+        peer.prepare()
+        rs = servers.KeystoneRs(servers.keystone_rs_binary(), tmp_path_factory.mktemp("rs-ldap-mixed"),
+                                connection=f"sqlite:///{peer.db_path}",
+                                key_repository=peer.key_repository, extra_conf=identity)
+        rs.write_config()
+        rs.manage("db_sync")
+        rs.start()
+        # The domain and its file exist before Python Keystone's first identity call
+        # (it reads domain_config_dir once, on that call).
+        rs_admin = admin_token(rs.base_url)
+        r = requests.post(rs.base_url + "/v3/domains", headers={"X-Auth-Token": rs_admin},
+                          json={"domain": {"name": "ldapdom"}}, timeout=60)
+        assert r.status_code == 201, r.text
+        domain_id = r.json()["domain"]["id"]
+        (domains / "keystone.ldapdom.conf").write_text(
+            f"[identity]\ndriver = ldap\n[ldap]\nurl = {url}\nsuffix = {SUFFIX}\n"
+            f"user = cn=admin,{SUFFIX}\npassword = admin-secret\n"
+            "user_name_attribute = sn\ngroup_name_attribute = ou\n")
+        peer.start()
+        py_admin = admin_token(peer.base_url)
+        for path, key in ((f"/v3/users?domain_id={domain_id}", "users"),
+                          (f"/v3/groups?domain_id={domain_id}", "groups")):
+            on_rs = listed(rs.base_url, rs_admin, path, key)
+            on_py = listed(peer.base_url, py_admin, path, key)
+            assert on_rs == on_py
+            assert on_rs, path
+        alice_id = dict(listed(rs.base_url, rs_admin, f"/v3/users?domain_id={domain_id}",
+                               "users"))["alice"]
+        # Tokens of a directory user, each issued by one and validated by the other.
+        for issuer, validator, admin, name, password in (
+            (rs, peer, py_admin, "alice", "alice-secret"),
+            (peer, rs, rs_admin, "bob", "bob-secret"),
+        ):
+            r = token_for(issuer.base_url, name, "ldapdom", password)
+            assert r.status_code == 201, r.text
+            issued = r.json()["token"]
+            v = requests.get(validator.base_url + "/v3/auth/tokens", timeout=60, headers={
+                "X-Auth-Token": admin, "X-Subject-Token": r.headers["X-Subject-Token"]})
+            assert v.status_code == 200, v.text
+            assert v.json()["token"]["user"] == issued["user"]
+            assert issued["user"]["domain"]["id"] == domain_id
+        r = requests.get(peer.base_url + f"/v3/users/{alice_id}",
+                         headers={"X-Auth-Token": py_admin}, timeout=60)
+        assert r.status_code == 200, r.text
+        assert r.json()["user"]["name"] == "alice"
+        # Both refuse a wrong password the same way.
+        for server in (rs, peer):
+            assert token_for(server.base_url, "alice", "ldapdom", "wrong").status_code == 401
+    finally:
+        if rs:
+            rs.stop()
+        peer.stop()
+        slapd.kill()
+        slapd.wait()
