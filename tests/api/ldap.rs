@@ -360,6 +360,26 @@ fn ldap_domain_beside_sql_domains() {
         ),
         204,
     );
+    // The effective assignments expand the directory group to its directory members.
+    let effective = ok(
+        s.get(
+            &format!("/v3/role_assignments?effective&scope.project.id={project}"),
+            Some(&admin),
+        ),
+        200,
+    );
+    let mut holders: Vec<&str> = effective["role_assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["user"]["id"].as_str().unwrap())
+        .collect();
+    // (each once per role: `member` and the `reader` it implies)
+    holders.sort();
+    holders.dedup();
+    let mut expected = [alice.clone(), public_id(&dom, "user", "carol")];
+    expected.sort();
+    assert_eq!(holders, expected);
     let r = login(
         &s,
         "alice",

@@ -840,6 +840,9 @@ impl Directory for SqlDirectory<'_> {
     }
 
     fn user_ids_in_group(&mut self, group_id: &str) -> Result<Vec<String>> {
+        if let Some(ids) = crate::identity::remote::member_ids_of(self.conn, group_id)? {
+            return Ok(ids);
+        }
         user_ids_in_group(self.conn, group_id)
     }
 

@@ -20,6 +20,12 @@ pub trait RemoteIdentity: Send + Sync {
         conn: &mut AnyConnection,
         public_id: &str,
     ) -> Result<Option<Vec<String>>>;
+    /// The public ids of a remote group's members; `None` for a group it does not serve.
+    fn member_ids_of(
+        &self,
+        conn: &mut AnyConnection,
+        public_id: &str,
+    ) -> Result<Option<Vec<String>>>;
 }
 
 static REMOTE: OnceLock<Box<dyn RemoteIdentity>> = OnceLock::new();
@@ -46,6 +52,13 @@ pub fn group(conn: &mut AnyConnection, public_id: &str) -> Result<Option<Group>>
 pub fn group_ids_of(conn: &mut AnyConnection, public_id: &str) -> Result<Option<Vec<String>>> {
     match REMOTE.get() {
         Some(r) => r.group_ids_of(conn, public_id),
+        None => Ok(None),
+    }
+}
+
+pub fn member_ids_of(conn: &mut AnyConnection, public_id: &str) -> Result<Option<Vec<String>>> {
+    match REMOTE.get() {
+        Some(r) => r.member_ids_of(conn, public_id),
         None => Ok(None),
     }
 }

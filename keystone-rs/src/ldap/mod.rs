@@ -398,4 +398,18 @@ impl crate::identity::remote::RemoteIdentity for Remote {
             None => Ok(None),
         }
     }
+
+    fn member_ids_of(
+        &self,
+        conn: &mut AnyConnection,
+        public_id: &str,
+    ) -> Result<Option<Vec<String>>> {
+        match resolve(conn, &self.config, public_id, EntityType::Group)? {
+            Some((domain, local)) => {
+                let users = users_in_group(conn, &domain, &local)?;
+                Ok(Some(users.into_iter().map(|u| u.user.id).collect()))
+            }
+            None => Ok(None),
+        }
+    }
 }
