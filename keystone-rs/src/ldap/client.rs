@@ -131,13 +131,13 @@ impl<'o> Session<'o> {
                 }
                 None
             });
-            if let Some(mut c) = reused {
-                if !c.conn.is_closed() {
-                    return Ok(Session {
-                        opts,
-                        conn: Some(c),
-                    });
-                }
+            if let Some(mut c) = reused
+                && !c.conn.is_closed()
+            {
+                return Ok(Session {
+                    opts,
+                    conn: Some(c),
+                });
             }
         }
         let (dn, pw) = match (&opts.user, &opts.password) {
