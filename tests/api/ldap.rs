@@ -197,6 +197,21 @@ fn ok(r: Response, status: u16) -> Value {
     }
 }
 
+/// A new domain through the API; its id.
+fn create_domain(s: &TestServer, admin: &str, name: &str) -> String {
+    let d = ok(
+        send(
+            s,
+            "POST",
+            "/v3/domains",
+            admin,
+            Some(&json!({"domain": {"name": name}})),
+        ),
+        201,
+    );
+    d["domain"]["id"].as_str().unwrap().to_string()
+}
+
 fn names(v: &Value, key: &str) -> Vec<String> {
     let mut n: Vec<String> = v[key]
         .as_array()
@@ -237,17 +252,7 @@ fn server_with_ldap_domain(
     let log = domains.join("keystone.log");
     let s = TestServer::spawn_binary(&conf, &[], &log);
     let admin = s.admin_token();
-    let d = ok(
-        send(
-            &s,
-            "POST",
-            "/v3/domains",
-            &admin,
-            Some(&json!({"domain": {"name": "ldapdom"}})),
-        ),
-        201,
-    );
-    let domain_id = d["domain"]["id"].as_str().unwrap().to_string();
+    let domain_id = create_domain(&s, &admin, "ldapdom");
     std::fs::write(
         domains.join("keystone.ldapdom.conf"),
         ldap_conf(&slapd.url, ldap_extra),
@@ -476,17 +481,7 @@ fn ldap_domain_beside_sql_domains() {
     }
 
     // An SQL domain beside it works as ever.
-    let d = ok(
-        send(
-            &s,
-            "POST",
-            "/v3/domains",
-            &admin,
-            Some(&json!({"domain": {"name": "sqldom"}})),
-        ),
-        201,
-    );
-    let sqldom = d["domain"]["id"].as_str().unwrap().to_string();
+    let sqldom = create_domain(&s, &admin, "sqldom");
     ok(
         send(
             &s,
@@ -544,17 +539,7 @@ fn paged_answers_and_configuration_from_the_database() {
         &log,
     );
     let admin = s.admin_token();
-    let d = ok(
-        send(
-            &s,
-            "POST",
-            "/v3/domains",
-            &admin,
-            Some(&json!({"domain": {"name": "dbdom"}})),
-        ),
-        201,
-    );
-    let dom = d["domain"]["id"].as_str().unwrap().to_string();
+    let dom = create_domain(&s, &admin, "dbdom");
     let config = json!({"config": {
         "identity": {"driver": "ldap"},
         "ldap": {"url": slapd.url, "suffix": SUFFIX, "user": format!("cn=admin,{SUFFIX}"),
