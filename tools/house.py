@@ -45,6 +45,7 @@ ROOMS = [
     "oauth1",
     "federation",
     "limit",  # unified limits: registered limits and project/domain limits
+    "ldap",  # domain-specific LDAP identity backends (read-only directories)
     "domain_config",  # domain-specific identity configuration
     "assignment",
     "identity",

@@ -16,9 +16,13 @@ log() { printf '\n== %s\n' "$*"; }
 disk_free_gib() { df -Pk . | awk 'NR == 2 { printf "%d", $4 / 1048576 }'; }
 log "disk: $(disk_free_gib) GiB free in $PWD"
 
-# System packages the postgres/mysql features link against, and the database servers.
+# System packages the postgres/mysql features link against, the database servers, and
+# OpenLDAP's slapd + ldap-utils for the LDAP domain tests (tests/api/ldap.rs starts its own
+# slapd per test; the package's system slapd on port 389 is stopped, nothing uses it), and
+# the headers python-ldap builds against for the peer venv's LDAP driver.
 need=()
-for pkg in pkg-config libpq-dev libmariadb-dev libsqlite3-dev python3-venv; do
+for pkg in pkg-config libpq-dev libmariadb-dev libsqlite3-dev python3-venv slapd ldap-utils \
+    libldap2-dev libsasl2-dev python3-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ((${#need[@]})); then
@@ -26,6 +30,8 @@ if ((${#need[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# Where the package's postinst started a system slapd, stop it: the tests run their own.
+if [ -x /etc/init.d/slapd ]; then /etc/init.d/slapd stop >/dev/null 2>&1 || true; fi
 
 if ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
   log "starting PostgreSQL"

@@ -14,6 +14,7 @@ pub mod fernet;
 pub mod identity;
 pub mod json;
 pub mod jws;
+pub mod ldap;
 pub mod limit;
 pub mod server;
 pub mod state;

@@ -41,8 +41,12 @@ impl AppState {
         let policy = Enforcer::from_config(&config)?;
         let rate_limiter = RateLimiter::from_config(&config.rate_limit).map(Arc::new);
         let credential_keys = Arc::new(CredentialKeys::from_config(&config));
+        let config = Arc::new(config);
+        crate::identity::remote::register(Box::new(crate::ldap::Remote {
+            config: config.clone(),
+        }));
         Ok(AppState {
-            config: Arc::new(config),
+            config,
             db,
             tokens: Arc::new(tokens),
             receipts,

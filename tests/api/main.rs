@@ -18,6 +18,7 @@ mod federation;
 mod federation_login;
 mod identity;
 mod jws;
+mod ldap;
 mod limits;
 mod mfa;
 mod mtls;

@@ -646,8 +646,12 @@ fn grant_target(conn: &mut AnyConnection, g: &GrantPath, revoking: bool) -> Resu
     }
     match &g.actor {
         Actor::User(id) => {
-            let user =
-                crate::identity::store::get(conn, id)?.map(|u| crate::assignment::user_target(&u));
+            let user = match crate::identity::store::get(conn, id)? {
+                Some(u) => Some(u),
+                // A user of an LDAP domain before its first login has no shadow row yet.
+                None => crate::identity::remote::user(conn, id)?,
+            }
+            .map(|u| crate::assignment::user_target(&u));
             put_entity(
                 &mut t,
                 "user",

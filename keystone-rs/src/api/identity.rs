@@ -2,6 +2,7 @@
 //! `http/groups.rs`). Every route validates its input the way Keystone's schemas do,
 //! enforces its one policy action with Keystone's target, then calls the operations.
 
+mod backends;
 mod groups;
 mod users;
 

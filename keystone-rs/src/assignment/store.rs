@@ -775,11 +775,20 @@ pub fn get_group(conn: &mut AnyConnection, id: &str) -> Result<Option<GroupRef>>
         .select((group::id, group::domain_id, group::name, group::description))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(id, domain_id, name, description)| GroupRef {
-        id,
-        domain_id,
-        name,
-        description,
+    if let Some((id, domain_id, name, description)) = row {
+        return Ok(Some(GroupRef {
+            id,
+            domain_id,
+            name,
+            description,
+        }));
+    }
+    // A group of an LDAP domain has no row: grants name it by its public id.
+    Ok(crate::identity::remote::group(conn, id)?.map(|g| GroupRef {
+        id: g.id,
+        domain_id: g.domain_id,
+        name: g.name,
+        description: g.description,
     }))
 }
 
@@ -832,6 +841,9 @@ impl Directory for SqlDirectory<'_> {
 
     fn group_ids_for_user(&mut self, user_id: &str) -> Result<Vec<String>> {
         use crate::db::schema::user;
+        if let Some(ids) = crate::identity::remote::group_ids_of(self.conn, user_id)? {
+            return Ok(ids);
+        }
         let known: i64 = user::table
             .filter(user::id.eq(user_id))
             .count()
@@ -843,6 +855,9 @@ impl Directory for SqlDirectory<'_> {
     }
 
     fn user_ids_in_group(&mut self, group_id: &str) -> Result<Vec<String>> {
+        if let Some(ids) = crate::identity::remote::member_ids_of(self.conn, group_id)? {
+            return Ok(ids);
+        }
         user_ids_in_group(self.conn, group_id)
     }
 
@@ -1021,7 +1036,7 @@ pub fn roles_on_domain(
 /// user's, then implied roles — in that order and, as in Keystone, without removing repeats.
 pub fn roles_on_system(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<Role>> {
     let mut refs = Vec::new();
-    for group_id in crate::identity::store::group_ids(conn, user_id)? {
+    for group_id in crate::identity::groups::ids_of_user(conn, user_id)? {
         let actor = Actor::Group(group_id);
         for r in system_roles(conn, &actor)? {
             refs.push(Assignment::direct(

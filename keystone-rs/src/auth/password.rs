@@ -1,12 +1,15 @@
 //! The `password` auth method: user by id, or by name within a domain.
 
 use super::MethodOutcome;
+use super::scope::{DomainRef, find_domain, truthy_str};
 use crate::config::Config;
 use crate::db::AnyConnection;
+use crate::db::enums::EntityType;
 use crate::error::{Error, Result};
 use crate::identity::options::{self, IGNORE_PASSWORD_EXPIRY};
 use crate::identity::{inactivity, lockout, password::check_password, store as identity_store};
-use serde_json::Value;
+use crate::ldap::Login;
+use serde_json::{Map, Value};
 use std::sync::{Arc, Mutex};
 
 /// The user whose password was just refused. A failed request's work is rolled back, so
@@ -42,6 +45,12 @@ pub fn authenticate(
         .and_then(Value::as_str)
         .map(str::to_string);
     let denied = |why: &str| Error::unauthorized_because(why.to_string());
+    if let Some(user_id) = directory_login(conn, config, user_obj, password.as_deref())? {
+        return Ok(MethodOutcome {
+            user_id,
+            ..Default::default()
+        });
+    }
     let user = super::user_info::enabled_user(conn, config, user_obj)?;
     let options = identity_store::options_of(conn, std::slice::from_ref(&user.id))?
         .remove(&user.id)
@@ -73,4 +82,50 @@ pub fn authenticate(
         user_id: user.id,
         ..Default::default()
     })
+}
+
+/// A password login of a user of an LDAP domain (Keystone's `authenticate` through the
+/// domain's driver): the user's own bind, then its shadow row and `last_active_at`.
+/// `None` when the user named is not of such a domain.
+fn directory_login(
+    conn: &mut AnyConnection,
+    config: &Config,
+    user: &Map<String, Value>,
+    password: Option<&str>,
+) -> Result<Option<String>> {
+    if !config.identity.domain_specific_drivers_enabled {
+        return Ok(None);
+    }
+    let denied = |why: &str| Error::unauthorized_because(why.to_string());
+    let (ldap, login) = if let Some(name) = truthy_str(user, "name") {
+        let Some(domain) = user.get("domain").and_then(Value::as_object) else {
+            return Ok(None);
+        };
+        let domain = match (truthy_str(domain, "name"), truthy_str(domain, "id")) {
+            (Some(name), _) => DomainRef::Name(name),
+            (None, Some(id)) => DomainRef::Id(id),
+            (None, None) => return Ok(None),
+        };
+        let Some(domain) = find_domain(conn, &domain)? else {
+            return Ok(None);
+        };
+        let Some(ldap) = crate::ldap::backend_of(conn, config, &domain.id)? else {
+            return Ok(None);
+        };
+        (ldap, Login::Name(name))
+    } else if let Some(id) = truthy_str(user, "id") {
+        match crate::ldap::resolve(conn, config, &id, EntityType::User)? {
+            Some((ldap, local)) => (ldap, Login::LocalId(local)),
+            None => return Ok(None),
+        }
+    } else {
+        return Ok(None);
+    };
+    let domain = crate::resource::store::get_domain(conn, &ldap.domain_id)?;
+    if !domain.is_some_and(|d| d.enabled) {
+        return Err(denied("user domain disabled"));
+    }
+    let found = crate::ldap::authenticate(conn, &ldap, login, password.unwrap_or_default())?;
+    inactivity::record_activity(conn, &found)?;
+    Ok(Some(found.id))
 }

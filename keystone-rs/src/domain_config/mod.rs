@@ -487,6 +487,29 @@ pub fn security_compliance_config(
     rows_to_config(rows, option)
 }
 
+/// A `keystone.<domain name>.conf` file's sections and options as strings (the first
+/// value of a repeated option).
+pub fn read_file(file: &std::path::Path) -> Option<Value> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let ini = ini::Ini::load_from_str_noescape(&text).ok()?;
+    let mut groups = Map::new();
+    for (section, props) in ini.iter() {
+        let group = groups
+            .entry(section.unwrap_or("DEFAULT").to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(options) = group {
+            for (k, v) in props.iter() {
+                options
+                    .entry(k.to_string())
+                    .or_insert_with(|| Value::from(v));
+            }
+        }
+    }
+    // Sections with no options (only `[DEFAULT]` when the file has none) are not groups.
+    groups.retain(|_, v| v.as_object().is_some_and(|o| !o.is_empty()));
+    Some(Value::Object(groups))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -216,3 +216,12 @@ pub fn list_for_user(
     }
     Ok(out)
 }
+
+/// The ids of a user's groups from the user's own backend: the directory for a user of
+/// an LDAP domain, else the SQL memberships.
+pub fn ids_of_user(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<String>> {
+    match super::remote::group_ids_of(conn, user_id)? {
+        Some(ids) => Ok(ids),
+        None => super::store::group_ids(conn, user_id),
+    }
+}

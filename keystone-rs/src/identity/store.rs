@@ -910,3 +910,31 @@ pub fn forget_federated_identities(
     }
     Ok(orphans)
 }
+
+/// Keystone's `_shadow_nonlocal_user`: the first authentication of a user from a
+/// non-SQL backend (an LDAP domain) gives it a `user` row and a `nonlocal_user` name, so
+/// assignments, tokens and `last_active_at` have a row to refer to. Later ones keep it.
+pub fn shadow_nonlocal_user(
+    conn: &mut AnyConnection,
+    id: &str,
+    domain_id: &str,
+    name: &str,
+    extra: &Map<String, Value>,
+) -> Result<()> {
+    let known: i64 = user::table
+        .filter(user::id.eq(id))
+        .count()
+        .get_result(conn)?;
+    if known > 0 {
+        return Ok(());
+    }
+    insert_user(conn, id, domain_id, extra, true, None)?;
+    diesel::insert_into(nonlocal_user::table)
+        .values((
+            nonlocal_user::domain_id.eq(domain_id),
+            nonlocal_user::name.eq(name),
+            nonlocal_user::user_id.eq(id),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -4,7 +4,6 @@
 
 use crate::config::Config;
 use crate::db::Db;
-use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 const HEAD: &str = "keystone.";
@@ -51,28 +50,6 @@ fn find(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
     }
 }
 
-/// The file's sections and options as strings (the first value of a repeated option).
-fn parse(file: &Path) -> Option<Value> {
-    let text = std::fs::read_to_string(file).ok()?;
-    let ini = ini::Ini::load_from_str_noescape(&text).ok()?;
-    let mut groups = Map::new();
-    for (section, props) in ini.iter() {
-        let group = groups
-            .entry(section.unwrap_or("DEFAULT").to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(options) = group {
-            for (k, v) in props.iter() {
-                options
-                    .entry(k.to_string())
-                    .or_insert_with(|| Value::from(v));
-            }
-        }
-    }
-    // Sections with no options (only `[DEFAULT]` when the file has none) are not groups.
-    groups.retain(|_, v| v.as_object().is_some_and(|o| !o.is_empty()));
-    Some(Value::Object(groups))
-}
-
 /// Upload one file; `false` (with Keystone's message printed) when it was not.
 fn upload_one(db: &Db, file: &Path, domain_name: &str) -> bool {
     let shown = file.display().to_string();
@@ -100,7 +77,7 @@ fn upload_one(db: &Db, file: &Path, domain_name: &str) -> bool {
         );
         return false;
     }
-    let Some(config) = parse(file) else {
+    let Some(config) = crate::domain_config::read_file(file) else {
         println!("Error parsing configuration file for domain: {domain_name}, file: {shown}.");
         return false;
     };

@@ -1,10 +1,12 @@
 //! `/v3/groups…` handlers.
 
+use super::backends;
 use super::{
     caller_domain, collection, fill_domain_id, json_response, member, no_content, normalize_keys,
     require_matching_id,
 };
 use crate::context::{self, json_body};
+use crate::db::enums::EntityType;
 use crate::db::listing::{Hints, declared_filters, query_pairs};
 use crate::error::{Error, Result};
 use crate::identity::groups as ops;
@@ -17,6 +19,18 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 async fn load(state: &State, group_id: &str) -> Result<Option<Group>> {
+    if let Some((domain, local)) = backends::of_id(state, group_id, EntityType::Group).await? {
+        return state
+            .db
+            .write(
+                move |conn| match crate::ldap::get_group(conn, &domain, &local) {
+                    Ok(g) => Ok(Some(g)),
+                    Err(e) if e.status == StatusCode::NOT_FOUND => Ok(None),
+                    Err(e) => Err(e),
+                },
+            )
+            .await;
+    }
     let id = group_id.to_string();
     state
         .db
@@ -46,6 +60,23 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let target = target.filters(declared_filters(&pairs, &FILTERS)).build();
     context::authorize(&state, &caller, "identity:list_groups", &target)?;
     let mut hints = Hints::from_query(&pairs, &FILTERS, None, &state.config)?;
+    let query_domain = hints.exact("domain_id").map(|f| f.value.clone());
+    let list_domain = backends::list_domain(&state, &caller, query_domain.as_deref())?;
+    let base = context::base_url(&req, &state.config);
+    if let Some(ldap) = backends::of_domain(&state, list_domain.as_deref()).await? {
+        let (groups, hints) = state
+            .db
+            .write(move |conn| {
+                let groups = crate::ldap::list_groups(conn, &ldap, &mut hints)?;
+                Ok((groups, hints))
+            })
+            .await?;
+        let refs = groups.iter().map(|g| g.to_json(&base, None)).collect();
+        return Ok(collection(&state, &req, "groups", refs, Some(&hints)));
+    }
+    if let Some(d) = list_domain.filter(|_| query_domain.is_none()) {
+        hints.add_filter("domain_id", &d);
+    }
     let st = state.clone();
     let (groups, hints) = state
         .db
@@ -54,7 +85,6 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse> {
             Ok((groups, hints))
         })
         .await?;
-    let base = context::base_url(&req, &state.config);
     let refs: Vec<Value> = groups
         .iter()
         .filter(|g| domain.as_ref().is_none_or(|d| &g.domain_id == d))
@@ -75,6 +105,10 @@ pub async fn create(state: State, req: HttpRequest, body: web::Bytes) -> Result<
     context::authorize(&state, &caller, "identity:create_group", &target)?;
     let mut group = normalize_keys(&group);
     fill_domain_id(&mut group, &caller, &state);
+    let domain_id = group.get("domain_id").and_then(Value::as_str);
+    if backends::of_domain(&state, domain_id).await?.is_some() {
+        return Err(crate::ldap::read_only());
+    }
     let created = state
         .db
         .write(move |conn| ops::create(conn, &group))
@@ -119,6 +153,7 @@ pub async fn update(
         .request_body(&body)
         .build();
     context::authorize(&state, &caller, "identity:update_group", &target)?;
+    backends::refuse_write_to(&state, &group_id, EntityType::Group).await?;
     let changes = member(&body, "group");
     require_matching_id(&changes, &group_id)?;
     let updated = state
@@ -149,6 +184,7 @@ pub async fn delete(
         "identity:delete_group",
         &group_target(&group_id, Some(&group)).build(),
     )?;
+    backends::refuse_write_to(&state, &group_id, EntityType::Group).await?;
     let st = state.clone();
     state
         .db
@@ -177,6 +213,15 @@ pub async fn members(
     context::authorize(&state, &caller, "identity:list_users_in_group", &target)?;
     let mut hints = Hints::from_query(&pairs, &FILTERS, None, &state.config)?;
     group.ok_or_else(|| Error::could_not_find("group", &group_id))?;
+    let base = context::base_url(&req, &state.config);
+    if let Some((ldap, local)) = backends::of_id(&state, &group_id, EntityType::Group).await? {
+        let users = state
+            .db
+            .write(move |conn| crate::ldap::users_in_group(conn, &ldap, &local))
+            .await?;
+        let refs = users.iter().map(|u| u.to_json(&base, false)).collect();
+        return Ok(collection(&state, &req, "users", refs, Some(&hints)));
+    }
     let st = state.clone();
     let (users, hints) = state
         .db
@@ -187,7 +232,6 @@ pub async fn members(
         })
         .await?;
     let domain = caller_domain(&caller);
-    let base = context::base_url(&req, &state.config);
     let refs: Vec<Value> = users
         .iter()
         .filter(|u: &&UserDetails| domain.as_ref().is_none_or(|d| &u.user.domain_id == d))
@@ -198,16 +242,8 @@ pub async fn members(
 
 /// Keystone's membership target: `target.group` and `target.user` when they exist.
 async fn membership_target(state: &State, group_id: &str, user_id: &str) -> Result<Value> {
-    let (gid, uid) = (group_id.to_string(), user_id.to_string());
-    let (group, user) = state
-        .db
-        .read(move |conn| {
-            Ok((
-                store::groups::get(conn, &gid)?,
-                store::get_details(conn, &uid)?,
-            ))
-        })
-        .await?;
+    let group = load(state, group_id).await?;
+    let user = super::users::load(state, user_id).await?;
     let mut t = TargetBuilder::new()
         .path_var("group_id", group_id)
         .path_var("user_id", user_id);
@@ -229,6 +265,10 @@ pub async fn check_member(
     let caller = context::caller(&state, &req).await?;
     let target = membership_target(&state, &group_id, &user_id).await?;
     context::authorize(&state, &caller, "identity:check_user_in_group", &target)?;
+    if let Some((ldap, local_group)) = backends::of_id(&state, &group_id, EntityType::Group).await?
+    {
+        return check_ldap_member(&state, ldap, &local_group, &group_id, &user_id).await;
+    }
     let st = state.clone();
     state
         .db
@@ -246,6 +286,7 @@ pub async fn add_member(
     let caller = context::caller(&state, &req).await?;
     let target = membership_target(&state, &group_id, &user_id).await?;
     context::authorize(&state, &caller, "identity:add_user_to_group", &target)?;
+    backends::refuse_write_to(&state, &group_id, EntityType::Group).await?;
     state
         .db
         .write(move |conn| ops::add_user(conn, &user_id, &group_id))
@@ -262,10 +303,39 @@ pub async fn remove_member(
     let caller = context::caller(&state, &req).await?;
     let target = membership_target(&state, &group_id, &user_id).await?;
     context::authorize(&state, &caller, "identity:remove_user_from_group", &target)?;
+    backends::refuse_write_to(&state, &group_id, EntityType::Group).await?;
     let st = state.clone();
     state
         .db
         .write(move |conn| ops::remove_user(conn, &st.config, &user_id, &group_id))
         .await?;
     Ok(no_content())
+}
+
+/// `check_user_in_group` for a directory group: the user must be of the same directory
+/// (Keystone's `CrossBackendNotAllowed` otherwise), then a member.
+async fn check_ldap_member(
+    state: &State,
+    ldap: crate::ldap::LdapDomain,
+    local_group: &str,
+    group_id: &str,
+    user_id: &str,
+) -> Result<HttpResponse> {
+    let not_member =
+        || Error::not_found(format!("User '{user_id}' not found in group '{group_id}'"));
+    let Some((user_domain, local_user)) = backends::of_id(state, user_id, EntityType::User).await?
+    else {
+        return Err(not_member());
+    };
+    if user_domain.domain_id != ldap.domain_id {
+        return Err(not_member());
+    }
+    let local_group = local_group.to_string();
+    let member =
+        web::block(move || crate::ldap::is_member(&ldap, &local_user, &local_group)).await??;
+    if member {
+        Ok(no_content())
+    } else {
+        Err(not_member())
+    }
 }

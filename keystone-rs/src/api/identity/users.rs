@@ -1,10 +1,12 @@
 //! `/v3/users…` handlers.
 
+use super::backends;
 use super::{
     caller_domain, collection, fill_domain_id, json_response, member, no_content, normalize_keys,
     require_matching_id,
 };
 use crate::context::{self, json_body};
+use crate::db::enums::EntityType;
 use crate::db::listing::{Hints, declared_filters, query_pairs};
 use crate::error::{Error, Result};
 use crate::identity::users::{self as ops, PasswordInput};
@@ -27,7 +29,19 @@ const LIST_FILTERS: [&str; 7] = [
 ];
 
 /// The user (with options) as Keystone shows it, for a policy target, if it exists.
-async fn load(state: &State, user_id: &str) -> Result<Option<UserDetails>> {
+pub(super) async fn load(state: &State, user_id: &str) -> Result<Option<UserDetails>> {
+    if let Some((domain, local)) = backends::of_id(state, user_id, EntityType::User).await? {
+        return state
+            .db
+            .write(
+                move |conn| match crate::ldap::get_user(conn, &domain, &local) {
+                    Ok(u) => Ok(Some(u)),
+                    Err(e) if e.status == StatusCode::NOT_FOUND => Ok(None),
+                    Err(e) => Err(e),
+                },
+            )
+            .await;
+    }
     let id = user_id.to_string();
     let mut user = state
         .db
@@ -82,6 +96,23 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse> {
         .filters(declared_filters(&pairs, &LIST_FILTERS))
         .build();
     context::authorize(&state, &caller, "identity:list_users", &target)?;
+    let query_domain = hints.exact("domain_id").map(|f| f.value.clone());
+    let list_domain = backends::list_domain(&state, &caller, query_domain.as_deref())?;
+    let base = context::base_url(&req, &state.config);
+    if let Some(ldap) = backends::of_domain(&state, list_domain.as_deref()).await? {
+        let (users, hints) = state
+            .db
+            .write(move |conn| {
+                let users = crate::ldap::list_users(conn, &ldap, &mut hints)?;
+                Ok((users, hints))
+            })
+            .await?;
+        let refs = users.iter().map(|u| u.to_json(&base, false)).collect();
+        return Ok(collection(&state, &req, "users", refs, Some(&hints)));
+    }
+    if let Some(d) = list_domain.filter(|_| query_domain.is_none()) {
+        hints.add_filter("domain_id", &d);
+    }
     let st = state.clone();
     let scope = domain.clone();
     let (users, hints) = state
@@ -91,7 +122,6 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse> {
             Ok((users, hints))
         })
         .await?;
-    let base = context::base_url(&req, &state.config);
     let refs: Vec<Value> = users
         .iter()
         .filter(|u| domain.as_ref().is_none_or(|d| &u.user.domain_id == d))
@@ -112,6 +142,10 @@ pub async fn create(state: State, req: HttpRequest, body: web::Bytes) -> Result<
     context::authorize(&state, &caller, "identity:create_user", &target)?;
     let mut user = normalize_keys(&user);
     fill_domain_id(&mut user, &caller, &state);
+    let domain_id = user.get("domain_id").and_then(Value::as_str);
+    if backends::of_domain(&state, domain_id).await?.is_some() {
+        return Err(crate::ldap::read_only());
+    }
     let password = hashed(&state, &user).await?;
     let st = state.clone();
     let created = state
@@ -159,6 +193,7 @@ pub async fn update(
         .build();
     context::authorize(&state, &caller, "identity:update_user", &target)?;
     user.ok_or_else(|| Error::could_not_find("user", &user_id))?;
+    backends::refuse_write_to(&state, &user_id, EntityType::User).await?;
     let changes = member(&body, "user");
     require_matching_id(&changes, &user_id)?;
     let password = hashed(&state, &changes).await?;
@@ -189,6 +224,7 @@ pub async fn delete(
         "identity:delete_user",
         &user_target(&user_id, user.as_ref()).build(),
     )?;
+    backends::refuse_write_to(&state, &user_id, EntityType::User).await?;
     let st = state.clone();
     state
         .db
@@ -210,6 +246,7 @@ pub async fn change_password(
     let body = json_body(&req, &body)?;
     let user = body.get("user").cloned().unwrap_or_else(|| json!({}));
     schema::validate_password_change(&user)?;
+    backends::refuse_write_to(&state, &user_id, EntityType::User).await?;
     let original = user
         .get("original_password")
         .and_then(Value::as_str)
@@ -301,6 +338,24 @@ pub async fn groups(
         .filters(declared_filters(&pairs, &FILTERS))
         .build();
     context::authorize(&state, &caller, "identity:list_groups_for_user", &target)?;
+    let base = context::base_url(&req, &state.config);
+    if let Some((ldap, local)) = backends::of_id(&state, &user_id, EntityType::User).await? {
+        let (groups, hints) = state
+            .db
+            .write(move |conn| {
+                let groups = crate::ldap::groups_of_user(conn, &ldap, &local, &mut hints)?;
+                Ok((groups, hints))
+            })
+            .await?;
+        let refs = groups.iter().map(|g| g.to_json(&base, None)).collect();
+        return Ok(super::collection(
+            &state,
+            &req,
+            "groups",
+            refs,
+            Some(&hints),
+        ));
+    }
     let st = state.clone();
     let (groups, hints) = state
         .db
@@ -311,7 +366,6 @@ pub async fn groups(
         })
         .await?;
     let domain = caller_domain(&caller);
-    let base = context::base_url(&req, &state.config);
     let refs: Vec<Value> = groups
         .iter()
         .filter(|(g, _)| domain.as_ref().is_none_or(|d| &g.domain_id == d))
