@@ -18,7 +18,10 @@ const AUDIENCE: &str = "urn:keystone";
 fn settings(issuer: &str, extra: &[(&str, &str)]) -> OidcSettings {
     let mut options: HashMap<&str, &str> = HashMap::from([
         ("issuer", issuer),
-        ("audiences", "urn:keystone, urn:keystone:es256, urn:keystone:opaque, urn:keystone:short"),
+        (
+            "audiences",
+            "urn:keystone, urn:keystone:es256, urn:keystone:opaque, urn:keystone:short",
+        ),
     ]);
     options.extend(extra.iter().copied());
     OidcSettings::from_section("openid_connect:idp:openid", |o| {
@@ -28,7 +31,10 @@ fn settings(issuer: &str, extra: &[(&str, &str)]) -> OidcSettings {
 }
 
 fn attribute<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn refused(issuer: &IssuerKeys, token: &str, why: &str) {
@@ -80,7 +86,10 @@ fn jwt_access_tokens_become_the_attributes_mod_auth_openidc_sets() {
     for resource in [AUDIENCE, "urn:keystone:es256"] {
         let token = op.token(resource);
         let pairs = assertion_from_bearer(&issuer, &token).unwrap();
-        assert_eq!(pairs[0], ("REMOTE_USER".to_string(), "keystone".to_string()));
+        assert_eq!(
+            pairs[0],
+            ("REMOTE_USER".to_string(), "keystone".to_string())
+        );
         let expect = [
             ("OIDC-iss", op.issuer.as_str()),
             ("HTTP_OIDC_ISS", op.issuer.as_str()),
@@ -96,7 +105,11 @@ fn jwt_access_tokens_become_the_attributes_mod_auth_openidc_sets() {
             ("OIDC-scope", "api"),
         ];
         for (name, value) in expect {
-            assert_eq!(attribute(&pairs, name), Some(value), "{resource}: {name} in {pairs:?}");
+            assert_eq!(
+                attribute(&pairs, name),
+                Some(value),
+                "{resource}: {name} in {pairs:?}"
+            );
         }
         // mod_wsgi drops header names with `_`: no HTTP_ form of preferred_username.
         assert_eq!(attribute(&pairs, "HTTP_OIDC_PREFERRED_USERNAME"), None);
@@ -126,7 +139,11 @@ fn opaque_tokens_are_introspected_at_the_issuer() {
     assert_eq!(attribute(&pairs, "OIDC-aud"), Some("urn:keystone:opaque"));
 
     // A token the issuer never issued is inactive.
-    refused(&issuer, "Ew-sjcp-p6b2h6iJt5wyC4Ap0hwSgMsoEkZftVpeVzE", "unknown opaque token");
+    refused(
+        &issuer,
+        "Ew-sjcp-p6b2h6iJt5wyC4Ap0hwSgMsoEkZftVpeVzE",
+        "unknown opaque token",
+    );
     // An opaque token for another audience.
     let narrow = IssuerKeys::new(settings(
         &op.issuer,
@@ -134,7 +151,11 @@ fn opaque_tokens_are_introspected_at_the_issuer() {
     ));
     refused(&narrow, &token, "opaque token for another audience");
     // Without introspection credentials there is nobody to ask.
-    refused(&IssuerKeys::new(settings(&op.issuer, &[])), &token, "no credentials");
+    refused(
+        &IssuerKeys::new(settings(&op.issuer, &[])),
+        &token,
+        "no credentials",
+    );
     // Wrong credentials are keystone-rs's misconfiguration: the issuer refuses to answer.
     let wrong = IssuerKeys::new(settings(
         &op.issuer,
@@ -183,7 +204,10 @@ fn keys_the_issuer_rotated_in_are_fetched_and_those_rotated_out_refused() {
     // The same issuer restarted with new keys: the old ones are gone from its JWKS.
     let op = op.restart_with_new_keys();
     let new = op.token(AUDIENCE);
-    assert!(assertion_from_bearer(&issuer, &new).is_ok(), "a new kid is fetched");
+    assert!(
+        assertion_from_bearer(&issuer, &new).is_ok(),
+        "a new kid is fetched"
+    );
     assert_eq!(issuer.fetch_count(), 2);
     refused(&issuer, &old, "key rotated out");
     assert!(assertion_from_bearer(&issuer, &new).is_ok());
@@ -197,13 +221,21 @@ fn unknown_key_ids_refetch_the_keys_at_most_once_per_interval() {
     assert!(assertion_from_bearer(&issuer, &token).is_ok());
     assert_eq!(issuer.fetch_count(), 1);
     for i in 0..20 {
-        refused(&issuer, &with_kid(&token, &format!("forged-{i}")), "unknown kid");
+        refused(
+            &issuer,
+            &with_kid(&token, &format!("forged-{i}")),
+            "unknown kid",
+        );
     }
     // The first fetch was just now: no forged kid made keystone-rs ask again.
     assert_eq!(issuer.fetch_count(), 1);
     std::thread::sleep(Duration::from_millis(2100));
     for i in 0..20 {
-        refused(&issuer, &with_kid(&token, &format!("again-{i}")), "unknown kid");
+        refused(
+            &issuer,
+            &with_kid(&token, &format!("again-{i}")),
+            "unknown kid",
+        );
     }
     assert_eq!(issuer.fetch_count(), 2, "one refetch per interval");
     assert!(assertion_from_bearer(&issuer, &token).is_ok());

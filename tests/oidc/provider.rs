@@ -34,7 +34,12 @@ fn install_dir() -> PathBuf {
     }
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("target"));
+        .unwrap_or_else(|_| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .unwrap()
+                .join("target")
+        });
     target.join("oidc-provider")
 }
 
@@ -49,7 +54,9 @@ fn installed() -> &'static Path {
         let lock = std::fs::read(src.join("package-lock.json")).unwrap();
         let current = std::fs::read(dir.join("package-lock.json")).ok();
         if current.as_deref() != Some(lock.as_slice())
-            || !dir.join("node_modules/oidc-provider/package.json").is_file()
+            || !dir
+                .join("node_modules/oidc-provider/package.json")
+                .is_file()
         {
             std::fs::copy(src.join("package.json"), dir.join("package.json")).unwrap();
             std::fs::copy(src.join("package-lock.json"), dir.join("package-lock.json")).unwrap();

@@ -62,7 +62,10 @@ fn wsgi_header_name(name: &str) -> Option<String> {
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return None;
     }
-    Some(format!("HTTP_{}", name.to_ascii_uppercase().replace('-', "_")))
+    Some(format!(
+        "HTTP_{}",
+        name.to_ascii_uppercase().replace('-', "_")
+    ))
 }
 
 /// The assertion for a validated token's claims: `REMOTE_USER` first (from

@@ -23,7 +23,9 @@ fn time_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, St
 pub fn check(claims: &Map<String, Value>, settings: &OidcSettings, now: i64) -> Result<(), String> {
     match claims.get("iss") {
         Some(Value::String(iss)) if *iss == settings.issuer => {}
-        Some(Value::String(iss)) => return Err(format!("token issuer {iss} is not {}", settings.issuer)),
+        Some(Value::String(iss)) => {
+            return Err(format!("token issuer {iss} is not {}", settings.issuer));
+        }
         _ => return Err("token has no iss".into()),
     }
     let audiences: Vec<&str> = match claims.get("aud") {
@@ -31,7 +33,10 @@ pub fn check(claims: &Map<String, Value>, settings: &OidcSettings, now: i64) -> 
         Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
         _ => vec![],
     };
-    if !audiences.iter().any(|a| settings.audiences.iter().any(|ok| ok == a)) {
+    if !audiences
+        .iter()
+        .any(|a| settings.audiences.iter().any(|ok| ok == a))
+    {
         return Err(format!("token audience {audiences:?} is not ours"));
     }
     let leeway = i64::try_from(settings.leeway).unwrap_or(i64::MAX);

@@ -76,8 +76,7 @@ fn json_object(
     url: &str,
     response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
 ) -> Result<Map<String, Value>, OidcError> {
-    let mut response =
-        response.map_err(|e| OidcError::unavailable(format!("{url}: {e}")))?;
+    let mut response = response.map_err(|e| OidcError::unavailable(format!("{url}: {e}")))?;
     let status = response.status();
     if status != 200 {
         return Err(OidcError::unavailable(format!("{url}: HTTP {status}")));

@@ -25,7 +25,9 @@ pub fn introspect(
         &[("token", token), ("token_type_hint", "access_token")],
     )?;
     if answer.get("active") != Some(&Value::Bool(true)) {
-        return Err(OidcError::invalid("the issuer says the token is not active"));
+        return Err(OidcError::invalid(
+            "the issuer says the token is not active",
+        ));
     }
     claims::check(&answer, settings, now).map_err(OidcError::Invalid)?;
     Ok(answer)

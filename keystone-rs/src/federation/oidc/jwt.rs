@@ -17,7 +17,8 @@ pub fn is_jwt(token: &str) -> bool {
 pub fn verify(issuer: &IssuerKeys, token: &str, now: i64) -> Result<Map<String, Value>, OidcError> {
     let settings = &issuer.settings;
     // decode_header knows only real algorithms: `none` and unknown names fail here.
-    let header = decode_header(token).map_err(|e| OidcError::invalid(format!("JWT header: {e}")))?;
+    let header =
+        decode_header(token).map_err(|e| OidcError::invalid(format!("JWT header: {e}")))?;
     if !settings.algorithms.contains(&header.alg) {
         return Err(OidcError::invalid(format!(
             "JWT algorithm {} is not allowed",

@@ -64,8 +64,7 @@ impl SigningKey {
             Fits::Family(family) => alg.family() == family,
             Fits::Only(only) => alg == only,
         };
-        fits
-            && self.alg.as_deref().is_none_or(|a| a == algorithm_name(alg))
+        fits && self.alg.as_deref().is_none_or(|a| a == algorithm_name(alg))
             && (kid.is_none() || self.kid.as_deref() == kid)
     }
 }
@@ -111,7 +110,11 @@ impl IssuerKeys {
     }
 
     /// The keys that may have signed a token with this header `kid` and `alg`.
-    pub fn keys_for(&self, kid: Option<&str>, alg: Algorithm) -> Result<Vec<DecodingKey>, OidcError> {
+    pub fn keys_for(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Vec<DecodingKey>, OidcError> {
         // Held across the fetch: concurrent requests wait for one fetch, not start many.
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let stale = cache
@@ -183,9 +186,8 @@ impl IssuerKeys {
                 Ok(())
             }
             Err(e) => {
-                if let OidcError::Unavailable(reason) | OidcError::Invalid(reason) = &e {
-                    cache.last_error = Some(reason.clone());
-                }
+                let (OidcError::Unavailable(reason) | OidcError::Invalid(reason)) = &e;
+                cache.last_error = Some(reason.clone());
                 Err(e)
             }
         }
@@ -210,7 +212,12 @@ impl IssuerKeys {
             }
             doc
         };
-        let url_of = |name: &str| discovered.get(name).and_then(Value::as_str).map(String::from);
+        let url_of = |name: &str| {
+            discovered
+                .get(name)
+                .and_then(Value::as_str)
+                .map(String::from)
+        };
         let jwks_uri = s
             .jwks_uri
             .clone()

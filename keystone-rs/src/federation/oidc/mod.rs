@@ -49,7 +49,9 @@ pub fn assertion_from_bearer(
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
     {
-        return Err(OidcError::invalid("bearer token has characters RFC 6750 does not allow"));
+        return Err(OidcError::invalid(
+            "bearer token has characters RFC 6750 does not allow",
+        ));
     }
     let now = chrono::Utc::now().timestamp();
     let claims = if jwt::is_jwt(bearer_token) {
@@ -77,7 +79,9 @@ pub struct OidcProviders {
 
 impl OidcProviders {
     pub fn from_config(config: &crate::config::Config) -> Result<OidcProviders, SettingsError> {
-        Ok(OidcProviders::from_settings(OidcSettings::all_from_config(config)?))
+        Ok(OidcProviders::from_settings(OidcSettings::all_from_config(
+            config,
+        )?))
     }
 
     pub fn from_settings(all: Vec<OidcSettings>) -> OidcProviders {

@@ -114,9 +114,8 @@ impl OidcSettings {
         name: &str,
         read: impl Fn(&str) -> Option<String>,
     ) -> Result<OidcSettings, SettingsError> {
-        let fail = |option: &str, reason: &str| {
-            SettingsError(format!("[{name}] {option}: {reason}"))
-        };
+        let fail =
+            |option: &str, reason: &str| SettingsError(format!("[{name}] {option}: {reason}"));
         // An idp id may itself contain ':'; a protocol id is the last part.
         let Some((idp_id, protocol_id)) = name
             .strip_prefix(SECTION_PREFIX)
@@ -148,7 +147,10 @@ impl OidcSettings {
                         .ok()
                         .filter(|a| acceptable(*a))
                         .ok_or_else(|| {
-                            fail("algorithms", &format!("{name} is not an asymmetric JWS algorithm"))
+                            fail(
+                                "algorithms",
+                                &format!("{name} is not an asymmetric JWS algorithm"),
+                            )
                         })
                 })
                 .collect::<Result<Vec<_>, _>>()?,

@@ -14,7 +14,10 @@ fn section(options: &[(&str, &str)]) -> Result<OidcSettings, SettingsError> {
 #[test]
 fn a_section_names_its_idp_and_protocol_and_takes_defaults() {
     let s = section(&[("issuer", "https://idp.example/"), ("audiences", "a, b,,")]).unwrap();
-    assert_eq!((s.idp_id.as_str(), s.protocol_id.as_str()), ("my:idp", "openid"));
+    assert_eq!(
+        (s.idp_id.as_str(), s.protocol_id.as_str()),
+        ("my:idp", "openid")
+    );
     assert_eq!(s.audiences, vec!["a", "b"]);
     assert_eq!(s.algorithms, settings::DEFAULT_ALGORITHMS.to_vec());
     assert_eq!(s.claim_prefix, "OIDC-");
@@ -22,7 +25,12 @@ fn a_section_names_its_idp_and_protocol_and_takes_defaults() {
     assert_eq!(s.remote_user_claim, "sub");
     assert_eq!(s.leeway, 60);
     // An empty prefix is a prefix, as in Apache.
-    let s = section(&[("issuer", "https://i"), ("audiences", "a"), ("claim_prefix", "")]).unwrap();
+    let s = section(&[
+        ("issuer", "https://i"),
+        ("audiences", "a"),
+        ("claim_prefix", ""),
+    ])
+    .unwrap();
     assert_eq!(s.claim_prefix, "");
 }
 
@@ -41,7 +49,10 @@ fn unsafe_or_incomplete_sections_are_refused() {
             assert!(r.is_ok(), "empty means the default");
         } else {
             let e = r.unwrap_err();
-            assert!(e.0.contains("[openid_connect:my:idp:openid] algorithms"), "{e}");
+            assert!(
+                e.0.contains("[openid_connect:my:idp:openid] algorithms"),
+                "{e}"
+            );
         }
     }
     assert!(with(("audiences", " , ")).is_err());
@@ -49,10 +60,11 @@ fn unsafe_or_incomplete_sections_are_refused() {
     assert!(with(("issuer", "idp.example")).is_err());
     assert!(with(("leeway", "-1")).is_err());
     assert!(with(("http_timeout", "0")).is_err());
-    assert!(with(("client_id", "keystone")).is_err(), "a client id needs its secret");
     assert!(
-        OidcSettings::from_section("openid_connect:nothing", |_| Some("x".into())).is_err()
+        with(("client_id", "keystone")).is_err(),
+        "a client id needs its secret"
     );
+    assert!(OidcSettings::from_section("openid_connect:nothing", |_| Some("x".into())).is_err());
     let s = with(("algorithms", "PS256,EdDSA,ES384")).unwrap();
     assert_eq!(s.algorithms.len(), 3);
 }
@@ -80,8 +92,8 @@ fn providers_come_from_keystone_conf() {
     let providers = OidcProviders::from_config(&config).unwrap();
     assert!(providers.get("google", "openid").is_some());
     assert!(providers.get("google", "saml2").is_none());
-    let bad = crate::config::Config::parse("[openid_connect:x:openid]\naudiences = ks\n", None)
-        .unwrap();
+    let bad =
+        crate::config::Config::parse("[openid_connect:x:openid]\naudiences = ks\n", None).unwrap();
     assert!(OidcProviders::from_config(&bad).is_err());
 }
 
@@ -100,7 +112,15 @@ fn malformed_tokens_are_refused_without_asking_the_issuer() {
     let s = section(&[("issuer", "http://127.0.0.1:9"), ("audiences", "a")]).unwrap();
     let issuer = IssuerKeys::new(s);
     let long = "a".repeat(MAX_TOKEN_LEN + 1);
-    for token in ["", "a b", "x\ny", long.as_str(), "e30.e30.", "a.b.c", "!!.??.##"] {
+    for token in [
+        "",
+        "a b",
+        "x\ny",
+        long.as_str(),
+        "e30.e30.",
+        "a.b.c",
+        "!!.??.##",
+    ] {
         let e = assertion_from_bearer(&issuer, token).unwrap_err();
         assert!(matches!(e, OidcError::Invalid(_)), "{token:?}: {e}");
     }
@@ -108,7 +128,11 @@ fn malformed_tokens_are_refused_without_asking_the_issuer() {
     use base64::Engine;
     let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
     for alg in ["none", "HS256"] {
-        let token = format!("{}.{}.c2ln", b64(&format!(r#"{{"alg":"{alg}"}}"#)), b64("{}"));
+        let token = format!(
+            "{}.{}.c2ln",
+            b64(&format!(r#"{{"alg":"{alg}"}}"#)),
+            b64("{}")
+        );
         let e = assertion_from_bearer(&issuer, &token).unwrap_err();
         assert!(matches!(e, OidcError::Invalid(_)), "{alg}: {e}");
     }
@@ -122,7 +146,10 @@ fn malformed_tokens_are_refused_without_asking_the_issuer() {
 fn errors_are_keystones_401_and_503() {
     let e: Error = OidcError::invalid("expired").into();
     assert_eq!(e.status, StatusCode::UNAUTHORIZED);
-    assert!(!e.body().contains("expired"), "the reason is logged, not shown");
+    assert!(
+        !e.body().contains("expired"),
+        "the reason is logged, not shown"
+    );
     let e: Error = OidcError::unavailable("connection refused").into();
     assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(!e.body().contains("refused"));
