@@ -120,14 +120,15 @@ impl IssuerKeys {
         let stale = cache
             .fetched_at
             .is_none_or(|t| t.elapsed() >= self.settings.jwks_cache_time);
-        if stale && self.may_fetch(&cache) {
-            if let Err(e) = self.fetch(&mut cache) {
-                if cache.keys.is_empty() {
-                    return Err(e);
-                }
-                // Old keys still verify what the issuer signed before it went away.
-                tracing::warn!(issuer = %self.settings.issuer, error = %e, "keeping the cached OIDC keys");
+        if stale
+            && self.may_fetch(&cache)
+            && let Err(e) = self.fetch(&mut cache)
+        {
+            if cache.keys.is_empty() {
+                return Err(e);
             }
+            // Old keys still verify what the issuer signed before it went away.
+            tracing::warn!(issuer = %self.settings.issuer, error = %e, "keeping the cached OIDC keys");
         }
         let mut found = matching(&cache, kid, alg);
         if found.is_empty() && self.may_fetch(&cache) {
