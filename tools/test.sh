@@ -46,6 +46,23 @@ for i in $(seq 1 30); do
   sleep 1
 done
 
+# The OpenID provider the OIDC federation tests start (tests/oidc): the npm package
+# oidc-provider, pinned in tests/oidc/package-lock.json. The tests install it themselves on
+# first use; doing it here makes a registry failure show as what it is.
+if ! command -v npm >/dev/null 2>&1; then
+  log "installing nodejs npm"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+oidc_dir="${CARGO_TARGET_DIR:-$PWD/target}/oidc-provider"
+if ! cmp -s tests/oidc/package-lock.json "$oidc_dir/package-lock.json" ||
+  [[ ! -f $oidc_dir/node_modules/oidc-provider/package.json ]]; then
+  log "OpenID provider for the OIDC tests (npm ci)"
+  mkdir -p "$oidc_dir"
+  cp tests/oidc/package.json tests/oidc/package-lock.json "$oidc_dir/"
+  (cd "$oidc_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 FEATURES="--features postgres,mysql"
 
 # The house rules (imports run one way, each table written by its owner): seconds, so first.

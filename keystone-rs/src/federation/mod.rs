@@ -2,9 +2,11 @@
 //! into local identity values, with the rule engine in rules.rs that OAuth2
 //! `tls_client_auth` runs on the client certificate's names, oauth2.md A3), and the
 //! resources identity providers (with remote ids), their protocols and service providers
-//! (providers.rs). Federated login itself is not served yet.
+//! (providers.rs), federated login (login.rs) and the native OpenID Connect assertion
+//! source (oidc/).
 
 pub mod login;
+pub mod oidc;
 pub mod provider_schema;
 pub mod provider_store;
 pub mod providers;

@@ -1,0 +1,96 @@
+//! The requests keystone-rs makes to an OpenID provider: GET a JSON document (discovery,
+//! JWKS) and POST a form for a JSON answer (introspection). Blocking (ureq): callers run on
+//! the blocking pool. Any failure to get a JSON object back is the issuer being
+//! unavailable, never the token's fault.
+
+use super::error::OidcError;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+/// Discovery documents and key sets are small; a larger answer is refused unread.
+const MAX_RESPONSE_BYTES: u64 = 512 * 1024;
+
+/// `application/x-www-form-urlencoded` keeps these as they are (RFC 6749 Appendix B).
+const FORM: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'*');
+
+pub struct Http {
+    agent: ureq::Agent,
+}
+
+impl Http {
+    pub fn new(timeout: Duration) -> Http {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            // The client secret is never carried to wherever a redirect points.
+            .max_redirects(0)
+            .user_agent("keystone-rs")
+            .build()
+            .into();
+        Http { agent }
+    }
+
+    pub fn get_json(&self, url: &str) -> Result<Map<String, Value>, OidcError> {
+        let response = self
+            .agent
+            .get(url)
+            .header("Accept", "application/json")
+            .call();
+        json_object(url, response)
+    }
+
+    /// POST `form` with HTTP Basic client authentication (`client_secret_basic`: both
+    /// parts form-encoded first, RFC 6749 §2.3.1).
+    pub fn post_form_json(
+        &self,
+        url: &str,
+        (client_id, client_secret): (&str, &str),
+        form: &[(&str, &str)],
+    ) -> Result<Map<String, Value>, OidcError> {
+        let credentials = format!(
+            "{}:{}",
+            utf8_percent_encode(client_id, FORM),
+            utf8_percent_encode(client_secret, FORM)
+        );
+        let response = self
+            .agent
+            .post(url)
+            .header("Accept", "application/json")
+            .header(
+                "Authorization",
+                format!("Basic {}", STANDARD.encode(credentials)),
+            )
+            .send_form(form.iter().copied());
+        json_object(url, response)
+    }
+}
+
+fn json_object(
+    url: &str,
+    response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<Map<String, Value>, OidcError> {
+    let mut response = response.map_err(|e| OidcError::unavailable(format!("{url}: {e}")))?;
+    let status = response.status();
+    if status != 200 {
+        return Err(OidcError::unavailable(format!("{url}: HTTP {status}")));
+    }
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_RESPONSE_BYTES)
+        .read_to_vec()
+        .map_err(|e| OidcError::unavailable(format!("{url}: {e}")))?;
+    match serde_json::from_slice(&body) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(OidcError::unavailable(format!(
+            "{url}: the answer is not a JSON object"
+        ))),
+    }
+}

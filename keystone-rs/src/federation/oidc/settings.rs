@@ -1,0 +1,201 @@
+//! keystone.conf for native OpenID Connect: one section per identity provider and protocol,
+//! `[openid_connect:<idp_id>:<protocol_id>]`. Keystone has no such section (it leaves OIDC
+//! to Apache's mod_auth_openidc); the option names follow mod_auth_openidc's directives
+//! where one exists (`OIDCClaimPrefix` → `claim_prefix`, ...), so an Apache configuration
+//! translates line by line.
+
+use crate::config::Config;
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The section name's prefix; the rest is `<idp_id>:<protocol_id>`.
+pub const SECTION_PREFIX: &str = "openid_connect:";
+
+/// What `algorithms` accepts when unset: RS256 (every provider must offer it, OIDC Core
+/// §15.1) and ES256.
+pub const DEFAULT_ALGORITHMS: [Algorithm; 2] = [Algorithm::RS256, Algorithm::ES256];
+
+/// Whether `algorithm` may be on the allow-list: any asymmetric one jsonwebtoken verifies.
+/// HMAC is refused: an `oct` secret in a public document, or an HS256 token checked against
+/// a public key, is the classic JWT confusion; `none` is no algorithm at all.
+fn acceptable(algorithm: Algorithm) -> bool {
+    algorithm.family() != AlgorithmFamily::Hmac
+}
+
+/// One `[openid_connect:<idp>:<protocol>]` section, checked.
+#[derive(Clone)]
+pub struct OidcSettings {
+    pub idp_id: String,
+    pub protocol_id: String,
+    /// `issuer`: the `iss` every token must carry, and where discovery starts
+    /// (`<issuer>/.well-known/openid-configuration`).
+    pub issuer: String,
+    /// `audiences`: a token's `aud` must name one of these (the client id, the resource).
+    pub audiences: Vec<String>,
+    /// `algorithms`: the allow-list for the JWT header's `alg`.
+    pub algorithms: Vec<Algorithm>,
+    /// `jwks_uri`: overrides the discovery document's (mod_auth_openidc's
+    /// `OIDCOAuthVerifyJwksUri`).
+    pub jwks_uri: Option<String>,
+    /// `introspection_endpoint`: overrides the discovery document's
+    /// (`OIDCOAuthIntrospectionEndpoint`).
+    pub introspection_endpoint: Option<String>,
+    /// `client_id` / `client_secret`: how keystone-rs authenticates to the introspection
+    /// endpoint (`client_secret_basic`). Without them opaque tokens are refused.
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// `claim_prefix` (`OIDCClaimPrefix`), `OIDC-` as Keystone's documentation sets it.
+    pub claim_prefix: String,
+    /// `claim_delimiter` (`OIDCClaimDelimiter`): joins an array claim's values.
+    pub claim_delimiter: String,
+    /// `remote_user_claim` (`OIDCOAuthRemoteUserClaim`): the claim `REMOTE_USER` is set from.
+    pub remote_user_claim: String,
+    /// `leeway`: seconds of clock difference tolerated on `exp`, `nbf` and `iat`.
+    pub leeway: u64,
+    /// `jwks_cache_time`: how long fetched keys are used before they are fetched again.
+    pub jwks_cache_time: Duration,
+    /// `jwks_refetch_interval`: the least time between two fetches. A token naming a key we
+    /// do not know triggers a fetch (the issuer may have rotated its keys), at most this
+    /// often, so forged `kid`s cannot make keystone-rs hammer the issuer.
+    pub jwks_refetch_interval: Duration,
+    /// `http_timeout`: seconds for each request to the issuer.
+    pub http_timeout: Duration,
+}
+
+impl std::fmt::Debug for OidcSettings {
+    /// Never the client secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcSettings")
+            .field("idp_id", &self.idp_id)
+            .field("protocol_id", &self.protocol_id)
+            .field("issuer", &self.issuer)
+            .field("audiences", &self.audiences)
+            .field("algorithms", &self.algorithms)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A section that cannot be used: names the section and option, as oslo.config does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingsError(pub String);
+
+impl std::fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+impl OidcSettings {
+    /// Every `[openid_connect:…]` section of the configuration.
+    pub fn all_from_config(config: &Config) -> Result<Vec<OidcSettings>, SettingsError> {
+        config
+            .raw
+            .iter()
+            .filter(|(name, _)| name.starts_with(SECTION_PREFIX))
+            .map(|(name, options)| OidcSettings::from_section(name, |o| options.get(o).cloned()))
+            .collect()
+    }
+
+    /// One section, its options read through `get`.
+    pub fn from_section(
+        name: &str,
+        read: impl Fn(&str) -> Option<String>,
+    ) -> Result<OidcSettings, SettingsError> {
+        let fail =
+            |option: &str, reason: &str| SettingsError(format!("[{name}] {option}: {reason}"));
+        // An idp id may itself contain ':'; a protocol id is the last part.
+        let Some((idp_id, protocol_id)) = name
+            .strip_prefix(SECTION_PREFIX)
+            .and_then(|rest| rest.rsplit_once(':'))
+            .filter(|(i, p)| !i.is_empty() && !p.is_empty())
+        else {
+            return Err(SettingsError(format!(
+                "[{name}]: the section must be named [{SECTION_PREFIX}<idp_id>:<protocol_id>]"
+            )));
+        };
+        let get = |o: &str| read(o).filter(|v| !v.is_empty());
+        let issuer = get("issuer").ok_or_else(|| fail("issuer", "must be set"))?;
+        if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+            return Err(fail("issuer", "must be an http(s) URL"));
+        }
+        let audiences = get("audiences").map(|v| list(&v)).unwrap_or_default();
+        if audiences.is_empty() {
+            return Err(fail(
+                "audiences",
+                "must name at least one audience (the client id or resource tokens are issued for)",
+            ));
+        }
+        let algorithms = match get("algorithms") {
+            None => DEFAULT_ALGORITHMS.to_vec(),
+            Some(v) => list(&v)
+                .iter()
+                .map(|name| {
+                    Algorithm::from_str(name)
+                        .ok()
+                        .filter(|a| acceptable(*a))
+                        .ok_or_else(|| {
+                            fail(
+                                "algorithms",
+                                &format!("{name} is not an asymmetric JWS algorithm"),
+                            )
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        if algorithms.is_empty() {
+            return Err(fail("algorithms", "must name at least one algorithm"));
+        }
+        let seconds = |option: &str, default: u64| -> Result<u64, SettingsError> {
+            match get(option) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u64>()
+                    .map_err(|_| fail(option, "must be a whole number of seconds")),
+            }
+        };
+        let client_id = get("client_id");
+        let client_secret = get("client_secret");
+        if client_id.is_some() != client_secret.is_some() {
+            return Err(fail(
+                "client_secret",
+                "client_id and client_secret are set together",
+            ));
+        }
+        let http_timeout = seconds("http_timeout", 10)?;
+        if http_timeout == 0 {
+            return Err(fail("http_timeout", "must be at least 1"));
+        }
+        Ok(OidcSettings {
+            idp_id: idp_id.to_string(),
+            protocol_id: protocol_id.to_string(),
+            issuer,
+            audiences,
+            algorithms,
+            jwks_uri: get("jwks_uri"),
+            introspection_endpoint: get("introspection_endpoint"),
+            client_id,
+            client_secret,
+            // Set but empty is a deliberate "no prefix", as in Apache.
+            claim_prefix: read("claim_prefix").unwrap_or_else(|| "OIDC-".into()),
+            claim_delimiter: get("claim_delimiter").unwrap_or_else(|| ",".into()),
+            remote_user_claim: get("remote_user_claim").unwrap_or_else(|| "sub".into()),
+            leeway: seconds("leeway", 60)?,
+            jwks_cache_time: Duration::from_secs(seconds("jwks_cache_time", 3600)?),
+            jwks_refetch_interval: Duration::from_secs(seconds("jwks_refetch_interval", 60)?),
+            http_timeout: Duration::from_secs(http_timeout),
+        })
+    }
+}
