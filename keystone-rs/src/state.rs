@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::credential::CredentialKeys;
 use crate::db::Db;
+use crate::federation::oidc::OidcProviders;
 use crate::policy::Enforcer;
 use crate::ratelimit::RateLimiter;
 use crate::receipt::ReceiptProvider;
@@ -24,6 +25,9 @@ pub struct AppState {
     pub credential_keys: Arc<CredentialKeys>,
     /// Shared by every worker: one count per source for the whole process.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// `[openid_connect:<idp>:<protocol>]`: protocols whose bearer tokens keystone-rs
+    /// validates itself (federation/oidc), each with its issuer's key cache.
+    pub oidc: Arc<OidcProviders>,
 }
 
 pub type State = web::Data<AppState>;
@@ -41,6 +45,9 @@ impl AppState {
         let policy = Enforcer::from_config(&config)?;
         let rate_limiter = RateLimiter::from_config(&config.rate_limit).map(Arc::new);
         let credential_keys = Arc::new(CredentialKeys::from_config(&config));
+        // A bad section stops the start, as a bad option does.
+        let oidc =
+            Arc::new(OidcProviders::from_config(&config).map_err(|e| anyhow::anyhow!("{e}"))?);
         let config = Arc::new(config);
         crate::identity::remote::register(Box::new(crate::ldap::Remote {
             config: config.clone(),
@@ -53,6 +60,7 @@ impl AppState {
             policy: Arc::new(policy),
             credential_keys,
             rate_limiter,
+            oidc,
         })
     }
 }

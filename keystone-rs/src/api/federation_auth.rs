@@ -9,6 +9,7 @@
 //! assertion is empty, whatever they send.
 
 use crate::config::Config;
+use crate::federation::oidc;
 use crate::federation::rules::Assertion;
 use crate::state::State;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -72,6 +73,46 @@ pub fn assertion(req: &HttpRequest, config: &Config) -> Assertion {
         attributes,
         case_insensitive_names: true,
     }
+}
+
+/// The assertion of a federated login: for a protocol keystone-rs serves natively
+/// (`[openid_connect:<idp>:<protocol>]`), the claims of the `Authorization: Bearer` token
+/// it validated itself at the issuer; otherwise the trusted front end's headers
+/// ([`assertion`]). `None` when the request is no federated login.
+pub async fn login_assertion(
+    state: &State,
+    req: &HttpRequest,
+    methods: &[String],
+    identity: &serde_json::Map<String, serde_json::Value>,
+) -> crate::error::Result<Assertion> {
+    let native = methods
+        .iter()
+        .filter(|m| crate::federation::login::MAPPED_METHODS.contains(&m.as_str()))
+        .find_map(|m| {
+            let d = identity.get(m)?;
+            let idp = d.get("identity_provider")?.as_str()?;
+            let protocol = d.get("protocol")?.as_str()?;
+            state.oidc.get(idp, protocol)
+        });
+    let Some(issuer) = native else {
+        return Ok(assertion(req, &state.config));
+    };
+    let bearer = req
+        .headers()
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(oidc::bearer_token)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            crate::error::Error::unauthorized_because(
+                "an OpenID Connect protocol without a bearer token",
+            )
+        })?;
+    let pairs = web::block(move || oidc::assertion_from_bearer(&issuer, &bearer))
+        .await
+        .map_err(|e| crate::error::Error::internal(e.to_string()))??;
+    // mod_auth_openidc's environ names, compared exactly as Keystone compares them.
+    Ok(Assertion::exact(pairs))
 }
 
 /// Keystone's `OSFederationAuthResource`: the protocol id is the auth method, and the

@@ -69,6 +69,7 @@ fn state(config: Config) -> web::Data<AppState> {
         )),
         policy: Arc::new(policy),
         rate_limiter: None,
+        oidc: Arc::default(),
         credential_keys: Arc::new(crate::credential::CredentialKeys::from_config(&config)),
         config: Arc::new(config),
     })
