@@ -16,6 +16,7 @@ mod endpoint_policy;
 mod errors;
 mod federation;
 mod federation_login;
+mod federation_oidc;
 mod identity;
 mod jws;
 mod ldap;
