@@ -1,0 +1,93 @@
+"""The minicloud the scenario runs against: `minicloud.sh up` into a fresh directory once per
+session (or MINICLOUD_DIR, an already running one, left running), `down` at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+HERE = Path(__file__).resolve().parent
+MINICLOUD = HERE.parent / "minicloud.sh"
+
+
+@dataclass
+class Cloud:
+    dir: Path
+    env: dict[str, str]
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def osc(self, cloud: str, *args: str, json_out: bool = True, check: bool = True,
+            extra_env: dict | None = None):
+        """`openstack --os-cloud CLOUD ARGS -f json`: the parsed answer (or the completed
+        process when `check` is False)."""
+        cmd = ["openstack", "--os-cloud", cloud, *args]
+        if json_out:
+            cmd += ["-f", "json"]
+        env = dict(self.env, **(extra_env or {}))
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+        if not check:
+            return done
+        if done.returncode != 0:
+            raise AssertionError(f"$ {shlex.join(cmd)}\nexit {done.returncode}\n"
+                                 f"{done.stdout}\n{done.stderr[-3000:]}")
+        return json.loads(done.stdout) if json_out and done.stdout.strip() else done.stdout
+
+    def token(self, cloud: str) -> dict:
+        return self.osc(cloud, "token", "issue")
+
+    def get(self, service: str, path: str, token: str, **headers) -> requests.Response:
+        return requests.get(self.urls[service] + path, timeout=60,
+                            headers={"X-Auth-Token": token, **headers})
+
+    def conf(self, name: str) -> Path:
+        return self.dir / "etc" / name
+
+
+def read_openrc(path: Path) -> dict[str, str]:
+    env = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("export "):
+            name, value = line[len("export "):].split("=", 1)
+            env[name] = value.strip('"')
+    return env
+
+
+@pytest.fixture(scope="session")
+def cloud():
+    given = os.environ.get("MINICLOUD_DIR")
+    base = Path(given) if given else Path(tempfile.mkdtemp(prefix="minicloud-"))
+    if not given:
+        up = subprocess.run(["bash", str(MINICLOUD), "up", str(base)], capture_output=True,
+                            text=True, timeout=900)
+        if up.returncode != 0:
+            pytest.fail(f"minicloud up failed:\n{up.stderr[-6000:]}", pytrace=False)
+    exported = read_openrc(base / "openrc")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env.update(exported)
+    env["PATH"] = exported["PATH"].replace("$PATH", os.environ["PATH"])
+    env.pop("OS_CLOUD", None)
+    urls = {"keystone": exported["MINICLOUD_KEYSTONE_URL"],
+            "placement": exported["MINICLOUD_PLACEMENT_URL"],
+            "glance": exported["MINICLOUD_GLANCE_URL"],
+            "heat": exported["MINICLOUD_HEAT_URL"]}
+    yield Cloud(base, env, urls)
+    if not given:
+        subprocess.run(["bash", str(MINICLOUD), "down", str(base)], timeout=300)
+
+
+def pytest_runtest_makereport(item, call):
+    """On a failure, the tail of every service log (the logs stay in the minicloud dir)."""
+    if call.when == "call" and call.excinfo is not None and "cloud" in item.funcargs:
+        logs = item.funcargs["cloud"].dir / "logs"
+        for log in sorted(logs.glob("*.log")):
+            lines = [line for line in log.read_text(errors="replace").splitlines()
+                     if "blazarclient" not in line][-12:]
+            item.add_report_section("call", f"log {log.name}", "\n".join(lines))
