@@ -1,8 +1,10 @@
 """Heat through python-heatclient (`openstack stack …`) as the demo member: a stack of
 resources that need no other service, created, signalled, updated and deleted. Creating it
-makes a trust from the member to the heat service user (deferred_auth_method = trusts) and,
-for the wait condition handle, a stack-domain project and user in the `heat` domain whose
-token signals the handle."""
+makes a trust from the member to the heat service user (deferred_auth_method = trusts) and
+a stack-domain project in the `heat` domain with a user for each wait condition handle: the
+native handle is signalled with its user's token (heat-api's auth_token), the CloudFormation
+one with a URL presigned with its user's EC2 credential (heat-api-cfn asks Keystone's
+/v3/ec2tokens)."""
 
 import json
 import time
@@ -31,11 +33,22 @@ resources:
       handle: {get_resource: handle}
       count: 1
       timeout: 600
+  cfn_handle:
+    type: AWS::CloudFormation::WaitConditionHandle
+  cfn_waiter:
+    type: AWS::CloudFormation::WaitCondition
+    properties:
+      Handle: {get_resource: cfn_handle}
+      Timeout: 600
 outputs:
   secret:
     value: {get_attr: [secret, value]}
   signalled:
     value: {get_attr: [waiter, data]}
+  cfn_url:
+    value: {get_resource: cfn_handle}
+  cfn_signalled:
+    value: {get_attr: [cfn_waiter, Data]}
 """
 
 
@@ -81,6 +94,14 @@ def test_stack_lifecycle_with_trust_and_stack_domain_user(cloud, template):
                            data=json.dumps({"status": "SUCCESS", "data": "ready",
                                             "id": "1"}))
     assert signal.status_code == 200, signal.text
+    # the presigned CloudFormation URL (an output resolves while the stack is in progress)
+    cfn_url = cloud.osc("devstack", "stack", "output", "show", "minicloud-stack",
+                        "cfn_url")["output_value"]
+    assert "AWSAccessKeyId=" in cfn_url and "Signature=" in cfn_url
+    signal = requests.put(cfn_url, timeout=60, headers={"Content-Type": "application/json"},
+                          data=json.dumps({"Status": "SUCCESS", "Reason": "ready",
+                                           "UniqueId": "1", "Data": "cfn-ready"}))
+    assert signal.status_code == 200, signal.text
 
     # the stack's domain project and user live in the heat domain
     # (named "<project id>-<stack id>", cut at Keystone's 64 characters)
@@ -90,7 +111,7 @@ def test_stack_lifecycle_with_trust_and_stack_domain_user(cloud, template):
     assert [p["Name"] for p in heat_projects] == [stack_project]
     users = cloud.osc("devstack-system-admin", "role", "assignment", "list", "--project",
                       stack_project, "--project-domain", "heat", "--names")
-    assert [r["Role"] for r in users] == ["heat_stack_user"], users
+    assert [r["Role"] for r in users] == ["heat_stack_user"] * 2, users
     # the member's trust to the heat service user (deferred authentication)
     trusts = cloud.osc("devstack-system-admin", "trust", "list")
     heat_user = cloud.osc("devstack-system-admin", "user", "show", "heat")
@@ -106,6 +127,7 @@ def test_stack_lifecycle_with_trust_and_stack_domain_user(cloud, template):
     out = outputs(stack)
     assert len(out["secret"]) == 12
     assert json.loads(out["signalled"]) == {"1": "ready"}
+    assert json.loads(out["cfn_signalled"]) == {"1": "cfn-ready"}
 
     # update: a longer secret replaces the RandomString, the engine acting through the trust
     cloud.osc("devstack", "stack", "update", "--wait", "-t", str(template), "--parameter",
