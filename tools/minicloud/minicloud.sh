@@ -250,17 +250,27 @@ EOF
 
 # --- keystone ----------------------------------------------------------------------------
 configure_keystone() {
-  # lib/keystone configure_keystone (the options keystone-rs reads; devstack's
-  # [cache]/memcache and uWSGI lines have no keystone-rs equivalent)
+  # lib/keystone configure_keystone, every line devstack writes with its default settings
+  # (keystone-rs accepts them all; it has no [cache] backend, no notifications, no uWSGI)
   local conf=$KEYSTONE_CONF
+  iniset "$conf" identity driver sql
   iniset "$conf" identity password_hash_rounds $KEYSTONE_PASSWORD_HASH_ROUNDS
+  iniset "$conf" assignment driver sql
+  iniset "$conf" role driver sql
+  iniset "$conf" resource driver sql
+  iniset "$conf" cache enabled True
+  iniset "$conf" cache backend dogpile.cache.memcached
+  iniset "$conf" cache memcache_servers localhost:11211
+  iniset "$conf" api response_validation error
+  iniset "$conf" oslo_messaging_notifications transport_url "$TRANSPORT_URL"  # iniset_rpc_backend
   iniset "$conf" DEFAULT public_endpoint "$KEYSTONE_SERVICE_URI"
   iniset "$conf" token provider fernet
   iniset "$conf" database connection "sqlite:///$DIR/data/keystone.db"
-  iniset "$conf" DEFAULT log_file "$DIR/logs/keystone-requests.log"
+  iniset "$conf" DEFAULT debug True
   iniset "$conf" DEFAULT max_token_size 16384
   iniset "$conf" fernet_tokens key_repository "$DIR/etc/keystone/fernet-keys/"
   iniset "$conf" credential key_repository "$DIR/etc/keystone/credential-keys/"
+  iniset "$conf" oslo_policy policy_file policy.yaml
   iniset "$conf" oslo_policy enforce_new_defaults true
 }
 

@@ -13,23 +13,12 @@ PYTHON=${PYTHON:-python3}
 VENV=${MINICLOUD_VENV:-$REPO/target/minicloud-venv}
 CLIENTS_VENV=${MINICLOUD_CLIENTS_VENV:-$REPO/target/minicloud-clients}
 
-ensure_venv() {  # DIR REQUIREMENTS
-  local dir=$1 reqs=$2 want
-  want=$( { "$PYTHON" -V 2>&1; cat "$reqs" "$HERE/constraints.txt"; } | sha256sum | cut -d' ' -f1)
-  if [[ -x $dir/bin/python && -f $dir/.minicloud-stamp && $(<"$dir/.minicloud-stamp") == "$want" ]]; then
-    return 0
-  fi
-  echo "setup_venv: installing $(basename "$reqs") into $dir" >&2
-  rm -f "$dir/.minicloud-stamp"
-  mkdir -p "$(dirname "$dir")"
-  "$PYTHON" -m venv "$dir"
-  "$dir/bin/pip" install -q --disable-pip-version-check -r "$reqs" -c "$HERE/constraints.txt"
-  echo "$want" > "$dir/.minicloud-stamp"
-}
+# shellcheck source=../venv.sh
+source "$REPO/tools/venv.sh"
 
-ensure_venv "$VENV" "$HERE/requirements.txt" &
+ensure_venv "$VENV" "$HERE/requirements.txt" "$HERE/constraints.txt" &
 services=$!
-ensure_venv "$CLIENTS_VENV" "$HERE/clients-requirements.txt"
+ensure_venv "$CLIENTS_VENV" "$HERE/clients-requirements.txt" "$HERE/constraints.txt"
 wait $services
 echo "MINICLOUD_VENV=$VENV"
 echo "MINICLOUD_CLIENTS_VENV=$CLIENTS_VENV"

@@ -1,11 +1,14 @@
 """The minicloud the scenario runs against: `minicloud.sh up` into a fresh directory once per
-session (or MINICLOUD_DIR, an already running one, left running), `down` at the end."""
+session, `down` at the end and the directory removed (MINICLOUD_KEEP=1 keeps it, logs
+included; a failing test shows the tail of every log). MINICLOUD_DIR names an already running
+minicloud instead, left running."""
 
 from __future__ import annotations
 
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -81,6 +84,8 @@ def cloud():
     yield Cloud(base, env, urls)
     if not given:
         subprocess.run(["bash", str(MINICLOUD), "down", str(base)], timeout=300)
+        if os.environ.get("MINICLOUD_KEEP") != "1":
+            shutil.rmtree(base, ignore_errors=True)
 
 
 def pytest_runtest_makereport(item, call):

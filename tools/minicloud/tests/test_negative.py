@@ -106,3 +106,22 @@ def test_a_service_whose_password_changed_authenticates_again(cloud):
     while served(fresh["id"]) != 200:
         assert time.monotonic() < deadline, "placement did not serve with its new password"
         time.sleep(1)
+
+
+def test_service_tokens_need_the_service_role(cloud):
+    """service_token_roles_required = true: a request carrying a user's token and a service
+    token (X-Service-Token, as one service calling another on a user's behalf sends) is
+    served only when the service token holds the `service` role."""
+    user = cloud.token("devstack-admin")
+    service_env = {"OS_AUTH_URL": cloud.urls["keystone"], "OS_USERNAME": "glance",
+                   "OS_PASSWORD": cloud.env["MINICLOUD_SERVICE_PASSWORD"],
+                   "OS_PROJECT_NAME": "service", "OS_USER_DOMAIN_ID": "default",
+                   "OS_PROJECT_DOMAIN_ID": "default", "OS_IDENTITY_API_VERSION": "3"}
+    _, service = issue(cloud, service_env)
+    not_a_service = cloud.token("devstack")
+    for name in ("glance", "heat"):
+        path = SERVICES[name].format(project_id=user["project_id"])
+        served = cloud.get(name, path, user["id"], **{"X-Service-Token": service["id"]})
+        assert served.status_code == 200, (name, served.status_code, served.text)
+        refused = cloud.get(name, path, user["id"], **{"X-Service-Token": not_a_service["id"]})
+        assert refused.status_code == 401, (name, refused.status_code, refused.text)
