@@ -88,6 +88,27 @@ def cloud():
             shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def revoked_while_cached(cloud):
+    """First thing in the session: a token every service validated (and so cached), revoked
+    right after. The last test (test_negative.py) checks that each service refuses it within
+    token_cache_time; the scenario runs meanwhile."""
+    import time
+    token = cloud.token("devstack-admin")
+    for service, path in (("placement", "/resource_providers"), ("glance", "/v2/images"),
+                          ("heat", f"/v1/{token['project_id']}/stacks")):
+        answer = cloud.get(service, path, token["id"],
+                           **{"OpenStack-API-Version": "placement 1.39"})
+        assert answer.status_code == 200, (service, answer.status_code, answer.text)
+    cloud.osc("devstack-system-admin", "token", "revoke", token["id"], json_out=False)
+    return token, time.monotonic()
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked `last` run after all the others."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+
+
 def pytest_runtest_makereport(item, call):
     """On a failure, the tail of every service log (the logs stay in the minicloud dir)."""
     if call.when == "call" and call.excinfo is not None and "cloud" in item.funcargs:

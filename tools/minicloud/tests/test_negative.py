@@ -3,8 +3,9 @@ revoked tokens and disabled projects are refused, and a service whose password c
 authenticates again. (Runs after the scenario: the file sorts last.)
 
 keystonemiddleware caches a validated token for token_cache_time (300 s, devstack does not
-change it): a token it has already accepted is refused once that window ends; the tokens
-below reach each service for the first time after the change, so the refusal is immediate."""
+change it): a token it has already accepted is refused once that window ends (the last test,
+on a token revoked at the start of the session); the other tokens below reach each service
+for the first time after the change, so the refusal is immediate."""
 
 import os
 import signal
@@ -15,6 +16,8 @@ import pytest
 
 SERVICES = {"placement": "/resource_providers", "glance": "/v2/images",
             "heat": "/v1/{project_id}/stacks"}
+# keystonemiddleware's token_cache_time default, which devstack keeps
+TOKEN_CACHE_TIME = 300
 HEADERS = {"placement": {"OpenStack-API-Version": "placement 1.39"}}
 
 
@@ -130,3 +133,17 @@ def test_service_tokens_need_the_service_role(cloud):
         refused = cloud.get(name, path, user["id"], **headers,
                             **{"X-Service-Token": not_a_service["id"]})
         assert refused.status_code == 401, (name, refused.status_code, refused.text)
+
+
+@pytest.mark.last
+def test_a_cached_revoked_token_is_refused_within_token_cache_time(cloud, revoked_while_cached):
+    token, revoked_at = revoked_while_cached
+    waiting = set(SERVICES)
+    while waiting:
+        for service in sorted(waiting):
+            if ask(cloud, service, token["id"], token["project_id"]).status_code == 401:
+                waiting.discard(service)
+        elapsed = time.monotonic() - revoked_at
+        assert elapsed < TOKEN_CACHE_TIME + 30, f"{waiting} still accept it after {elapsed:.0f} s"
+        if waiting:
+            time.sleep(5)
