@@ -11,6 +11,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,8 @@ class Cloud:
     dir: Path
     env: dict[str, str]
     urls: dict[str, str] = field(default_factory=dict)
+    # (token, time.monotonic() of its revocation): see revoke_while_cached
+    revoked_while_cached: tuple[dict, float] | None = None
 
     def osc(self, cloud: str, *args: str, json_out: bool = True, check: bool = True,
             extra_env: dict | None = None):
@@ -81,19 +84,19 @@ def cloud():
             "placement": exported["MINICLOUD_PLACEMENT_URL"],
             "glance": exported["MINICLOUD_GLANCE_URL"],
             "heat": exported["MINICLOUD_HEAT_URL"]}
-    yield Cloud(base, env, urls)
+    cloud = Cloud(base, env, urls)
+    cloud.revoked_while_cached = revoke_while_cached(cloud)
+    yield cloud
     if not given:
         subprocess.run(["bash", str(MINICLOUD), "down", str(base)], timeout=300)
         if os.environ.get("MINICLOUD_KEEP") != "1":
             shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def revoked_while_cached(cloud):
-    """First thing in the session: a token every service validated (and so cached), revoked
-    right after. The last test (test_negative.py) checks that each service refuses it within
-    token_cache_time; the scenario runs meanwhile."""
-    import time
+def revoke_while_cached(cloud: Cloud) -> tuple[dict, float]:
+    """A token every service validated (and so cached), revoked right after: made as soon as
+    the cloud is up; the last test (test_negative.py) checks that each service refuses it
+    within token_cache_time, the scenario running meanwhile."""
     token = cloud.token("devstack-admin")
     for service, path in (("placement", "/resource_providers"), ("glance", "/v2/images"),
                           ("heat", f"/v1/{token['project_id']}/stacks")):

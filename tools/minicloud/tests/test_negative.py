@@ -136,8 +136,8 @@ def test_service_tokens_need_the_service_role(cloud):
 
 
 @pytest.mark.last
-def test_a_cached_revoked_token_is_refused_within_token_cache_time(cloud, revoked_while_cached):
-    token, revoked_at = revoked_while_cached
+def test_a_cached_revoked_token_is_refused_within_token_cache_time(cloud):
+    token, revoked_at = cloud.revoked_while_cached
     waiting = set(SERVICES)
     while waiting:
         for service in sorted(waiting):
