@@ -129,8 +129,8 @@ if [[ ${SKIP_INTEROP:-0} != 1 ]]; then
   log "keystonemiddleware interop on JWS tokens"
   INTEROP_TOKEN_PROVIDER=jws KEYSTONE_RS_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/keystone-rs" \
     tests/interop/run.sh -k "auth_token_middleware"
-  # Real OpenStack services against keystone-rs, deployed as devstack does (about 5 min on 2
-  # cores, 70 s more when the venvs are built from scratch)
+  # Real OpenStack services against keystone-rs, deployed as devstack does (5 to 7 min on
+  # 2 cores, 70 s more when the venvs are built from scratch)
   log "minicloud: Placement, Heat and Glance from PyPI against keystone-rs (tools/minicloud)"
   KEYSTONE_RS_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/keystone-rs" tools/minicloud/run.sh
 fi

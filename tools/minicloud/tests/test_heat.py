@@ -129,7 +129,7 @@ def test_stack_lifecycle_with_trust_and_stack_domain_user(cloud, template):
     assert json.loads(out["signalled"]) == {"1": "ready"}
     assert json.loads(out["cfn_signalled"]) == {"1": "cfn-ready"}
 
-    # update: a longer secret replaces the RandomString, the engine acting through the trust
+    # update: a longer secret replaces the RandomString
     cloud.osc("devstack", "stack", "update", "--wait", "-t", str(template), "--parameter",
               "length=20", "minicloud-stack", json_out=False)
     stack = cloud.osc("devstack", "stack", "show", "minicloud-stack")
