@@ -18,40 +18,23 @@ REPO=$(cd "$HERE/../.." && pwd)
 PYTHON=${PYTHON:-python3}
 VENV=${INTEROP_VENV:-$REPO/target/interop-venv}
 
-# Creates or refreshes venv $1 from requirements file $2 (+ constraints.txt). A stamp
-# holding the hash of the inputs and the interpreter version makes the next run a no-op.
-ensure_venv() {
-  local dir=$1 reqs=$2 want
-  want=$( { "$PYTHON" -V 2>&1; cat "$reqs" "$HERE/constraints.txt" ${3:+"$3"}; } | sha256sum | cut -d' ' -f1)
-  if [[ -x $dir/bin/python && -f $dir/.interop-stamp && $(<"$dir/.interop-stamp") == "$want" ]] &&
-     "$dir/bin/python" -c 'import sys' 2>/dev/null; then
-    return 0
-  fi
-  echo "setup_venv: installing $(basename "$reqs") into $dir" >&2
-  rm -f "$dir/.interop-stamp"
-  mkdir -p "$(dirname "$dir")"
-  "$PYTHON" -m venv "$dir"
-  "$dir/bin/pip" install -q --disable-pip-version-check -r "$reqs" -c "$HERE/constraints.txt"
-  if [[ -n ${3:-} ]]; then
-    "$dir/bin/pip" install -q --disable-pip-version-check --no-deps -r "$3"
-  fi
-  echo "$want" > "$dir/.interop-stamp"
-}
+# shellcheck source=../../tools/venv.sh
+source "$REPO/tools/venv.sh"
 
-ensure_venv "$VENV" "$HERE/requirements.txt" "$HERE/requirements-nodeps.txt"
+ensure_venv "$VENV" "$HERE/requirements.txt" "$HERE/constraints.txt" "$HERE/requirements-nodeps.txt"
 S3_VENV=${INTEROP_S3_VENV:-$REPO/target/s3-venv}
-ensure_venv "$S3_VENV" "$HERE/s3-requirements.txt" "$HERE/s3-requirements-nodeps.txt"
+ensure_venv "$S3_VENV" "$HERE/s3-requirements.txt" "$HERE/constraints.txt" "$HERE/s3-requirements-nodeps.txt"
 
 PEER_VENV=
 if [[ ${INTEROP_SKIP_MIXED:-0} != 1 ]]; then
   if [[ -n ${INTEROP_PEER_VENV:-} ]]; then
     PEER_VENV=$INTEROP_PEER_VENV
-    [[ -x $PEER_VENV/bin/keystone-manage ]] || ensure_venv "$PEER_VENV" "$HERE/peer-requirements.txt"
+    [[ -x $PEER_VENV/bin/keystone-manage ]] || ensure_venv "$PEER_VENV" "$HERE/peer-requirements.txt" "$HERE/constraints.txt"
   elif [[ -x /opt/peer/venv/bin/keystone-manage ]]; then
     PEER_VENV=/opt/peer/venv
   else
     PEER_VENV=$REPO/target/peer-venv
-    ensure_venv "$PEER_VENV" "$HERE/peer-requirements.txt"
+    ensure_venv "$PEER_VENV" "$HERE/peer-requirements.txt" "$HERE/constraints.txt"
   fi
   [[ -x $PEER_VENV/bin/gunicorn ]] ||
     { echo "setup_venv: $PEER_VENV has keystone-manage but no gunicorn" >&2; exit 1; }
