@@ -335,9 +335,10 @@ fn identity_provider_checks_answer_as_keystone() {
     wrong[0] = ("OIDC-iss", "https://other.example.com");
     let r = login(&s, "GET", &wrong);
     assert_eq!(r.status, 403, "{}", r.body);
+    // Keystone's Forbidden is a SecurityError: the generic text, as Keystone answers it.
     assert_eq!(
         r.json()["error"]["message"],
-        "Incoming identity provider identifier not included among the accepted identifiers."
+        "You are not authorized to perform the requested action."
     );
     // No issuer at all: a failed authentication.
     let r = login(&s, "GET", &alice()[1..]);
