@@ -226,7 +226,8 @@ pub struct RateLimitSection {
 #[derive(Debug, Clone, Default)]
 pub struct FederationSection {
     /// Keystone's option: only request attributes whose names start with this prefix form
-    /// the assertion (compared without regard to ASCII case: they arrive as HTTP headers).
+    /// the assertion (compared without regard to ASCII case: they arrive as HTTP headers;
+    /// a prefix starting `HTTP_` names them as the WSGI environ does, compared exactly).
     pub assertion_prefix: String,
     /// Keystone's option: the attribute naming the identity provider, checked against its
     /// `remote_ids` (a protocol's own `remote_id_attribute` comes first).

@@ -191,12 +191,12 @@ enum Manage {
     /// Not supported by keystone-rs (exits 1 saying why).
     #[command(name = "user_setup")]
     UserSetup(AnyArgs),
-    /// Not supported by keystone-rs (exits 1 saying why).
+    /// Create the id mapping of every user of a domain on a domain-specific backend (LDAP).
     #[command(name = "mapping_populate")]
-    MappingPopulate(AnyArgs),
-    /// Not supported by keystone-rs (exits 1 saying why).
+    MappingPopulate(MappingPopulateArgs),
+    /// Purge the id mapping (at least one option; --all alone).
     #[command(name = "mapping_purge")]
-    MappingPurge(AnyArgs),
+    MappingPurge(MappingPurgeArgs),
     /// Not supported by keystone-rs (exits 1 saying why).
     #[command(name = "saml_idp_metadata")]
     SamlIdpMetadata(AnyArgs),
@@ -240,6 +240,34 @@ enum Manage {
     /// the domain configuration tables.
     #[command(name = "domain_config_upload")]
     DomainConfigUpload(DomainConfigUploadArgs),
+}
+
+/// keystone-manage mapping_populate's flags.
+#[derive(Args)]
+struct MappingPopulateArgs {
+    /// Name of the domain configured to use domain-specific backend.
+    #[arg(long = "domain-name", required = true)]
+    domain_name: String,
+}
+
+/// keystone-manage mapping_purge's flags.
+#[derive(Args)]
+struct MappingPurgeArgs {
+    /// Purge all mappings.
+    #[arg(long)]
+    all: bool,
+    /// Purge any mappings for the domain specified.
+    #[arg(long = "domain-name")]
+    domain_name: Option<String>,
+    /// Purge the mapping for the Public ID specified.
+    #[arg(long = "public-id")]
+    public_id: Option<String>,
+    /// Purge the mappings for the Local ID specified.
+    #[arg(long = "local-id")]
+    local_id: Option<String>,
+    /// Purge any mappings for the type specified.
+    #[arg(long = "type", value_parser = ["user", "group"])]
+    entity_type: Option<String>,
 }
 
 /// keystone-manage trust_flush's flags.
@@ -561,8 +589,29 @@ fn run(cli: Cli, as_keystone_manage: bool) -> anyhow::Result<()> {
                 Manage::TokenRotate(_) => manage::fernet_rotate(&config),
                 Manage::ProjectSetup(_) => unsupported("project_setup"),
                 Manage::UserSetup(_) => unsupported("user_setup"),
-                Manage::MappingPopulate(_) => unsupported("mapping_populate"),
-                Manage::MappingPurge(_) => unsupported("mapping_purge"),
+                Manage::MappingPopulate(a) => {
+                    use manage::id_mapping::Populated;
+                    if let Populated::NoSuchDomain(line) =
+                        manage::id_mapping::populate(&config, &a.domain_name)?
+                    {
+                        println!("{line}");
+                    }
+                    Ok(())
+                }
+                Manage::MappingPurge(a) => {
+                    let options = manage::id_mapping::PurgeOptions {
+                        all: a.all,
+                        domain_name: a.domain_name,
+                        public_id: a.public_id,
+                        local_id: a.local_id,
+                        entity_type: a
+                            .entity_type
+                            .as_deref()
+                            .and_then(keystone_rs::db::enums::EntityType::parse),
+                    };
+                    manage::id_mapping::purge(&config, &options)?;
+                    Ok(())
+                }
                 Manage::SamlIdpMetadata(_) => unsupported("saml_idp_metadata"),
                 Manage::FernetSetup(_) => manage::fernet_setup(&config),
                 Manage::FernetRotate(_) => manage::fernet_rotate(&config),

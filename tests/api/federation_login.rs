@@ -335,9 +335,10 @@ fn identity_provider_checks_answer_as_keystone() {
     wrong[0] = ("OIDC-iss", "https://other.example.com");
     let r = login(&s, "GET", &wrong);
     assert_eq!(r.status, 403, "{}", r.body);
+    // Keystone's Forbidden is a SecurityError: the generic text, as Keystone answers it.
     assert_eq!(
         r.json()["error"]["message"],
-        "Incoming identity provider identifier not included among the accepted identifiers."
+        "You are not authorized to perform the requested action."
     );
     // No issuer at all: a failed authentication.
     let r = login(&s, "GET", &alice()[1..]);
@@ -628,4 +629,51 @@ fn schema_3_projects_follow_what_the_provider_asserts() {
     // Not a projects list: a failed login, not a 500.
     let r = login(&s, "GET", &assertion(r#"{"name": "pa"}"#));
     assert_eq!(r.status, 401, "{}", r.body);
+}
+
+#[test]
+fn an_environ_prefix_names_the_headers_as_python_keystone_sees_them() {
+    // `assertion_prefix = HTTP_OIDC_`: the headers named as a WSGI server hands them to
+    // Python Keystone, so one mapping and one remote_id_attribute serve both.
+    let s = TestServer::start_with(
+        "[federation]\ntrusted_proxies = 127.0.0.1\nassertion_prefix = HTTP_OIDC_\n\
+         remote_id_attribute = HTTP_OIDC_ISS\n",
+    );
+    let rules = json!([{"local": [{"user": {"name": "{0}"}}],
+        "remote": [{"type": "HTTP_OIDC_PREFERRED_USERNAME"}]}]);
+    let setup = setup(&s, rules);
+    let headers = [
+        ("OIDC-iss", ISSUER),
+        ("OIDC-Preferred-Username", "alice"),
+        // What a WSGI server drops (it would alias OIDC-Preferred-Username).
+        ("OIDC-preferred_username", "mallory"),
+    ];
+    let r = login(&s, "POST", &headers);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let user = &r.json()["token"]["user"];
+    assert_eq!(user["name"], "alice");
+    assert_eq!(user["id"], shadow_id(&setup.domain, "alice").as_str());
+
+    // Names compare exactly there, as in an environ: the lower-case type matches nothing.
+    let rules = json!([{"local": [{"user": {"name": "{0}"}}],
+        "remote": [{"type": "http_oidc_preferred_username"}]}]);
+    let r = send(
+        &s,
+        "PATCH",
+        "/v3/OS-FEDERATION/mappings/m1",
+        &setup.admin,
+        Some(&json!({"mapping": {"rules": rules}})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(login(&s, "POST", &headers).status, 401);
+    // And the issuer must still be one of the provider's remote ids.
+    let r = login(
+        &s,
+        "POST",
+        &[
+            ("OIDC-iss", "https://other.example.com"),
+            ("OIDC-Preferred-Username", "alice"),
+        ],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
 }

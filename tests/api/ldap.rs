@@ -597,3 +597,131 @@ fn paged_answers_and_configuration_from_the_database() {
     let users = ok(s.get("/v3/users", Some(&scoped)), 200);
     assert_eq!(names(&users, "users"), ["alice", "bob", "carol"]);
 }
+
+/// The id_mapping rows of `domain_id`: (local id, entity type, public id), sorted.
+fn id_mappings(s: &TestServer, domain_id: &str) -> Vec<(String, String, String)> {
+    use diesel::prelude::*;
+    use keystone_rs::db::enums::EntityType;
+    use keystone_rs::db::schema::id_mapping as m;
+    let rows: Vec<(String, EntityType, String)> = s
+        .db()
+        .read_blocking(|conn| {
+            Ok(m::table
+                .filter(m::domain_id.eq(domain_id))
+                .select((m::local_id, m::entity_type, m::public_id))
+                .load(conn)?)
+        })
+        .unwrap();
+    let mut rows: Vec<_> = rows
+        .into_iter()
+        .map(|(l, t, p)| (l, t.as_str().to_string(), p))
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn mapping_populate_and_purge_as_keystone_manage() {
+    let Some(slapd) = Slapd::start() else { return };
+    let (s, admin, dom, _log) = server_with_ldap_domain(&slapd, "");
+    let manage = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_keystone-rs"))
+            .args(["manage", "--config-file"])
+            .arg(s.dir.path().join("keystone.conf"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let run = |args: &[&str]| {
+        let out = manage(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert!(id_mappings(&s, &dom).is_empty());
+    run(&["mapping_populate", "--domain-name", "ldapdom"]);
+    let user = |local: &str| {
+        (
+            local.to_string(),
+            "user".to_string(),
+            public_id(&dom, "user", local),
+        )
+    };
+    assert_eq!(
+        id_mappings(&s, &dom),
+        vec![user("alice"), user("bob"), user("carol")]
+    );
+    // Keystone's answer for a name it does not know: a line, exit 0.
+    assert_eq!(
+        run(&["mapping_populate", "--domain-name", "nope"]),
+        "Invalid domain name: nope\n"
+    );
+
+    // A group gets its mapping when listed; then the purges.
+    ok(
+        s.get(&format!("/v3/groups?domain_id={dom}"), Some(&admin)),
+        200,
+    );
+    assert_eq!(id_mappings(&s, &dom).len(), 5);
+    run(&["mapping_purge", "--type", "group"]);
+    assert_eq!(
+        id_mappings(&s, &dom),
+        vec![user("alice"), user("bob"), user("carol")]
+    );
+    run(&["mapping_purge", "--local-id", "alice"]);
+    run(&[
+        "mapping_purge",
+        "--public-id",
+        &public_id(&dom, "user", "bob"),
+    ]);
+    assert_eq!(id_mappings(&s, &dom), vec![user("carol")]);
+    // A purged id is unknown until the entity is listed again, then the same id.
+    let alice = public_id(&dom, "user", "alice");
+    ok(s.get(&format!("/v3/users/{alice}"), Some(&admin)), 404);
+    ok(
+        s.get(&format!("/v3/users?domain_id={dom}"), Some(&admin)),
+        200,
+    );
+    ok(s.get(&format!("/v3/users/{alice}"), Some(&admin)), 200);
+    run(&[
+        "mapping_purge",
+        "--domain-name",
+        "ldapdom",
+        "--type",
+        "user",
+    ]);
+    assert!(id_mappings(&s, &dom).is_empty());
+
+    // Refusals: nothing purged.
+    run(&["mapping_populate", "--domain-name", "ldapdom"]);
+    for (args, code, message) in [
+        (&[][..], 1, "At least one option must be provided"),
+        (
+            &["--all", "--local-id", "bob"][..],
+            1,
+            "--all option cannot be mixed with other options",
+        ),
+        (
+            &["--domain-name", "nope"][..],
+            1,
+            "Unknown domain 'nope' specified by --domain-name",
+        ),
+        (&["--type", "role"][..], 2, "'role'"),
+    ] {
+        let mut full = vec!["mapping_purge"];
+        full.extend_from_slice(args);
+        let out = manage(&full);
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(message),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(id_mappings(&s, &dom).len(), 3);
+    run(&["mapping_purge", "--all"]);
+    assert!(id_mappings(&s, &dom).is_empty());
+}

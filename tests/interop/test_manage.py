@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 import urllib.error
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -364,8 +365,7 @@ def test_other_verbs(alias, tmp_path, database):
     assert "`keystone.conf [token] expiration` is 0." in warnings(r.stdout)
     conf.write_text(conf.read_text().replace("[token]\nexpiration = 0\n", ""))
     # the verbs keystone-rs does not carry out: exit 1 and why
-    for verb in ("project_setup", "user_setup", "mapping_populate", "mapping_purge",
-                 "saml_idp_metadata"):
+    for verb in ("project_setup", "user_setup", "saml_idp_metadata"):
         r = run([alias, "--config-file", conf, verb, "--all"])
         assert r.returncode == 1, verb
         assert f"keystone-manage {verb}: not supported by keystone-rs: " in r.stderr
@@ -543,3 +543,127 @@ def test_healthcheck_reports_a_schema_behind(tmp_path):
         assert get(f"{server.base_url}/healthcheck", "HEAD")[0] == 503
     finally:
         server.stop()
+
+
+# --- mapping_populate / mapping_purge, against Python Keystone's ---------------------------
+
+def id_mappings(db: Path) -> set[tuple]:
+    with closing(sqlite3.connect(db)) as c:
+        return set(c.execute("SELECT public_id, domain_id, local_id, entity_type "
+                             "FROM id_mapping"))
+
+
+def sql(db: Path, statement: str, *rows: tuple) -> None:
+    """Writes rows and closes the connection, so that the database file alone (no WAL
+    beside it) holds them when it is copied."""
+    with closing(sqlite3.connect(db)) as c, c:
+        for row in rows:
+            c.execute(statement, row)
+
+
+@SKIP_MIXED
+@pytest.mark.mixed_fleet
+def test_mapping_populate_and_purge_as_python_keystone(alias, tmp_path):
+    """On one LDAP domain (a real slapd, test_ldap.py's directory): both mapping_populate
+    write the same id_mapping rows, and each mapping_purge option leaves the same rows as
+    Keystone's; bad options are refused by both."""
+    import hashlib
+
+    import test_ldap
+    venv = servers.peer_venv()
+    if run([venv / "bin" / "python", "-c", "import ldap, ldappool"]).returncode != 0:
+        pytest.fail(f"{venv} lacks python-ldap/ldappool (peer-requirements.txt)")
+    slapd_dir = tmp_path / "slapd"
+    slapd_dir.mkdir()
+    slapd, url = test_ldap.start_slapd(slapd_dir)
+    try:
+        domains = tmp_path / "domains"
+        domains.mkdir()
+        identity = (f"[identity]\ndomain_specific_drivers_enabled = true\n"
+                    f"domain_config_dir = {domains}\n")
+        snapshot = tmp_path / "snapshot.db"
+        conf = write_conf(tmp_path, f"sqlite:///{snapshot}", identity)
+        # (Keystone's keystone-manage loads the token and receipt providers: keys needed.)
+        for args in (["db_sync"], ["bootstrap", "--bootstrap-password", "pw"],
+                     ["fernet_setup", *OWNER], ["receipt_setup", *OWNER],
+                     ["credential_setup", *OWNER]):
+            r = run([alias, "--config-file", conf, *args])
+            assert r.returncode == 0, r.stderr
+        ldap_domain = "d" * 32
+        other_domain = "e" * 32
+        sql(snapshot, "INSERT INTO project (id, name, extra, description, enabled, domain_id, "
+            "parent_id, is_domain) VALUES (?, ?, '{}', '', 1, '<<keystone.domain.root>>', "
+            "NULL, 1)", (ldap_domain, "ldapdom"), (other_domain, "otherdom"))
+        (domains / "keystone.ldapdom.conf").write_text(
+            f"[identity]\ndriver = ldap\n[ldap]\nurl = {url}\nsuffix = {test_ldap.SUFFIX}\n"
+            f"user = cn=admin,{test_ldap.SUFFIX}\npassword = admin-secret\n"
+            "user_name_attribute = sn\ngroup_name_attribute = ou\n")
+        # Two deployments on copies of one database: ours and Keystone's.
+        dbs = {"ours": tmp_path / "ours.db", "theirs": tmp_path / "theirs.db"}
+        confs = {side: tmp_path / f"{side}.conf" for side in dbs}
+        for side, db in dbs.items():
+            confs[side].write_text(conf.read_text().replace(str(snapshot), str(db)))
+        commands = {"ours": [alias], "theirs": [peer_manage()]}
+
+        def fresh(source: Path = snapshot) -> None:
+            for db in dbs.values():
+                shutil.copy(source, db)
+
+        def each(*args):
+            return {side: run([*commands[side], "--config-file", confs[side], *args])
+                    for side in dbs}
+
+        fresh()
+        out = each("mapping_populate", "--domain-name", "ldapdom")
+        for side, r in out.items():
+            assert r.returncode == 0, f"{side}: {r.stdout}{r.stderr}"
+        populated = id_mappings(dbs["ours"])
+        assert populated == id_mappings(dbs["theirs"])
+        assert {(local, kind) for _, domain, local, kind in populated} == \
+            {("alice", "user"), ("bob", "user")}
+        assert all(public == hashlib.sha256(f"{domain}{kind}{local}".encode()).hexdigest()
+                   for public, domain, local, kind in populated)
+        # Again: nothing new. A SQL domain: nothing to map. No such domain: Keystone's line.
+        for args in (["--domain-name", "ldapdom"], ["--domain-name", "Default"]):
+            out = each("mapping_populate", *args)
+            assert [r.returncode for r in out.values()] == [0, 0]
+            assert id_mappings(dbs["ours"]) == id_mappings(dbs["theirs"]) == populated
+        out = each("mapping_populate", "--domain-name", "nope")
+        assert [(r.returncode, unlogged(r.stdout)) for r in out.values()] == \
+            [(0, "Invalid domain name: nope\n")] * 2
+
+        # A populated database with a group mapping and another domain's mapping besides.
+        sql(dbs["ours"], "INSERT INTO id_mapping VALUES (?, ?, ?, ?)",
+            *((hashlib.sha256(f"{domain_id}{kind}{local}".encode()).hexdigest(), domain_id,
+               local, kind) for domain_id, local, kind in ((ldap_domain, "devs", "group"),
+                                                           (other_domain, "carol", "user"))))
+        populated_db = tmp_path / "populated.db"
+        shutil.copy(dbs["ours"], populated_db)
+        bob = next(p for p, _, local, _ in populated if local == "bob")
+        for options in (["--all"], ["--local-id", "alice"], ["--public-id", bob],
+                        ["--type", "group"], ["--type", "user"], ["--domain-name", "ldapdom"],
+                        ["--domain-name", "otherdom", "--type", "user"],
+                        ["--domain-name", "ldapdom", "--local-id", "carol"]):
+            fresh(populated_db)
+            out = each("mapping_purge", *options)
+            for side, r in out.items():
+                assert r.returncode == 0, f"{side} {options}: {r.stdout}{r.stderr}"
+            left = id_mappings(dbs["ours"])
+            assert left == id_mappings(dbs["theirs"]), options
+            assert left != id_mappings(populated_db) or options[-1] == "carol", options
+        # Refusals: no option, --all with another, an unknown domain, a bad type.
+        fresh(populated_db)
+        for options, code, message in (
+                ([], 1, "At least one option must be provided"),
+                (["--all", "--type", "user"], 1, "--all option cannot be mixed with other options"),
+                (["--domain-name", "nope"], 1, None),
+                (["--type", "role"], 2, "'role'")):
+            out = each("mapping_purge", *options)
+            for side, r in out.items():
+                assert r.returncode == code, f"{side} {options}: {r.stdout}{r.stderr}"
+                if message:
+                    assert message in r.stdout + r.stderr, f"{side} {options}"
+            assert id_mappings(dbs["ours"]) == id_mappings(populated_db)
+    finally:
+        slapd.kill()
+        slapd.wait()

@@ -46,7 +46,8 @@ const provider = new Provider(issuer, {
       grant_types: ['client_credentials'],
       redirect_uris: [],
       response_types: [],
-      scope: 'api',
+      // openid: keystoneauth's v3oidc plugins ask for `openid profile` by default.
+      scope: 'openid api',
     },
   ],
   features: {
@@ -55,6 +56,11 @@ const provider = new Provider(issuer, {
     introspection: { enabled: true },
     resourceIndicators: {
       enabled: true,
+      // keystoneauth's v3oidc plugins send no `resource`: the keystone client's tokens are
+      // then for keystone (tests/interop/test_oidc.py).
+      defaultResource(ctx, client, oneOf) {
+        return oneOf ?? (client?.clientId === 'keystone' ? 'urn:keystone' : undefined);
+      },
       getResourceServerInfo(ctx, resourceIndicator) {
         const r = resources[resourceIndicator];
         if (!r) throw new errors.InvalidTarget();

@@ -39,6 +39,13 @@ const NEVER_ASSERTED: &[&str] = &[
 /// with `;` (Keystone's multi-value separator). Values are UTF-8 when they decode as such,
 /// else Latin-1 (Keystone's reading of the environ). Empty unless the peer is a trusted
 /// proxy.
+///
+/// A prefix starting with `HTTP_` is a WSGI environ name, as Python Keystone behind a WSGI
+/// server that passes the headers on sees them: each header is then named as in the
+/// environ (`X-Fed-User` → `HTTP_X_FED_USER`), prefix and names compared exactly, so one
+/// keystone.conf and one mapping serve a mixed fleet. Header names with anything but
+/// letters, digits and `-` are left out there, as mod_wsgi drops them (`_` would alias a
+/// dashed name).
 pub fn assertion(req: &HttpRequest, config: &Config) -> Assertion {
     let trusted = req.peer_addr().is_some_and(|peer| {
         config
@@ -47,12 +54,30 @@ pub fn assertion(req: &HttpRequest, config: &Config) -> Assertion {
             .iter()
             .any(|n| n.contains(peer.ip()))
     });
+    let prefix = &config.federation.assertion_prefix;
+    let environ = prefix.starts_with(ENVIRON_HEADER_PREFIX);
     let mut attributes: Vec<(String, String)> = Vec::new();
     if trusted {
-        let prefix = config.federation.assertion_prefix.to_ascii_lowercase();
+        let lower_prefix = prefix.to_ascii_lowercase();
         for (name, value) in req.headers() {
             let name = name.as_str();
-            if !name.starts_with(&prefix) || NEVER_ASSERTED.contains(&name) {
+            if NEVER_ASSERTED.contains(&name) {
+                continue;
+            }
+            let name = if environ {
+                match oidc::attributes::wsgi_header_name(name) {
+                    Some(n) => n,
+                    None => continue,
+                }
+            } else {
+                name.to_string()
+            };
+            let wanted = if environ {
+                name.starts_with(prefix.as_str())
+            } else {
+                name.starts_with(&lower_prefix)
+            };
+            if !wanted {
                 continue;
             }
             let bytes = value.as_bytes();
@@ -60,20 +85,23 @@ pub fn assertion(req: &HttpRequest, config: &Config) -> Assertion {
                 Ok(t) => t.to_string(),
                 Err(_) => bytes.iter().map(|b| char::from(*b)).collect(),
             };
-            match attributes.iter_mut().find(|(k, _)| k == name) {
+            match attributes.iter_mut().find(|(k, _)| *k == name) {
                 Some((_, v)) => {
                     v.push(';');
                     v.push_str(&text);
                 }
-                None => attributes.push((name.to_string(), text)),
+                None => attributes.push((name, text)),
             }
         }
     }
     Assertion {
         attributes,
-        case_insensitive_names: true,
+        case_insensitive_names: !environ,
     }
 }
+
+/// What a WSGI server puts before a request header's name in the environ (PEP 3333).
+const ENVIRON_HEADER_PREFIX: &str = "HTTP_";
 
 /// The assertion of a federated login: for a protocol keystone-rs serves natively
 /// (`[openid_connect:<idp>:<protocol>]`), the claims of the `Authorization: Bearer` token

@@ -92,8 +92,9 @@ fn check_remote_id(
         ));
     };
     if !idp.remote_ids.iter().any(|r| r == remote_id) {
-        return Err(Error::new(
-            StatusCode::FORBIDDEN,
+        // Keystone's `Forbidden` is a SecurityError: the caller sees the generic text,
+        // the reason stays on this side.
+        return Err(Error::forbidden().with_detail(
             "Incoming identity provider identifier not included among the accepted identifiers.",
         ));
     }

@@ -117,6 +117,41 @@ pub fn public_ids(
     Ok(known)
 }
 
+/// `purge_mappings`' filter: each field given narrows what goes; none given purges every
+/// mapping (keystone-manage mapping_purge --all).
+#[derive(Debug, Default, Clone)]
+pub struct Purge {
+    pub domain_id: Option<String>,
+    pub public_id: Option<String>,
+    pub local_id: Option<String>,
+    pub entity_type: Option<EntityType>,
+}
+
+/// `purge_mappings`: deletes the mappings that match; how many went. The public ids stay
+/// derivable (sha256), so a purged mapping comes back with the same id when the entity is
+/// next listed.
+pub fn purge(conn: &mut AnyConnection, what: &Purge) -> Result<usize> {
+    let mut q = id_mapping::table.select(id_mapping::public_id).into_boxed();
+    if let Some(v) = &what.domain_id {
+        q = q.filter(id_mapping::domain_id.eq(v.clone()));
+    }
+    if let Some(v) = &what.public_id {
+        q = q.filter(id_mapping::public_id.eq(v.clone()));
+    }
+    if let Some(v) = &what.local_id {
+        q = q.filter(id_mapping::local_id.eq(v.clone()));
+    }
+    if let Some(v) = what.entity_type {
+        q = q.filter(id_mapping::entity_type.eq(v));
+    }
+    let ids: Vec<String> = q.load(conn)?;
+    for chunk in ids.chunks(500) {
+        diesel::delete(id_mapping::table.filter(id_mapping::public_id.eq_any(chunk)))
+            .execute(conn)?;
+    }
+    Ok(ids.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@ pub mod bootstrap;
 pub mod db;
 pub mod doctor;
 pub mod domain_config;
+pub mod id_mapping;
 pub mod mapping_engine;
 pub mod oslo;
 pub mod policy;
@@ -206,14 +207,6 @@ pub fn unsupported_reason(verb: &str) -> Option<&'static str> {
         "project_setup" | "user_setup" => {
             "create the project or user through the API (or `keystone-manage bootstrap` for \
              the admin); keystone-rs has no offline create with a chosen id"
-        }
-        "mapping_populate" => {
-            "it pre-fills the id mapping of an LDAP domain, and keystone-rs has no LDAP identity \
-             driver"
-        }
-        "mapping_purge" => {
-            "it purges the id mapping of LDAP and federated shadow users, which keystone-rs does \
-             not keep"
         }
         "saml_idp_metadata" => "keystone-rs is not a SAML identity provider (no [saml] support)",
         _ => return None,

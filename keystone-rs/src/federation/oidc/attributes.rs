@@ -58,7 +58,7 @@ fn normalize_name(claim: &str) -> String {
 }
 
 /// The WSGI name of the header `name`, or `None` when mod_wsgi would drop it.
-fn wsgi_header_name(name: &str) -> Option<String> {
+pub fn wsgi_header_name(name: &str) -> Option<String> {
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return None;
     }
