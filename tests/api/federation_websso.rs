@@ -26,7 +26,9 @@ struct World {
     project: String,
 }
 
-fn world(extra_conf: &str) -> World {
+/// `openid_extra`: more options of the `[openid_connect:myidp:openid]` section (a later
+/// value of an option wins).
+fn world(openid_extra: &str) -> World {
     let provider_port = free_port();
     let dashboard_port = free_port();
     let issuer = format!("http://127.0.0.1:{provider_port}");
@@ -35,10 +37,10 @@ fn world(extra_conf: &str) -> World {
         "[auth]\nmethods = password,token,openid,mapped\n\
          [federation]\ntrusted_proxies = 127.0.0.1\nassertion_prefix = OIDC-\n\
          trusted_dashboard = https://other-dashboard.example/auth/websso/\n\
-         trusted_dashboard = {dashboard}\n{extra_conf}\n\
+         trusted_dashboard = {dashboard}\n\
          [openid_connect:myidp:openid]\nissuer = {issuer}\nclient_id = keystone-websso\n\
          client_secret = keystone-websso-secret\nscopes = openid profile email groups\n\
-         claim_delimiter = ;\n"
+         claim_delimiter = ;\n{openid_extra}\n"
     ));
     let op = Provider::start_for_browsers(
         provider_port,
@@ -140,6 +142,28 @@ fn a_browser_signs_in_at_the_provider_and_lands_on_the_dashboard_with_a_token() 
     let r = w.s.request("GET", path, &[("Cookie", cookie)], None);
     assert_eq!(r.status, 401, "{}", r.body);
     assert_eq!(r.json()["error"]["title"], "Unauthorized");
+}
+
+#[test]
+fn by_protocol_alone_with_the_client_secret_in_the_form() {
+    let w = world(
+        "client_id = keystone-websso-post\nclient_secret = keystone-websso-post-secret\n\
+         token_endpoint_auth_method = client_secret_post\n",
+    );
+    // myidp is the one provider with a browser client for `openid`.
+    let url = format!(
+        "{}{PROTOCOL_WEBSSO}?origin={}",
+        w.s.base,
+        quoted(&w.dashboard)
+    );
+    let seen = browser_login(&url, w.dashboard_port, ("carol", "carol-password"), "allow");
+    assert_eq!(seen["landed"], w.dashboard.as_str(), "{seen}");
+    let token = seen["token"]
+        .as_str()
+        .expect("a token reached the dashboard");
+    let body = validate(&w, token);
+    assert_eq!(body["token"]["user"]["name"], "carol");
+    assert_eq!(rescope(&w, token).status, 201);
 }
 
 #[test]
