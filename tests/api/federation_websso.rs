@@ -213,9 +213,9 @@ fn param<'a>(url: &'a str, name: &str) -> &'a str {
 }
 
 #[test]
-fn forged_replayed_and_foreign_states_are_refused() {
+fn the_redirect_to_the_provider_asks_for_a_code_with_pkce() {
     let w = world("");
-    let (location, cookie) = start(&w, IDP_WEBSSO);
+    let (location, _) = start(&w, IDP_WEBSSO);
     assert!(
         location.starts_with(&format!("{}/auth?", w.op.issuer)),
         "{location}"
@@ -234,8 +234,29 @@ fn forged_replayed_and_foreign_states_are_refused() {
         redirect_uri.decode_utf8().unwrap(),
         format!("{}{IDP_WEBSSO}", w.s.base)
     );
-    let state = param(&location, "state").to_string();
-    let callback = |state: &str, code: &str, cookie: Option<&str>| {
+    // Two logins never share a state or a cookie.
+    let (again, cookie) = start(&w, IDP_WEBSSO);
+    let (_, other_cookie) = start(&w, IDP_WEBSSO);
+    assert_ne!(param(&location, "state"), param(&again, "state"));
+    assert_ne!(cookie, other_cookie);
+}
+
+#[test]
+fn forged_replayed_and_foreign_states_are_refused() {
+    let w = world("");
+    // A real login, stopped on its way back: its code is valid and unspent.
+    let url = format!("{}{IDP_WEBSSO}?origin={}", w.s.base, quoted(&w.dashboard));
+    let seen = browser_login(
+        &url,
+        w.dashboard_port,
+        ("carol", "carol-password"),
+        "intercept",
+    );
+    let callback = seen["callback"].as_str().expect("the callback");
+    let cookie = seen["cookie"].as_str().expect("its cookie").to_string();
+    let code = param(callback, "code").to_string();
+    let state = param(callback, "state").to_string();
+    let back = |state: &str, code: &str, cookie: Option<&str>| {
         let headers: Vec<(&str, &str)> = cookie.map(|c| vec![("Cookie", c)]).unwrap_or_default();
         w.s.request(
             "GET",
@@ -248,41 +269,54 @@ fn forged_replayed_and_foreign_states_are_refused() {
         assert_eq!(r.status, 401, "{why}: {}", r.body);
         assert_eq!(r.json()["error"]["title"], "Unauthorized", "{why}");
     };
-    // A code the provider never issued, with the right state and cookie: the provider
-    // refuses the grant, which is the login's failure (401), not keystone-rs's (500/503).
+    // Each of these is refused before the code is redeemed: it stays good for the browser
+    // that earned it.
+    refused(back(&state, &code, None), "no cookie");
+    let (_, other) = start(&w, IDP_WEBSSO);
+    let name = cookie
+        .split(';')
+        .map(str::trim)
+        .find(|c| c.starts_with("ksrs_websso_"))
+        .and_then(|c| c.split('=').next())
+        .expect("the binding cookie")
+        .to_string();
+    let foreign = format!("{name}={}", other.split_once('=').unwrap().1);
     refused(
-        callback(&state, "bogus-code", Some(&cookie)),
-        "unknown code",
+        back(&state, &code, Some(&foreign)),
+        "another browser's cookie",
     );
-    refused(callback(&state, "bogus-code", None), "no cookie");
     let mut tampered = state.clone().into_bytes();
     let i = tampered.len() / 2;
     tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
-    refused(
-        callback(&tampered, "bogus-code", Some(&cookie)),
-        "tampered state",
-    );
-    refused(callback("", "bogus-code", Some(&cookie)), "empty state");
-    // Another browser's login: its cookie, renamed to this login's, does not fit.
-    let (_, other) = start(&w, IDP_WEBSSO);
-    let name = cookie.split('=').next().unwrap();
-    let foreign = format!("{name}={}", other.split_once('=').unwrap().1);
-    refused(
-        callback(&state, "bogus-code", Some(&foreign)),
-        "foreign cookie",
-    );
+    refused(back(&tampered, &code, Some(&cookie)), "tampered state");
+    refused(back("", &code, Some(&cookie)), "empty state");
     // A state is for the WebSSO URL it was started at.
     let r = w.s.request(
         "GET",
         &format!(
-            "/v3/auth/OS-FEDERATION/identity_providers/myidp/protocols/mapped/websso?code=x&state={state}&origin={}",
+            "/v3/auth/OS-FEDERATION/identity_providers/otheridp/protocols/openid/websso?code={code}&state={state}&origin={}",
             quoted(&w.dashboard)
         ),
         &[("Cookie", cookie.as_str())],
         None,
     );
     assert_ne!(r.status, 200, "{}", r.body);
+    // A code the provider never issued, with the right state and cookie: the provider
+    // refuses the grant, which is the login's failure (401), not keystone-rs's (500/503).
+    refused(back(&state, "bogus-code", Some(&cookie)), "unknown code");
+
+    // The browser's own callback succeeds: the page posting carol's token to the dashboard.
+    let r = back(&state, &code, Some(&cookie));
+    let token = token_in_page(&r, &w.dashboard);
+    assert_eq!(validate(&w, &token)["token"]["user"]["name"], "carol");
+    let removal = r.header("set-cookie").expect("the cookie is removed");
+    assert!(
+        removal.starts_with(&format!("{name}=;")) && removal.contains("Max-Age=0"),
+        "{removal}"
+    );
+    // Replayed: the code is spent.
+    refused(back(&state, &code, Some(&cookie)), "replayed callback");
     // The provider's refusal.
     let r = w.s.request(
         "GET",
