@@ -31,7 +31,8 @@ pub struct OidcSettings {
     /// `issuer`: the `iss` every token must carry, and where discovery starts
     /// (`<issuer>/.well-known/openid-configuration`).
     pub issuer: String,
-    /// `audiences`: a token's `aud` must name one of these (the client id, the resource).
+    /// `audiences`: a token's `aud` must name one of these (the client id, the resource);
+    /// unset, the `client_id`.
     pub audiences: Vec<String>,
     /// `algorithms`: the allow-list for the JWT header's `alg`.
     pub algorithms: Vec<Algorithm>,
@@ -42,7 +43,8 @@ pub struct OidcSettings {
     /// (`OIDCOAuthIntrospectionEndpoint`).
     pub introspection_endpoint: Option<String>,
     /// `client_id` / `client_secret`: how keystone-rs authenticates to the introspection
-    /// endpoint (`client_secret_basic`). Without them opaque tokens are refused.
+    /// endpoint (`client_secret_basic`) and, for browser logins, to the token endpoint.
+    /// Without them opaque tokens are refused and there are no browser logins.
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     /// `claim_prefix` (`OIDCClaimPrefix`), `OIDC-` as Keystone's documentation sets it.
