@@ -306,8 +306,15 @@ fn forged_replayed_and_foreign_states_are_refused() {
     // refuses the grant, which is the login's failure (401), not keystone-rs's (500/503).
     refused(back(&state, "bogus-code", Some(&cookie)), "unknown code");
 
-    // The browser's own callback succeeds: the page posting carol's token to the dashboard.
-    let r = back(&state, &code, Some(&cookie));
+    // The browser's own callback succeeds — at another node behind the same load balancer
+    // (nothing of the login was stored on the first): the page posting carol's token.
+    let node2 = w.s.second_node();
+    let r = node2.request(
+        "GET",
+        &format!("{IDP_WEBSSO}?code={code}&state={state}"),
+        &[("Cookie", cookie.as_str())],
+        None,
+    );
     let token = token_in_page(&r, &w.dashboard);
     assert_eq!(validate(&w, &token)["token"]["user"]["name"], "carol");
     let removal = r.header("set-cookie").expect("the cookie is removed");
