@@ -145,11 +145,28 @@ fn a_browser_signs_in_at_the_provider_and_lands_on_the_dashboard_with_a_token() 
 }
 
 #[test]
-fn by_protocol_alone_with_the_client_secret_in_the_form() {
+fn by_protocol_alone_with_the_client_secret_in_the_form_and_the_access_tokens_claims() {
     let w = world(
         "client_id = keystone-websso-post\nclient_secret = keystone-websso-post-secret\n\
-         token_endpoint_auth_method = client_secret_post\n",
+         token_endpoint_auth_method = client_secret_post\nscopes = openid profile email groups api\n\
+         access_token_claims = true\naudiences = urn:keystone\n",
     );
+    // The e-mail from a claim only the access token has (the provider's `address`, an
+    // object: compact JSON, as mod_auth_openidc renders it); the name from the ID token,
+    // whose claims come first.
+    let rules = json!([{"local": [
+            {"user": {"name": "{0}", "email": "{1}"}},
+            {"groups": "{2}", "domain": {"name": "oidc-users"}}],
+        "remote": [{"type": "OIDC-preferred_username"}, {"type": "OIDC-address"},
+                   {"type": "OIDC-groups"}]}]);
+    let r = send(
+        &w.s,
+        "PATCH",
+        "/v3/OS-FEDERATION/mappings/oidc",
+        &w.admin,
+        Some(&json!({"mapping": {"rules": rules}})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
     // myidp is the one provider with a browser client for `openid`.
     let url = format!(
         "{}{PROTOCOL_WEBSSO}?origin={}",
@@ -162,7 +179,19 @@ fn by_protocol_alone_with_the_client_secret_in_the_form() {
         .as_str()
         .expect("a token reached the dashboard");
     let body = validate(&w, token);
-    assert_eq!(body["token"]["user"]["name"], "carol");
+    let user = &body["token"]["user"];
+    assert_eq!(user["name"], "carol");
+    let r = send(
+        &w.s,
+        "GET",
+        &format!("/v3/users/{}", user["id"].as_str().unwrap()),
+        &w.admin,
+        None,
+    );
+    assert_eq!(
+        r.json()["user"]["email"],
+        r#"{"locality":"Paris","country":"FR"}"#
+    );
     assert_eq!(rescope(&w, token).status, 201);
 }
 

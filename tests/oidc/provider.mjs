@@ -108,6 +108,13 @@ const provider = new Provider(issuer, {
     introspection: { enabled: true },
     resourceIndicators: {
       enabled: true,
+      // The client_secret_post browser client's access tokens are for urn:keystone (JWTs
+      // keystone-rs verifies), so that its access_token_claims option has claims to read.
+      defaultResource(ctx, client, oneOf) {
+        if (oneOf) return oneOf;
+        return client?.clientId === 'keystone-websso-post' ? 'urn:keystone' : undefined;
+      },
+      useGrantedResource: (ctx) => ctx.oidc.client?.clientId === 'keystone-websso-post',
       getResourceServerInfo(ctx, resourceIndicator) {
         const r = resources[resourceIndicator];
         if (!r) throw new errors.InvalidTarget();

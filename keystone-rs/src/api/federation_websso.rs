@@ -190,12 +190,12 @@ async fn native(
         .redirect_uri
         .clone()
         .unwrap_or_else(|| format!("{}{}", base_url(req, &state.config), req.path()));
+    let max_age = issuer.settings.code_flow.login_timeout.as_secs();
     let (st, issuer) = (state.clone(), issuer.clone());
     let uri = redirect_uri.clone();
     let started = web::block(move || code_flow::start(&issuer, sealing_keys(&st), &origin, &uri))
         .await
         .map_err(|e| Error::internal(e.to_string()))??;
-    let max_age = candidates[0].settings.code_flow.login_timeout.as_secs();
     let cookie = binding_cookie(
         &redirect_uri,
         &started.cookie_name,
