@@ -20,10 +20,12 @@ log "disk: $(disk_free_gib) GiB free in $PWD"
 # OpenLDAP's slapd + ldap-utils for the LDAP domain tests (tests/api/ldap.rs starts its own
 # slapd per test; the package's system slapd on port 389 is stopped, nothing uses it), and
 # the headers python-ldap builds against for the peer venv's LDAP driver; RabbitMQ and
-# systemd-analyze for the minicloud scenario (tools/minicloud).
+# systemd-analyze for the minicloud scenario (tools/minicloud); chromium (and its
+# chromedriver) for the WebSSO browser test (tests/api/federation_websso.rs, driven by npm
+# playwright-core from tests/oidc/package-lock.json).
 need=()
 for pkg in pkg-config libpq-dev libmariadb-dev libsqlite3-dev python3-venv slapd ldap-utils \
-    libldap2-dev libsasl2-dev python3-dev rabbitmq-server systemd; do
+    libldap2-dev libsasl2-dev python3-dev rabbitmq-server systemd chromium chromium-driver; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ((${#need[@]})); then
@@ -53,7 +55,8 @@ for i in $(seq 1 30); do
 done
 
 # The OpenID provider the OIDC federation tests start (tests/oidc): the npm package
-# oidc-provider, pinned in tests/oidc/package-lock.json. The tests install it themselves on
+# oidc-provider, and playwright-core for the WebSSO browser test, pinned in
+# tests/oidc/package-lock.json. The tests install it themselves on
 # first use; doing it here makes a registry failure show as what it is.
 if ! command -v npm >/dev/null 2>&1; then
   log "installing nodejs npm"

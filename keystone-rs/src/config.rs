@@ -237,6 +237,12 @@ pub struct FederationSection {
     /// reads the WSGI environ, which only its Apache can set; keystone-rs is reached over
     /// HTTP, so headers from anyone else are ignored. Empty: no header-based login.
     pub trusted_proxies: Vec<Network>,
+    /// Keystone's `trusted_dashboard` (repeatable): the dashboards a WebSSO login may
+    /// return its token to.
+    pub trusted_dashboard: Vec<String>,
+    /// Keystone's `sso_callback_template`: the page that posts the token to the
+    /// dashboard. Unset: Keystone's default file when it exists, else the same page built in.
+    pub sso_callback_template: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -390,9 +396,19 @@ impl Config {
         for (section, props) in ini.iter() {
             // oslo.config: options outside any section belong to DEFAULT.
             let name = section.unwrap_or("DEFAULT").to_string();
-            let entry = sections.entry(name).or_default();
+            let entry = sections.entry(name.clone()).or_default();
             for (k, v) in props.iter() {
-                entry.insert(k.trim().to_string(), v.trim().to_string());
+                let (k, v) = (k.trim(), v.trim());
+                // oslo.config's MultiStrOpt: each occurrence is one more value.
+                match entry.get_mut(k) {
+                    Some(values) if MULTI_VALUED.contains(&(name.as_str(), k)) => {
+                        values.push(MULTI_SEPARATOR);
+                        values.push_str(v);
+                    }
+                    _ => {
+                        entry.insert(k.to_string(), v.to_string());
+                    }
+                }
             }
         }
         Ok(sections)
@@ -652,6 +668,16 @@ impl Config {
                     .filter(|a| !a.is_empty())
                     .map(str::to_string),
                 trusted_proxies: r.networks("federation", "trusted_proxies")?,
+                trusted_dashboard: r
+                    .value("federation", "trusted_dashboard")
+                    .unwrap_or_default()
+                    .split(MULTI_SEPARATOR)
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                sso_callback_template: r
+                    .string("federation", "sso_callback_template")
+                    .map(PathBuf::from),
             },
             validation_cache: ValidationCacheSection {
                 enabled: r.boolean("validation_cache", "enabled", true)?,
@@ -726,7 +752,14 @@ impl Config {
     }
 }
 
+/// Options that may be repeated, each occurrence adding a value (oslo.config's
+/// `MultiStrOpt`); their values are kept joined by [`MULTI_SEPARATOR`].
+const MULTI_VALUED: &[(&str, &str)] = &[("federation", "trusted_dashboard")];
+const MULTI_SEPARATOR: char = '\n';
+
 const KNOWN: &[(&str, &str)] = &[
+    ("federation", "trusted_dashboard"),
+    ("federation", "sso_callback_template"),
     ("DEFAULT", "public_endpoint"),
     ("DEFAULT", "insecure_debug"),
     ("DEFAULT", "list_limit"),

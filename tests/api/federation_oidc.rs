@@ -6,7 +6,7 @@
 //! headers count for nothing on a natively served protocol.
 
 #[path = "../oidc/provider.rs"]
-mod provider;
+pub mod provider;
 
 use crate::support::{TestServer, role_id, send};
 use provider::Provider;
@@ -25,7 +25,7 @@ fn server(op: &Provider) -> TestServer {
 
 /// An identity provider whose remote id is the issuer, a mapping of the token's claims
 /// (user name, e-mail, groups) and a group with a role on a project.
-fn setup(s: &TestServer, issuer: &str) -> (String, String) {
+pub fn setup(s: &TestServer, issuer: &str) -> (String, String) {
     let admin = s.admin_token();
     let domain = s.make_domain("oidc-users");
     let group = s.make_group("devs", &domain, &[]);

@@ -17,6 +17,7 @@ mod errors;
 mod federation;
 mod federation_login;
 mod federation_oidc;
+mod federation_websso;
 mod identity;
 mod jws;
 mod ldap;

@@ -73,7 +73,9 @@ fn installed() -> &'static Path {
             );
         }
         // Next to node_modules: ES modules resolve packages from the script's directory.
-        std::fs::copy(src.join("provider.mjs"), dir.join("provider.mjs")).unwrap();
+        for script in ["provider.mjs", "websso_browser.mjs"] {
+            std::fs::copy(src.join(script), dir.join(script)).unwrap();
+        }
         dir
     })
 }
@@ -94,6 +96,16 @@ impl Provider {
         Provider::spawn(free_port(), keys, dir)
     }
 
+    /// A provider on `port` that also signs people in with a browser, sending them back to
+    /// `redirect_uris` (see provider.mjs: clients `keystone-websso` and
+    /// `keystone-websso-post`, the account carol / carol-password).
+    #[allow(dead_code)] // used by the api tests only
+    pub fn start_for_browsers(port: u16, redirect_uris: &[String]) -> Provider {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys.json");
+        Provider::spawn_with(port, keys, dir, redirect_uris)
+    }
+
     /// Another provider (another port, so another issuer) signing with the keys of `keys_file`.
     pub fn start_with_keys(keys_file: &Path) -> Provider {
         let dir = tempfile::tempdir().unwrap();
@@ -112,12 +124,22 @@ impl Provider {
     }
 
     fn spawn(port: u16, keys_file: PathBuf, dir: tempfile::TempDir) -> Provider {
+        Provider::spawn_with(port, keys_file, dir, &[])
+    }
+
+    fn spawn_with(
+        port: u16,
+        keys_file: PathBuf,
+        dir: tempfile::TempDir,
+        redirect_uris: &[String],
+    ) -> Provider {
         let home = installed();
         let log = dir.path().join("provider.log");
         let mut child = Command::new("node")
             .arg(home.join("provider.mjs"))
             .arg(port.to_string())
             .arg(&keys_file)
+            .args(redirect_uris)
             .current_dir(home)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -180,4 +202,37 @@ impl Drop for Provider {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Run tests/oidc/websso_browser.mjs: chromium signs `username` in at `websso_url` and
+/// `decision` ("allow" or "deny") answers the consent page; what it saw, as JSON.
+#[allow(dead_code)] // used by the api tests only
+pub fn browser_login(
+    websso_url: &str,
+    dashboard_port: u16,
+    (username, password): (&str, &str),
+    decision: &str,
+) -> serde_json::Value {
+    let home = installed();
+    let out = Command::new("node")
+        .arg(home.join("websso_browser.mjs"))
+        .args([
+            websso_url,
+            &dashboard_port.to_string(),
+            username,
+            password,
+            decision,
+        ])
+        .current_dir(home)
+        .output()
+        .expect("node (Node.js 20+) is needed for the browser test");
+    assert!(
+        out.status.success(),
+        "the browser login failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }

@@ -125,12 +125,32 @@ async fn issue(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpR
 
 /// `POST /v3/auth/tokens` with its body parsed (the federated `/auth` route builds one).
 pub async fn issue_for(state: State, req: HttpRequest, body: Value) -> Result<HttpResponse> {
+    issue_with(state, req, body, None).await
+}
+
+/// [`issue_for`] with the federated assertion already in hand (a browser login keystone-rs
+/// completed itself); `None` reads it from the request.
+pub async fn issue_with(
+    state: State,
+    req: HttpRequest,
+    body: Value,
+    assertion: Option<crate::federation::rules::Assertion>,
+) -> Result<HttpResponse> {
     let auth = parse_auth_request(&body, &state.config.auth.methods)?;
     // A federated login's assertion: a bearer token validated natively at its OpenID
     // issuer, else the trusted front end's headers, else nothing.
-    let assertion =
-        crate::api::federation_auth::login_assertion(&state, &req, &auth.methods, &auth.identity)
-            .await?;
+    let assertion = match assertion {
+        Some(a) => a,
+        None => {
+            crate::api::federation_auth::login_assertion(
+                &state,
+                &req,
+                &auth.methods,
+                &auth.identity,
+            )
+            .await?
+        }
+    };
     let with_catalog = !has_query_param(&req, "nocatalog");
     let signed = oauth1::SignedRequest::from_http(&req, &state.config);
     // The oauth1 method remembers its nonce: a write, in one transaction with the rest.

@@ -101,6 +101,47 @@ fn check_remote_id(
     Ok(())
 }
 
+/// Keystone's WebSSO by protocol, first half: the remote id the assertion carries under
+/// the remote id attribute of the first identity provider (in list order) that has this
+/// protocol and whose attribute the assertion has.
+pub fn websso_remote_id(
+    conn: &mut AnyConnection,
+    config: &Config,
+    protocol_id: &str,
+    assertion: &Assertion,
+) -> Result<String> {
+    for idp in provider_store::list_idps(conn)? {
+        let Some(protocol) = provider_store::get_protocol(conn, &idp.id, protocol_id)? else {
+            continue;
+        };
+        if let Some(remote_id) = remote_id_attribute(config, &protocol)
+            .and_then(|a| assertion.get(a))
+            .filter(|v| !v.is_empty())
+        {
+            return Ok(remote_id.to_string());
+        }
+    }
+    Err(Error::unauthorized_because(
+        "Missing entity ID from environment",
+    ))
+}
+
+/// Keystone's `get_idp_from_remote_id`: the provider that lists `remote_id`, else 404.
+pub fn idp_of_remote_id(conn: &mut AnyConnection, remote_id: &str) -> Result<String> {
+    provider_store::list_idps(conn)?
+        .into_iter()
+        .find(|idp| idp.remote_ids.iter().any(|r| r == remote_id))
+        .map(|idp| idp.id)
+        .ok_or_else(|| providers::idp_not_found(remote_id))
+}
+
+/// What a login at `idp_id` over `protocol_id` needs before any assertion: an enabled
+/// provider (404/403) that has the protocol (404).
+pub fn check_target(conn: &mut AnyConnection, idp_id: &str, protocol_id: &str) -> Result<()> {
+    enabled_idp(conn, idp_id)?;
+    protocol_of(conn, idp_id, protocol_id).map(|_| ())
+}
+
 /// Log in with an assertion from `idp_id` over `protocol_id`: Keystone's
 /// `handle_unscoped_token`, in the caller's transaction.
 pub fn login(

@@ -3,7 +3,7 @@
 //! `tls_client_auth` runs on the client certificate's names, oauth2.md A3), and the
 //! resources identity providers (with remote ids), their protocols and service providers
 //! (providers.rs), federated login (login.rs) and the native OpenID Connect assertion
-//! source (oidc/).
+//! source (oidc/), and web single sign-on for dashboards (websso.rs).
 
 pub mod login;
 pub mod oidc;
@@ -13,6 +13,7 @@ pub mod providers;
 pub mod rules;
 pub mod schema;
 pub mod store;
+pub mod websso;
 
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};

@@ -50,6 +50,11 @@ impl ReceiptProvider {
         })
     }
 
+    /// The receipt keys (they also seal WebSSO login states when tokens are JWS).
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
     /// Fixed keys (tests and tools).
     pub fn with_keys(keys: KeyRing, codec: PayloadCodec, expiration: Duration) -> Self {
         ReceiptProvider {

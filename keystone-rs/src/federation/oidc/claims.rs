@@ -21,6 +21,16 @@ fn time_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, St
 /// array) names one of the configured audiences, `exp` is present and not past, and `nbf`
 /// and `iat`, when present, are not in the future; times with `leeway` seconds of slack.
 pub fn check(claims: &Map<String, Value>, settings: &OidcSettings, now: i64) -> Result<(), String> {
+    check_for(claims, settings, &settings.audiences, now)
+}
+
+/// [`check`] with other acceptable audiences (an ID token's is the client id).
+pub fn check_for(
+    claims: &Map<String, Value>,
+    settings: &OidcSettings,
+    accepted: &[String],
+    now: i64,
+) -> Result<(), String> {
     match claims.get("iss") {
         Some(Value::String(iss)) if *iss == settings.issuer => {}
         Some(Value::String(iss)) => {
@@ -33,10 +43,7 @@ pub fn check(claims: &Map<String, Value>, settings: &OidcSettings, now: i64) -> 
         Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
         _ => vec![],
     };
-    if !audiences
-        .iter()
-        .any(|a| settings.audiences.iter().any(|ok| ok == a))
-    {
+    if !audiences.iter().any(|a| accepted.iter().any(|ok| ok == a)) {
         return Err(format!("token audience {audiences:?} is not ours"));
     }
     let leeway = i64::try_from(settings.leeway).unwrap_or(i64::MAX);

@@ -51,24 +51,66 @@ impl Http {
     pub fn post_form_json(
         &self,
         url: &str,
-        (client_id, client_secret): (&str, &str),
+        client: (&str, &str),
         form: &[(&str, &str)],
     ) -> Result<Map<String, Value>, OidcError> {
-        let credentials = format!(
-            "{}:{}",
-            utf8_percent_encode(client_id, FORM),
-            utf8_percent_encode(client_secret, FORM)
-        );
-        let response = self
-            .agent
-            .post(url)
-            .header("Accept", "application/json")
-            .header(
+        json_object(url, self.post_form(url, Some(client), form))
+    }
+
+    /// A token request (RFC 6749 §4.1.3), with Basic client authentication when `basic`
+    /// is given (else the client's credentials are in `form`). The issuer refusing the
+    /// grant (§5.2: 400/401 with an `error`) is the grant's fault; anything else that is
+    /// no JSON object is the issuer being unavailable.
+    pub fn token_request(
+        &self,
+        url: &str,
+        basic: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+    ) -> Result<Map<String, Value>, OidcError> {
+        let response = self.post_form(url, basic, form);
+        let refused = matches!(&response, Ok(r) if r.status() == 400 || r.status() == 401);
+        if !refused {
+            return json_object(url, response);
+        }
+        let body = response
+            .ok()
+            .and_then(|mut r| {
+                r.body_mut()
+                    .with_config()
+                    .limit(MAX_RESPONSE_BYTES)
+                    .read_to_vec()
+                    .ok()
+            })
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+        let error = body
+            .as_ref()
+            .and_then(|b| b.get("error"))
+            .and_then(Value::as_str)
+            .unwrap_or("no error code");
+        Err(OidcError::invalid(format!(
+            "the token endpoint refused the grant: {error}"
+        )))
+    }
+
+    fn post_form(
+        &self,
+        url: &str,
+        basic: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        let mut request = self.agent.post(url).header("Accept", "application/json");
+        if let Some((client_id, client_secret)) = basic {
+            let credentials = format!(
+                "{}:{}",
+                utf8_percent_encode(client_id, FORM),
+                utf8_percent_encode(client_secret, FORM)
+            );
+            request = request.header(
                 "Authorization",
                 format!("Basic {}", STANDARD.encode(credentials)),
-            )
-            .send_form(form.iter().copied());
-        json_object(url, response)
+            );
+        }
+        request.send_form(form.iter().copied())
     }
 }
 

@@ -15,6 +15,16 @@ pub fn is_jwt(token: &str) -> bool {
 }
 
 pub fn verify(issuer: &IssuerKeys, token: &str, now: i64) -> Result<Map<String, Value>, OidcError> {
+    verify_for(issuer, token, &issuer.settings.audiences, now)
+}
+
+/// [`verify`] for other audiences (an ID token is the client's).
+pub fn verify_for(
+    issuer: &IssuerKeys,
+    token: &str,
+    audiences: &[String],
+    now: i64,
+) -> Result<Map<String, Value>, OidcError> {
     let settings = &issuer.settings;
     // decode_header knows only real algorithms: `none` and unknown names fail here.
     let header =
@@ -35,7 +45,8 @@ pub fn verify(issuer: &IssuerKeys, token: &str, now: i64) -> Result<Map<String, 
     for key in &keys {
         match decode::<Map<String, Value>>(token, key, &validation) {
             Ok(data) => {
-                claims::check(&data.claims, settings, now).map_err(OidcError::Invalid)?;
+                claims::check_for(&data.claims, settings, audiences, now)
+                    .map_err(OidcError::Invalid)?;
                 return Ok(data.claims);
             }
             // Another key of the set (a token without `kid`) may still verify it.

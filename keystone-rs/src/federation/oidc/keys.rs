@@ -79,6 +79,9 @@ struct Cache {
     keys: Vec<SigningKey>,
     /// The discovery document's, when it offers one.
     introspection_endpoint: Option<String>,
+    /// The discovery document's, for browser logins.
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
     /// The last fetch that succeeded, and the last one tried.
     fetched_at: Option<Instant>,
     attempted_at: Option<Instant>,
@@ -179,9 +182,16 @@ impl IssuerKeys {
         cache.attempted_at = Some(Instant::now());
         self.fetches.fetch_add(1, Ordering::Relaxed);
         match self.fetch_documents() {
-            Ok((keys, introspection_endpoint)) => {
+            Ok(Fetched {
+                keys,
+                introspection_endpoint,
+                authorization_endpoint,
+                token_endpoint,
+            }) => {
                 cache.keys = keys;
                 cache.introspection_endpoint = introspection_endpoint;
+                cache.authorization_endpoint = authorization_endpoint;
+                cache.token_endpoint = token_endpoint;
                 cache.fetched_at = Some(Instant::now());
                 cache.last_error = None;
                 Ok(())
@@ -194,10 +204,14 @@ impl IssuerKeys {
         }
     }
 
-    /// Discovery (unless both URLs are configured), then the key set.
-    fn fetch_documents(&self) -> Result<(Vec<SigningKey>, Option<String>), OidcError> {
+    /// Discovery (unless both URLs are configured and there are no browser logins), then
+    /// the key set.
+    fn fetch_documents(&self) -> Result<Fetched, OidcError> {
         let s = &self.settings;
-        let discovered = if s.jwks_uri.is_some() && s.introspection_endpoint.is_some() {
+        let discovered = if s.jwks_uri.is_some()
+            && s.introspection_endpoint.is_some()
+            && s.client_id.is_none()
+        {
             Map::new()
         } else {
             let url = format!(
@@ -229,8 +243,36 @@ impl IssuerKeys {
             return Err(OidcError::unavailable(format!("{jwks_uri}: no keys")));
         };
         let keys = entries.iter().filter_map(SigningKey::from_jwk).collect();
-        Ok((keys, url_of("introspection_endpoint")))
+        Ok(Fetched {
+            keys,
+            introspection_endpoint: url_of("introspection_endpoint"),
+            authorization_endpoint: url_of("authorization_endpoint"),
+            token_endpoint: url_of("token_endpoint"),
+        })
     }
+
+    /// The authorization and token endpoints of the discovery document (browser logins).
+    pub fn code_flow_endpoints(&self) -> Result<(String, String), OidcError> {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.authorization_endpoint.is_none() && self.may_fetch(&cache) {
+            self.fetch(&mut cache)?;
+        }
+        match (&cache.authorization_endpoint, &cache.token_endpoint) {
+            (Some(a), Some(t)) => Ok((a.clone(), t.clone())),
+            _ => Err(OidcError::unavailable(match &cache.last_error {
+                Some(e) => e.clone(),
+                None => "the discovery document has no authorization or token endpoint".into(),
+            })),
+        }
+    }
+}
+
+/// What one fetch of the issuer's documents found.
+struct Fetched {
+    keys: Vec<SigningKey>,
+    introspection_endpoint: Option<String>,
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
 }
 
 fn matching(cache: &Cache, kid: Option<&str>, alg: Algorithm) -> Vec<DecodingKey> {

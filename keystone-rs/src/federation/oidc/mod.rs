@@ -18,6 +18,7 @@
 
 pub mod attributes;
 pub mod claims;
+pub mod code_flow;
 pub mod error;
 pub mod http;
 pub mod introspection;
@@ -27,7 +28,7 @@ pub mod settings;
 
 pub use error::OidcError;
 pub use keys::IssuerKeys;
-pub use settings::{OidcSettings, SettingsError};
+pub use settings::{ClientAuth, CodeFlow, OidcSettings, SettingsError};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,6 +42,16 @@ pub fn assertion_from_bearer(
     issuer: &IssuerKeys,
     bearer_token: &str,
 ) -> Result<Vec<(String, String)>, OidcError> {
+    let claims = bearer_claims(issuer, bearer_token)?;
+    attributes::assertion(&claims, &issuer.settings).map_err(OidcError::Invalid)
+}
+
+/// The claims of an access token, validated at `issuer` (a JWT verified against its keys,
+/// an opaque token introspected). Blocking.
+pub fn bearer_claims(
+    issuer: &IssuerKeys,
+    bearer_token: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, OidcError> {
     if bearer_token.is_empty() || bearer_token.len() > MAX_TOKEN_LEN {
         return Err(OidcError::invalid("bearer token empty or too long"));
     }
@@ -54,12 +65,11 @@ pub fn assertion_from_bearer(
         ));
     }
     let now = chrono::Utc::now().timestamp();
-    let claims = if jwt::is_jwt(bearer_token) {
-        jwt::verify(issuer, bearer_token, now)?
+    if jwt::is_jwt(bearer_token) {
+        jwt::verify(issuer, bearer_token, now)
     } else {
-        introspection::introspect(issuer, bearer_token, now)?
-    };
-    attributes::assertion(&claims, &issuer.settings).map_err(OidcError::Invalid)
+        introspection::introspect(issuer, bearer_token, now)
+    }
 }
 
 /// The token of an `Authorization: Bearer <token>` header value (the scheme is
@@ -103,6 +113,19 @@ impl OidcProviders {
         self.by_protocol
             .get(&(idp_id.to_string(), protocol_id.to_string()))
             .cloned()
+    }
+
+    /// The protocols offering browser logins (a client configured) for `protocol_id`,
+    /// from any identity provider.
+    pub fn browser_logins(&self, protocol_id: &str) -> Vec<Arc<IssuerKeys>> {
+        let mut found: Vec<Arc<IssuerKeys>> = self
+            .by_protocol
+            .iter()
+            .filter(|((_, p), issuer)| p == protocol_id && issuer.settings.client_id.is_some())
+            .map(|(_, issuer)| issuer.clone())
+            .collect();
+        found.sort_by(|a, b| a.settings.idp_id.cmp(&b.settings.idp_id));
+        found
     }
 
     pub fn is_empty(&self) -> bool {

@@ -31,7 +31,8 @@ pub struct OidcSettings {
     /// `issuer`: the `iss` every token must carry, and where discovery starts
     /// (`<issuer>/.well-known/openid-configuration`).
     pub issuer: String,
-    /// `audiences`: a token's `aud` must name one of these (the client id, the resource).
+    /// `audiences`: a token's `aud` must name one of these (the client id, the resource);
+    /// unset, the `client_id`.
     pub audiences: Vec<String>,
     /// `algorithms`: the allow-list for the JWT header's `alg`.
     pub algorithms: Vec<Algorithm>,
@@ -42,7 +43,8 @@ pub struct OidcSettings {
     /// (`OIDCOAuthIntrospectionEndpoint`).
     pub introspection_endpoint: Option<String>,
     /// `client_id` / `client_secret`: how keystone-rs authenticates to the introspection
-    /// endpoint (`client_secret_basic`). Without them opaque tokens are refused.
+    /// endpoint (`client_secret_basic`) and, for browser logins, to the token endpoint.
+    /// Without them opaque tokens are refused and there are no browser logins.
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     /// `claim_prefix` (`OIDCClaimPrefix`), `OIDC-` as Keystone's documentation sets it.
@@ -61,6 +63,36 @@ pub struct OidcSettings {
     pub jwks_refetch_interval: Duration,
     /// `http_timeout`: seconds for each request to the issuer.
     pub http_timeout: Duration,
+    /// The browser login (WebSSO, authorization code flow with PKCE), offered when
+    /// `client_id` and `client_secret` are set.
+    pub code_flow: CodeFlow,
+}
+
+/// How keystone-rs signs a browser in at the issuer (mod_auth_openidc's `OIDCRedirectURI`,
+/// `OIDCScope`, `OIDCProviderTokenEndpointAuth`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeFlow {
+    /// `redirect_uri`: where the issuer sends the browser back; unset, the WebSSO URL the
+    /// browser started from, on the public endpoint. Must be registered at the issuer.
+    pub redirect_uri: Option<String>,
+    /// `scopes`: asked for at the authorization endpoint; `openid` is always among them.
+    pub scopes: Vec<String>,
+    /// `token_endpoint_auth_method`: `client_secret_basic` (default) or
+    /// `client_secret_post`.
+    pub client_auth: ClientAuth,
+    /// `access_token_claims`: also map the claims of the access token the code was
+    /// exchanged for (validated as a bearer token is), under the ID token's.
+    pub access_token_claims: bool,
+    /// `login_timeout`: seconds a browser has between leaving for the issuer and coming
+    /// back (the lifetime of the sealed `state`).
+    pub login_timeout: Duration,
+}
+
+/// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ClientAuth {
+    Basic,
+    Post,
 }
 
 impl std::fmt::Debug for OidcSettings {
@@ -131,7 +163,20 @@ impl OidcSettings {
         if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
             return Err(fail("issuer", "must be an http(s) URL"));
         }
-        let audiences = get("audiences").map(|v| list(&v)).unwrap_or_default();
+        let client_id = get("client_id");
+        let client_secret = get("client_secret");
+        if client_id.is_some() != client_secret.is_some() {
+            return Err(fail(
+                "client_secret",
+                "client_id and client_secret are set together",
+            ));
+        }
+        // A client's own ID tokens name it as their audience: enough for browser logins.
+        let audiences = get("audiences")
+            .map(|v| list(&v))
+            .filter(|a| !a.is_empty())
+            .or_else(|| client_id.clone().map(|c| vec![c]))
+            .unwrap_or_default();
         if audiences.is_empty() {
             return Err(fail(
                 "audiences",
@@ -166,18 +211,57 @@ impl OidcSettings {
                     .map_err(|_| fail(option, "must be a whole number of seconds")),
             }
         };
-        let client_id = get("client_id");
-        let client_secret = get("client_secret");
-        if client_id.is_some() != client_secret.is_some() {
-            return Err(fail(
-                "client_secret",
-                "client_id and client_secret are set together",
-            ));
-        }
         let http_timeout = seconds("http_timeout", 10)?;
         if http_timeout == 0 {
             return Err(fail("http_timeout", "must be at least 1"));
         }
+        let mut scopes = get("scopes")
+            .map(|v| {
+                v.split([',', ' '])
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        if !scopes.iter().any(|s| s == "openid") {
+            scopes.insert(0, "openid".into());
+        }
+        let client_auth = match get("token_endpoint_auth_method").as_deref() {
+            None | Some("client_secret_basic") => ClientAuth::Basic,
+            Some("client_secret_post") => ClientAuth::Post,
+            Some(_) => {
+                return Err(fail(
+                    "token_endpoint_auth_method",
+                    "must be client_secret_basic or client_secret_post",
+                ));
+            }
+        };
+        let access_token_claims = match get("access_token_claims").as_deref() {
+            None => false,
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => true,
+                "false" | "0" | "no" | "off" => false,
+                _ => return Err(fail("access_token_claims", "must be a boolean")),
+            },
+        };
+        let redirect_uri = get("redirect_uri");
+        if redirect_uri
+            .as_deref()
+            .is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://")))
+        {
+            return Err(fail("redirect_uri", "must be an http(s) URL"));
+        }
+        let login_timeout = seconds("login_timeout", 600)?;
+        if login_timeout == 0 {
+            return Err(fail("login_timeout", "must be at least 1"));
+        }
+        let code_flow = CodeFlow {
+            redirect_uri,
+            scopes,
+            client_auth,
+            access_token_claims,
+            login_timeout: Duration::from_secs(login_timeout),
+        };
         Ok(OidcSettings {
             idp_id: idp_id.to_string(),
             protocol_id: protocol_id.to_string(),
@@ -196,6 +280,7 @@ impl OidcSettings {
             jwks_cache_time: Duration::from_secs(seconds("jwks_cache_time", 3600)?),
             jwks_refetch_interval: Duration::from_secs(seconds("jwks_refetch_interval", 60)?),
             http_timeout: Duration::from_secs(http_timeout),
+            code_flow,
         })
     }
 }

@@ -154,3 +154,80 @@ fn errors_are_keystones_401_and_503() {
     assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(!e.body().contains("refused"));
 }
+
+#[test]
+fn a_client_makes_browser_logins_with_its_defaults() {
+    let s = section(&[
+        ("issuer", "https://i"),
+        ("client_id", "ks"),
+        ("client_secret", "s"),
+    ])
+    .unwrap();
+    // The client's own ID tokens name it: the audience when none is configured.
+    assert_eq!(s.audiences, vec!["ks"]);
+    let flow = &s.code_flow;
+    assert_eq!(flow.scopes, vec!["openid"]);
+    assert_eq!(flow.redirect_uri, None);
+    assert_eq!(flow.client_auth, ClientAuth::Basic);
+    assert!(!flow.access_token_claims);
+    assert_eq!(flow.login_timeout, std::time::Duration::from_secs(600));
+    let s = section(&[
+        ("issuer", "https://i"),
+        ("client_id", "ks"),
+        ("client_secret", "s"),
+        ("scopes", "profile email,groups"),
+        ("token_endpoint_auth_method", "client_secret_post"),
+        ("access_token_claims", "true"),
+        (
+            "redirect_uri",
+            "https://ks.example/v3/auth/OS-FEDERATION/websso/openid",
+        ),
+        ("login_timeout", "120"),
+    ])
+    .unwrap();
+    let flow = &s.code_flow;
+    assert_eq!(flow.scopes, vec!["openid", "profile", "email", "groups"]);
+    assert_eq!(flow.client_auth, ClientAuth::Post);
+    assert!(flow.access_token_claims);
+    assert_eq!(flow.login_timeout, std::time::Duration::from_secs(120));
+    let client = [
+        ("issuer", "https://i"),
+        ("client_id", "ks"),
+        ("client_secret", "s"),
+    ];
+    for bad in [
+        ("token_endpoint_auth_method", "private_key_jwt"),
+        ("access_token_claims", "maybe"),
+        ("redirect_uri", "ks.example/websso"),
+        ("login_timeout", "0"),
+    ] {
+        let mut options = client.to_vec();
+        options.push(bad);
+        let e = section(&options).unwrap_err();
+        assert!(e.0.contains(bad.0), "{e}");
+    }
+    // Without a client there is nothing for an ID token to be for.
+    assert!(section(&[("issuer", "https://i")]).is_err());
+}
+
+#[test]
+fn browser_logins_are_the_protocols_with_a_client() {
+    let config = crate::config::Config::parse(
+        "[openid_connect:a:openid]\nissuer = https://a\nclient_id = ks\nclient_secret = s\n\
+         [openid_connect:b:openid]\nissuer = https://b\naudiences = api\n\
+         [openid_connect:c:other]\nissuer = https://c\nclient_id = ks\nclient_secret = s\n",
+        None,
+    )
+    .unwrap();
+    let providers = OidcProviders::from_config(&config).unwrap();
+    let ids = |p: &str| -> Vec<String> {
+        providers
+            .browser_logins(p)
+            .iter()
+            .map(|i| i.settings.idp_id.clone())
+            .collect()
+    };
+    assert_eq!(ids("openid"), vec!["a"]);
+    assert_eq!(ids("other"), vec!["c"]);
+    assert!(ids("saml2").is_empty());
+}
