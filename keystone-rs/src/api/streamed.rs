@@ -53,8 +53,49 @@ pub fn collection_response<T: Send + Sync + 'static>(
         .chain(std::iter::once(Ok(tail)));
     HttpResponse::Ok()
         .content_type("application/json")
-        .streaming(futures_util::stream::iter(parts))
+        .streaming(GiveBackWhenDone(Some(futures_util::stream::iter(parts))))
 }
+
+/// The answer's stream; once it is dropped (sent, or the client went away) with the records
+/// it held, the freed memory goes back to the system. glibc keeps freed heap for reuse, so
+/// one burst of large listings otherwise left the server at its peak size for good (the
+/// bench's size-M listing of 50,000 grants: 380 MiB resident for every scenario after it).
+struct GiveBackWhenDone<S>(Option<S>);
+
+impl<S: futures_util::Stream + Unpin> futures_util::Stream for GiveBackWhenDone<S> {
+    type Item = S::Item;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<S::Item>> {
+        match self.get_mut().0.as_mut() {
+            Some(inner) => std::pin::Pin::new(inner).poll_next(cx),
+            None => std::task::Poll::Ready(None),
+        }
+    }
+}
+
+impl<S> Drop for GiveBackWhenDone<S> {
+    fn drop(&mut self) {
+        drop(self.0.take());
+        // off the worker: trimming a large heap takes milliseconds
+        if tokio::runtime::Handle::try_current().is_ok() {
+            drop(actix_web::rt::task::spawn_blocking(release_free_memory));
+        }
+    }
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release_free_memory() {
+    // SAFETY: malloc_trim only walks glibc's own arenas; 0 keeps no extra pad at the top.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_free_memory() {}
 
 /// The wrapped body's text before and after its members.
 fn around_members(key: &str, url: &ListUrl) -> (Bytes, Bytes) {
