@@ -289,8 +289,11 @@ pub struct ValidationCacheSection {
     /// The longest an entry is used, whatever the marker says (Keystone's
     /// `[cache] expiration_time`): bounds staleness for writes no marker records.
     pub expiration_time: u64,
-    /// Entries per cache before it is emptied and refilled.
+    /// Entries per cache of users, projects, roles, catalogs…: an eighth of them make room
+    /// when it is full.
     pub max_entries: usize,
+    /// Whole validated tokens kept (with their rendered bodies, a few KiB each).
+    pub max_tokens: usize,
 }
 
 /// oslo.middleware's healthcheck options (Keystone reads them from `[healthcheck]`).
@@ -683,7 +686,8 @@ impl Config {
                 enabled: r.boolean("validation_cache", "enabled", true)?,
                 sync_interval_ms: r.parse("validation_cache", "sync_interval_ms", 1000)?,
                 expiration_time: r.parse("validation_cache", "expiration_time", 600)?,
-                max_entries: r.parse("validation_cache", "max_entries", 10000)?,
+                max_entries: r.parse("validation_cache", "max_entries", 100_000)?,
+                max_tokens: r.parse("validation_cache", "max_tokens", 2_000)?,
             },
             healthcheck: HealthcheckSection {
                 detailed: r.boolean("healthcheck", "detailed", false)?,
@@ -826,6 +830,7 @@ const KNOWN: &[(&str, &str)] = &[
     ("validation_cache", "sync_interval_ms"),
     ("validation_cache", "expiration_time"),
     ("validation_cache", "max_entries"),
+    ("validation_cache", "max_tokens"),
     ("healthcheck", "detailed"),
     ("healthcheck", "backends"),
     ("healthcheck", "disable_by_file_path"),

@@ -47,6 +47,14 @@ def rows(entry: dict) -> list[str]:
                  f"x{_num(ratio)}" if ratio is not None else ("" if server == "keystone-rs"
                                                             else "-")]
         out.append(first + " " + " ".join(f"{c:>{w}}" for c, w in zip(cells, WIDTHS[2:])))
+        if r.get("first_pass"):
+            f = r["first_pass"]
+            out.append(f"{'':<{WIDTHS[0]}}   first sight of each token (Python client, "
+                       f"{f['requests']} requests): {_num(f['rps'])} req/s, "
+                       f"{f['non2xx']} non-2xx")
+        if r.get("cache_hit_ratio"):
+            hits = ", ".join(f"{c} {v:.0%}" for c, v in r["cache_hit_ratio"].items())
+            out.append(f"{'':<{WIDTHS[0]}}   cache hits: {hits}")
     return out
 
 

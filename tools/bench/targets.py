@@ -134,10 +134,11 @@ class RssSampler:
 class KeystoneRsTarget:
     name = "keystone-rs"
 
-    def __init__(self, binary: Path, port: int, keep: bool):
+    def __init__(self, binary: Path, port: int, keep: bool, extra_conf: str = ""):
         self.binary, self.port, self.keep = binary, port, keep
         self.workdir = Path(tempfile.mkdtemp(prefix="keystone-rs-bench."))
-        self.server = interop_servers.KeystoneRs(binary, self.workdir, port=port)
+        self.server = interop_servers.KeystoneRs(binary, self.workdir, port=port,
+                                                 extra_conf=extra_conf)
         self.base_url = self.server.base_url
 
     def describe(self) -> str:

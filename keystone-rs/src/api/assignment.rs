@@ -940,7 +940,7 @@ async fn list_role_assignments(state: State, req: HttpRequest) -> Result<HttpRes
     let request = assignment_request(&pairs, include_subtree)?;
     let include_names = query_filter_is_true(&pairs, "include_names");
     let base = base_url(&req, &state.config);
-    let entries = state
+    let (refs, names) = state
         .db
         .read(move |conn| {
             let mut refs = store::list_assignments(conn, &request)?;
@@ -952,15 +952,14 @@ async fn list_role_assignments(state: State, req: HttpRequest) -> Result<HttpRes
             } else {
                 None
             };
-            Ok(refs
-                .iter()
-                .map(|r| assignment_json(r, &base, names.as_ref()))
-                .collect::<Vec<_>>())
+            Ok((refs, names))
         })
         .await?;
     let url = crate::api::list_url(&req, &state.config);
-    Ok(json_response(
-        StatusCode::OK,
-        &collection::wrap_collection("role_assignments", entries, None, &url),
+    Ok(crate::api::streamed::collection_response(
+        "role_assignments",
+        refs,
+        &url,
+        move |r| assignment_json(r, &base, names.as_ref()),
     ))
 }

@@ -23,6 +23,7 @@ pub mod oauth2;
 pub mod observability;
 pub mod resource;
 pub mod revoke;
+pub mod streamed;
 pub mod trust;
 
 /// Authenticate the caller and enforce `action` with the path variables (and the request

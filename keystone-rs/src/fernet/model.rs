@@ -125,7 +125,22 @@ impl TokenPayload {
 /// Keystone's time format in token bodies (`expires_at`, `issued_at`):
 /// `YYYY-MM-DDTHH:MM:SS.000000Z` — sub-seconds are always printed as zeros.
 pub fn keystone_time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S.000000Z").to_string()
+    use chrono::{Datelike, Timelike};
+    // Written out rather than through `format`, which parses its pattern on every call:
+    // every validation renders two of these (a few per cent of a validation's time).
+    // Years outside 0..=9999 and leap seconds keep chrono's own rendering.
+    if !(0..=9999).contains(&at.year()) || at.nanosecond() >= 1_000_000_000 {
+        return at.format("%Y-%m-%dT%H:%M:%S.000000Z").to_string();
+    }
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000000Z",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
 }
 
 #[cfg(test)]
@@ -145,6 +160,20 @@ mod tests {
             .single()
             .unwrap_or_default();
         assert_eq!(keystone_time(at), "2026-01-01T01:00:00.000000Z");
+        for secs in [
+            0,
+            59,
+            951_782_400,
+            4_102_444_799,
+            -62_135_596_800,
+            253_402_300_799,
+        ] {
+            let at = Utc.timestamp_opt(secs, 123_456_789).single().unwrap();
+            assert_eq!(
+                keystone_time(at),
+                at.format("%Y-%m-%dT%H:%M:%S.000000Z").to_string()
+            );
+        }
     }
 
     #[test]

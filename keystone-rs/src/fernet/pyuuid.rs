@@ -25,11 +25,8 @@ pub fn python_uuid_bytes(value: &str) -> Option<[u8; 16]> {
 
 /// Canonical Keystone rendering of UUID bytes: 32 lowercase hex digits (`uuid.hex`).
 pub fn uuid_hex(bytes: &[u8; 16]) -> String {
-    let mut out = String::with_capacity(32);
-    for b in bytes {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    // uuid's own simple (hyphenless, lowercase) form is exactly Python's `uuid.hex`.
+    uuid::Uuid::from_bytes(*bytes).simple().to_string()
 }
 
 /// `int(text, 16)` for at most 32 characters, so the value always fits 128 bits.

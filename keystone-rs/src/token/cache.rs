@@ -28,16 +28,56 @@ struct Entry<V> {
 
 /// One map of cached values, bounded in size and age, tagged with the epoch of their read.
 pub struct Cache<K, V> {
-    name: &'static str,
+    /// `keystone_cache_lookups_total{cache=…}`: hits, misses.
+    lookups: [prometheus::IntCounter; 2],
+    /// Whole validated tokens are bounded by `max_tokens`, everything else by `max_entries`.
+    holds_tokens: bool,
     entries: RwLock<HashMap<K, Entry<V>>>,
 }
 
-impl<K: Eq + Hash, V: Clone> Cache<K, V> {
+/// Room in a full cache: entries no longer usable go first; when all are current, an
+/// arbitrary eighth (the map's own order, which follows the keys' hashes). Emptying the
+/// whole map instead made a working set just over the bound miss on every lookup: a round
+/// robin over 20,000 users emptied a 10,000-entry cache before any entry was used again.
+fn make_room<K: Eq + Hash + Clone, V>(
+    entries: &mut HashMap<K, Entry<V>>,
+    epoch: u64,
+    ttl: Duration,
+    max_entries: usize,
+) {
+    entries.retain(|_, e| e.epoch == epoch && e.stored.elapsed() < ttl);
+    if entries.len() >= max_entries {
+        let victims: Vec<K> = entries.keys().take(max_entries / 8 + 1).cloned().collect();
+        for key in &victims {
+            entries.remove(key);
+        }
+    }
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
     fn new(name: &'static str) -> Self {
         Cache {
-            name,
+            lookups: crate::observability::metrics::cache_lookup_counters(name),
+            holds_tokens: false,
             entries: RwLock::new(HashMap::new()),
         }
+    }
+
+    fn of_tokens(name: &'static str) -> Self {
+        Cache {
+            holds_tokens: true,
+            ..Self::new(name)
+        }
+    }
+
+    fn bound(&self, shared: &ValidationCache) -> usize {
+        let s = &shared.settings;
+        (if self.holds_tokens {
+            s.max_tokens
+        } else {
+            s.max_entries
+        })
+        .max(1)
     }
 
     fn lookup(&self, key: &K, epoch: u64, ttl: Duration) -> Option<V> {
@@ -48,11 +88,10 @@ impl<K: Eq + Hash, V: Clone> Cache<K, V> {
             .map(|e| e.value.clone())
     }
 
-    fn store(&self, key: K, epoch: u64, value: V, max_entries: usize) {
+    fn store(&self, key: K, epoch: u64, value: V, max_entries: usize, ttl: Duration) {
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        // Emptying beats tracking recency here: refills are a handful of indexed reads.
         if entries.len() >= max_entries && !entries.contains_key(&key) {
-            entries.clear();
+            make_room(&mut entries, epoch, ttl, max_entries);
         }
         entries.insert(
             key,
@@ -77,13 +116,13 @@ impl<K: Eq + Hash, V: Clone> Cache<K, V> {
         }
         let epoch = shared.epoch.current();
         if let Some(v) = self.lookup(&key, epoch, shared.ttl()) {
-            crate::observability::metrics::cache_lookup(self.name, true);
+            self.lookups[0].inc();
             return Ok(Some(v));
         }
         let value = load()?;
-        crate::observability::metrics::cache_lookup(self.name, false);
+        self.lookups[1].inc();
         if let Some(v) = &value {
-            self.store(key, epoch, v.clone(), shared.settings.max_entries.max(1));
+            self.store(key, epoch, v.clone(), self.bound(shared), shared.ttl());
         }
         Ok(value)
     }
@@ -133,6 +172,8 @@ pub struct ValidationCache {
     pub catalogs: Cache<CatalogKey, Arc<crate::token::model::RenderedCatalog>>,
     pub catalog_dependence: Cache<(), Arc<crate::catalog::Dependence>>,
     pub revocations: Cache<(), Arc<crate::revoke::RevocationList>>,
+    /// The enabled service providers every token body lists.
+    pub service_providers: Cache<(), Arc<Vec<serde_json::Value>>>,
     /// Whole validated tokens, keyed by the token as presented.
     pub tokens: Cache<String, Arc<crate::token::model::Token>>,
 }
@@ -152,7 +193,8 @@ impl ValidationCache {
             catalogs: Cache::new("catalog"),
             catalog_dependence: Cache::new("catalog_dependence"),
             revocations: Cache::new("revocation_events"),
-            tokens: Cache::new("token"),
+            service_providers: Cache::new("service_providers"),
+            tokens: Cache::of_tokens("token"),
         }
     }
 
@@ -163,6 +205,7 @@ impl ValidationCache {
             sync_interval_ms: 0,
             expiration_time: 0,
             max_entries: 1,
+            max_tokens: 1,
         };
         Self::new(settings, Arc::default())
     }
@@ -231,5 +274,61 @@ impl ValidationCache {
             *last = Some(marker);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(max_entries: usize) -> ValidationCache {
+        let settings = ValidationCacheSection {
+            enabled: true,
+            sync_interval_ms: 1000,
+            expiration_time: 600,
+            max_entries,
+            max_tokens: 2,
+        };
+        ValidationCache::new(settings, Arc::default())
+    }
+
+    #[test]
+    fn a_full_cache_keeps_most_of_its_entries() {
+        let c = cache(80);
+        let epoch = c.epoch.current();
+        let roles = &c.roles;
+        for k in 0..80u32 {
+            roles.store((k.to_string(), String::new()), epoch, vec![], 80, c.ttl());
+        }
+        roles.store(("new".into(), String::new()), epoch, vec![], 80, c.ttl());
+        let kept = roles.entries.read().unwrap().len();
+        // an eighth (plus one) made room for the new entry; the rest stayed
+        assert_eq!(kept, 80 - 11 + 1);
+    }
+
+    #[test]
+    fn outdated_entries_make_room_first() {
+        let c = cache(4);
+        let ttl = c.ttl();
+        let old = c.epoch.current();
+        for k in 0..4u32 {
+            c.roles
+                .store((k.to_string(), String::new()), old, vec![], 4, ttl);
+        }
+        c.epoch.advance();
+        let now = c.epoch.current();
+        c.roles
+            .store(("a".into(), String::new()), now, vec![], 4, ttl);
+        c.roles
+            .store(("b".into(), String::new()), now, vec![], 4, ttl);
+        let entries = c.roles.entries.read().unwrap();
+        assert_eq!(entries.len(), 2, "only the current entries are left");
+    }
+
+    #[test]
+    fn tokens_have_their_own_bound() {
+        let c = cache(100);
+        assert_eq!(c.tokens.bound(&c), 2);
+        assert_eq!(c.users.bound(&c), 100);
     }
 }

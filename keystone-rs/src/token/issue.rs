@@ -132,7 +132,7 @@ pub fn issue(
         application_credential: req.application_credential,
         oauth1,
         trust,
-        service_providers: super::render::service_providers(conn)?,
+        service_providers: super::render::service_providers(conn, &tokens.cache)?,
         derived: Derived::default(),
     })
 }

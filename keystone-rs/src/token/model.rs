@@ -87,7 +87,7 @@ pub struct Token {
     pub trust: Option<TrustToken>,
     /// Keystone's `token.service_providers`: the enabled service providers (`id`,
     /// `auth_url`, `sp_url`), shown in every token body when there are any.
-    pub service_providers: Vec<Value>,
+    pub service_providers: Arc<Vec<Value>>,
     /// Renderings of this token, made once and reused while it stays in the validation cache.
     pub derived: Derived,
 }

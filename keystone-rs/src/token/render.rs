@@ -29,8 +29,18 @@ fn id_name(id: &str, name: &str) -> Value {
     Value::Object(m)
 }
 
-/// Keystone's `get_enabled_service_providers`, as token bodies show them.
-pub fn service_providers(conn: &mut MaybeConn) -> Result<Vec<Value>> {
+/// Keystone's `get_enabled_service_providers`, as token bodies show them (read once per
+/// state of the database, like everything else a token refers to).
+pub fn service_providers(
+    conn: &mut MaybeConn,
+    cache: &super::cache::ValidationCache,
+) -> Result<Arc<Vec<Value>>> {
+    cache
+        .service_providers
+        .get_or_load_value(cache, (), || Ok(Arc::new(read_service_providers(conn)?)))
+}
+
+fn read_service_providers(conn: &mut MaybeConn) -> Result<Vec<Value>> {
     Ok(crate::federation::provider_store::list_sps(conn.get()?)?
         .into_iter()
         .filter(|sp| sp.enabled)
@@ -228,7 +238,7 @@ pub fn render(token: &Token, catalog: Option<Value>) -> Value {
     if !token.service_providers.is_empty() {
         t.insert(
             "service_providers".into(),
-            token.service_providers.clone().into(),
+            Value::Array(token.service_providers.as_ref().clone()),
         );
     }
     if let Some(d) = &token.oauth1 {

@@ -307,7 +307,7 @@ fn load_token(
         application_credential,
         oauth1,
         trust,
-        service_providers: super::render::service_providers(conn)?,
+        service_providers: super::render::service_providers(conn, cache)?,
         derived: Derived::default(),
     };
     check_access_rules(&token, access_rules_version)?;
