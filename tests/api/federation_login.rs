@@ -80,6 +80,18 @@ fn setup(s: &TestServer, mapping_rules: Value) -> Setup {
     }
 }
 
+/// The mapping's rules replaced (`PATCH` of `mapping`, which must succeed).
+fn replace_rules(s: &TestServer, setup: &Setup, mapping: Value) {
+    let r = send(
+        s,
+        "PATCH",
+        "/v3/OS-FEDERATION/mappings/m1",
+        &setup.admin,
+        Some(&json!({ "mapping": mapping })),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
 fn alice() -> Vec<(&'static str, &'static str)> {
     vec![
         ("OIDC-iss", ISSUER),
@@ -439,14 +451,7 @@ fn mapped_projects_are_provisioned_in_the_providers_domain() {
     let rules = json!([{"local": [{"user": {"name": "{0}"},
                                    "projects": [{"name": "x-{0}", "roles": [{"name": "ghost"}]}]}],
                         "remote": [{"type": "OIDC-preferred_username"}]}]);
-    let r = send(
-        &s,
-        "PATCH",
-        "/v3/OS-FEDERATION/mappings/m1",
-        &setup.admin,
-        Some(&json!({"mapping": {"rules": rules}})),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
+    replace_rules(&s, &setup, json!({"rules": rules}));
     let r = login(&s, "GET", &alice());
     assert_eq!(r.status, 404, "{}", r.body);
     assert_eq!(r.json()["error"]["message"], "Could not find role: ghost.");
@@ -567,14 +572,7 @@ fn schema_3_projects_follow_what_the_provider_asserts() {
                         "remote": [{"type": "OIDC-preferred_username"},
                                    {"type": "OIDC-projects"}]}]);
     let setup = setup(&s, Value::Null);
-    let r = send(
-        &s,
-        "PATCH",
-        "/v3/OS-FEDERATION/mappings/m1",
-        &setup.admin,
-        Some(&json!({"mapping": {"rules": rules, "schema_version": "3.0"}})),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
+    replace_rules(&s, &setup, json!({"rules": rules, "schema_version": "3.0"}));
     let assertion = |projects: &'static str| {
         vec![
             ("OIDC-iss", ISSUER),
@@ -657,14 +655,7 @@ fn an_environ_prefix_names_the_headers_as_python_keystone_sees_them() {
     // Names compare exactly there, as in an environ: the lower-case type matches nothing.
     let rules = json!([{"local": [{"user": {"name": "{0}"}}],
         "remote": [{"type": "http_oidc_preferred_username"}]}]);
-    let r = send(
-        &s,
-        "PATCH",
-        "/v3/OS-FEDERATION/mappings/m1",
-        &setup.admin,
-        Some(&json!({"mapping": {"rules": rules}})),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
+    replace_rules(&s, &setup, json!({"rules": rules}));
     assert_eq!(login(&s, "POST", &headers).status, 401);
     // And the issuer must still be one of the provider's remote ids.
     let r = login(

@@ -13,6 +13,7 @@ keystone-manage and gunicorn, for the mixed-fleet test.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import grp
 import json
@@ -318,6 +319,35 @@ class KeystoneRs:
 
     def stop(self) -> None:
         stop_process(self.proc)
+
+
+# keystone-rs beside Python Keystone in tests that compare answers right after the peer's
+# writes, which move no change marker (api-ref/DEVIATIONS.md, README "Caching").
+NO_VALIDATION_CACHE = "[validation_cache]\nenabled = false\n"
+
+
+@contextlib.contextmanager
+def mixed_fleet(python_dir: Path, rs_dir: Path, *, python_conf: str = "", rs_conf: str = "",
+                auth_methods: str = DEFAULT_AUTH_METHODS):
+    """Python Keystone (from the peer venv) makes a deployment in `python_dir`; keystone-rs
+    in `rs_dir` serves the same SQLite database with the same Fernet keys, its own tables
+    added by its db_sync. Both serve inside the block, `(python, rs)`, and are stopped after.
+    `*_conf` is appended to each one's keystone.conf."""
+    python = PythonKeystone(peer_venv(), python_dir, extra_conf=python_conf,
+                            auth_methods=auth_methods)
+    python.prepare()
+    rs = KeystoneRs(keystone_rs_binary(), rs_dir, connection=f"sqlite:///{python.db_path}",
+                    key_repository=python.key_repository, extra_conf=rs_conf,
+                    auth_methods=auth_methods)
+    try:
+        python.start()
+        rs.write_config()
+        rs.manage("db_sync")
+        rs.start()
+        yield python, rs
+    finally:
+        rs.stop()
+        python.stop()
 
 
 class PythonKeystone:

@@ -149,21 +149,10 @@ def shared_fleet(tmp_path_factory):
     (api-ref/DEVIATIONS.md, README), and this test compares answers right after them."""
     if os.environ.get("INTEROP_SKIP_MIXED") == "1":
         pytest.skip("INTEROP_SKIP_MIXED=1")
-    python = servers.PythonKeystone(servers.peer_venv(), tmp_path_factory.mktemp("py-epf"))
-    python.prepare()
-    rs = servers.KeystoneRs(servers.keystone_rs_binary(), tmp_path_factory.mktemp("rs-epf"),
-                            connection=f"sqlite:///{python.db_path}",
-                            key_repository=python.key_repository,
-                            extra_conf="[validation_cache]\nenabled = false\n")
-    rs.write_config()
-    rs.manage("db_sync")
-    try:
-        python.start()
-        rs.start()
-        yield python, rs
-    finally:
-        rs.stop()
-        python.stop()
+    with servers.mixed_fleet(tmp_path_factory.mktemp("py-epf"),
+                             tmp_path_factory.mktemp("rs-epf"),
+                             rs_conf=servers.NO_VALIDATION_CACHE) as fleet:
+        yield fleet
 
 
 def api(server, method: str, path: str, body: dict | None = None) -> requests.Response:

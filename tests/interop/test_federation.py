@@ -87,21 +87,10 @@ def shared_fleet(tmp_path_factory):
     same keys (validation cache off: Python's writes move no change marker)."""
     if os.environ.get("INTEROP_SKIP_MIXED") == "1":
         pytest.skip("INTEROP_SKIP_MIXED=1")
-    python = servers.PythonKeystone(servers.peer_venv(), tmp_path_factory.mktemp("py-fed"))
-    python.prepare()
-    rs = servers.KeystoneRs(servers.keystone_rs_binary(), tmp_path_factory.mktemp("rs-fed"),
-                            connection=f"sqlite:///{python.db_path}",
-                            key_repository=python.key_repository,
-                            extra_conf="[validation_cache]\nenabled = false\n")
-    rs.write_config()
-    rs.manage("db_sync")
-    try:
-        python.start()
-        rs.start()
-        yield python, rs
-    finally:
-        rs.stop()
-        python.stop()
+    with servers.mixed_fleet(tmp_path_factory.mktemp("py-fed"),
+                             tmp_path_factory.mktemp("rs-fed"),
+                             rs_conf=servers.NO_VALIDATION_CACHE) as fleet:
+        yield fleet
 
 
 def api(server, method: str, path: str, body: dict | None = None) -> requests.Response:
@@ -207,23 +196,11 @@ def header_fleet(tmp_path_factory):
     taking federated assertions from request headers."""
     if os.environ.get("INTEROP_SKIP_MIXED") == "1":
         pytest.skip("INTEROP_SKIP_MIXED=1")
-    python = servers.PythonKeystone(servers.peer_venv(), tmp_path_factory.mktemp("py-hdr"),
-                                    extra_conf=HEADER_FEDERATION_CONF)
-    python.prepare()
-    rs = servers.KeystoneRs(servers.keystone_rs_binary(), tmp_path_factory.mktemp("rs-hdr"),
-                            connection=f"sqlite:///{python.db_path}",
-                            key_repository=python.key_repository,
-                            extra_conf="[validation_cache]\nenabled = false\n"
-                                       + HEADER_FEDERATION_CONF)
-    rs.write_config()
-    rs.manage("db_sync")
-    try:
-        python.start()
-        rs.start()
-        yield python, rs
-    finally:
-        rs.stop()
-        python.stop()
+    with servers.mixed_fleet(tmp_path_factory.mktemp("py-hdr"),
+                             tmp_path_factory.mktemp("rs-hdr"),
+                             python_conf=HEADER_FEDERATION_CONF,
+                             rs_conf=servers.NO_VALIDATION_CACHE + HEADER_FEDERATION_CONF) as fleet:
+        yield fleet
 
 
 def fed_headers(user: str, issuer: str = HDR_ISSUER) -> dict:

@@ -58,24 +58,11 @@ def fleet(tmp_path_factory):
     (py_private / "public.pem").rename(public / "python.pem")
     (rs_private / "public.pem").rename(public / "keystone-rs.pem")
 
-    python = servers.PythonKeystone(servers.peer_venv(), tmp_path_factory.mktemp("py-jws"),
-                                    extra_conf=servers.jws_conf(py_private, public))
-    python.prepare()
-    rs = None
-    try:
-        python.start()
-        rs = servers.KeystoneRs(servers.keystone_rs_binary(), tmp_path_factory.mktemp("rs-jws"),
-                                connection=f"sqlite:///{python.db_path}",
-                                key_repository=python.key_repository,
-                                extra_conf=servers.jws_conf(rs_private, public))
-        rs.write_config()
-        rs.manage("db_sync")
-        rs.start()
-        yield python, rs
-    finally:
-        python.stop()
-        if rs:
-            rs.stop()
+    with servers.mixed_fleet(tmp_path_factory.mktemp("py-jws"),
+                             tmp_path_factory.mktemp("rs-jws"),
+                             python_conf=servers.jws_conf(py_private, public),
+                             rs_conf=servers.jws_conf(rs_private, public)) as both:
+        yield both
 
 
 def normalised(body: dict) -> dict:

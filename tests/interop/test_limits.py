@@ -163,20 +163,9 @@ def test_oslo_limit_refuses_strict_two_level(tmp_path):
 def shared_fleet(tmp_path_factory):
     if os.environ.get("INTEROP_SKIP_MIXED") == "1":
         pytest.skip("INTEROP_SKIP_MIXED=1")
-    python = servers.PythonKeystone(servers.peer_venv(), tmp_path_factory.mktemp("py-limits"))
-    python.prepare()
-    python.start()
-    rs = servers.KeystoneRs(servers.keystone_rs_binary(), tmp_path_factory.mktemp("rs-limits"),
-                            connection=f"sqlite:///{python.db_path}",
-                            key_repository=python.key_repository)
-    try:
-        rs.write_config()
-        rs.manage("db_sync")
-        rs.start()
-        yield python, rs
-    finally:
-        rs.stop()
-        python.stop()
+    with servers.mixed_fleet(tmp_path_factory.mktemp("py-limits"),
+                             tmp_path_factory.mktemp("rs-limits")) as fleet:
+        yield fleet
 
 
 def relinked(body, base_url: str):
