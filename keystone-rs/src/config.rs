@@ -243,6 +243,9 @@ pub struct FederationSection {
     /// Keystone's `sso_callback_template`: the page that posts the token to the
     /// dashboard. Unset: Keystone's default file when it exists, else the same page built in.
     pub sso_callback_template: Option<PathBuf>,
+    /// Keystone's `[saml] idp_metadata_path`: the identity-provider metadata
+    /// `GET /v3/OS-FEDERATION/saml2/metadata` serves (keystone-rs makes none itself).
+    pub saml_idp_metadata_path: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -681,6 +684,10 @@ impl Config {
                 sso_callback_template: r
                     .string("federation", "sso_callback_template")
                     .map(PathBuf::from),
+                saml_idp_metadata_path: r
+                    .string("saml", "idp_metadata_path")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from("/etc/keystone/saml2_idp_metadata.xml")),
             },
             validation_cache: ValidationCacheSection {
                 enabled: r.boolean("validation_cache", "enabled", true)?,
@@ -762,6 +769,7 @@ const MULTI_VALUED: &[(&str, &str)] = &[("federation", "trusted_dashboard")];
 const MULTI_SEPARATOR: char = '\n';
 
 const KNOWN: &[(&str, &str)] = &[
+    ("saml", "idp_metadata_path"),
     ("federation", "trusted_dashboard"),
     ("federation", "sso_callback_template"),
     ("DEFAULT", "public_endpoint"),

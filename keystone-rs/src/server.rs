@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::api::federation::configure(cfg);
     crate::api::federation_auth::configure(cfg);
     crate::api::federation_websso::configure(cfg);
+    crate::api::federation_k2k::configure(cfg);
     crate::api::limit::configure(cfg);
     // Before the domain routes: `/v3/domains/config/default` is not a domain.
     crate::api::domain_config::configure(cfg);

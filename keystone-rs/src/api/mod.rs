@@ -14,6 +14,7 @@ pub mod endpoint_filter;
 pub mod endpoint_policy;
 pub mod federation;
 pub mod federation_auth;
+pub mod federation_k2k;
 pub mod federation_websso;
 pub mod health;
 pub mod identity;
