@@ -53,10 +53,7 @@ fn served() -> BTreeSet<(String, String)> {
         let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
         };
-        for chunk in text.split("web::resource(\"").skip(1) {
-            let Some((path, rest)) = chunk.split_once('"') else {
-                continue;
-            };
+        for (path, rest) in crate::support::web_resources(&text) {
             // The resource's own routes end where the next resource starts.
             for method in ["get", "head", "post", "put", "patch", "delete"] {
                 if rest.contains(&format!("web::{method}()")) {

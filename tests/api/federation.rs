@@ -917,7 +917,8 @@ fn k2k_identity_provider_routes_answer_as_an_unconfigured_keystone() {
     let r = s.get("/v3/OS-FEDERATION/saml2/metadata", None);
     assert_eq!((r.status, r.body.as_str()), (200, "<EntityDescriptor/>"));
 
-    let sp = json!({"service_provider": {"auth_url": "https://sp/v3", "sp_url": "https://sp/ecp"}});
+    let sp = json!({"service_provider": {"auth_url": "https://sp/v3", "sp_url": "https://sp/ecp",
+                                     "enabled": true}});
     let r = send(
         &s,
         "PUT",

@@ -26,14 +26,16 @@ struct World {
     project: String,
 }
 
-/// carol signs in at the provider (and consents); the token the dashboard was handed.
-fn carol_lands_on_the_dashboard(w: &World, url: &str) -> String {
+/// carol signs in at the provider (and consents) and lands on the dashboard with a token:
+/// what the browser saw (`token`, `callback`, `cookie`).
+fn carol_lands_on_the_dashboard(w: &World, url: &str) -> Value {
     let seen = browser_login(url, w.dashboard_port, ("carol", "carol-password"), "allow");
     assert_eq!(seen["landed"], w.dashboard.as_str(), "{seen}");
-    seen["token"]
-        .as_str()
-        .expect("a token reached the dashboard")
-        .to_string()
+    assert!(
+        seen["token"].is_string(),
+        "no token reached the dashboard: {seen}"
+    );
+    seen
 }
 
 /// `openid_extra`: more options of the `[openid_connect:myidp:openid]` section (a later
@@ -112,8 +114,8 @@ fn token_in_page(r: &Response, origin: &str) -> String {
 fn a_browser_signs_in_at_the_provider_and_lands_on_the_dashboard_with_a_token() {
     let w = world("");
     let url = format!("{}{IDP_WEBSSO}?origin={}", w.s.base, quoted(&w.dashboard));
-    let token = carol_lands_on_the_dashboard(&w, &url);
-    let token = token.as_str();
+    let seen = carol_lands_on_the_dashboard(&w, &url);
+    let token = seen["token"].as_str().unwrap();
 
     // The dashboard's token: carol's, federated, with the group the mapping gave her.
     let body = validate(&w, token);
@@ -180,8 +182,8 @@ fn by_protocol_alone_with_the_client_secret_in_the_form_and_the_access_tokens_cl
         w.s.base,
         quoted(&w.dashboard)
     );
-    let token = carol_lands_on_the_dashboard(&w, &url);
-    let token = token.as_str();
+    let seen = carol_lands_on_the_dashboard(&w, &url);
+    let token = seen["token"].as_str().unwrap();
     let body = validate(&w, token);
     let user = &body["token"]["user"];
     assert_eq!(user["name"], "carol");

@@ -35,6 +35,22 @@ const UNENFORCED: &[(&str, &str)] = &[
         "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/auth",
         "post",
     ),
+    // WebSSO: the same login, its answer a page for the dashboard.
+    ("/v3/auth/OS-FEDERATION/websso/{protocol_id}", "get"),
+    ("/v3/auth/OS-FEDERATION/websso/{protocol_id}", "post"),
+    (
+        "/v3/auth/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/websso",
+        "get",
+    ),
+    (
+        "/v3/auth/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/websso",
+        "post",
+    ),
+    // Keystone-to-Keystone: public metadata; the assertion requests carry their token.
+    ("/v3/OS-FEDERATION/saml2/metadata", "get"),
+    ("/v3/OS-FEDERATION/saml2/metadata", "head"),
+    ("/v3/auth/OS-FEDERATION/saml2", "post"),
+    ("/v3/auth/OS-FEDERATION/saml2/ecp", "post"),
 ];
 
 struct Route {
@@ -81,10 +97,7 @@ fn routes_and_handlers() -> (Vec<Route>, BTreeMap<String, String>) {
         }
     }
     for (file, text) in &files {
-        for chunk in text.split("web::resource(\"").skip(1) {
-            let Some((path, rest)) = chunk.split_once('"') else {
-                continue;
-            };
+        for (path, rest) in crate::support::web_resources(text) {
             for part in rest.split(".route(web::").skip(1) {
                 let Some((method, after)) = part.split_once("()") else {
                     continue;

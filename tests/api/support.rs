@@ -623,3 +623,14 @@ pub fn role_id(s: &TestServer, admin: &str, name: &str) -> String {
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()["roles"][0]["id"].as_str().unwrap().to_string()
 }
+
+/// Each `web::resource("…")` of a route file's source: its path, and the source after it
+/// (its routes, up to the next resource). rustfmt may put a long path on a line of its own.
+#[allow(dead_code)] // used by the route scans (api_ref, policy_coverage)
+pub fn web_resources(source: &str) -> Vec<(&str, &str)> {
+    source
+        .split("web::resource(")
+        .skip(1)
+        .filter_map(|chunk| chunk.trim_start().strip_prefix('"')?.split_once('"'))
+        .collect()
+}

@@ -89,7 +89,7 @@ async fn assertion(state: State, req: HttpRequest, body: web::Bytes) -> Result<H
         None,
     )
     .await?;
-    if token.project().is_none() {
+    if token.project_id().is_none() {
         return Err(Error::forbidden_action(
             "Use a project scoped token when attempting to create a SAML assertion",
         ));
