@@ -99,8 +99,9 @@ const provider = new Provider(issuer, {
       grant_types: ['client_credentials'],
       redirect_uris: [],
       response_types: [],
-      // openid: keystoneauth's v3oidc plugins ask for `openid profile` by default.
-      scope: 'openid api',
+      // keystoneauth's v3oidc plugins ask for `openid profile` by default (a scope the
+      // provider knows but a client is not allowed is refused, not dropped).
+      scope: 'openid api profile',
     },
   ],
   features: {
