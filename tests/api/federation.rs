@@ -897,7 +897,7 @@ fn post_anonymous(s: &TestServer, path: &str, body: &Value) -> crate::support::R
 }
 
 /// Keystone-to-Keystone's identity-provider side, which keystone-rs does not serve: the
-/// metadata file when an operator put one there, else Keystone's 500; assertion requests
+/// metadata file when an operator put one there, else 404 (Keystone: 500); assertion requests
 /// checked as Keystone checks them, then 501 where Keystone would sign.
 #[test]
 fn k2k_identity_provider_routes_answer_as_an_unconfigured_keystone() {
@@ -910,8 +910,8 @@ fn k2k_identity_provider_routes_answer_as_an_unconfigured_keystone() {
     let admin = s.admin_token();
 
     let r = s.get("/v3/OS-FEDERATION/saml2/metadata", None);
-    assert_eq!(r.status, 500, "{}", r.body);
-    assert_eq!(r.json()["error"]["title"], "Internal Server Error");
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(r.json()["error"]["title"], "Not Found");
     assert!(!r.body.contains("saml2_idp_metadata"), "{}", r.body);
     std::fs::write(&metadata, "<EntityDescriptor/>").unwrap();
     let r = s.get("/v3/OS-FEDERATION/saml2/metadata", None);

@@ -2,9 +2,9 @@
 //! and `POST /v3/auth/OS-FEDERATION/saml2[/ecp]`. keystone-rs does not generate or sign SAML
 //! assertions (issue 18 leaves K2K out), so it answers as Keystone does where Keystone is
 //! not configured for it: the metadata file `[saml] idp_metadata_path` is served when it
-//! exists (keystone-manage saml_idp_metadata of a Python node writes it) and is otherwise
-//! Keystone's 500; an assertion request gets every check Keystone makes (schema, service
-//! provider, token, project scope) and then 501 where Keystone would sign.
+//! exists (keystone-manage saml_idp_metadata of a Python node writes it), else 404 (Keystone
+//! answers 500: api-ref/DEVIATIONS.md); an assertion request gets every check Keystone makes
+//! (schema, service provider, token, project scope) and then 501 where Keystone would sign.
 
 use crate::context::json_body;
 use crate::error::{Error, Result};
@@ -33,9 +33,14 @@ async fn metadata(state: State) -> Result<HttpResponse> {
         .map_err(|e| Error::internal(e.to_string()))?;
     match read {
         Ok(xml) => Ok(HttpResponse::Ok().content_type("text/xml").body(xml)),
-        // Keystone's MetadataFileError: an unexpected error, its reason in the log only.
-        Err((path, e)) => Err(Error::internal(format!(
-            "Error while reading metadata file: {e} ({}).",
+        // Keystone raises MetadataFileError, a 500, for a deployment that is simply not a
+        // SAML identity provider; the document is not there, which is a 404.
+        Err((path, e)) => Err(Error::new(
+            StatusCode::NOT_FOUND,
+            "This server publishes no SAML identity provider metadata.",
+        )
+        .with_detail(format!(
+            "Error while reading metadata file {}: {e}",
             path.display()
         ))),
     }
