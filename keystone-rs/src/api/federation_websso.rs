@@ -43,12 +43,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The first value of a query parameter (Flask's `request.args.get`).
 fn query(req: &HttpRequest, name: &str) -> Option<String> {
-    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .ok()?
-        .into_inner()
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
+    let pairs = crate::db::listing::query_pairs(req.query_string());
+    crate::db::listing::first(&pairs, name).map(str::to_string)
 }
 
 /// Keystone's `AuthFederationWebSSOResource`: the identity provider is the one whose
