@@ -18,7 +18,7 @@ use crate::revoke::{self, RevocationEvent};
 use crate::state::State;
 use crate::token::issue::{self, IssueRequest};
 use crate::token::model::{ResolvedScope, Token};
-use crate::token::{render, roles, validate};
+use crate::token::{render, roles, targets, validate};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
@@ -505,24 +505,19 @@ async fn auth_projects(state: State, req: HttpRequest) -> Result<HttpResponse> {
     context::authorize(&state, &caller, "identity:get_auth_projects", &json!({}))?;
     let user_id = caller.user.id.clone();
     let groups = federated_groups(&caller);
+    let tokens = state.tokens.clone();
     let projects = state
         .db
         .read(move |conn| {
-            let (mut project_ids, _) = assignment_store::targets_with_roles(conn, &user_id)?;
-            project_ids.extend(assignment_store::targets_of_groups(conn, &groups)?.0);
-            project_ids.sort();
-            project_ids.dedup();
-            resource_store::get_projects(conn, &project_ids)
+            let targets = targets::scope_targets(conn, &tokens.cache, &user_id, &groups)?;
+            targets::listed_projects(conn, &tokens.cache, &targets.project_ids)
         })
         .await?;
     let url = crate::api::list_url(&req, &state.config);
-    let list: Vec<Value> = projects
-        .iter()
-        .map(|p| p.to_project_json(&url.base))
-        .collect();
-    Ok(resource_response(&wrap_collection(
-        "projects", list, None, &url,
-    )))
+    let members: Vec<String> = projects.iter().map(|p| p.text(&url.base)).collect();
+    Ok(crate::api::streamed::collection_of_texts(
+        "projects", &members, &url,
+    ))
 }
 
 async fn auth_domains(state: State, req: HttpRequest) -> Result<HttpResponse> {
@@ -530,14 +525,12 @@ async fn auth_domains(state: State, req: HttpRequest) -> Result<HttpResponse> {
     context::authorize(&state, &caller, "identity:get_auth_domains", &json!({}))?;
     let user_id = caller.user.id.clone();
     let groups = federated_groups(&caller);
+    let tokens = state.tokens.clone();
     let domains = state
         .db
         .read(move |conn| {
-            let (_, mut domain_ids) = assignment_store::targets_with_roles(conn, &user_id)?;
-            domain_ids.extend(assignment_store::targets_of_groups(conn, &groups)?.1);
-            domain_ids.sort();
-            domain_ids.dedup();
-            resource_store::get_projects(conn, &domain_ids)
+            let targets = targets::scope_targets(conn, &tokens.cache, &user_id, &groups)?;
+            resource_store::get_projects(conn, &targets.domain_ids)
         })
         .await?;
     let url = crate::api::list_url(&req, &state.config);

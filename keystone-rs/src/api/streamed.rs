@@ -56,6 +56,26 @@ pub fn collection_response<T: Send + Sync + 'static>(
         .streaming(GiveBackWhenDone(Some(futures_util::stream::iter(parts))))
 }
 
+/// The collection `{key: [members…], "links": …}` of members already rendered to text (by
+/// a cache that keeps them so), answered whole.
+pub fn collection_of_texts(key: &str, members: &[String], url: &ListUrl) -> HttpResponse {
+    let (head, tail) = around_members(key, url);
+    let mut body = Vec::with_capacity(
+        head.len() + tail.len() + members.iter().map(|m| m.len() + 2).sum::<usize>(),
+    );
+    body.extend_from_slice(&head);
+    for (n, member) in members.iter().enumerate() {
+        if n > 0 {
+            body.extend_from_slice(b", ");
+        }
+        body.extend_from_slice(member.as_bytes());
+    }
+    body.extend_from_slice(&tail);
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body)
+}
+
 /// The answer's stream; once it is dropped (sent, or the client went away) with the records
 /// it held, the freed memory goes back to the system. glibc keeps freed heap for reuse, so
 /// one burst of large listings otherwise left the server at its peak size for good (the
@@ -147,6 +167,20 @@ mod tests {
             let members = items.iter().map(render).collect();
             let buffered =
                 resource_body(&wrap_collection("role_assignments", members, None, &url()));
+            assert_eq!(text(response).await, buffered, "{n} members");
+        }
+    }
+
+    #[actix_web::test]
+    async fn bodies_of_rendered_members_are_the_buffered_ones() {
+        for n in [0, 1, 3] {
+            let members: Vec<Value> = (0..n).map(|i| json!({"id": format!("é{i}")})).collect();
+            let texts: Vec<String> = members
+                .iter()
+                .map(|m| to_ascii_string(m, Style::Python))
+                .collect();
+            let buffered = resource_body(&wrap_collection("projects", members, None, &url()));
+            let response = collection_of_texts("projects", &texts, &url());
             assert_eq!(text(response).await, buffered, "{n} members");
         }
     }

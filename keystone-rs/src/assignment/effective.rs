@@ -9,6 +9,7 @@
 
 use super::model::{Actor, Assignment, GrantQuery, Target};
 use crate::error::Result;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The data the expansion reads. The SQL store implements it; unit tests use a map.
 pub trait Directory {
@@ -208,15 +209,16 @@ fn assignments_for_actor(dir: &mut dyn Directory, q: &ActorQuery<'_>) -> Result<
     Ok(refs)
 }
 
-fn list_effective(
+/// The stored assignments an effective listing expands: the actor's, then (for a user) their
+/// groups'. None when the filters can only ever match nothing: groups are expanded to their
+/// members, and domains inherit nothing.
+fn stored_for_effective(
     dir: &mut dyn Directory,
     req: &ListRequest,
     subtree_ids: Option<&[String]>,
-) -> Result<Vec<Assignment>> {
-    // Groups are expanded to their members and domains inherit nothing: such filters can
-    // only ever match nothing.
+) -> Result<Option<Vec<Assignment>>> {
     if req.group_id.is_some() || (req.domain_id.is_some() && req.inherited == Some(true)) {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let inherited = if req.domain_id.is_some() {
         Some(false)
@@ -251,6 +253,18 @@ fn list_effective(
             )?);
         }
     }
+    Ok(Some(refs))
+}
+
+fn list_effective(
+    dir: &mut dyn Directory,
+    req: &ListRequest,
+    subtree_ids: Option<&[String]>,
+) -> Result<Vec<Assignment>> {
+    let Some(refs) = stored_for_effective(dir, req, subtree_ids)? else {
+        return Ok(Vec::new());
+    };
+    let source_groups = req.source_from_group_ids.as_deref();
     let expand_groups = source_groups.is_none();
     let mut expanded = Vec::new();
     for r in refs {
@@ -277,6 +291,88 @@ fn list_effective(
         refs.retain(|r| &r.role_id == role_id);
     }
     Ok(refs)
+}
+
+/// Whose effective assignments [`targets`] looks at.
+pub enum Holder<'a> {
+    /// A user, with their groups.
+    User(&'a str),
+    /// These groups alone (a federated token's).
+    Groups(&'a [String]),
+}
+
+/// The projects and the domains on which the effective listing of a holder shows any
+/// assignment (sorted, without repeats): what Keystone's `list_projects_for_user` and
+/// `list_domains_for_user` keep of that listing. Worked out without building it: a target
+/// shows up when an assignment reaches it (directly or by inheritance) with a role that is
+/// global or implies one, whoever of the groups holds it — so neither group members nor
+/// implied roles are expanded, and no assignment is copied per inheriting project.
+pub fn targets(dir: &mut dyn Directory, holder: Holder<'_>) -> Result<(Vec<String>, Vec<String>)> {
+    let req = match holder {
+        Holder::User(user_id) => ListRequest {
+            user_id: Some(user_id.to_string()),
+            effective: true,
+            ..Default::default()
+        },
+        Holder::Groups([]) => return Ok((vec![], vec![])),
+        Holder::Groups(group_ids) => ListRequest {
+            source_from_group_ids: Some(group_ids.to_vec()),
+            effective: true,
+            ..Default::default()
+        },
+    };
+    let refs = stored_for_effective(dir, &req, None)?.unwrap_or_default();
+    let mut shown_roles: HashMap<String, bool> = HashMap::new();
+    let mut inheriting_from: HashSet<Target> = HashSet::new();
+    let (mut projects, mut domains) = (BTreeSet::new(), BTreeSet::new());
+    for r in refs {
+        let shown = match shown_roles.get(&r.role_id) {
+            Some(known) => *known,
+            None => {
+                let shown = implies_a_global_role(dir, &r.role_id)?;
+                shown_roles.insert(r.role_id.clone(), shown);
+                shown
+            }
+        };
+        if !shown {
+            continue;
+        }
+        match (r.target, r.inherited) {
+            (Target::Project(id), false) => {
+                projects.insert(id);
+            }
+            (Target::Domain(id), false) => {
+                domains.insert(id);
+            }
+            (target, true) if inheriting_from.insert(target.clone()) => match &target {
+                Target::Domain(id) => projects.extend(dir.projects_in_domain(id)?),
+                Target::Project(id) => projects.extend(dir.projects_in_subtree(id)?),
+                Target::System => {}
+            },
+            _ => {}
+        }
+    }
+    Ok((
+        projects.into_iter().collect(),
+        domains.into_iter().collect(),
+    ))
+}
+
+/// Whether an assignment of this role survives `strip_domain_roles` in some form: the role
+/// is global, or implies (through any chain) a global one.
+fn implies_a_global_role(dir: &mut dyn Directory, role_id: &str) -> Result<bool> {
+    let mut seen = HashSet::new();
+    let mut pending = vec![role_id.to_string()];
+    while let Some(next) = pending.pop() {
+        if !seen.insert(next.clone()) {
+            continue;
+        }
+        if dir.role_is_global(&next)? {
+            return Ok(true);
+        }
+        pending.extend(dir.implied_role_ids(&next)?);
+    }
+    Ok(false)
 }
 
 /// A group assignment as one of its members holds it.
@@ -384,8 +480,8 @@ pub fn add_implied_roles(
 ) -> Result<Vec<Assignment>> {
     let mut to_check = refs.clone();
     let mut results = refs;
-    let mut checked: std::collections::HashSet<Assignment> = Default::default();
-    let mut implied_cache: std::collections::HashMap<String, Vec<String>> = Default::default();
+    let mut checked: HashSet<Assignment> = Default::default();
+    let mut implied_cache: HashMap<String, Vec<String>> = Default::default();
     while let Some(next) = to_check.pop() {
         let implied = match implied_cache.get(&next.role_id) {
             Some(ids) => ids.clone(),
@@ -412,7 +508,7 @@ pub fn add_implied_roles(
 
 /// Role ids in first-seen order, without repeats.
 pub fn unique_role_ids(refs: &[Assignment]) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     refs.iter()
         .filter(|r| seen.insert(r.role_id.as_str()))
         .map(|r| r.role_id.clone())

@@ -1074,13 +1074,9 @@ pub fn targets_with_roles(
     conn: &mut AnyConnection,
     user_id: &str,
 ) -> Result<(Vec<String>, Vec<String>)> {
-    targets_of(
-        conn,
-        &ListRequest {
-            user_id: Some(user_id.to_string()),
-            effective: true,
-            ..Default::default()
-        },
+    effective::targets(
+        &mut SqlDirectory::new(conn),
+        effective::Holder::User(user_id),
     )
 }
 
@@ -1090,34 +1086,10 @@ pub fn targets_of_groups(
     conn: &mut AnyConnection,
     group_ids: &[String],
 ) -> Result<(Vec<String>, Vec<String>)> {
-    if group_ids.is_empty() {
-        return Ok((vec![], vec![]));
-    }
-    targets_of(
-        conn,
-        &ListRequest {
-            source_from_group_ids: Some(group_ids.to_vec()),
-            effective: true,
-            ..Default::default()
-        },
+    effective::targets(
+        &mut SqlDirectory::new(conn),
+        effective::Holder::Groups(group_ids),
     )
-}
-
-fn targets_of(conn: &mut AnyConnection, req: &ListRequest) -> Result<(Vec<String>, Vec<String>)> {
-    let refs = list_assignments(conn, req)?;
-    let mut projects: Vec<String> = refs
-        .iter()
-        .filter_map(|r| r.project_id().map(str::to_string))
-        .collect();
-    let mut domains: Vec<String> = refs
-        .iter()
-        .filter_map(|r| r.domain_id().map(str::to_string))
-        .collect();
-    projects.sort();
-    projects.dedup();
-    domains.sort();
-    domains.dedup();
-    Ok((projects, domains))
 }
 
 pub fn has_system_role(conn: &mut AnyConnection, user_id: &str) -> Result<bool> {

@@ -26,6 +26,13 @@ struct Entry<V> {
     value: V,
 }
 
+impl<V> Entry<V> {
+    /// Read in the current epoch and not yet expired.
+    fn usable(&self, epoch: u64, ttl: Duration) -> bool {
+        self.epoch == epoch && self.stored.elapsed() < ttl
+    }
+}
+
 /// One map of cached values, bounded in size and age, tagged with the epoch of their read.
 pub struct Cache<K, V> {
     /// `keystone_cache_lookups_total{cache=…}`: hits, misses.
@@ -45,7 +52,7 @@ fn make_room<K: Eq + Hash + Clone, V>(
     ttl: Duration,
     max_entries: usize,
 ) {
-    entries.retain(|_, e| e.epoch == epoch && e.stored.elapsed() < ttl);
+    entries.retain(|_, e| e.usable(epoch, ttl));
     if entries.len() >= max_entries {
         let victims: Vec<K> = entries.keys().take(max_entries / 8 + 1).cloned().collect();
         for key in &victims {
@@ -84,7 +91,7 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         entries
             .get(key)
-            .filter(|e| e.epoch == epoch && e.stored.elapsed() < ttl)
+            .filter(|e| e.usable(epoch, ttl))
             .map(|e| e.value.clone())
     }
 
@@ -125,6 +132,43 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
             self.store(key, epoch, v.clone(), self.bound(shared), shared.ttl());
         }
         Ok(value)
+    }
+
+    /// The cached values of `keys`, in their order, after reading the missing ones in one
+    /// go: `load` gets the keys it must read and returns what it found, keyed; keys it did
+    /// not find are left out of the answer and stored as nothing.
+    pub fn get_many_or_load(
+        &self,
+        shared: &ValidationCache,
+        keys: &[K],
+        load: impl FnOnce(&[K]) -> Result<Vec<(K, V)>>,
+    ) -> Result<Vec<V>> {
+        if !shared.settings.enabled {
+            return Ok(load(keys)?.into_iter().map(|(_, v)| v).collect());
+        }
+        let (epoch, ttl) = (shared.epoch.current(), shared.ttl());
+        let mut found: HashMap<K, V> = HashMap::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        {
+            let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+            for key in keys {
+                match entries.get(key).filter(|e| e.usable(epoch, ttl)) {
+                    Some(e) => {
+                        found.insert(key.clone(), e.value.clone());
+                    }
+                    None => missing.push(key.clone()),
+                }
+            }
+        }
+        self.lookups[0].inc_by((keys.len() - missing.len()) as u64);
+        self.lookups[1].inc_by(missing.len() as u64);
+        if !missing.is_empty() {
+            for (key, value) in load(&missing)? {
+                self.store(key.clone(), epoch, value.clone(), self.bound(shared), ttl);
+                found.insert(key, value);
+            }
+        }
+        Ok(keys.iter().filter_map(|k| found.remove(k)).collect())
     }
 
     /// As [`Cache::get_or_load`] for values that always exist.
@@ -174,6 +218,11 @@ pub struct ValidationCache {
     pub revocations: Cache<(), Arc<crate::revoke::RevocationList>>,
     /// The enabled service providers every token body lists.
     pub service_providers: Cache<(), Arc<Vec<serde_json::Value>>>,
+    /// The projects and domains a user has an effective role on (`/v3/auth/projects` and
+    /// `/v3/auth/domains`): Keystone memoizes `list_projects_for_user` the same way.
+    pub scope_targets: Cache<String, Arc<crate::token::targets::ScopeTargets>>,
+    /// Projects as those routes list them, their text rendered.
+    pub listed_projects: Cache<String, Arc<crate::token::targets::ListedProject>>,
     /// Whole validated tokens, keyed by the token as presented.
     pub tokens: Cache<String, Arc<crate::token::model::Token>>,
 }
@@ -194,6 +243,8 @@ impl ValidationCache {
             catalog_dependence: Cache::new("catalog_dependence"),
             revocations: Cache::new("revocation_events"),
             service_providers: Cache::new("service_providers"),
+            scope_targets: Cache::new("scope_targets"),
+            listed_projects: Cache::new("listed_projects"),
             tokens: Cache::of_tokens("token"),
         }
     }

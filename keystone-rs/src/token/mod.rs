@@ -6,7 +6,7 @@
 //! [`model`] describes; [`formatter`] holds the chosen format and the [`cache`];
 //! [`roles`] is the one place that knows the delegation kinds; [`validate`], [`issue`]
 //! and [`render`] are the three things done with a token; [`delegated`] says what a
-//! delegated caller may not do.
+//! delegated caller may not do; [`targets`] what a user may scope one to.
 
 pub mod cache;
 pub mod delegated;
@@ -15,4 +15,5 @@ pub mod issue;
 pub mod model;
 pub mod render;
 pub mod roles;
+pub mod targets;
 pub mod validate;

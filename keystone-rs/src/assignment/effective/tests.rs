@@ -267,3 +267,86 @@ fn effective_with_a_group_filter_is_empty_and_unknown_projects_are_404() {
     let req = ListRequest::effective_for_user("u1", &project("nope"));
     assert_eq!(list(&mut f, &req).unwrap_err().status.as_u16(), 404);
 }
+
+/// What Keystone's `list_projects_for_user` / `list_domains_for_user` read off the listing.
+fn targets_of_listing(f: &mut Fake, req: &ListRequest) -> (Vec<String>, Vec<String>) {
+    let refs = list(f, req).unwrap();
+    let mut projects: Vec<String> = refs
+        .iter()
+        .filter_map(|r| r.project_id().map(str::to_string))
+        .collect();
+    let mut domains: Vec<String> = refs
+        .iter()
+        .filter_map(|r| r.domain_id().map(str::to_string))
+        .collect();
+    for ids in [&mut projects, &mut domains] {
+        ids.sort();
+        ids.dedup();
+    }
+    (projects, domains)
+}
+
+#[test]
+fn targets_are_the_listings_targets() {
+    let by_user = ListRequest {
+        user_id: Some("u1".into()),
+        effective: true,
+        ..Default::default()
+    };
+    let groups = vec!["g1".to_string()];
+    let by_groups = ListRequest {
+        source_from_group_ids: Some(groups.clone()),
+        effective: true,
+        ..Default::default()
+    };
+    let variants: Vec<Box<dyn Fn(&mut Fake)>> = vec![
+        Box::new(|_| {}),
+        // A domain role that implies a global one still shows its target; one that implies
+        // nothing global does not.
+        Box::new(|f| f.domain_roles = vec!["a".into()]),
+        Box::new(|f| f.domain_roles = vec!["a".into(), "b".into(), "c".into()]),
+        Box::new(|f| {
+            f.domain_roles = vec!["c".into()];
+            f.implied.clear();
+        }),
+        Box::new(|f| f.implied.push(("c".into(), "a".into()))),
+        // A third level, inherited from the middle, and a grant on an unrelated domain.
+        Box::new(|f| {
+            f.projects
+                .push(("P3".into(), "D".into(), Some("P2".into())));
+            f.projects.push(("Q1".into(), "E".into(), Some("E".into())));
+            f.grants
+                .push(Assignment::direct(group("g1"), project("P2"), "b", true));
+            f.grants
+                .push(Assignment::direct(user("u1"), domain("E"), "a", true));
+        }),
+    ];
+    for (i, change) in variants.iter().enumerate() {
+        let mut f = fixture();
+        change(&mut f);
+        let expected = targets_of_listing(&mut f, &by_user);
+        assert_eq!(
+            targets(&mut f, Holder::User("u1")).unwrap(),
+            expected,
+            "variant {i}"
+        );
+        let expected = targets_of_listing(&mut f, &by_groups);
+        assert_eq!(
+            targets(&mut f, Holder::Groups(&groups)).unwrap(),
+            expected,
+            "variant {i}, groups"
+        );
+    }
+    let mut f = fixture();
+    assert_eq!(
+        targets(&mut f, Holder::User("u1")).unwrap(),
+        (
+            vec!["P1".to_string(), "P2".to_string()],
+            vec!["D".to_string()]
+        )
+    );
+    assert_eq!(
+        targets(&mut f, Holder::Groups(&[])).unwrap(),
+        (vec![], vec![])
+    );
+}
