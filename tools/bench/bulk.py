@@ -91,7 +91,7 @@ class Sql:
     def __init__(self, url: str):
         parts = urlsplit(url)
         scheme = parts.scheme.split("+")[0]
-        self.kind = {"postgres": "postgresql"}.get(scheme, scheme)
+        self.kind = {"postgres": "postgresql", "mariadb": "mysql"}.get(scheme, scheme)
         if self.kind == "sqlite":
             import sqlite3
             path = url.split("sqlite:///", 1)[1]
@@ -119,8 +119,24 @@ class Sql:
         sql = (f"INSERT INTO {q}{table}{q} ({', '.join(columns)}) "
                f"VALUES ({', '.join([self.mark] * len(columns))})")
         cur = self.conn.cursor()
+        if self.kind == "postgresql":
+            # psycopg2's executemany is a round trip per row; execute_values sends pages of
+            # rows in one INSERT each (PyMySQL's executemany already does that).
+            from psycopg2.extras import execute_values
+            execute_values(cur, sql.rsplit(" VALUES ", 1)[0] + " VALUES %s", rows,
+                           page_size=1_000)
+            return
         for start in range(0, len(rows), 5_000):
             cur.executemany(sql, rows[start:start + 5_000])
+
+    def follow_ids(self, table: str) -> None:
+        """After rows were inserted with explicit ids into an auto-increment column: the
+        next id the database hands out must come after them. SQLite (max + 1) and MariaDB
+        (InnoDB moves its counter past an explicit id) do that themselves; a PostgreSQL
+        sequence does not, and the API's next user would collide with a bulk one."""
+        if self.kind == "postgresql":
+            self.scalar(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT MAX(id) FROM {self.quote}{table}{self.quote}))", ())
 
     def scalar(self, sql: str, params: tuple) -> object:
         cur = self.conn.cursor()
@@ -196,6 +212,8 @@ def seed(url: str, size_name: str, seed_value: int = 22) -> Deployment:
     db.insert("password", ("id", "local_user_id", "expires_at", "self_service",
                            "password_hash", "created_at_int", "expires_at_int", "created_at"),
               passwords)
+    db.follow_ids("local_user")
+    db.follow_ids("password")
 
     dep.group_ids = [new_id() for _ in range(size.groups)]
     db.insert("group", ("id", "domain_id", "name", "description", "extra"),
