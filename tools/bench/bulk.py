@@ -157,13 +157,26 @@ def role_id(db: Sql, name: str) -> str:
 
 
 def seed(url: str, size_name: str, seed_value: int = 22) -> Deployment:
+    db = Sql(url)
+    try:
+        dep = write(db, size_name, seed_value)
+        db.conn.commit()
+        return dep
+    finally:
+        # also when a write failed: its open transaction would hold the locks that the
+        # bench's DROP DATABASE of the scratch database waits for (MariaDB), for as long
+        # as the traceback keeps this connection alive
+        db.conn.close()
+
+
+def write(db: Sql, size_name: str, seed_value: int) -> Deployment:
+    """The deployment's rows, in one transaction the caller commits."""
     size = SIZES[size_name]
     rng = random.Random(seed_value)
 
     def new_id() -> str:
         return uuid.UUID(int=rng.getrandbits(128), version=4).hex
 
-    db = Sql(url)
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     member, reader = role_id(db, "member"), role_id(db, "reader")
     dep = Deployment(size=size_name, domain_id=new_id())
@@ -275,8 +288,6 @@ def seed(url: str, size_name: str, seed_value: int = 22) -> Deployment:
     db.insert("service", ("id", "type", "enabled", "extra"), services)
     db.insert("endpoint", ("id", "legacy_endpoint_id", "interface", "service_id", "url",
                            "extra", "enabled", "region_id"), endpoints)
-    db.conn.commit()
-    db.conn.close()
     dep.counts = {"users": len(users), "projects": len(projects), "groups": size.groups,
                   "memberships": len(memberships), "assignments": len(assignments),
                   "revocation_events": len(events), "services": len(services),
