@@ -187,7 +187,9 @@ def write_png(results: dict, path: Path) -> None:
                ncol=len(handles) + len(extra[0]), frameon=False, bbox_to_anchor=(0.5, 0.965))
     meta = results["meta"]
     backend = backend_label(meta)
-    fig.suptitle(f"keystone-rs vs Python Keystone 30 on {meta['cores']} cores, {backend}, "
+    who = ("keystone-rs vs Python Keystone 30" if "keystone-rs" in results["servers"]
+           else "Python Keystone 30")  # --no-keystone-rs
+    fig.suptitle(f"{who} on {meta['cores']} cores, {backend}, "
                  f"size {meta.get('size', '?')}: "
                  f"{meta['duration_s']} s per scenario, {meta['connections']} connections "
                  f"({meta['started']})"
