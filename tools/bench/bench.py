@@ -19,6 +19,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -29,8 +30,8 @@ import mint
 import report
 import seed as seeding
 from scenarios import SCENARIOS, Scenario, select
-from targets import (REPO, KeystoneRsTarget, PeerTarget, RssSampler, find_peer_tools,
-                     process_tree_cpu_ticks, wait_until_idle)
+from targets import (REPO, Database, KeystoneRsTarget, PeerTarget, RssSampler,
+                     find_peer_tools, process_tree_cpu_ticks, server_version, wait_until_idle)
 
 
 # Fewer completed requests than this make a rate too rough to compare (a bcrypt-bound
@@ -62,10 +63,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--size", choices=("S", "M", "L"), default="M",
                    help="the deployment: S is the API-seeded fixture alone; M and L add a "
                    "bulk deployment beside it (tools/bench/bulk.py: 10k / 100k users ...)")
+    p.add_argument("--database-server", metavar="URL",
+                   help="run every server on PostgreSQL or MariaDB: each gets a throwaway "
+                   "database of its own on this server (the URL's database name is the "
+                   "prefix of theirs), dropped at the end; e.g. "
+                   "postgresql://postgres@127.0.0.1:5432/test or "
+                   "mysql+pymysql://root@127.0.0.1:3306/test (default: SQLite files)")
     p.add_argument("--distinct-tokens", type=int, default=20_000,
                    help="tokens of distinct bulk users the validate-many scenario sends "
                    "round robin (more than keystone-rs's validation cache holds by default)")
     p.add_argument("--no-peer", action="store_true", help="measure keystone-rs only")
+    p.add_argument("--no-keystone-rs", action="store_true",
+                   help="measure the peers only (e.g. on a --database-server backend the "
+                   "keystone-rs binary was not built for); no ratios")
     p.add_argument("--no-peer-cache", action="store_true",
                    help="skip the peer with the cache (measure the peer as shipped only)")
     p.add_argument("--no-bcrypt-bound", action="store_true", help="skip the bcrypt bound")
@@ -89,8 +99,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.quick:
         args.duration, args.warmup = 3, 0
+    if args.no_peer and args.no_keystone_rs:
+        p.error("--no-peer and --no-keystone-rs leave nothing to measure")
     if args.duration < 1 or args.warmup < 0:
         p.error("--duration must be >= 1 and --warmup >= 0")
+    if args.database_server and args.database_server.startswith("sqlite"):
+        args.database_server = None  # SQLite is the default: a file per server
+    if args.database_server:
+        try:
+            Database(args.database_server)
+        except ValueError as e:
+            p.error(f"--database-server: {e}")
     return args
 
 
@@ -217,33 +236,39 @@ def ratios(results: dict) -> dict:
 
 
 def build_targets(args) -> list:
-    if not args.keystone_rs_bin.is_file():
-        raise SystemExit(f"no keystone-rs binary at {args.keystone_rs_bin}: "
-                         "cargo build --release -p keystone-rs (run.sh does this)")
-    extra = args.keystone_rs_conf.read_text() if args.keystone_rs_conf else ""
-    targets: list = [KeystoneRsTarget(args.keystone_rs_bin, args.keystone_rs_port, args.keep,
-                                      extra)]
+    targets: list = []
+    if not args.no_keystone_rs:
+        if not args.keystone_rs_bin.is_file():
+            raise SystemExit(f"no keystone-rs binary at {args.keystone_rs_bin}: "
+                             "cargo build --release -p keystone-rs (run.sh does this)")
+        extra = args.keystone_rs_conf.read_text() if args.keystone_rs_conf else ""
+        targets.append(KeystoneRsTarget(args.keystone_rs_bin, args.keystone_rs_port,
+                                        args.keep, extra, args.database_server))
     if not args.no_peer:
         tools = args.peer_tools or find_peer_tools()
         if tools is None:
             raise SystemExit("shared/tools/peer not found: pass --peer-tools or --no-peer")
         logs = args.out / "logs"
         targets.append(PeerTarget("peer", tools, args.peer_dir, args.peer_port,
-                                  args.peer_workers, cache=False, log_dir=logs))
+                                  args.peer_workers, cache=False, log_dir=logs,
+                                  database_server=args.database_server))
         if not args.no_peer_cache:
             targets.append(PeerTarget("peer+cache", tools,
                                       Path(f"{args.peer_dir}-cache"), args.peer_port + 1,
-                                      args.peer_workers, cache=True, log_dir=logs))
+                                      args.peer_workers, cache=True, log_dir=logs,
+                                      database_server=args.database_server))
     return targets
 
 
-def seed_bulk(target, size: str) -> bulk.Deployment | None:
-    """The bulk deployment, written into the prepared database before the server starts."""
+def seed_bulk(target, size: str, seconds: dict) -> bulk.Deployment | None:
+    """The bulk deployment, written into the prepared database before the server starts;
+    the time it took goes to `seconds[target.name]`."""
     if size == "S":
         return None
     started = time.monotonic()
     dep = bulk.seed(target.database_url, size)
-    log(f"  {target.name}: bulk deployment {size} written in {time.monotonic() - started:.1f} s")
+    seconds[target.name] = round(time.monotonic() - started, 1)
+    log(f"  {target.name}: bulk deployment {size} written in {seconds[target.name]} s")
     return dep
 
 
@@ -268,10 +293,28 @@ def attach_bulk(seed: seeding.Seed, dep: bulk.Deployment | None, target, count: 
         f"{time.monotonic() - started:.1f} s")
 
 
+def database_meta(server: str | None) -> dict:
+    """The backend every server ran on, for results.json (the URL without its password).
+    Also the check that the database server answers, before anything is set up."""
+    if not server:
+        return {"backend": "sqlite", "version": server_version(None)}
+    backend = Database(server).backend
+    try:
+        version = server_version(server)
+    except Exception as e:  # the driver's own error types
+        raise RuntimeError(f"--database-server: cannot connect: {e}") from e
+    parts = urlsplit(server)
+    where = f"{parts.username + '@' if parts.username else ''}{parts.hostname}" \
+            f"{':' + str(parts.port) if parts.port else ''}"
+    return {"backend": backend, "version": version, "server": where}
+
+
 def run(args) -> int:
     load.require_tools()
     scenarios = select(args.scenarios.split(",") if args.scenarios else None)
     settings = load.LoadSettings(args.duration, args.threads, args.connections, args.timeout)
+    database = database_meta(args.database_server)
+    log(f"database: {database['backend']} ({database['version'][:60]})")
     load_avg = os.getloadavg()[0]
     if load_avg > 0.5 * (os.cpu_count() or 1):
         log(f"warning: load average {load_avg:.1f} on {os.cpu_count()} cores: "
@@ -281,7 +324,7 @@ def run(args) -> int:
                  "git": git_revision(), "cores": os.cpu_count(),
                  "load_average_at_start": round(load_avg, 2),
                  "duration_s": args.duration, "warmup_s": args.warmup,
-                 "subject": args.subject,
+                 "subject": args.subject, "database": database,
                  "threads": args.threads, "connections": args.connections,
                  "load_generators": {"default": "wrk", "HEAD": "ab"}},
         "servers": {}, "seed": {}, "bcrypt_bound": None, "scenarios": [],
@@ -292,18 +335,22 @@ def run(args) -> int:
             if isinstance(t, PeerTarget):
                 log(f"preparing {t.name} in {t.peer_dir} (setup.sh, about a minute)")
                 t.prepare_async()
-        rs = targets[0]
-        log(f"preparing and starting keystone-rs on {rs.base_url}")
-        rs.prepare()
-        deployments = {rs.name: seed_bulk(rs, args.size)}
-        rs.start()
-        for t in targets[1:]:
+        bulk_seconds: dict[str, float] = {}
+        deployments = {}
+        for rs in [t for t in targets if isinstance(t, KeystoneRsTarget)]:
+            log(f"preparing and starting keystone-rs on {rs.base_url}")
+            rs.prepare()
+            deployments[rs.name] = seed_bulk(rs, args.size, bulk_seconds)
+            rs.start()
+        for t in [t for t in targets if isinstance(t, PeerTarget)]:
             t.wait_prepared()
-            deployments[t.name] = seed_bulk(t, args.size)
+            deployments[t.name] = seed_bulk(t, args.size, bulk_seconds)
             log(f"starting {t.name} on {t.base_url}")
             t.start()
         results["meta"]["size"] = args.size
-        results["meta"]["bulk"] = deployments[rs.name].counts if deployments[rs.name] else {}
+        first = deployments[targets[0].name]  # the same on every server
+        results["meta"]["bulk"] = first.counts if first else {}
+        results["meta"]["bulk_seconds"] = bulk_seconds
         seeds = {}
         for t in targets:
             log(f"seeding {t.name} through the API")

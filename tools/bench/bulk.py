@@ -91,7 +91,7 @@ class Sql:
     def __init__(self, url: str):
         parts = urlsplit(url)
         scheme = parts.scheme.split("+")[0]
-        self.kind = {"postgres": "postgresql"}.get(scheme, scheme)
+        self.kind = {"postgres": "postgresql", "mariadb": "mysql"}.get(scheme, scheme)
         if self.kind == "sqlite":
             import sqlite3
             path = url.split("sqlite:///", 1)[1]
@@ -119,8 +119,24 @@ class Sql:
         sql = (f"INSERT INTO {q}{table}{q} ({', '.join(columns)}) "
                f"VALUES ({', '.join([self.mark] * len(columns))})")
         cur = self.conn.cursor()
+        if self.kind == "postgresql":
+            # psycopg2's executemany is a round trip per row; execute_values sends pages of
+            # rows in one INSERT each (PyMySQL's executemany already does that).
+            from psycopg2.extras import execute_values
+            execute_values(cur, sql.rsplit(" VALUES ", 1)[0] + " VALUES %s", rows,
+                           page_size=1_000)
+            return
         for start in range(0, len(rows), 5_000):
             cur.executemany(sql, rows[start:start + 5_000])
+
+    def follow_ids(self, table: str) -> None:
+        """After rows were inserted with explicit ids into an auto-increment column: the
+        next id the database hands out must come after them. SQLite (max + 1) and MariaDB
+        (InnoDB moves its counter past an explicit id) do that themselves; a PostgreSQL
+        sequence does not, and the API's next user would collide with a bulk one."""
+        if self.kind == "postgresql":
+            self.scalar(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT MAX(id) FROM {self.quote}{table}{self.quote}))", ())
 
     def scalar(self, sql: str, params: tuple) -> object:
         cur = self.conn.cursor()
@@ -141,13 +157,26 @@ def role_id(db: Sql, name: str) -> str:
 
 
 def seed(url: str, size_name: str, seed_value: int = 22) -> Deployment:
+    db = Sql(url)
+    try:
+        dep = write(db, size_name, seed_value)
+        db.conn.commit()
+        return dep
+    finally:
+        # also when a write failed: its open transaction would hold the locks that the
+        # bench's DROP DATABASE of the scratch database waits for (MariaDB), for as long
+        # as the traceback keeps this connection alive
+        db.conn.close()
+
+
+def write(db: Sql, size_name: str, seed_value: int) -> Deployment:
+    """The deployment's rows, in one transaction the caller commits."""
     size = SIZES[size_name]
     rng = random.Random(seed_value)
 
     def new_id() -> str:
         return uuid.UUID(int=rng.getrandbits(128), version=4).hex
 
-    db = Sql(url)
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     member, reader = role_id(db, "member"), role_id(db, "reader")
     dep = Deployment(size=size_name, domain_id=new_id())
@@ -196,6 +225,8 @@ def seed(url: str, size_name: str, seed_value: int = 22) -> Deployment:
     db.insert("password", ("id", "local_user_id", "expires_at", "self_service",
                            "password_hash", "created_at_int", "expires_at_int", "created_at"),
               passwords)
+    db.follow_ids("local_user")
+    db.follow_ids("password")
 
     dep.group_ids = [new_id() for _ in range(size.groups)]
     db.insert("group", ("id", "domain_id", "name", "description", "extra"),
@@ -257,8 +288,6 @@ def seed(url: str, size_name: str, seed_value: int = 22) -> Deployment:
     db.insert("service", ("id", "type", "enabled", "extra"), services)
     db.insert("endpoint", ("id", "legacy_endpoint_id", "interface", "service_id", "url",
                            "extra", "enabled", "region_id"), endpoints)
-    db.conn.commit()
-    db.conn.close()
     dep.counts = {"users": len(users), "projects": len(projects), "groups": size.groups,
                   "memberships": len(memberships), "assignments": len(assignments),
                   "revocation_events": len(events), "services": len(services),

@@ -15,6 +15,16 @@ WIDTHS = (30, 11, 9, 8, 8, 8, 8, 8)
 LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.85}
 
 
+def backend_label(meta: dict) -> str:
+    """The database a run's servers used, from results.json's meta (runs from before
+    --database-server existed were all on SQLite)."""
+    database = meta.get("database") or {"backend": "sqlite"}
+    if database["backend"] == "mysql":
+        return "MariaDB" if "mariadb" in database.get("version", "").lower() else "MySQL"
+    return {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(database["backend"],
+                                                                database["backend"])
+
+
 def header() -> str:
     cells = [f"{COLUMNS[0]:<{WIDTHS[0]}}", f"{COLUMNS[1]:<{WIDTHS[1]}}"]
     cells += [f"{c:>{w}}" for c, w in zip(COLUMNS[2:], WIDTHS[2:])]
@@ -176,7 +186,11 @@ def write_png(results: dict, path: Path) -> None:
     fig.legend(handles + extra[0], labels + extra[1], loc="upper center", fontsize=8,
                ncol=len(handles) + len(extra[0]), frameon=False, bbox_to_anchor=(0.5, 0.965))
     meta = results["meta"]
-    fig.suptitle(f"keystone-rs vs Python Keystone 30 on {meta['cores']} cores: "
+    backend = backend_label(meta)
+    who = ("keystone-rs vs Python Keystone 30" if "keystone-rs" in results["servers"]
+           else "Python Keystone 30")  # --no-keystone-rs
+    fig.suptitle(f"{who} on {meta['cores']} cores, {backend}, "
+                 f"size {meta.get('size', '?')}: "
                  f"{meta['duration_s']} s per scenario, {meta['connections']} connections "
                  f"({meta['started']})"
                  + ("; token subject: the bootstrap admin" if meta.get("subject") == "admin"

@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +22,72 @@ sys.path.insert(0, str(REPO / "tests" / "interop"))
 import servers as interop_servers  # noqa: E402  (the interop tests' launcher, reused)
 
 SHARED_PEER_DIR = Path("/var/tmp/peer")  # the peer other helpers use; never ours
+REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
+
+
+class Database:
+    """Where a server under test keeps its data: a SQLite file in its own dir (`server`
+    None, the default), or a throwaway database of its own on a PostgreSQL or MariaDB
+    server (the interop tests' `ScratchDatabase`: created by `create`, dropped by `drop`)."""
+
+    def __init__(self, server: str | None):
+        self.scratch = interop_servers.ScratchDatabase(server) if server else None
+        self.created = False
+
+    @property
+    def backend(self) -> str:
+        """sqlite, postgresql or mysql (MariaDB speaks MySQL's protocol)."""
+        if self.scratch is None:
+            return "sqlite"
+        return "postgresql" if self.scratch.dialect.startswith("postgres") else "mysql"
+
+    def url(self, sqlite_path: Path) -> str:
+        """The `[database] connection` both implementations read. Python Keystone's
+        SQLAlchemy needs the driver in the scheme (its default for `postgresql://` is
+        psycopg 3 since SQLAlchemy 2.1, for `mysql://` MySQLdb; the bench installs
+        psycopg2 and PyMySQL); keystone-rs ignores the `+driver` part."""
+        if self.scratch is None:
+            return f"sqlite:///{sqlite_path}"
+        scheme = {"postgresql": "postgresql+psycopg2", "mysql": "mysql+pymysql"}[self.backend]
+        return f"{scheme}://{self.scratch.url.split('://', 1)[1]}"
+
+    def describe(self, sqlite_path: Path) -> str:
+        if self.scratch is None:
+            return f"SQLite {sqlite_path}"
+        return f"{self.backend} database {self.scratch.name}"
+
+    def create(self) -> None:
+        if self.scratch is not None and not self.created:
+            self.scratch.create()
+            self.created = True
+
+    def drop(self) -> None:
+        if self.scratch is not None and self.created:
+            self.scratch.drop()
+            self.created = False
+
+
+def server_version(server: str | None) -> str:
+    """The database server's version string, for results.json (SQLite's library version
+    without a server)."""
+    if not server:
+        import sqlite3
+        return f"SQLite {sqlite3.sqlite_version}"
+    conn = interop_servers.ScratchDatabase(server)._admin_connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT version()")
+            return str(cur.fetchone()[0])
+    finally:
+        conn.close()
+
+
+def pinned(package: str) -> str:
+    """`package==version` as requirements.txt pins it (one source for both venvs)."""
+    for line in REQUIREMENTS.read_text().splitlines():
+        if line.split("==")[0].strip().lower() == package.lower():
+            return line.strip()
+    raise RuntimeError(f"{package} is not pinned in {REQUIREMENTS}")
 
 
 def port_in_use(port: int) -> bool:
@@ -134,15 +202,18 @@ class RssSampler:
 class KeystoneRsTarget:
     name = "keystone-rs"
 
-    def __init__(self, binary: Path, port: int, keep: bool, extra_conf: str = ""):
+    def __init__(self, binary: Path, port: int, keep: bool, extra_conf: str = "",
+                 database_server: str | None = None):
         self.binary, self.port, self.keep = binary, port, keep
         self.workdir = Path(tempfile.mkdtemp(prefix="keystone-rs-bench."))
-        self.server = interop_servers.KeystoneRs(binary, self.workdir, port=port,
-                                                 extra_conf=extra_conf)
+        self.database = Database(database_server)
+        self.server = interop_servers.KeystoneRs(
+            binary, self.workdir, port=port, extra_conf=extra_conf,
+            connection=self.database.url(self.workdir / "keystone.db"))
         self.base_url = self.server.base_url
 
     def describe(self) -> str:
-        return f"{self.binary} (SQLite in {self.workdir})"
+        return f"{self.binary} ({self.database.describe(self.workdir / 'keystone.db')})"
 
     @property
     def database_url(self) -> str:
@@ -155,6 +226,7 @@ class KeystoneRsTarget:
     def prepare(self) -> None:
         if port_in_use(self.port):
             raise RuntimeError(f"127.0.0.1:{self.port} is already in use (--keystone-rs-port)")
+        self.database.create()
         self.server.prepare()
 
     def start(self) -> None:
@@ -165,32 +237,44 @@ class KeystoneRsTarget:
         return self.server.proc.pid
 
     def stop(self) -> None:
-        self.server.stop()
-        if not self.keep:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        try:
+            self.server.stop()
+        finally:
+            self.database.drop()
+            if not self.keep:
+                shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 class PeerTarget:
-    """Python Keystone 30 under gunicorn, prepared by shared/tools/peer's own scripts."""
+    """Python Keystone 30 under gunicorn, prepared by shared/tools/peer's own scripts. With
+    a database server, setup.sh's SQLite deployment is moved to a scratch database of its
+    own: `[database] connection` rewritten, then db_sync and bootstrap run again there
+    (setup.sh hard-codes SQLite; its keys and the rest of its keystone.conf are kept)."""
 
     def __init__(self, name: str, tools: Path, peer_dir: Path, port: int, workers: int,
-                 cache: bool, log_dir: Path):
+                 cache: bool, log_dir: Path, database_server: str | None = None):
         if peer_dir.resolve() == SHARED_PEER_DIR:
             raise RuntimeError(f"{peer_dir} is the peer other helpers use; pick another dir")
         self.name, self.tools, self.peer_dir = name, tools, peer_dir
         self.port, self.workers, self.cache = port, workers, cache
         self.base_url = f"http://127.0.0.1:{port}"
         self.setup_log = log_dir / f"{name}-setup.log"
+        self.database = Database(database_server)
         self._setup: subprocess.Popen | None = None
         self._started = False
 
     def describe(self) -> str:
         cache = "in-process dogpile.cache.memory" if self.cache else "no cache"
-        return f"Python Keystone, gunicorn {self.workers} workers, {cache} ({self.peer_dir})"
+        return (f"Python Keystone, gunicorn {self.workers} workers, {cache} ({self.peer_dir}, "
+                f"{self.database.describe(self.sqlite_path)})")
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.peer_dir / "keystone.db"  # what setup.sh configures
 
     @property
     def database_url(self) -> str:
-        return f"sqlite:///{self.peer_dir}/keystone.db"  # what setup.sh configures
+        return self.database.url(self.sqlite_path)
 
     @property
     def key_repository(self) -> Path:
@@ -207,15 +291,47 @@ class PeerTarget:
             raise RuntimeError(f"127.0.0.1:{self.port} is already in use (--peer-port)")
         self.setup_log.parent.mkdir(parents=True, exist_ok=True)
         with self.setup_log.open("w") as log:
+            # a session of its own: stopping it stops its keystone-manage too
             self._setup = subprocess.Popen([str(self.tools / "setup.sh"), str(self.port)],
                                            env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                           stdin=subprocess.DEVNULL)
+                                           stdin=subprocess.DEVNULL, start_new_session=True)
 
     def wait_prepared(self) -> None:
         assert self._setup is not None
         if self._setup.wait(timeout=600) != 0:
             raise RuntimeError(f"{self.name}: setup.sh failed; see {self.setup_log}\n"
                                + interop_servers.tail(self.setup_log, 15))
+        if self.database.scratch is not None:
+            self._move_to_database()
+
+    def _move_to_database(self) -> None:
+        """setup.sh's deployment, on the scratch database instead of SQLite."""
+        venv = self.venv
+        driver = {"postgresql": ("psycopg2", "psycopg2-binary"),
+                  "mysql": ("pymysql", "PyMySQL")}[self.database.backend]
+        if subprocess.run([str(venv / "bin" / "python"), "-c", f"import {driver[0]}"],
+                          capture_output=True).returncode != 0:
+            interop_servers.run_logged([str(venv / "bin" / "pip"), "install", "-q",
+                                        "--disable-pip-version-check", pinned(driver[1])],
+                                       self.setup_log)
+        self.database.create()
+        conf = self.peer_dir / "keystone.conf"
+        text, count = re.subn(r"^connection = .*$", f"connection = {self.database_url}",
+                              conf.read_text(), count=1, flags=re.M)
+        if count != 1:
+            raise RuntimeError(f"{self.name}: no [database] connection in {conf}")
+        conf.write_text(text)
+        self.sqlite_path.unlink(missing_ok=True)
+        env = {**self.env, "OS_KEYSTONE_CONFIG_FILES": str(conf)}
+        manage = [str(venv / "bin" / "keystone-manage"), "--config-file", str(conf)]
+        interop_servers.run_logged(manage + ["db_sync"], self.setup_log, env=env)
+        # the same bootstrap setup.sh ran (servers.py's flags are setup.sh's)
+        interop_servers.run_logged(manage + interop_servers.bootstrap_args(self.base_url),
+                                   self.setup_log, env=env)
+
+    @property
+    def venv(self) -> Path:
+        return Path("/opt/peer/venv")  # where setup.sh installs Keystone
 
     def start(self) -> None:
         self._started = True
@@ -229,8 +345,16 @@ class PeerTarget:
         return int((self.peer_dir / "gunicorn.pid").read_text().strip())
 
     def stop(self) -> None:
+        try:
+            self._stop_server()
+        finally:
+            self.database.drop()
+
+    def _stop_server(self) -> None:
         if self._setup is not None and self._setup.poll() is None:
-            self._setup.terminate()
+            # setup.sh and the keystone-manage it waits for (bash dies on SIGTERM at once,
+            # leaving its child to finish a db_sync into a dir about to be recreated)
+            os.killpg(self._setup.pid, signal.SIGTERM)
             self._setup.wait(timeout=30)
         if not self._started:
             return
