@@ -118,15 +118,33 @@ fn expiries_of(
 }
 
 fn build_many(conn: &mut AnyConnection, rows: Vec<UserRow>) -> Result<Vec<User>> {
-    let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-    let mut names = names_of(conn, &ids)?;
+    build_named(conn, rows.into_iter().map(|row| (row, None)).collect())
+}
+
+/// [`build_many`] of rows that come with their local name when they have one (a list
+/// joined to `local_user`): only the others' names are looked up. A local name is the one
+/// shown whatever else the user has (see [`names_of`]).
+fn build_named(
+    conn: &mut AnyConnection,
+    rows: Vec<(UserRow, Option<String>)>,
+) -> Result<Vec<User>> {
+    let ids: Vec<String> = rows.iter().map(|(r, _)| r.0.clone()).collect();
+    let unnamed: Vec<String> = rows
+        .iter()
+        .filter(|(_, local_name)| local_name.is_none())
+        .map(|(r, _)| r.0.clone())
+        .collect();
+    let mut names = names_of(conn, &unnamed)?;
     let mut expiries = expiries_of(conn, &ids)?;
     Ok(rows
         .into_iter()
         .map(
-            |(id, extra, enabled, default_project_id, domain_id, created_at, last_active_at)| {
+            |(
+                (id, extra, enabled, default_project_id, domain_id, created_at, last_active_at),
+                local_name,
+            )| {
                 User {
-                    name: names.remove(&id).unwrap_or_default(),
+                    name: local_name.or_else(|| names.remove(&id)).unwrap_or_default(),
                     password_expires_at: expiries.remove(&id).flatten(),
                     id,
                     domain_id,
@@ -732,7 +750,7 @@ pub fn list(
 ) -> Result<Vec<User>> {
     let mut query = user::table
         .left_join(local_user::table.on(local_user::user_id.eq(user::id)))
-        .select(user_columns())
+        .select((user_columns(), local_user::name.nullable()))
         .order(user::id.asc())
         .into_boxed();
     if let UserSource::Group(group_id) = source {
@@ -854,8 +872,8 @@ pub fn list(
         query = query.filter(user::id.gt(marker.clone()));
     }
     let limit = hints.limit_or_max(max_db_limit);
-    let rows: Vec<UserRow> = query.limit(limit).load(conn)?;
-    build_many(conn, rows)
+    let rows: Vec<(UserRow, Option<String>)> = query.limit(limit).load(conn)?;
+    build_named(conn, rows)
 }
 
 /// Keystone's cleanup after an identity provider or one of its protocols is deleted: the

@@ -1,6 +1,7 @@
 //! Caches of what token validation reads: users, domains, projects, effective roles per
 //! (user, scope), catalogs per (user, project), the revocation events, and the validated
-//! tokens themselves.
+//! tokens themselves; and, beside them, what a user may scope a token to (the targets of
+//! their effective roles and those projects' listed text, for `/v3/auth/projects`).
 //!
 //! Correctness comes from the database's change epoch ([`crate::db::Epoch`]): an entry is
 //! used only while the epoch it was read in is still current. Every write transaction this
