@@ -6,7 +6,8 @@
 #   peer venv     upstream Keystone 30.0.0 + gunicorn for the mixed-fleet test, kept apart
 #                 because Keystone's server dependencies must not leak into the clients' venv.
 #                 ${INTEROP_PEER_VENV} if set; else /opt/peer/venv when it already holds
-#                 keystone-manage (reused, never modified); else <repo>/target/peer-venv.
+#                 keystone-manage and python-ldap/ldappool (reused, never modified); else
+#                 <repo>/target/peer-venv.
 #                 Not built when INTEROP_SKIP_MIXED=1.
 #   s3 venv       ${INTEROP_S3_VENV:-<repo>/target/s3-venv}: Swift's s3api/s3token filters for
 #                 test_s3token.py (swift --no-deps and only what those filters import).
@@ -30,7 +31,10 @@ if [[ ${INTEROP_SKIP_MIXED:-0} != 1 ]]; then
   if [[ -n ${INTEROP_PEER_VENV:-} ]]; then
     PEER_VENV=$INTEROP_PEER_VENV
     [[ -x $PEER_VENV/bin/keystone-manage ]] || ensure_venv "$PEER_VENV" "$HERE/peer-requirements.txt" "$HERE/constraints.txt"
-  elif [[ -x /opt/peer/venv/bin/keystone-manage ]]; then
+  elif [[ -x /opt/peer/venv/bin/keystone-manage ]] &&
+       /opt/peer/venv/bin/python -c 'import ldap, ldappool' 2>/dev/null; then
+    # shared/tools/peer/setup.sh (and tools/bench) install Keystone alone there: reused only
+    # when it also holds what peer-requirements.txt adds for the LDAP tests.
     PEER_VENV=/opt/peer/venv
   else
     PEER_VENV=$REPO/target/peer-venv
