@@ -21,13 +21,14 @@ pub struct ScopeTargets {
 }
 
 /// The targets of a user and, for a federated token, of the groups it carries (those are
-/// not stored memberships, so that part is read each time).
+/// not stored memberships, so that part is read each time). The cached entry itself when
+/// there are no such groups: nothing is copied per request.
 pub fn scope_targets(
     conn: &mut AnyConnection,
     cache: &ValidationCache,
     user_id: &str,
     federated_groups: &[String],
-) -> Result<ScopeTargets> {
+) -> Result<Arc<ScopeTargets>> {
     let mut maybe = MaybeConn::open(conn);
     cache.sync(&mut maybe)?;
     let own = cache
@@ -41,7 +42,7 @@ pub fn scope_targets(
             }))
         })?;
     if federated_groups.is_empty() {
-        return Ok(own.as_ref().clone());
+        return Ok(own);
     }
     let (projects, domains) = assignment_store::targets_of_groups(conn, federated_groups)?;
     let mut all = own.as_ref().clone();
@@ -53,7 +54,7 @@ pub fn scope_targets(
         ids.sort();
         ids.dedup();
     }
-    Ok(all)
+    Ok(Arc::new(all))
 }
 
 /// A project as the resource API lists it, rendered once per state of the database.
