@@ -20,12 +20,17 @@ use std::time::SystemTime;
 
 const STAGED: u64 = 0;
 const TEMPORARY_NAME: &str = "0.tmp";
-const LOAD_ATTEMPTS: u32 = 5;
+/// A rotation takes milliseconds and runs hours apart; a reader that keeps overlapping one
+/// backs off a millisecond more each time (about 0.2 s in all) before it gives up.
+const LOAD_ATTEMPTS: u32 = 20;
+
+/// How `load` says it never caught the repository between two rotations.
+pub(crate) const KEPT_CHANGING: &str = "kept changing while its keys were read";
 
 enum Loaded {
     Complete(Vec<String>),
     /// A listed file vanished before it was read.
-    Raced(Vec<String>),
+    Raced,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,22 +139,28 @@ impl KeyRepository {
     /// files are skipped; a key that is not 32 bytes of URL-safe base64 fails the load.
     pub fn load(&self) -> Result<Vec<String>> {
         // A rotation running meanwhile can rename a listed file away; list again then,
-        // so the result is one consistent generation of keys.
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.load_once()? {
-                Loaded::Complete(keys) => return Ok(keys),
-                Loaded::Raced(keys) if attempt >= LOAD_ATTEMPTS => return Ok(keys),
-                Loaded::Raced(_) => continue,
+        // so the result is one consistent generation of keys. A partial set is never
+        // handed out: it could lack the primary (or be empty), and a caller that keeps
+        // its last good keys on an error is better served by the error.
+        for attempt in 1..=LOAD_ATTEMPTS {
+            if let Loaded::Complete(keys) = self.load_once()? {
+                return Ok(keys);
             }
+            std::thread::sleep(std::time::Duration::from_millis(u64::from(attempt)));
         }
+        Err(Error::internal(format!(
+            "{} {}",
+            self.path.display(),
+            KEPT_CHANGING
+        )))
     }
 
     fn load_once(&self) -> Result<Loaded> {
         let mut keys = Vec::new();
         let mut raced = false;
-        for (index, path) in self.scan()?.into_iter().rev() {
+        let listed = self.scan()?;
+        for (index, path) in listed.iter().rev() {
+            let index = *index;
             let content = match fs::read_to_string(&path) {
                 Ok(content) => content,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -171,8 +182,14 @@ impl KeyRepository {
             }
             keys.push(key.to_string());
         }
+        // A directory listing taken while a rotation renames and purges may miss entries
+        // (readdir is not atomic), so the listing must also be the same afterwards: every
+        // rotation adds a new index, so two equal listings bracket no rotation.
+        if !raced && self.scan()?.keys().ne(listed.keys()) {
+            raced = true;
+        }
         Ok(if raced {
-            Loaded::Raced(keys)
+            Loaded::Raced
         } else {
             Loaded::Complete(keys)
         })
