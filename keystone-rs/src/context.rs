@@ -309,7 +309,7 @@ async fn enforce_access_rules(state: &State, req: &HttpRequest, token: &Token) -
         .as_ref()
         .map(|ac| ac.access_rules.as_slice())
         .unwrap_or_default();
-    if request_allowed(rules, &catalog, IDENTITY_SERVICE_TYPE, facts) {
+    if request_allowed(rules, &catalog.value, IDENTITY_SERVICE_TYPE, facts) {
         Ok(())
     } else {
         Err(Error::middleware_unauthorized()

@@ -305,7 +305,12 @@ pub fn build(
 ) -> std::io::Result<actix_web::dev::Server> {
     let tls = crate::tls::server_config(&state.config.ssl).map_err(std::io::Error::other)?;
     let state = web::Data::new(state);
-    let server = HttpServer::new(move || app(state.clone())).on_connect(crate::tls::on_connect);
+    // Without TCP_NODELAY, the last short segment of a body written in more than one go (a
+    // streamed listing, anything past actix's write buffer) waits for the client's delayed
+    // ACK: up to 40 ms per answer on Linux. Web servers (nginx's `tcp_nodelay`, hyper) set it.
+    let server = HttpServer::new(move || app(state.clone()))
+        .on_connect(crate::tls::on_connect)
+        .tcp_nodelay(true);
     let server = match tls {
         Some(tls) => server.listen_rustls_0_23(listener, tls)?,
         None => server.listen(listener)?,

@@ -88,10 +88,6 @@ fn truthy(value: Option<String>) -> bool {
     })
 }
 
-fn token_response(status: StatusCode, token: &Token, body: &Value) -> HttpResponse {
-    token_text_response(status, token, to_ascii_string(body, Style::Python))
-}
-
 fn token_text_response(
     status: StatusCode,
     token: &Token,
@@ -107,7 +103,7 @@ fn token_text_response(
 /// user's MFA rules wanting more methods — a receipt (Keystone's 401 with
 /// `Openstack-Auth-Receipt`), which commits like a token: the passcodes it spent stay spent.
 enum Issued {
-    Token(Token, Value),
+    Token(Token, actix_web::web::Bytes),
     Receipt { id: String, body: Value },
 }
 
@@ -324,7 +320,7 @@ pub async fn issue_with(
         } else {
             None
         };
-        let body = render::render(&token, catalog);
+        let body = render::render_text(&token, catalog.as_deref());
         Ok(Issued::Token(token, body))
     };
     let _turn = crate::identity::password::hashing_turn(
@@ -354,7 +350,7 @@ pub async fn issue_with(
             .await?;
     }
     match outcome.map_err(trust_method::hide_missing_trust)? {
-        Issued::Token(token, body) => Ok(token_response(StatusCode::CREATED, &token, &body)),
+        Issued::Token(token, body) => Ok(token_text_response(StatusCode::CREATED, &token, body)),
         Issued::Receipt { id, body } => Ok(receipt_response(&id, &body)),
     }
 }

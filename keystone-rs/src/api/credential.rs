@@ -600,7 +600,7 @@ async fn authorize_signed_token(
     req: &HttpRequest,
     body: &[u8],
     kind: Kind,
-) -> Result<(Token, String)> {
+) -> Result<(Token, actix_web::web::Bytes)> {
     let caller = context::caller(state, req).await?;
     let action = match kind {
         Kind::Ec2 => "identity:ec2tokens_validate",
@@ -631,10 +631,7 @@ async fn authorize_signed_token(
                 kind,
             )?;
             let catalog = crate::token::render::catalog_for(conn, &st.tokens, &st.config, &token)?;
-            let text = to_ascii_string(
-                &crate::token::render::render(&token, Some(catalog)),
-                Style::Python,
-            );
+            let text = crate::token::render::render_text(&token, Some(&catalog));
             Ok((token, text))
         })
         .await

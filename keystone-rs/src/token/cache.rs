@@ -207,11 +207,11 @@ pub struct ValidationCache {
     /// Milliseconds since `started` from which the marker is due to be read again.
     next_sync_ms: AtomicU64,
     last_marker: Mutex<Option<ChangeMarker>>,
-    pub users: Cache<String, crate::identity::User>,
+    pub users: Cache<String, Arc<crate::identity::User>>,
     pub domains: Cache<String, crate::resource::Project>,
     pub projects: Cache<String, crate::resource::Project>,
     /// Effective roles, keyed by user and scope.
-    pub roles: Cache<(String, String), Vec<crate::assignment::Role>>,
+    pub roles: Cache<(String, String), Arc<Vec<crate::assignment::Role>>>,
     /// Catalogs, keyed by what they depend on (`catalog_dependence`): one entry serves every
     /// token that gets the same catalog.
     pub catalogs: Cache<CatalogKey, Arc<crate::token::model::RenderedCatalog>>,
@@ -350,9 +350,21 @@ mod tests {
         let epoch = c.epoch.current();
         let roles = &c.roles;
         for k in 0..80u32 {
-            roles.store((k.to_string(), String::new()), epoch, vec![], 80, c.ttl());
+            roles.store(
+                (k.to_string(), String::new()),
+                epoch,
+                Arc::default(),
+                80,
+                c.ttl(),
+            );
         }
-        roles.store(("new".into(), String::new()), epoch, vec![], 80, c.ttl());
+        roles.store(
+            ("new".into(), String::new()),
+            epoch,
+            Arc::default(),
+            80,
+            c.ttl(),
+        );
         let kept = roles.entries.read().unwrap().len();
         // an eighth (plus one) made room for the new entry; the rest stayed
         assert_eq!(kept, 80 - 11 + 1);
@@ -365,14 +377,14 @@ mod tests {
         let old = c.epoch.current();
         for k in 0..4u32 {
             c.roles
-                .store((k.to_string(), String::new()), old, vec![], 4, ttl);
+                .store((k.to_string(), String::new()), old, Arc::default(), 4, ttl);
         }
         c.epoch.advance();
         let now = c.epoch.current();
         c.roles
-            .store(("a".into(), String::new()), now, vec![], 4, ttl);
+            .store(("a".into(), String::new()), now, Arc::default(), 4, ttl);
         c.roles
-            .store(("b".into(), String::new()), now, vec![], 4, ttl);
+            .store(("b".into(), String::new()), now, Arc::default(), 4, ttl);
         let entries = c.roles.entries.read().unwrap();
         assert_eq!(entries.len(), 2, "only the current entries are left");
     }

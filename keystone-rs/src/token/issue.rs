@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::fernet::{FederatedInfo, Scope, TokenPayload};
 use crate::identity::model::User;
 use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
 
 /// What issuing needs once authentication and scope resolution are done.
 pub struct IssueRequest {
@@ -117,9 +118,9 @@ pub fn issue(
     let (user, user_domain) = match &trust {
         Some(t) => {
             let (u, d) = t.acting_user();
-            (u.clone(), d.clone())
+            (Arc::new(u.clone()), d.clone())
         }
-        None => (req.user, user_domain),
+        None => (Arc::new(req.user), user_domain),
     };
     Ok(Token {
         id: encoded.id,

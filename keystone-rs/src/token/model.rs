@@ -10,6 +10,7 @@ use crate::identity::model::User;
 use crate::oauth1::model::Delegation;
 use crate::resource::model::Project;
 use crate::trust::TrustToken;
+use actix_web::web::Bytes;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -72,10 +73,12 @@ pub struct Token {
     pub id: String,
     pub payload: TokenPayload,
     pub issued_at: DateTime<Utc>,
-    pub user: User,
+    /// Shared with the users cache.
+    pub user: Arc<User>,
     pub user_domain: Project,
     pub scope: ResolvedScope,
-    pub roles: Vec<Role>,
+    /// Shared with the roles cache: a validation that misses the token cache copies no role.
+    pub roles: Arc<Vec<Role>>,
     /// The credential an `application_credential` token was issued from (re-read whenever
     /// the token is validated at a new state of the database).
     pub application_credential: Option<ApplicationCredential>,
@@ -100,7 +103,7 @@ pub struct Derived {
     /// The oslo.policy credentials dict of the token as a caller (`context::authorize`).
     pub policy_credentials: std::sync::OnceLock<Arc<Map<String, Value>>>,
     /// The `GET /v3/auth/tokens` body without the catalog.
-    pub validation_body: std::sync::OnceLock<actix_web::web::Bytes>,
+    pub validation_body: std::sync::OnceLock<Bytes>,
     /// The same body with a place for the catalog, which is shared and spliced in per answer.
     pub validation_body_around_catalog: std::sync::OnceLock<BodyAroundCatalog>,
 }
@@ -165,8 +168,8 @@ pub fn new_audit_id() -> String {
 /// cached token cost hundreds of megabytes at ten thousand tokens).
 #[derive(Debug, Clone)]
 pub struct BodyAroundCatalog {
-    pub before: actix_web::web::Bytes,
-    pub after: Option<actix_web::web::Bytes>,
+    pub before: Bytes,
+    pub after: Option<Bytes>,
 }
 
 impl BodyAroundCatalog {
@@ -175,8 +178,10 @@ impl BodyAroundCatalog {
         self.after.is_some()
     }
 
-    /// The whole body with this catalog.
-    pub fn with(&self, catalog: &RenderedCatalog) -> actix_web::web::Bytes {
+    /// The whole body with this catalog, in one piece: sent as separate parts, the short
+    /// tail after a catalog larger than the server's write buffer went out as a segment of
+    /// its own, which waited for the client's delayed ACK (40 ms per answer, measured).
+    pub fn with(&self, catalog: &RenderedCatalog) -> Bytes {
         let Some(after) = &self.after else {
             return self.before.clone();
         };

@@ -3,31 +3,18 @@
 use super::cache::CatalogProject;
 use super::formatter::TokenFormatter;
 use super::model::{BodyAroundCatalog, RenderedCatalog, ResolvedScope, Token};
+use crate::assignment::model::Role;
 use crate::catalog;
 use crate::config::Config;
 use crate::db::{AnyConnection, Db, MaybeConn};
 use crate::error::Result;
 use crate::fernet::keystone_time;
-use crate::identity::model::User;
 use crate::json::{Style, to_ascii_string};
+use crate::resource::model::Project;
 use actix_web::web::Bytes;
+use serde::Serialize;
 use serde_json::{Map, Value};
 use std::sync::Arc;
-
-/// Keystone's `password_expires_at`: no `Z`, real microseconds.
-fn password_expiry(user: &User) -> Value {
-    match user.password_expires_at {
-        Some(t) => Value::from(t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
-        None => Value::Null,
-    }
-}
-
-fn id_name(id: &str, name: &str) -> Value {
-    let mut m = Map::new();
-    m.insert("id".into(), id.into());
-    m.insert("name".into(), name.into());
-    Value::Object(m)
-}
 
 /// Keystone's `get_enabled_service_providers`, as token bodies show them (read once per
 /// state of the database, like everything else a token refers to).
@@ -61,12 +48,8 @@ pub fn catalog_for(
     tokens: &TokenFormatter,
     config: &Config,
     token: &Token,
-) -> Result<Value> {
-    Ok(
-        cached_catalog(&mut MaybeConn::open(conn), tokens, config, token)?
-            .value
-            .clone(),
-    )
+) -> Result<Arc<RenderedCatalog>> {
+    cached_catalog(&mut MaybeConn::open(conn), tokens, config, token)
 }
 
 fn cached_catalog(
@@ -134,7 +117,7 @@ pub fn body_around_catalog(token: &Token) -> BodyAroundCatalog {
         };
     }
     let placeholder = Value::from(CATALOG_PLACEHOLDER.as_str());
-    let text = to_ascii_string(&render(token, Some(placeholder)), Style::Python);
+    let text = to_ascii_string(&TokenBody::of(token, Some(&placeholder)), Style::Python);
     let marker = format!("\"{}\"", CATALOG_PLACEHOLDER.as_str());
     let (before, after) = text
         .split_once(&marker)
@@ -147,116 +130,239 @@ pub fn body_around_catalog(token: &Token) -> BodyAroundCatalog {
 
 /// [`render`] as Keystone's JSON text, without a catalog (`?nocatalog`, unscoped tokens).
 pub fn render_json_without_catalog(token: &Token) -> String {
-    to_ascii_string(&render(token, None), Style::Python)
+    to_ascii_string(&TokenBody::of(token, None), Style::Python)
 }
 
-/// The `{"token": …}` body, in Keystone's key order (tokens-api.md §3).
-pub fn render(token: &Token, catalog: Option<Value>) -> Value {
-    let mut t = Map::new();
-    t.insert("methods".into(), token.payload.methods.clone().into());
-    let mut user = Map::new();
-    user.insert(
-        "domain".into(),
-        id_name(&token.user_domain.id, &token.user_domain.name),
-    );
-    user.insert("id".into(), token.user.id.clone().into());
-    user.insert("name".into(), token.user.name.clone().into());
-    // A federated token's user shows its federation instead of a password expiry.
-    match token.federated() {
-        Some(f) => {
-            let groups: Vec<Value> = f
-                .group_ids
-                .iter()
-                .map(|id| serde_json::json!({"id": id}))
-                .collect();
-            let mut fed = Map::new();
-            fed.insert("groups".into(), groups.into());
-            fed.insert(
-                "identity_provider".into(),
-                serde_json::json!({"id": f.identity_provider_id}),
-            );
-            fed.insert("protocol".into(), serde_json::json!({"id": f.protocol_id}));
-            user.insert("OS-FEDERATION".into(), Value::Object(fed));
-        }
-        None => {
-            user.insert("password_expires_at".into(), password_expiry(&token.user));
+/// The whole body as Keystone's JSON text, with the catalog's cached text spliced in
+/// (issue, EC2/S3 authentication).
+pub fn render_text(token: &Token, catalog: Option<&RenderedCatalog>) -> Bytes {
+    match catalog {
+        Some(catalog) => body_around_catalog(token).with(catalog),
+        None => render_json_without_catalog(token).into(),
+    }
+}
+
+/// The `{"token": …}` body as a JSON value (policy credentials).
+pub fn render(token: &Token, catalog: Option<&Value>) -> Value {
+    serde_json::to_value(TokenBody::of(token, catalog)).unwrap_or(Value::Null)
+}
+
+/// The `{"token": …}` body in Keystone's key order (tokens-api.md §3), serialised straight
+/// from the token's fields: a validation that misses the cache renders this once, and
+/// building a `Value` tree first cost a copy of every string and a map per object.
+#[derive(Serialize)]
+struct TokenBody<'a> {
+    token: TokenFields<'a>,
+}
+
+/// Fields in the order Keystone writes them; each scope fills its own, so one order serves
+/// all (system: roles, system; domain: domain, roles; project: trust, project, is_domain,
+/// roles).
+#[derive(Serialize)]
+struct TokenFields<'a> {
+    methods: &'a [String],
+    user: UserBody<'a>,
+    audit_ids: &'a [String],
+    expires_at: String,
+    issued_at: String,
+    #[serde(rename = "OS-TRUST:trust", skip_serializing_if = "Option::is_none")]
+    trust: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain: Option<IdName<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project: Option<ProjectBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_domain: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    roles: Option<Roles<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system: Option<SystemAll>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    catalog: Option<&'a Value>,
+    #[serde(skip_serializing_if = "<[Value]>::is_empty")]
+    service_providers: &'a [Value],
+    #[serde(rename = "OS-OAUTH1", skip_serializing_if = "Option::is_none")]
+    oauth1: Option<OAuth1Body<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    application_credential: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oauth2_credential: Option<Thumbprint<'a>>,
+}
+
+#[derive(Serialize)]
+struct IdName<'a> {
+    id: &'a str,
+    name: &'a str,
+}
+
+impl<'a> IdName<'a> {
+    fn of(project: &'a Project) -> Self {
+        IdName {
+            id: &project.id,
+            name: &project.name,
         }
     }
-    t.insert("user".into(), Value::Object(user));
-    t.insert("audit_ids".into(), token.payload.audit_ids.clone().into());
-    t.insert(
-        "expires_at".into(),
-        keystone_time(token.payload.expires_at).into(),
-    );
-    t.insert("issued_at".into(), keystone_time(token.issued_at).into());
-    // Keystone's federated roles are whole role dicts.
-    let roles: Vec<Value> = token
-        .roles
-        .iter()
-        .map(|r| match token.federated() {
-            Some(_) => r.to_dict(),
-            None => id_name(&r.id, &r.name),
-        })
-        .collect();
-    match &token.scope {
-        ResolvedScope::Unscoped => {}
-        ResolvedScope::System => {
-            t.insert("roles".into(), roles.into());
-            t.insert("system".into(), serde_json::json!({"all": true}));
-        }
-        ResolvedScope::Domain(d) => {
-            t.insert("domain".into(), id_name(&d.id, &d.name));
-            t.insert("roles".into(), roles.into());
-        }
-        ResolvedScope::Project { project, domain } => {
-            if let Some(trust) = &token.trust {
-                t.insert("OS-TRUST:trust".into(), trust.token_json());
-            }
-            let mut p = Map::new();
-            p.insert("domain".into(), id_name(&domain.id, &domain.name));
-            p.insert("id".into(), project.id.clone().into());
-            p.insert("name".into(), project.name.clone().into());
-            t.insert("project".into(), Value::Object(p));
-            match &token.trust {
-                // Keystone's trust branch shows whole role dicts and no `is_domain`.
-                Some(_) => {
-                    let full: Vec<Value> = token.roles.iter().map(|r| r.to_dict()).collect();
-                    t.insert("roles".into(), full.into());
-                }
-                None => {
-                    t.insert("is_domain".into(), project.is_domain.into());
-                    t.insert("roles".into(), roles.into());
-                }
-            }
+}
+
+#[derive(Serialize)]
+struct Id<'a> {
+    id: &'a str,
+}
+
+#[derive(Serialize)]
+struct UserBody<'a> {
+    domain: IdName<'a>,
+    id: &'a str,
+    name: &'a str,
+    /// A federated token's user shows its federation instead of a password expiry.
+    #[serde(rename = "OS-FEDERATION", skip_serializing_if = "Option::is_none")]
+    federation: Option<FederationBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password_expires_at: Option<Option<String>>,
+}
+
+#[derive(Serialize)]
+struct FederationBody<'a> {
+    groups: Vec<Id<'a>>,
+    identity_provider: Id<'a>,
+    protocol: Id<'a>,
+}
+
+#[derive(Serialize)]
+struct ProjectBody<'a> {
+    domain: IdName<'a>,
+    id: &'a str,
+    name: &'a str,
+}
+
+/// Roles as `{"id", "name"}`, except where Keystone shows whole role dicts (federated and
+/// trust tokens).
+enum Roles<'a> {
+    Brief(&'a [Role]),
+    Whole(&'a [Role]),
+}
+
+impl Serialize for Roles<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Roles::Brief(roles) => serializer.collect_seq(roles.iter().map(|r| IdName {
+                id: &r.id,
+                name: &r.name,
+            })),
+            Roles::Whole(roles) => serializer.collect_seq(roles.iter().map(Role::to_dict)),
         }
     }
-    if let Some(catalog) = catalog {
+}
+
+#[derive(Serialize)]
+struct SystemAll {
+    all: bool,
+}
+
+#[derive(Serialize)]
+struct OAuth1Body<'a> {
+    access_token_id: &'a str,
+    consumer_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct Thumbprint<'a> {
+    #[serde(rename = "x5t#S256")]
+    x5t_s256: &'a str,
+}
+
+impl<'a> TokenBody<'a> {
+    fn of(token: &'a Token, catalog: Option<&'a Value>) -> Self {
+        let federated = token.federated();
+        let user = UserBody {
+            domain: IdName::of(&token.user_domain),
+            id: &token.user.id,
+            name: &token.user.name,
+            federation: federated.map(|f| FederationBody {
+                groups: f.group_ids.iter().map(|id| Id { id }).collect(),
+                identity_provider: Id {
+                    id: &f.identity_provider_id,
+                },
+                protocol: Id { id: &f.protocol_id },
+            }),
+            // Keystone's `password_expires_at`: no `Z`, real microseconds.
+            password_expires_at: match federated {
+                Some(_) => None,
+                None => Some(
+                    token
+                        .user
+                        .password_expires_at
+                        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
+                ),
+            },
+        };
+        let roles = match federated {
+            Some(_) => Roles::Whole(&token.roles),
+            None => Roles::Brief(&token.roles),
+        };
+        let mut fields = TokenFields {
+            methods: &token.payload.methods,
+            user,
+            audit_ids: &token.payload.audit_ids,
+            expires_at: keystone_time(token.payload.expires_at),
+            issued_at: keystone_time(token.issued_at),
+            trust: None,
+            domain: None,
+            project: None,
+            is_domain: None,
+            roles: None,
+            system: None,
+            catalog: None,
+            service_providers: &token.service_providers,
+            oauth1: token.oauth1.as_ref().map(|d| OAuth1Body {
+                access_token_id: &d.access_token_id,
+                consumer_id: &d.consumer_id,
+            }),
+            application_credential: token
+                .application_credential
+                .as_ref()
+                .map(|ac| ac.token_json()),
+            oauth2_credential: token
+                .payload
+                .thumbprint
+                .as_deref()
+                .map(|x5t_s256| Thumbprint { x5t_s256 }),
+        };
+        match &token.scope {
+            ResolvedScope::Unscoped => {}
+            ResolvedScope::System => {
+                fields.roles = Some(roles);
+                fields.system = Some(SystemAll { all: true });
+            }
+            ResolvedScope::Domain(d) => {
+                fields.domain = Some(IdName::of(d));
+                fields.roles = Some(roles);
+            }
+            ResolvedScope::Project { project, domain } => {
+                fields.project = Some(ProjectBody {
+                    domain: IdName::of(domain),
+                    id: &project.id,
+                    name: &project.name,
+                });
+                match &token.trust {
+                    // Keystone's trust branch shows whole role dicts and no `is_domain`.
+                    Some(trust) => {
+                        fields.trust = Some(trust.token_json());
+                        fields.roles = Some(Roles::Whole(&token.roles));
+                    }
+                    None => {
+                        fields.is_domain = Some(project.is_domain);
+                        fields.roles = Some(roles);
+                    }
+                }
+            }
+        }
         if !matches!(token.scope, ResolvedScope::Unscoped) {
-            t.insert("catalog".into(), catalog);
+            fields.catalog = catalog;
         }
+        TokenBody { token: fields }
     }
-    if !token.service_providers.is_empty() {
-        t.insert(
-            "service_providers".into(),
-            Value::Array(token.service_providers.as_ref().clone()),
-        );
-    }
-    if let Some(d) = &token.oauth1 {
-        t.insert(
-            "OS-OAUTH1".into(),
-            serde_json::json!({"access_token_id": d.access_token_id, "consumer_id": d.consumer_id}),
-        );
-    }
-    if let Some(ac) = &token.application_credential {
-        t.insert("application_credential".into(), ac.token_json());
-    }
-    if let Some(thumbprint) = &token.payload.thumbprint {
-        t.insert(
-            "oauth2_credential".into(),
-            serde_json::json!({"x5t#S256": thumbprint}),
-        );
-    }
-    let mut outer = Map::new();
-    outer.insert("token".into(), Value::Object(t));
-    Value::Object(outer)
 }

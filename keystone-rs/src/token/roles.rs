@@ -11,6 +11,7 @@ use crate::db::{AnyConnection, MaybeConn};
 use crate::error::Result;
 use crate::oauth1::model::Delegation;
 use crate::trust::Trust;
+use std::sync::Arc;
 
 /// A credential token's roles: only project-scoped credentials carry any.
 fn app_cred_roles(
@@ -34,7 +35,7 @@ pub(super) fn token_roles(
     user_id: &str,
     scope: &ResolvedScope,
     delegation: Delegated,
-) -> Result<(Vec<Role>, Option<Delegation>)> {
+) -> Result<(Arc<Vec<Role>>, Option<Delegation>)> {
     let Delegated {
         access_token_id,
         application_credential,
@@ -42,27 +43,33 @@ pub(super) fn token_roles(
         federated_groups,
     } = delegation;
     if let Some(trust) = trust {
-        return Ok((crate::trust::token_roles(conn.get()?, trust)?, None));
+        return Ok((
+            Arc::new(crate::trust::token_roles(conn.get()?, trust)?),
+            None,
+        ));
     }
     if let Some(groups) = federated_groups
         && !matches!(scope, ResolvedScope::Unscoped | ResolvedScope::System)
     {
-        return Ok((federated_roles(conn.get()?, user_id, groups, scope)?, None));
+        return Ok((
+            Arc::new(federated_roles(conn.get()?, user_id, groups, scope)?),
+            None,
+        ));
     }
     if let Some(ac) = application_credential {
-        return Ok((app_cred_roles(conn, ac, scope)?, None));
+        return Ok((Arc::new(app_cred_roles(conn, ac, scope)?), None));
     }
     match access_token_id {
         Some(id) => {
             let (roles, delegation) =
                 crate::oauth1::token_roles(conn.get()?, id, user_id, scope.project())?;
-            Ok((roles, Some(delegation)))
+            Ok((Arc::new(roles), Some(delegation)))
         }
         None => {
             let key = (user_id.to_string(), scope_key(scope));
-            let roles = cache
-                .roles
-                .get_or_load_value(cache, key, || roles_for(conn.get()?, user_id, scope))?;
+            let roles = cache.roles.get_or_load_value(cache, key, || {
+                Ok(Arc::new(roles_for(conn.get()?, user_id, scope)?))
+            })?;
             Ok((roles, None))
         }
     }

@@ -216,7 +216,7 @@ fn load_token(
     let user = cache
         .users
         .get_or_load(cache, payload.user_id.clone(), || {
-            identity_store::get(conn.get()?, &payload.user_id)
+            Ok(identity_store::get(conn.get()?, &payload.user_id)?.map(Arc::new))
         })?
         .ok_or_else(|| Error::could_not_find("user", &payload.user_id))?;
 
@@ -292,7 +292,7 @@ fn load_token(
     let (user, user_domain) = match &trust {
         Some(t) => {
             let (u, d) = t.acting_user();
-            (u.clone(), d.clone())
+            (Arc::new(u.clone()), d.clone())
         }
         None => (user, user_domain),
     };
