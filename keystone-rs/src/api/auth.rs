@@ -10,6 +10,7 @@ use crate::auth::{
 };
 use crate::context::{self, SUBJECT_TOKEN_HEADER, base_url, header, json_body};
 use crate::db::collection::wrap_collection;
+use crate::db::listing::{first, query_pairs};
 use crate::error::{Error, Result};
 use crate::identity::lockout;
 use crate::json::{Style, resource_body, to_ascii_string};
@@ -72,10 +73,9 @@ fn has_query_param(req: &HttpRequest, name: &str) -> bool {
         .any(|kv| kv.split('=').next() == Some(name))
 }
 
+/// `request.args.get(name)`: the first value when the parameter repeats.
 fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
-    web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| q.get(name).cloned())
+    first(&query_pairs(req.query_string()), name).map(str::to_string)
 }
 
 /// oslo's `bool_from_string`.
@@ -569,4 +569,20 @@ async fn auth_system(state: State, req: HttpRequest) -> Result<HttpResponse> {
     Ok(resource_response(
         &json!({"system": system, "links": {"self": format!("{base}/v3/auth/system")}}),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_parameter_counts_by_its_first_value() {
+        let req = actix_web::test::TestRequest::with_uri(
+            "/v3/auth/tokens?allow_expired=1&nocatalog&allow_expired=0",
+        )
+        .to_http_request();
+        assert_eq!(query_param(&req, "allow_expired").as_deref(), Some("1"));
+        assert_eq!(query_param(&req, "cascade"), None);
+        assert!(has_query_param(&req, "nocatalog"));
+    }
 }

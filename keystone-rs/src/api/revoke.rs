@@ -75,15 +75,12 @@ pub fn event_json(e: &RevocationEvent) -> Value {
 async fn list_events(state: State, req: HttpRequest) -> Result<HttpResponse> {
     let caller = context::caller(&state, &req).await?;
     context::authorize(&state, &caller, "identity:list_revoke_events", &json!({}))?;
-    let since = match web::Query::<std::collections::HashMap<String, String>>::from_query(
-        req.query_string(),
-    )
-    .ok()
-    .and_then(|q| q.get("since").cloned())
-    {
+    // `request.args.get('since')`: the first value when it repeats.
+    let pairs = crate::db::listing::query_pairs(req.query_string());
+    let since = match crate::db::listing::first(&pairs, "since") {
         None => None,
         Some(v) => Some(
-            parse_since(&v)
+            parse_since(v)
                 .ok_or_else(|| Error::bad_request(format!("invalidate date format {v}")))?,
         ),
     };
