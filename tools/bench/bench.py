@@ -331,10 +331,17 @@ def run(args) -> int:
     }
     targets = build_targets(args)
     try:
-        for t in targets:
-            if isinstance(t, PeerTarget):
-                log(f"preparing {t.name} in {t.peer_dir} (setup.sh, about a minute)")
-                t.prepare_async()
+        peers = [t for t in targets if isinstance(t, PeerTarget)]
+        # The peers share one venv, which setup.sh installs when it is missing: two setups
+        # installing at once corrupt it (pip failed so on a fresh machine), so the first one
+        # installs it alone.
+        install_first = bool(peers) and not peers[0].venv_installed()
+        for i, t in enumerate(peers):
+            log(f"preparing {t.name} in {t.peer_dir} (setup.sh, about a minute)")
+            t.prepare_async()
+            if i == 0 and install_first:
+                log(f"  {t.name} installs Keystone into {t.venv} first (a few minutes)")
+                t.wait_setup()
         bulk_seconds: dict[str, float] = {}
         deployments = {}
         for rs in [t for t in targets if isinstance(t, KeystoneRsTarget)]:

@@ -296,11 +296,18 @@ class PeerTarget:
                                            env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                            stdin=subprocess.DEVNULL, start_new_session=True)
 
-    def wait_prepared(self) -> None:
+    def venv_installed(self) -> bool:
+        return (self.venv / "bin" / "keystone-manage").exists()
+
+    def wait_setup(self) -> None:
+        """setup.sh alone, without what follows it."""
         assert self._setup is not None
         if self._setup.wait(timeout=600) != 0:
             raise RuntimeError(f"{self.name}: setup.sh failed; see {self.setup_log}\n"
                                + interop_servers.tail(self.setup_log, 15))
+
+    def wait_prepared(self) -> None:
+        self.wait_setup()
         if self.database.scratch is not None:
             self._move_to_database()
 
