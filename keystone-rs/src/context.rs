@@ -246,10 +246,7 @@ pub fn credentials(token: &Token) -> crate::policy::Credentials {
         roles: token.role_names(),
         // Keystone's default when no admin project is configured.
         is_admin_project: true,
-        token: render::render(token, None)
-            .get("token")
-            .cloned()
-            .unwrap_or(Value::Null),
+        token: render::token_value(token),
         ..Default::default()
     };
     match &token.scope {

@@ -159,8 +159,7 @@ impl KeyRepository {
         let mut keys = Vec::new();
         let mut raced = false;
         let listed = self.scan()?;
-        for (index, path) in listed.iter().rev() {
-            let index = *index;
+        for (&index, path) in listed.iter().rev() {
             let content = match fs::read_to_string(&path) {
                 Ok(content) => content,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -116,10 +116,7 @@ pub fn issue(
     });
     // Under impersonation the token acts as, and shows, the trustor.
     let (user, user_domain) = match &trust {
-        Some(t) => {
-            let (u, d) = t.acting_user();
-            (Arc::new(u.clone()), d.clone())
-        }
+        Some(t) => t.acting_user(),
         None => (Arc::new(req.user), user_domain),
     };
     Ok(Token {

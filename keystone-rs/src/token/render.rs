@@ -107,7 +107,7 @@ pub async fn catalog_async(
 static CATALOG_PLACEHOLDER: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("ksrs-catalog-{}", uuid::Uuid::new_v4().simple()));
 
-/// A token's body as Keystone's JSON text ([`render`]), split where the catalog goes
+/// A token's body as Keystone's JSON text ([`TokenBody`]), split where the catalog goes
 /// ([`BodyAroundCatalog`]).
 pub fn body_around_catalog(token: &Token) -> BodyAroundCatalog {
     if matches!(token.scope, ResolvedScope::Unscoped) {
@@ -128,7 +128,7 @@ pub fn body_around_catalog(token: &Token) -> BodyAroundCatalog {
     }
 }
 
-/// [`render`] as Keystone's JSON text, without a catalog (`?nocatalog`, unscoped tokens).
+/// A token's body as Keystone's JSON text, without a catalog (`?nocatalog`, unscoped tokens).
 pub fn render_json_without_catalog(token: &Token) -> String {
     to_ascii_string(&TokenBody::of(token, None), Style::Python)
 }
@@ -142,9 +142,10 @@ pub fn render_text(token: &Token, catalog: Option<&RenderedCatalog>) -> Bytes {
     }
 }
 
-/// The `{"token": …}` body as a JSON value (policy credentials).
-pub fn render(token: &Token, catalog: Option<&Value>) -> Value {
-    serde_json::to_value(TokenBody::of(token, catalog)).unwrap_or(Value::Null)
+/// What `{"token": …}` holds, without the catalog, as a JSON value (the `token` of policy
+/// credentials).
+pub fn token_value(token: &Token) -> Value {
+    serde_json::to_value(TokenBody::of(token, None).token).unwrap_or(Value::Null)
 }
 
 /// The `{"token": …}` body in Keystone's key order (tokens-api.md §3), serialised straight

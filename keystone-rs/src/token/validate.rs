@@ -290,10 +290,7 @@ fn load_token(
     }
     // Under impersonation the token acts as, and shows, the trustor.
     let (user, user_domain) = match &trust {
-        Some(t) => {
-            let (u, d) = t.acting_user();
-            (Arc::new(u.clone()), d.clone())
-        }
+        Some(t) => t.acting_user(),
         None => (user, user_domain),
     };
     let token = Token {

@@ -5,6 +5,7 @@ use crate::identity::User;
 use crate::resource::Project;
 use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// One row of `trust`, with its `trust_role` rows when it was read by id.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,13 +145,15 @@ pub struct TrustToken {
 }
 
 impl TrustToken {
-    /// The user the token acts as: the trustor under impersonation, else the trustee.
-    pub fn acting_user(&self) -> (&User, &Project) {
-        if self.trust.impersonation {
+    /// The user the token acts as (the trustor under impersonation, else the trustee) and
+    /// their domain, as the token keeps them.
+    pub fn acting_user(&self) -> (Arc<User>, Project) {
+        let (user, domain) = if self.trust.impersonation {
             (&self.trustor, &self.trustor_domain)
         } else {
             (&self.trustee, &self.trustee_domain)
-        }
+        };
+        (Arc::new(user.clone()), domain.clone())
     }
 
     /// The `OS-TRUST:trust` block of the token body.
