@@ -77,13 +77,18 @@ impl AsciiFormatter {
 /// Serialise `value` the way Python would.
 pub fn to_ascii_string<T: Serialize + ?Sized>(value: &T, style: Style) -> String {
     let mut out = Vec::with_capacity(256);
-    let mut ser = Serializer::with_formatter(&mut out, AsciiFormatter { style });
+    write_ascii(&mut out, value, style);
+    // The formatter only ever writes ASCII.
+    String::from_utf8(out).expect("ASCII output")
+}
+
+/// Append `value` to `out` the way Python would serialise it (ASCII only).
+pub fn write_ascii<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T, style: Style) {
+    let mut ser = Serializer::with_formatter(out, AsciiFormatter { style });
     // Serialising a serde_json::Value or our own derive types into memory cannot fail.
     value
         .serialize(&mut ser)
         .expect("in-memory JSON serialisation");
-    // The formatter only ever writes ASCII.
-    String::from_utf8(out).expect("ASCII output")
 }
 
 /// The body of a resource response: `json.dumps(...) + "\n"`.

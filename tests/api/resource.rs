@@ -1082,6 +1082,64 @@ fn tags_routes_and_filters() {
     let _ = q;
 }
 
+/// Listings of more than 200 projects read tags and options by the range of the listed
+/// ids (resource/store.rs), fewer by their ids: both must give each project exactly what
+/// reading it alone gives, also when projects of another domain fall inside the range.
+#[test]
+fn large_listings_carry_each_projects_own_tags_and_options() {
+    let s = TestServer::start();
+    let t = s.admin_token();
+    let already = s.get("/v3/projects", Some(&t)).json()["projects"]
+        .as_array()
+        .expect("projects")
+        .len();
+    let listed = id_of(&create(&s, &t, "domain", json!({"name": "listed"})));
+    let other = id_of(&create(&s, &t, "domain", json!({"name": "other"})));
+    for i in 0..230 {
+        let mut project = json!({"name": format!("p{i}"), "domain_id": listed});
+        if i % 7 == 0 {
+            project["tags"] = json!([format!("t{i}"), "shared"]);
+        }
+        if i % 11 == 0 {
+            project["options"] = json!({"immutable": i % 2 == 0});
+        }
+        create(&s, &t, "project", project);
+    }
+    for i in 0..20 {
+        create(
+            &s,
+            &t,
+            "project",
+            json!({"name": format!("o{i}"), "domain_id": other, "tags": [format!("other{i}")],
+                   "options": {"immutable": true}}),
+        );
+    }
+    for (query, expected) in [
+        (format!("?domain_id={listed}"), 230),
+        (format!("?domain_id={listed}&limit=150"), 150),
+        (format!("?domain_id={other}"), 20),
+        (String::new(), already + 250),
+    ] {
+        let r = s.get(&format!("/v3/projects{query}"), Some(&t));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let projects = r.json()["projects"].as_array().expect("projects").clone();
+        assert_eq!(projects.len(), expected, "{query}");
+        for project in &projects {
+            let alone = s.get(&format!("/v3/projects/{}", id_of(project)), Some(&t));
+            assert_eq!(alone.json()["project"], *project, "{query}");
+        }
+        let tagged = projects.iter().filter(|p| p["tags"] != json!([])).count();
+        let flagged = projects
+            .iter()
+            .filter(|p| p["options"] != json!({}))
+            .count();
+        assert!(
+            tagged > 0 && flagged > 0,
+            "{query}: {tagged} tagged, {flagged} with options"
+        );
+    }
+}
+
 #[test]
 fn bad_input_gives_keystone_4xx() {
     let s = TestServer::start();

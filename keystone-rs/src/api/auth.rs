@@ -510,9 +510,11 @@ async fn auth_projects(state: State, req: HttpRequest) -> Result<HttpResponse> {
         })
         .await?;
     let url = crate::api::list_url(&req, &state.config);
-    let members: Vec<String> = projects.iter().map(|p| p.text(&url.base)).collect();
-    Ok(crate::api::streamed::collection_of_texts(
-        "projects", &members, &url,
+    Ok(crate::api::streamed::collection_written(
+        "projects",
+        &projects,
+        &url,
+        |p, out| p.write_text(&url.base, out),
     ))
 }
 

@@ -56,19 +56,22 @@ pub fn collection_response<T: Send + Sync + 'static>(
         .streaming(GiveBackWhenDone(Some(futures_util::stream::iter(parts))))
 }
 
-/// The collection `{key: [members…], "links": …}` of members already rendered to text (by
-/// a cache that keeps them so), answered whole.
-pub fn collection_of_texts(key: &str, members: &[String], url: &ListUrl) -> HttpResponse {
+/// The collection `{key: [members…], "links": …}` of `members`, each appended to the body
+/// by `write` (from text a cache keeps rendered), answered whole.
+pub fn collection_written<T>(
+    key: &str,
+    members: &[T],
+    url: &ListUrl,
+    write: impl Fn(&T, &mut Vec<u8>),
+) -> HttpResponse {
     let (head, tail) = around_members(key, url);
-    let mut body = Vec::with_capacity(
-        head.len() + tail.len() + members.iter().map(|m| m.len() + 2).sum::<usize>(),
-    );
+    let mut body = Vec::with_capacity(head.len() + tail.len() + 512 * members.len());
     body.extend_from_slice(&head);
     for (n, member) in members.iter().enumerate() {
         if n > 0 {
             body.extend_from_slice(b", ");
         }
-        body.extend_from_slice(member.as_bytes());
+        write(member, &mut body);
     }
     body.extend_from_slice(&tail);
     HttpResponse::Ok()
@@ -180,7 +183,9 @@ mod tests {
                 .map(|m| to_ascii_string(m, Style::Python))
                 .collect();
             let buffered = resource_body(&wrap_collection("projects", members, None, &url()));
-            let response = collection_of_texts("projects", &texts, &url());
+            let response = collection_written("projects", &texts, &url(), |t, out| {
+                out.extend_from_slice(t.as_bytes())
+            });
             assert_eq!(text(response).await, buffered, "{n} members");
         }
     }

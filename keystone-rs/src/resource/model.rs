@@ -52,7 +52,10 @@ impl Project {
     }
 
     fn project_dict(&self, include_extra: bool) -> Map<String, Value> {
-        let mut m = self.extra.clone();
+        // sized for the attributes and `links` up front: growing the map step by step
+        // rehashed it three times per project of a listing
+        let mut m = Map::with_capacity(self.extra.len() + 11);
+        m.extend(self.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
         m.insert("id".into(), self.id.clone().into());
         m.insert("name".into(), self.name.clone().into());
         m.insert("domain_id".into(), self.domain_id.clone().into());

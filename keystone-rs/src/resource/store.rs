@@ -66,25 +66,50 @@ fn from_row(r: Row) -> Project {
     }
 }
 
-/// Fill in tags and options of loaded rows, two queries for all of them.
-fn with_details(conn: &mut AnyConnection, mut projects: Vec<Project>) -> Result<Vec<Project>> {
-    if projects.is_empty() {
+/// Above this many projects listed in id order, their tags and options are read by the
+/// range of their ids rather than an `IN` list of every id: preparing, binding and looking
+/// up 1,000 parameters twice was a fifth of an unpaged listing's time at 1,000 projects.
+/// Rows of projects inside the range but not listed are read and dropped.
+const ID_LIST_MAX: usize = 200;
+
+/// Fill in tags and options of loaded rows, two queries for all of them. `in_id_order`:
+/// the rows are in the database's order of their ids (first and last bound the others).
+fn with_details(
+    conn: &mut AnyConnection,
+    mut projects: Vec<Project>,
+    in_id_order: bool,
+) -> Result<Vec<Project>> {
+    let (Some(first), Some(last)) = (projects.first(), projects.last()) else {
         return Ok(projects);
-    }
-    let ids: Vec<&str> = projects.iter().map(|p| p.id.as_str()).collect();
-    let tag_rows: Vec<(String, String)> = project_tag::table
-        .filter(project_tag::project_id.eq_any(&ids))
+    };
+    let by_range = in_id_order && projects.len() > ID_LIST_MAX;
+    let ids: Vec<&str> = if by_range {
+        vec![]
+    } else {
+        projects.iter().map(|p| p.id.as_str()).collect()
+    };
+    let mut tags_query = project_tag::table
         .order((project_tag::project_id, project_tag::name))
         .select((project_tag::project_id, project_tag::name))
-        .load(conn)?;
-    let option_rows: Vec<(String, String, Option<String>)> = project_option::table
-        .filter(project_option::project_id.eq_any(&ids))
+        .into_boxed();
+    let mut options_query = project_option::table
         .select((
             project_option::project_id,
             project_option::option_id,
             project_option::option_value,
         ))
-        .load(conn)?;
+        .into_boxed();
+    if by_range {
+        tags_query =
+            tags_query.filter(project_tag::project_id.between(first.id.as_str(), last.id.as_str()));
+        options_query = options_query
+            .filter(project_option::project_id.between(first.id.as_str(), last.id.as_str()));
+    } else {
+        tags_query = tags_query.filter(project_tag::project_id.eq_any(&ids));
+        options_query = options_query.filter(project_option::project_id.eq_any(&ids));
+    }
+    let tag_rows: Vec<(String, String)> = tags_query.load(conn)?;
+    let option_rows: Vec<(String, String, Option<String>)> = options_query.load(conn)?;
     let mut tags: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (pid, name) in tag_rows {
         tags.entry(pid).or_default().push(name);
@@ -112,7 +137,7 @@ fn with_details(conn: &mut AnyConnection, mut projects: Vec<Project>) -> Result<
 
 fn one(conn: &mut AnyConnection, row: Option<Row>) -> Result<Option<Project>> {
     match row {
-        Some(row) => Ok(with_details(conn, vec![from_row(row)])?.pop()),
+        Some(row) => Ok(with_details(conn, vec![from_row(row)], false)?.pop()),
         None => Ok(None),
     }
 }
@@ -176,7 +201,7 @@ pub fn get_projects(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<Proj
         .order(project::id)
         .select(columns())
         .load(conn)?;
-    with_details(conn, rows.into_iter().map(from_row).collect())
+    with_details(conn, rows.into_iter().map(from_row).collect(), true)
 }
 
 /// Every project of a domain (for inherited domain grants).
@@ -245,7 +270,7 @@ fn children_of(conn: &mut AnyConnection, parent_ids: &[String]) -> Result<Vec<Pr
         .order(project::id)
         .select(columns())
         .load(conn)?;
-    with_details(conn, rows.into_iter().map(from_row).collect())
+    with_details(conn, rows.into_iter().map(from_row).collect(), true)
 }
 
 /// Keystone's `is_leaf_project`.
@@ -265,7 +290,7 @@ pub fn projects_in_domain(conn: &mut AnyConnection, domain_id: &str) -> Result<V
         .order(project::id)
         .select(columns())
         .load(conn)?;
-    with_details(conn, rows.into_iter().map(from_row).collect())
+    with_details(conn, rows.into_iter().map(from_row).collect(), true)
 }
 
 /// Does a row with this id exist (a list marker)?
@@ -329,7 +354,7 @@ pub fn list(
         query = query.filter(project::id.gt(marker.to_string()));
     }
     let rows: Vec<Row> = query.limit(fetch.max(0)).load(conn)?;
-    with_details(conn, rows.into_iter().map(from_row).collect())
+    with_details(conn, rows.into_iter().map(from_row).collect(), true)
 }
 
 /// Ids of the projects carrying every one of `tags`.

@@ -148,28 +148,38 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
             return Ok(load(keys)?.into_iter().map(|(_, v)| v).collect());
         }
         let (epoch, ttl) = (shared.epoch.current(), shared.ttl());
-        let mut found: HashMap<K, V> = HashMap::with_capacity(keys.len());
+        // In the keys' order, `None` where a key must be read: a user's hundreds of
+        // projects are looked up without hashing or copying their ids a second time.
+        let mut values: Vec<Option<V>> = Vec::with_capacity(keys.len());
         let mut missing = Vec::new();
         {
             let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
             for key in keys {
-                match entries.get(key).filter(|e| e.usable(epoch, ttl)) {
-                    Some(e) => {
-                        found.insert(key.clone(), e.value.clone());
-                    }
-                    None => missing.push(key.clone()),
+                let value = entries
+                    .get(key)
+                    .filter(|e| e.usable(epoch, ttl))
+                    .map(|e| e.value.clone());
+                if value.is_none() {
+                    missing.push(key.clone());
                 }
+                values.push(value);
             }
         }
         self.lookups[0].inc_by((keys.len() - missing.len()) as u64);
         self.lookups[1].inc_by(missing.len() as u64);
         if !missing.is_empty() {
+            let mut loaded: HashMap<K, V> = HashMap::with_capacity(missing.len());
             for (key, value) in load(&missing)? {
                 self.store(key.clone(), epoch, value.clone(), self.bound(shared), ttl);
-                found.insert(key, value);
+                loaded.insert(key, value);
+            }
+            for (slot, key) in values.iter_mut().zip(keys) {
+                if slot.is_none() {
+                    *slot = loaded.get(key).cloned();
+                }
             }
         }
-        Ok(keys.iter().filter_map(|k| found.remove(k)).collect())
+        Ok(values.into_iter().flatten().collect())
     }
 
     /// As [`Cache::get_or_load`] for values that always exist.

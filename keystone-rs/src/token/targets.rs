@@ -7,10 +7,9 @@ use super::cache::ValidationCache;
 use crate::assignment::store as assignment_store;
 use crate::db::{AnyConnection, MaybeConn};
 use crate::error::Result;
-use crate::json::{Style, to_ascii_string};
+use crate::json::{Style, to_ascii_string, write_ascii};
 use crate::resource::model::project_url;
 use crate::resource::{Project, store as resource_store};
-use serde_json::Value;
 use std::sync::Arc;
 
 /// Project ids and domain ids with an effective role, each sorted and without repeats.
@@ -78,16 +77,20 @@ impl ListedProject {
         ListedProject { open_text, project }
     }
 
-    /// The text of `to_project_json(base_url)`.
-    pub fn text(&self, base_url: &str) -> String {
+    /// Append the text of `to_project_json(base_url)` to `out`.
+    pub fn write_text(&self, base_url: &str, out: &mut Vec<u8>) {
         let Some(open) = &self.open_text else {
-            return to_ascii_string(&self.project.to_project_json(base_url), Style::Python);
+            write_ascii(out, &self.project.to_project_json(base_url), Style::Python);
+            return;
         };
-        let url = Value::from(project_url(base_url, &self.project.id));
-        format!(
-            "{open}, \"links\": {{\"self\": {}}}}}",
-            to_ascii_string(&url, Style::Python)
-        )
+        out.extend_from_slice(open.as_bytes());
+        out.extend_from_slice(b", \"links\": {\"self\": ");
+        write_ascii(
+            out,
+            project_url(base_url, &self.project.id).as_str(),
+            Style::Python,
+        );
+        out.extend_from_slice(b"}}");
     }
 }
 
@@ -112,7 +115,7 @@ pub fn listed_projects(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn project(extra: Value) -> Project {
         Project {
@@ -140,11 +143,9 @@ mod tests {
             let p = project(extra.clone());
             for base in ["http://k:5000", "https://h/identity\u{7f}\"x"] {
                 let expected = to_ascii_string(&p.to_project_json(base), Style::Python);
-                assert_eq!(
-                    ListedProject::new(p.clone()).text(base),
-                    expected,
-                    "{extra}"
-                );
+                let mut text = b"[".to_vec();
+                ListedProject::new(p.clone()).write_text(base, &mut text);
+                assert_eq!(text[1..], *expected.as_bytes(), "{extra}");
             }
         }
     }
