@@ -1138,6 +1138,21 @@ fn large_listings_carry_each_projects_own_tags_and_options() {
             "{query}: {tagged} tagged, {flagged} with options"
         );
     }
+    // A listed project's text is kept between listings: a change shows in the next one.
+    let listing = format!("/v3/projects?domain_id={listed}");
+    let first = s.get(&listing, Some(&t)).json()["projects"][17].clone();
+    let path = format!("/v3/projects/{}", id_of(&first));
+    let r = patch(
+        &s,
+        &t,
+        &path,
+        json!({"project": {"name": "renamed", "tags": ["new"]}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let again = s.get(&listing, Some(&t)).json()["projects"][17].clone();
+    assert_eq!(again["name"], "renamed");
+    assert_eq!(again["tags"], json!(["new"]));
+    assert_eq!(again, s.get(&path, Some(&t)).json()["project"]);
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //! domain-scoped list calls.
 
 use crate::api::json_response;
+use crate::api::streamed::{Page, page_written};
 use crate::context::{self, base_url, json_body};
 use crate::db::collection;
 use crate::db::listing::{
@@ -24,6 +25,7 @@ use crate::resource::model::{Project, add_self_link, domain_url, project_url};
 use crate::resource::schema;
 use crate::state::State;
 use crate::token::model::Token;
+use crate::token::targets;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -163,12 +165,26 @@ async fn list_projects(state: State, req: HttpRequest) -> Result<HttpResponse> {
             Ok((projects, hints))
         })
         .await?;
-    let refs: Vec<Map<String, Value>> = projects
-        .iter()
-        .filter(|p| caller_domain.is_none() || p.domain_id == caller_domain)
-        .map(Project::project_ref)
-        .collect();
-    Ok(list_response(&state, &req, "projects", refs, &hints))
+    let projects = projects
+        .into_iter()
+        .filter(|p| caller_domain.is_none() || p.domain_id == caller_domain);
+    if !hints.filters.is_empty() {
+        // filters the database did not apply work on the JSON, as Keystone's do
+        let refs = projects.map(|p| p.project_ref()).collect();
+        return Ok(list_response(&state, &req, "projects", refs, &hints));
+    }
+    let mut projects: Vec<Project> = projects.collect();
+    let limited = collection::limit_refs(&mut projects, Some(&hints));
+    let listed = targets::listed_rows(&state.tokens.cache, projects)?;
+    let url = crate::api::list_url(&req, &state.config);
+    let page = Page {
+        limited,
+        hints: Some(&hints),
+        last_id: listed.last().map(|p| p.id()),
+    };
+    Ok(page_written("projects", &listed, &page, &url, |p, out| {
+        p.write_text(&url.base, out)
+    }))
 }
 
 /// `wrap_collection`: the filters SQL left, the page size, the members' links, the body.

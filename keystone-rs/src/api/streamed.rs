@@ -5,7 +5,8 @@
 //! request holds its compact records and one chunk of text. The bytes are exactly those of
 //! the buffered answer ([`crate::api::json_response`] of the same collection).
 
-use crate::db::collection::{ListUrl, wrap_collection};
+use crate::db::collection::{self, ListUrl, wrap_collection};
+use crate::db::listing::Hints;
 use crate::json::{Style, resource_body, to_ascii_string};
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
@@ -34,7 +35,7 @@ pub fn collection_response<T: Send + Sync + 'static>(
             &wrap_collection(key, members, None, url),
         );
     }
-    let (head, tail) = around_members(key, url);
+    let (head, tail) = around_members(key, &Page::whole(), url);
     let items = Arc::new(items);
     let render = Arc::new(render);
     let chunks = (0..items.len().div_ceil(CHUNK)).map(move |i| {
@@ -64,7 +65,36 @@ pub fn collection_written<T>(
     url: &ListUrl,
     write: impl Fn(&T, &mut Vec<u8>),
 ) -> HttpResponse {
-    let (head, tail) = around_members(key, url);
+    page_written(key, members, &Page::whole(), url, write)
+}
+
+/// What a page's body says besides its members: whether it was limited, by which hints,
+/// and its last member's id (for the `next` link).
+pub struct Page<'a> {
+    pub limited: bool,
+    pub hints: Option<&'a Hints>,
+    pub last_id: Option<&'a str>,
+}
+
+impl Page<'_> {
+    fn whole() -> Self {
+        Page {
+            limited: false,
+            hints: None,
+            last_id: None,
+        }
+    }
+}
+
+/// [`collection::body`] of a page whose members `write` appends to the body as text.
+pub fn page_written<T>(
+    key: &str,
+    members: &[T],
+    page: &Page,
+    url: &ListUrl,
+    write: impl Fn(&T, &mut Vec<u8>),
+) -> HttpResponse {
+    let (head, tail) = around_members(key, page, url);
     let mut body = Vec::with_capacity(head.len() + tail.len() + 512 * members.len());
     body.extend_from_slice(&head);
     for (n, member) in members.iter().enumerate() {
@@ -120,13 +150,15 @@ fn release_free_memory() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn release_free_memory() {}
 
-/// The wrapped body's text before and after its members.
-fn around_members(key: &str, url: &ListUrl) -> (Bytes, Bytes) {
-    let body = resource_body(&wrap_collection(
+/// The page's body text before and after its members.
+fn around_members(key: &str, page: &Page, url: &ListUrl) -> (Bytes, Bytes) {
+    let body = resource_body(&collection::body_of_page(
         key,
-        vec![Value::from(MEMBERS_HERE)],
-        None,
+        Value::Array(vec![Value::from(MEMBERS_HERE)]),
+        page.limited,
+        page.hints,
         url,
+        page.last_id,
     ));
     let marker = to_ascii_string(&Value::from(MEMBERS_HERE), Style::Python);
     let (head, tail) = body

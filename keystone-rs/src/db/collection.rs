@@ -167,11 +167,32 @@ pub fn body(
     hints: Option<&Hints>,
     url: &ListUrl,
 ) -> Value {
-    let limit = hints.and_then(|h| h.limit);
     let last_id = members
         .last()
         .and_then(|m| m.get("id"))
-        .and_then(Value::as_str);
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    body_of_page(
+        key,
+        Value::Array(members),
+        limited,
+        hints,
+        url,
+        last_id.as_deref(),
+    )
+}
+
+/// [`body`] with its members given as one value (the array, or what stands in for it
+/// where the members are written as text) and the last member's id.
+pub fn body_of_page(
+    key: &str,
+    members: Value,
+    limited: bool,
+    hints: Option<&Hints>,
+    url: &ListUrl,
+    last_id: Option<&str>,
+) -> Value {
+    let limit = hints.and_then(|h| h.limit);
     let next = match (limited, last_id) {
         (true, Some(last_id)) => {
             let mut args = first_values(&query_pairs(&url.query_string));
@@ -197,7 +218,7 @@ pub fn body(
     links.insert("self".into(), Value::from(url.full()));
     links.insert("previous".into(), Value::Null);
     let mut body = Map::new();
-    body.insert(key.into(), Value::Array(members));
+    body.insert(key.into(), members);
     body.insert("links".into(), Value::Object(links));
     if limited {
         body.insert("truncated".into(), Value::Bool(true));

@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::json::{Style, to_ascii_string, write_ascii};
 use crate::resource::model::project_url;
 use crate::resource::{Project, store as resource_store};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Project ids and domain ids with an effective role, each sorted and without repeats.
@@ -77,6 +78,15 @@ impl ListedProject {
         ListedProject { open_text, project }
     }
 
+    /// Whether this is the rendering of exactly `project` (a row just read).
+    pub fn shows(&self, project: &Project) -> bool {
+        self.project == *project
+    }
+
+    pub fn id(&self) -> &str {
+        &self.project.id
+    }
+
     /// Append the text of `to_project_json(base_url)` to `out`.
     pub fn write_text(&self, base_url: &str, out: &mut Vec<u8>) {
         let Some(open) = &self.open_text else {
@@ -110,6 +120,34 @@ pub fn listed_projects(
                 .map(|p| (p.id.clone(), Arc::new(ListedProject::new(p))))
                 .collect())
         })
+}
+
+/// Rows `/v3/projects` just read, as listed: each one's text from the cache when the cached
+/// project is that very row, else rendered now (and kept, unless the cache holds another
+/// state of it: a write elsewhere the cache has not noticed yet).
+pub fn listed_rows(cache: &ValidationCache, rows: Vec<Project>) -> Result<Vec<Arc<ListedProject>>> {
+    let ids: Vec<String> = rows.iter().map(|p| p.id.clone()).collect();
+    let by_id: HashMap<&str, &Project> = rows.iter().map(|p| (p.id.as_str(), p)).collect();
+    let cached = cache
+        .listed_projects
+        .get_many_or_load(cache, &ids, |missing| {
+            Ok(missing
+                .iter()
+                .filter_map(|id| by_id.get(id.as_str()))
+                .map(|p| (p.id.clone(), Arc::new(ListedProject::new((*p).clone()))))
+                .collect())
+        })?;
+    Ok(rows
+        .into_iter()
+        .zip(cached)
+        .map(|(row, listed)| {
+            if listed.shows(&row) {
+                listed
+            } else {
+                Arc::new(ListedProject::new(row))
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]
