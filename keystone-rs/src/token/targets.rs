@@ -117,9 +117,14 @@ pub fn listed_projects(
         .get_many_or_load(cache, ids, |missing| {
             Ok(resource_store::get_projects(conn, missing)?
                 .into_iter()
-                .map(|p| (p.id.clone(), Arc::new(ListedProject::new(p))))
+                .map(keyed)
                 .collect())
         })
+}
+
+/// A project rendered for the cache of listed projects, keyed by its id.
+fn keyed(project: Project) -> (String, Arc<ListedProject>) {
+    (project.id.clone(), Arc::new(ListedProject::new(project)))
 }
 
 /// Rows `/v3/projects` just read, as listed: each one's text from the cache when the cached
@@ -127,14 +132,15 @@ pub fn listed_projects(
 /// state of it: a write elsewhere the cache has not noticed yet).
 pub fn listed_rows(cache: &ValidationCache, rows: Vec<Project>) -> Result<Vec<Arc<ListedProject>>> {
     let ids: Vec<String> = rows.iter().map(|p| p.id.clone()).collect();
-    let by_id: HashMap<&str, &Project> = rows.iter().map(|p| (p.id.as_str(), p)).collect();
     let cached = cache
         .listed_projects
         .get_many_or_load(cache, &ids, |missing| {
+            // only when some are missing: a listing the cache holds whole looks up nothing more
+            let by_id: HashMap<&str, &Project> = rows.iter().map(|p| (p.id.as_str(), p)).collect();
             Ok(missing
                 .iter()
                 .filter_map(|id| by_id.get(id.as_str()))
-                .map(|p| (p.id.clone(), Arc::new(ListedProject::new((*p).clone()))))
+                .map(|p| keyed((*p).clone()))
                 .collect())
         })?;
     Ok(rows
